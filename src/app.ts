@@ -1,0 +1,114 @@
+import { randomUUID } from "node:crypto";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from "fastify";
+import { auditRoutes } from "./audit/audit.routes.ts";
+import { ABILITIES, BUILTIN_ROLES } from "./auth/abilities.ts";
+import { Authenticator } from "./auth/authenticator.ts";
+import { credentialRoutes } from "./auth/credentials.routes.ts";
+import { FailureLimiter } from "./auth/failure-limiter.ts";
+import { OidcVerifier } from "./auth/oidc.ts";
+import { whoamiRoutes } from "./auth/whoami.routes.ts";
+import type { Config } from "./config/schema.ts";
+import { installAuthentication } from "./http/authentication.ts";
+import { installErrorHandling } from "./http/error-handler.ts";
+import "./http/fastify-types.ts";
+import { healthRoutes } from "./http/health.routes.ts";
+import { installIdempotency } from "./http/idempotency.ts";
+import { installMetrics } from "./http/metrics.ts";
+import { installOpenApi } from "./http/openapi.ts";
+import { ErrorBody } from "./http/schemas.ts";
+import type { Db } from "./storage/db.ts";
+
+/** What the app is built from; `main.ts` opens these, tests make their own. */
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  /** Hash of the general PSK (see `ensureGeneralPsk`). */
+  generalPskHash: string;
+  logger?: FastifyBaseLogger;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const ABILITY_SET = new Set<string>(ABILITIES);
+
+/**
+ * Builds the Fastify app with every domain registered; never listens, so tests drive it with
+ * `inject()` and `main.ts` decides where it serves.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, db } = deps;
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: (request) => {
+      const given = request.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: "array", useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addSchema(ErrorBody);
+  app.addHook("onRoute", (route) => declareRoute(route));
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+
+  installErrorHandling(app);
+  await installOpenApi(app);
+  installMetrics(app, db);
+
+  const authenticator = new Authenticator({
+    db,
+    generalPskHash: deps.generalPskHash,
+    oidc: config.oidcIssuer
+      ? new OidcVerifier({
+          issuer: config.oidcIssuer,
+          audience: config.oidcAudience ?? "",
+          clientId: config.oidcClientId,
+        })
+      : undefined,
+    roleMapping: config.roleMapping,
+    builtinRoleNames: BUILTIN_ROLES,
+  });
+  const limiter = new FailureLimiter({
+    limit: config.authFailureLimit,
+    windowSeconds: config.authFailureWindowSeconds,
+  });
+  installAuthentication(app, { authenticator, limiter });
+  installIdempotency(app, db);
+
+  await app.register(healthRoutes(db));
+  await app.register(whoamiRoutes);
+  await app.register(credentialRoutes(db));
+  await app.register(auditRoutes(db));
+  return app;
+}
+
+/**
+ * Checks and completes a route as it is registered: it must declare an ability (the interactive
+ * reference's own asset routes are public), and native routes get the shared error responses so
+ * the OpenAPI document lists them.
+ */
+function declareRoute(route: RouteOptions): void {
+  const config = (route.config ?? {}) as NonNullable<RouteOptions["config"]> & { ability?: string };
+  if (!config.ability && route.url.startsWith("/docs")) {
+    route.config = { ...config, ability: "public" } as RouteOptions["config"];
+    return;
+  }
+  if (!config.ability || !ABILITY_SET.has(config.ability)) {
+    throw new Error(
+      `route ${String(route.method)} ${route.url} must declare config.ability (one of ${ABILITIES.join(", ")})`,
+    );
+  }
+  const schema = (route.schema ?? {}) as Record<string, unknown>;
+  if (config.ability === "public") schema.security = [];
+  if (!config.errorShape && !schema.hide) {
+    const response = (schema.response ?? {}) as Record<string, unknown>;
+    response["4xx"] ??= { $ref: "Error#" };
+    response["5xx"] ??= { $ref: "Error#" };
+    schema.response = response;
+  }
+  route.schema = schema;
+}

@@ -1,0 +1,26 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+
+/**
+ * Hash of a generated secret. Secrets here are 256-bit random values, so a fast hash is enough
+ * (no password stretching is needed for keys nobody chose); only the hash is ever stored.
+ */
+export function hashSecret(secret: string): string {
+  return createHash("sha256").update(secret, "utf8").digest("base64url");
+}
+
+/** Compares a presented secret with a stored hash in constant time. */
+export function secretMatches(presented: string, storedHash: string): boolean {
+  const a = Buffer.from(hashSecret(presented));
+  const b = Buffer.from(storedHash);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** A new random secret: `prefix_` followed by 43 base64url characters (256 bits). */
+export function newSecret(prefix: string): string {
+  return `${prefix}_${randomBytes(32).toString("base64url")}`;
+}
+
+/** A short random identifier for key prefixes and client ids. */
+export function newPublicId(bytes = 9): string {
+  return randomBytes(bytes).toString("base64url").replace(/[-_]/g, "x");
+}

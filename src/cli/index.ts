@@ -1,0 +1,107 @@
+import { existsSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import pino from "pino";
+import { ConfigError, loadConfig } from "../config/load.ts";
+import { openConfiguredDb, startServer } from "../server.ts";
+import { migrate } from "../storage/migrate.ts";
+import { VERSION } from "../version.ts";
+
+interface ServerFlags {
+  config?: string;
+  host?: string;
+  port?: string;
+  dataDir?: string;
+  databaseUrl?: string;
+  logLevel?: string;
+}
+
+function withServerFlags(command: Command): Command {
+  return command
+    .option("-c, --config <file>", "JSON config file (keys as in docs/config.md)")
+    .option("--host <host>", "listen address (GATEHOUSE_HOST)")
+    .option("--port <port>", "listen port (GATEHOUSE_PORT)")
+    .option("--data-dir <dir>", "folder of the embedded database (GATEHOUSE_DATA_DIR)")
+    .option("--database-url <url>", "postgres:// URL (GATEHOUSE_DATABASE_URL)")
+    .option("--log-level <level>", "pino log level (GATEHOUSE_LOG_LEVEL)");
+}
+
+function configFrom(flags: ServerFlags) {
+  return loadConfig({
+    env: process.env,
+    configFile: flags.config,
+    flags: {
+      host: flags.host,
+      port: flags.port,
+      dataDir: flags.dataDir,
+      databaseUrl: flags.databaseUrl,
+      logLevel: flags.logLevel,
+    },
+  });
+}
+
+/** Builds the `gatehouse` command line. Later features add their commands here. */
+export async function buildCli(): Promise<Command> {
+  const program = new Command("gatehouse")
+    .description("Gatehouse: access governance for data platforms")
+    .version(VERSION, "-V, --version-flag")
+    .exitOverride();
+
+  withServerFlags(program.command("serve").description("run the HTTP server (migrates the database first)")).action(
+    async (flags: ServerFlags) => {
+      await startServer(configFrom(flags));
+    },
+  );
+
+  withServerFlags(program.command("migrate").description("apply pending database migrations and exit")).action(
+    async (flags: ServerFlags) => {
+      const config = configFrom(flags);
+      const log = pino({ level: config.logLevel, name: "gatehouse" });
+      const db = await openConfiguredDb(config, log);
+      try {
+        const applied = await migrate(db);
+        process.stdout.write(applied.length ? `applied migrations ${applied.join(", ")}\n` : "database is current\n");
+      } finally {
+        await db.close();
+      }
+    },
+  );
+
+  program
+    .command("version")
+    .description("print the version")
+    .action(() => {
+      process.stdout.write(`gatehouse ${VERSION} (node ${process.versions.node})\n`);
+    });
+
+  for (const extra of await optionalCommands()) program.addCommand(extra);
+  return program;
+}
+
+/** Commands contributed by other domains (the engine's conformance runner). */
+async function optionalCommands(): Promise<Command[]> {
+  // TODO(engine): import statically once src/cli/test-command.ts lands.
+  const path = new URL("./test-command.ts", import.meta.url);
+  if (!existsSync(path)) return [];
+  const { testCommand } = (await import(path.href)) as { testCommand: () => Command };
+  return [testCommand()];
+}
+
+/**
+ * Runs the CLI and returns the exit code: 0 on success, 2 for invalid configuration or usage
+ * (the message names the setting and the rule), 1 for any other failure.
+ */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = await buildCli();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gatehouse: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof CommanderError) return err.exitCode === 1 ? 2 : err.exitCode;
+    process.stderr.write(`gatehouse: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,128 @@
+import { type Static, Type } from "typebox";
+
+/**
+ * The one configuration schema. Each key carries the environment variable that sets it and a
+ * description; docs/config.md is generated from this file (`npm run docs:config`) and a test
+ * fails when the two drift.
+ */
+export const configSchema = Type.Object(
+  {
+    host: Type.String({
+      minLength: 1,
+      default: "127.0.0.1",
+      env: "GATEHOUSE_HOST",
+      description: "Address the HTTP server listens on. Use 0.0.0.0 to listen on every interface.",
+    }),
+    port: Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      default: 8080,
+      env: "GATEHOUSE_PORT",
+      description: "TCP port of the HTTP server; 0 picks a free port.",
+    }),
+    dataDir: Type.String({
+      minLength: 1,
+      default: "./.gatehouse",
+      env: "GATEHOUSE_DATA_DIR",
+      description: "Folder for the embedded database and other local state.",
+    }),
+    databaseUrl: Type.Optional(
+      Type.String({
+        pattern: "^postgres(ql)?://",
+        env: "GATEHOUSE_DATABASE_URL",
+        description:
+          "A postgres:// URL selects PostgreSQL. When absent, the embedded database (PGlite) under the data dir is used: single node only.",
+      }),
+    ),
+    databasePoolSize: Type.Integer({
+      minimum: 1,
+      maximum: 200,
+      default: 10,
+      env: "GATEHOUSE_DATABASE_POOL_SIZE",
+      description: "Maximum PostgreSQL connections of one server process.",
+    }),
+    psk: Type.Optional(
+      Type.String({
+        minLength: 16,
+        env: "GATEHOUSE_PSK",
+        description:
+          "The general pre-shared key (full administrator, `Authorization-PSK` header). When absent, the first start generates one, prints it once and stores only its hash.",
+      }),
+    ),
+    oidcIssuer: Type.Optional(
+      Type.String({
+        pattern: "^https?://",
+        env: "GATEHOUSE_OIDC_ISSUER",
+        description:
+          "OIDC issuer whose bearer tokens are accepted (e.g. a Keycloak realm URL). Keys come from its discovery document and JWKS.",
+      }),
+    ),
+    oidcAudience: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: "GATEHOUSE_OIDC_AUDIENCE",
+        description: "Audience a bearer token must carry. Required when an issuer is set.",
+      }),
+    ),
+    oidcClientId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: "GATEHOUSE_OIDC_CLIENT_ID",
+        description:
+          "Client whose roles (`resource_access.<client>.roles`) are read from tokens; defaults to the audience.",
+      }),
+    ),
+    roleMapping: Type.Record(Type.String(), Type.Array(Type.String()), {
+      default: {},
+      env: "GATEHOUSE_ROLE_MAPPING",
+      description:
+        'Token role → Gatehouse built-in roles, as JSON, e.g. `{"realm-admin": ["gatehouse-admin"]}`. A token role named like a built-in role always maps to it.',
+    }),
+    logLevel: Type.Union(
+      [
+        Type.Literal("fatal"),
+        Type.Literal("error"),
+        Type.Literal("warn"),
+        Type.Literal("info"),
+        Type.Literal("debug"),
+        Type.Literal("trace"),
+        Type.Literal("silent"),
+      ],
+      { default: "info", env: "GATEHOUSE_LOG_LEVEL", description: "pino log level." },
+    ),
+    bodyLimitBytes: Type.Integer({
+      minimum: 1024,
+      default: 1_048_576,
+      env: "GATEHOUSE_BODY_LIMIT_BYTES",
+      description: "Largest JSON request body accepted; larger bodies get 413.",
+    }),
+    auditRetentionDays: Type.Integer({
+      minimum: 0,
+      default: 365,
+      env: "GATEHOUSE_AUDIT_RETENTION_DAYS",
+      description: "Audit events older than this are deleted hourly; 0 keeps them forever.",
+    }),
+    authFailureLimit: Type.Integer({
+      minimum: 1,
+      default: 20,
+      env: "GATEHOUSE_AUTH_FAILURE_LIMIT",
+      description: "Failed authentications one client address may make per window before it gets 429.",
+    }),
+    authFailureWindowSeconds: Type.Integer({
+      minimum: 1,
+      default: 60,
+      env: "GATEHOUSE_AUTH_FAILURE_WINDOW_SECONDS",
+      description: "Length of the failed-authentication window.",
+    }),
+    shutdownGraceSeconds: Type.Integer({
+      minimum: 0,
+      default: 10,
+      env: "GATEHOUSE_SHUTDOWN_GRACE_SECONDS",
+      description: "How long a shutdown waits for in-flight requests before closing connections.",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/** The validated, frozen configuration every component receives. */
+export type Config = Readonly<Static<typeof configSchema>>;

@@ -1,0 +1,132 @@
+/**
+ * The error catalogue: every code the native API can return, with its HTTP status.
+ * Codes are stable: never renumber or reuse one; retired codes move to `RETIRED_CODES`.
+ * Messages are lowercase, carry user input in backticks and name the field and the rule.
+ * Routes that reproduce another product's API (Nx1, Frontier, ...) map these to that product's shape.
+ */
+
+/** One field-level problem, so a client can point at the exact input that failed. */
+export interface ErrorDetail {
+  /** Where the problem is, as `body.name`, `query.limit`, `body.metadata.labels.team`. */
+  field: string;
+  /** The rule that failed: a JSON-Schema keyword (`maxLength`) or a named rule (`unique`). */
+  rule: string;
+  /** A human sentence naming the field and the rule. */
+  message: string;
+}
+
+/** An error the API reports on purpose: status below 500 is shown to the client as is. */
+export class AppError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly details: ErrorDetail[];
+  /** Extra machine-readable facts (e.g. the id of the existing group in a conflict). */
+  readonly meta: Record<string, unknown> | undefined;
+  /** Extra response headers (e.g. `Retry-After`, `WWW-Authenticate`). */
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(
+    code: string,
+    status: number,
+    message: string,
+    opts: {
+      details?: ErrorDetail[];
+      meta?: Record<string, unknown>;
+      headers?: Record<string, string>;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message, { cause: opts.cause });
+    this.name = "AppError";
+    this.code = code;
+    this.status = status;
+    this.details = opts.details ?? [];
+    this.meta = opts.meta;
+    this.headers = opts.headers;
+  }
+}
+
+interface ErrorOptions {
+  details?: ErrorDetail[];
+  meta?: Record<string, unknown>;
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+/** A catalogue entry: call it with the message arguments to get a throwable `AppError`. */
+export interface ErrorFactory {
+  (message?: string, opts?: ErrorOptions): AppError;
+  readonly code: string;
+  readonly status: number;
+  readonly description: string;
+}
+
+const catalogue = new Map<string, ErrorFactory>();
+
+function defineError(code: string, status: number, description: string): ErrorFactory {
+  if (catalogue.has(code)) throw new Error(`duplicate error code ${code}`);
+  const factory = ((message?: string, opts: ErrorOptions = {}) =>
+    new AppError(code, status, message ?? description, opts)) as ErrorFactory;
+  Object.defineProperties(factory, {
+    code: { value: code },
+    status: { value: status },
+    description: { value: description },
+  });
+  catalogue.set(code, factory);
+  return factory;
+}
+
+// ── request shape ──────────────────────────────────────────────────────────
+export const ValidationFailed = defineError("VALIDATION_FAILED", 400, "the request is invalid");
+export const MalformedJson = defineError("MALFORMED_JSON", 400, "the request body is not valid json");
+export const UnsupportedMediaType = defineError("UNSUPPORTED_MEDIA_TYPE", 415, "the content type is not supported");
+export const PayloadTooLarge = defineError("PAYLOAD_TOO_LARGE", 413, "the request body is larger than allowed");
+export const RouteNotFound = defineError("ROUTE_NOT_FOUND", 404, "no such route");
+export const MethodNotAllowed = defineError("METHOD_NOT_ALLOWED", 405, "method not allowed");
+export const InvalidCursor = defineError("INVALID_CURSOR", 400, "the cursor is invalid or expired");
+export const IdempotencyKeyReused = defineError(
+  "IDEMPOTENCY_KEY_REUSED",
+  422,
+  "the idempotency key was already used with a different request body",
+);
+export const IdempotencyInProgress = defineError(
+  "IDEMPOTENCY_IN_PROGRESS",
+  409,
+  "a request with this idempotency key is still in progress",
+);
+
+// ── authentication and authorization ──────────────────────────────────────
+export const Unauthenticated = defineError("UNAUTHENTICATED", 401, "authentication is required");
+export const InvalidCredentials = defineError("INVALID_CREDENTIALS", 401, "the credentials are invalid");
+export const TokenInvalid = defineError("TOKEN_INVALID", 401, "the bearer token is invalid");
+export const Forbidden = defineError("FORBIDDEN", 403, "not allowed");
+export const TooManyAuthFailures = defineError(
+  "TOO_MANY_AUTH_FAILURES",
+  429,
+  "too many failed authentication attempts; retry later",
+);
+
+// ── resources ──────────────────────────────────────────────────────────────
+export const NotFound = defineError("NOT_FOUND", 404, "not found");
+export const UserNotFound = defineError("USER_NOT_FOUND", 404, "user not found");
+export const ApiKeyNotFound = defineError("API_KEY_NOT_FOUND", 404, "api key not found");
+export const ServiceAccountNotFound = defineError("SERVICE_ACCOUNT_NOT_FOUND", 404, "service account not found");
+export const ServiceAccountNameTaken = defineError(
+  "SERVICE_ACCOUNT_NAME_TAKEN",
+  409,
+  "a service account with this name exists",
+);
+export const Conflict = defineError("CONFLICT", 409, "the request conflicts with the current state");
+
+// ── server side ────────────────────────────────────────────────────────────
+export const DatabaseUnavailable = defineError("DATABASE_UNAVAILABLE", 503, "the database is unavailable");
+export const ShuttingDown = defineError("SHUTTING_DOWN", 503, "the server is shutting down");
+export const Internal = defineError("INTERNAL", 500, "internal error");
+
+/** Codes once used and retired: they must never be reused for another meaning. */
+export const RETIRED_CODES: readonly string[] = [];
+
+/** Every code in the catalogue, in definition order (for docs, OpenAPI and tests). */
+export function allErrors(): ErrorFactory[] {
+  return [...catalogue.values()];
+}

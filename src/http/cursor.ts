@@ -1,0 +1,35 @@
+import { InvalidCursor } from "../errors.ts";
+
+/** Encodes the position after the last item of a page (keyset pagination: stable under inserts). */
+export function encodeCursor(position: Record<string, string | number>): string {
+  return Buffer.from(JSON.stringify(position), "utf8").toString("base64url");
+}
+
+/** Decodes a cursor made by `encodeCursor`; anything else is a 400 naming `query.cursor`. */
+export function decodeCursor<T extends Record<string, string | number>>(cursor: string, keys: (keyof T)[]): T {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as T;
+    if (value && typeof value === "object" && keys.every((k) => k in value)) return value;
+  } catch {
+    // fall through to the error below
+  }
+  throw InvalidCursor("query.cursor: is not a cursor returned by this list", {
+    details: [
+      { field: "query.cursor", rule: "cursor", message: "query.cursor: is not a cursor returned by this list" },
+    ],
+  });
+}
+
+/**
+ * Cuts one extra fetched row off a page and makes the cursor of the next page from the last
+ * row kept. Callers fetch `limit + 1` rows so the last page says `nextCursor: null` exactly.
+ */
+export function pageOf<R>(
+  rows: R[],
+  limit: number,
+  positionOf: (row: R) => Record<string, string | number>,
+): { rows: R[]; nextCursor: string | null } {
+  if (rows.length <= limit) return { rows, nextCursor: null };
+  const kept = rows.slice(0, limit);
+  return { rows: kept, nextCursor: encodeCursor(positionOf(kept[kept.length - 1] as R)) };
+}

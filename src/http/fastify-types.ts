@@ -1,0 +1,21 @@
+import type { Ability } from "../auth/abilities.ts";
+import type { Actor } from "../auth/actor.ts";
+import type { CredentialReader } from "./authentication.ts";
+import type { ErrorShaper } from "./error-handler.ts";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The ability the route requires; every route must declare one (a test enforces it). */
+    ability?: Ability;
+    /** How credentials are read (compatibility routes use their products' headers). */
+    credentials?: CredentialReader;
+    /** `WWW-Authenticate` challenge sent with 401s from this route. */
+    challenge?: string;
+    /** The error body shape of this route (native unless it reproduces another product's API). */
+    errorShape?: ErrorShaper;
+  }
+  interface FastifyRequest {
+    /** The authenticated caller (ANONYMOUS on public routes). */
+    actor: Actor;
+  }
+}

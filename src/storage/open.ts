@@ -1,0 +1,107 @@
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import type { Db, Session } from "./db.ts";
+import { ExclusiveLock, PGliteDialect } from "./pglite-dialect.ts";
+import type { Database } from "./schema.ts";
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+/** Options for opening storage; `databaseUrl` selects PostgreSQL, otherwise PGlite is used. */
+export interface OpenDbOptions {
+  databaseUrl?: string | undefined;
+  /** Folder of the embedded database; `undefined` with no URL means an in-memory database (tests). */
+  dataDir?: string | undefined;
+  poolSize?: number;
+  /** Called once when the embedded database is opened, so operators learn it is single-node. */
+  onEmbedded?: (where: string) => void;
+}
+
+/**
+ * Opens the database. Counts (`int8`) are parsed to numbers on both backends so code never sees
+ * the backends disagree on a type.
+ */
+export async function openDb(options: OpenDbOptions): Promise<Db> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openEmbedded(options);
+}
+
+function openPostgres(url: string, poolSize: number): Db {
+  const types = {
+    getTypeParser(oid: number, format?: "text" | "binary") {
+      if (oid === INT8_OID) return (value: string) => Number(value);
+      return pg.types.getTypeParser(oid, format);
+    },
+  };
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, types });
+  // An idle client losing its server must not crash the process; the next query reconnects.
+  pool.on("error", () => {});
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    kind: "postgres",
+    kysely,
+    transaction: (fn) => kysely.transaction().execute(fn),
+    async withSession(fn) {
+      const client = await pool.connect();
+      try {
+        const session: Session = {
+          query: async (sql, params) => (await client.query(sql, params)).rows,
+          exec: async (script) => {
+            await client.query(script);
+          },
+        };
+        return await fn(session);
+      } finally {
+        client.release();
+      }
+    },
+    async ping() {
+      await pool.query("select 1");
+    },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    close: () => kysely.destroy(),
+  };
+}
+
+async function openEmbedded(options: OpenDbOptions): Promise<Db> {
+  let where = "memory://";
+  if (options.dataDir) {
+    const dir = resolve(options.dataDir);
+    mkdirSync(dir, { recursive: true });
+    where = join(dir, "pgdata");
+  }
+  const pglite = await PGlite.create(where === "memory://" ? undefined : where, {
+    parsers: { [INT8_OID]: (value: string) => Number(value), [NUMERIC_OID]: (value: string) => Number(value) },
+  });
+  options.onEmbedded?.(where);
+  const lock = new ExclusiveLock();
+  const kysely = new Kysely<Database>({ dialect: new PGliteDialect(pglite, lock) });
+  let busy = 0;
+  return {
+    kind: "embedded",
+    kysely,
+    transaction: (fn) => kysely.transaction().execute(fn),
+    async withSession(fn) {
+      const release = await lock.acquire();
+      busy++;
+      try {
+        return await fn({
+          query: async (sql, params) => (await pglite.query(sql, params)).rows as never[],
+          exec: async (script) => {
+            await pglite.exec(script);
+          },
+        });
+      } finally {
+        busy--;
+        release();
+      }
+    },
+    async ping() {
+      await pglite.query("select 1");
+    },
+    poolStats: () => ({ total: 1, idle: busy === 0 ? 1 : 0, waiting: 0 }),
+    close: () => kysely.destroy(),
+  };
+}

@@ -1,0 +1,133 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
+
+/**
+ * Table types for Kysely, one interface per table of migrations/*.sql. Domains add their tables
+ * here when they add a migration; rows are mapped to domain types in each domain's store.
+ */
+export interface Database {
+  settings: SettingsTable;
+  orgs: OrgsTable;
+  users: UsersTable;
+  roles: RolesTable;
+  role_bindings: RoleBindingsTable;
+  api_keys: ApiKeysTable;
+  service_accounts: ServiceAccountsTable;
+  audit_events: AuditEventsTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json<T = unknown> = ColumnType<T, string, string>;
+
+export interface SettingsTable {
+  key: string;
+  value: Json;
+  updated_at: UpdatedAt;
+}
+
+export interface OrgsTable {
+  id: Generated<string>;
+  name: string;
+  title: Generated<string>;
+  metadata: ColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface UsersTable {
+  id: Generated<string>;
+  org_id: string;
+  username: string;
+  email: string | null;
+  display_name: string | null;
+  status: Generated<"active" | "disabled">;
+  attributes: ColumnType<Record<string, unknown>, string | undefined, string>;
+  source: Generated<"local" | "ldap" | "oidc" | "scim">;
+  external_id: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface RolesTable {
+  id: Generated<string>;
+  /** Small stable integer, for APIs that number roles (Puppet RBAC). */
+  num: Generated<number>;
+  org_id: string | null;
+  name: string;
+  description: Generated<string>;
+  permissions: ColumnType<string[], string[] | undefined, string[]>;
+  builtin: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface RoleBindingsTable {
+  id: Generated<string>;
+  org_id: string;
+  role_id: string;
+  principal_type: "user" | "group" | "service_account";
+  principal_id: string;
+  scope_type: Generated<"org" | "service" | "resource">;
+  scope: Generated<string>;
+  allow_all_objects: Generated<boolean>;
+  created_at: CreatedAt;
+}
+
+export interface ApiKeysTable {
+  id: Generated<string>;
+  user_id: string;
+  name: string;
+  prefix: string;
+  secret_hash: string;
+  created_at: CreatedAt;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+
+export interface ServiceAccountsTable {
+  id: Generated<string>;
+  org_id: string;
+  name: string;
+  description: Generated<string>;
+  client_id: string;
+  secret_hash: string;
+  roles: ColumnType<string[], string[] | undefined, string[]>;
+  disabled: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  occurred_at: CreatedAt;
+  actor_type: string;
+  actor_id: string | null;
+  actor_name: string | null;
+  auth_method: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  org_id: string | null;
+  before: Json | null;
+  after: Json | null;
+  request_id: string | null;
+  client_ip: string | null;
+}
+
+export interface IdempotencyKeysTable {
+  principal: string;
+  key: string;
+  method: string;
+  path: string;
+  body_hash: string;
+  status_code: number | null;
+  response_body: string | null;
+  content_type: string | null;
+  created_at: CreatedAt;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUserRow = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
