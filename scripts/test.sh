@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole test suite, as README and CI run it (`npm test`):
+#   1. type-check, lint and format check (`npm run check`);
+#   2. the suite on the embedded database (PGlite);
+#   3. the suite again on a real PostgreSQL 15 that this script starts itself (initdb + pg_ctl in a
+#      temp folder on a free port, stopped afterwards), unless GATEHOUSE_TEST_DATABASE_URL names one.
+# System packages the tests need (PostgreSQL server binaries, OpenLDAP slapd) are installed with
+# apt-get when absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+[ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] || need_apt+=(postgresql)
+command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || need_apt+=(slapd ldap-utils)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing ${need_apt[*]} with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+fi
+
+npm run check
+
+echo "== test suite on the embedded database (PGlite) =="
+env -u GATEHOUSE_TEST_DATABASE_URL npx vitest run "$@"
+
+if [ -n "${GATEHOUSE_TEST_DATABASE_URL:-}" ]; then
+  echo "== test suite on PostgreSQL at GATEHOUSE_TEST_DATABASE_URL =="
+  npx vitest run "$@"
+  exit 0
+fi
+
+echo "== test suite on a throwaway PostgreSQL =="
+tmp=$(mktemp -d /tmp/gatehouse-pg.XXXXXX)
+port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+as_pg=()
+if [ "$(id -u)" = "0" ]; then
+  chown postgres "$tmp"
+  as_pg=(runuser -u postgres --)
+fi
+stop_pg() { "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$tmp/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$tmp"; }
+trap stop_pg EXIT
+"${as_pg[@]}" "$pg_bin/initdb" -D "$tmp/data" -U gatehouse --auth=trust -E UTF8 >/dev/null
+"${as_pg[@]}" "$pg_bin/pg_ctl" -D "$tmp/data" -l "$tmp/pg.log" -w \
+  -o "-p $port -k $tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
+"$pg_bin/createdb" -h 127.0.0.1 -p "$port" -U gatehouse gatehouse_test
+GATEHOUSE_TEST_DATABASE_URL="postgres://gatehouse@127.0.0.1:$port/gatehouse_test" npx vitest run "$@"

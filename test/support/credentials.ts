@@ -1,0 +1,14 @@
+import type { TestApp } from "./test-app.ts";
+import { uniqueName } from "./factories.ts";
+
+/** Creates a service account with the given built-in roles and returns Basic auth headers for it. */
+export async function serviceAccountHeaders(t: TestApp, roles: string[]): Promise<Record<string, string>> {
+  const res = await t.request({
+    method: "POST",
+    url: "/v1/service-accounts",
+    payload: { name: uniqueName("sa"), roles },
+  });
+  if (res.statusCode !== 201) throw new Error(`service account creation failed: ${res.statusCode} ${res.body}`);
+  const { clientId, clientSecret } = res.json() as { clientId: string; clientSecret: string };
+  return { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString("base64")}` };
+}
