@@ -1,0 +1,110 @@
+import { readdirSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { runValiditySchedulerCases, type ValiditySchedulerCase } from "../schedule/conformance.ts";
+import { runEngineFile } from "./engine-format.ts";
+import { readJsonFile } from "./load.ts";
+import { runElementMatcherFile, runPolicyMatcherFile } from "./matcher-format.ts";
+import { check, type FileReport, newReport } from "./report.ts";
+
+/**
+ * Runs Ranger-format test files of any supported kind and reports per-file counts. Classifies
+ * each file by its shape, the way Ranger's separate JUnit classes are each pointed at theirs.
+ */
+type Json = Record<string, unknown>;
+
+/** Permitted skips (issue 3), with the reason printed. */
+export function skipReason(path: string): string | null {
+  const name = basename(path);
+  if (/(^|\/)gds\//.test(path)) return "governed data sharing (gds) is out of scope";
+  if (name.startsWith("test_base_plugin_")) return "base-plugin refresh/deadlock test";
+  if (name === "test_plugin_capability.json") return "plugin capability diff, not an engine test";
+  if (name === "test_compare_policyengines.json") return "engine-comparison test";
+  return null;
+}
+
+export function collectFiles(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  const walk = (p: string) => {
+    const st = statSync(p);
+    if (st.isDirectory()) {
+      for (const e of readdirSync(p).sort()) walk(join(p, e));
+    } else if (p.endsWith(".json")) out.push(p);
+  };
+  for (const p of paths) walk(p);
+  return out;
+}
+
+export function runFile(path: string, root: string): FileReport {
+  const report = newReport(path);
+  const reason = skipReason(path);
+  if (reason) {
+    report.skipped = 1;
+    report.skipReason = reason;
+    return report;
+  }
+  let data: unknown;
+  try {
+    data = readJsonFile(path);
+  } catch (e) {
+    check(report, "(parse)", "valid JSON", String(e));
+    return report;
+  }
+  try {
+    dispatch(data, path, root, report);
+  } catch (e) {
+    check(report, "(run)", "no error", (e as Error).stack ?? String(e));
+  }
+  return report;
+}
+
+function dispatch(data: unknown, path: string, root: string, report: FileReport): void {
+  if (Array.isArray(data)) {
+    if (data.length > 0 && (data[0] as Json).validitySchedules !== undefined) {
+      const results = runValiditySchedulerCases(data as ValiditySchedulerCase[]);
+      for (const r of results) check(report, r.name, r.expected, r.got);
+    }
+    return;
+  }
+  const d = data as Json;
+  if (d.serviceDef && (d.tests || d.testsInfo)) {
+    runEngineFile(d, root, report, path);
+    return;
+  }
+  const cases = d.testCases as Json[] | undefined;
+  if (Array.isArray(cases) && cases.length > 0) {
+    const first = cases[0];
+    if (first.resourceDef) return runElementMatcherFile(d, report);
+    if (d.serviceDef && first.policyResources) return runPolicyMatcherFile(d, report);
+    check(report, "(format)", "a supported test format", "unsupported testCases format");
+    return;
+  }
+  if (d.tests || d.testsInfo) {
+    check(report, "(format)", "a supported test format", "unsupported tests format");
+  }
+  // data file without test cases: zero cases
+}
+
+export interface RunSummary {
+  readonly reports: FileReport[];
+  readonly passed: number;
+  readonly failed: number;
+  readonly skipped: number;
+}
+
+export function runAll(paths: readonly string[], root: string): RunSummary {
+  const reports = collectFiles(paths).map((f) => runFile(f, root));
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  for (const r of reports) {
+    passed += r.passed;
+    failed += r.failed;
+    skipped += r.skipped;
+  }
+  return { reports, passed, failed, skipped };
+}
+
+/** The summary line: `N passed, M failed` plus `, K skipped` when some were. */
+export function summaryLine(s: RunSummary): string {
+  return `${s.passed} passed, ${s.failed} failed${s.skipped > 0 ? `, ${s.skipped} skipped` : ""}`;
+}

@@ -1,0 +1,709 @@
+import { AuditFilterEvaluator, parseAuditFilters } from "./audit-filter.ts";
+import { conditionFactory } from "./conditions/factory.ts";
+import { type GeoTable, geoAttributes, parseGeoTable } from "./conditions/geo.ts";
+import type { ExpressionEnv } from "./expression/index.ts";
+import { compileTemplate, resolveTemplate } from "./expression/index.ts";
+import { type MatchEnv, STATIC_ENV } from "./match/element-matcher.ts";
+import { type MatchType, PolicyResourceMatcher } from "./match/policy-resource-matcher.ts";
+import { buildRoleIndex, type RoleIndex, rolesFor } from "./model/roles.ts";
+import { type PreparedServiceDef, prepareServiceDef } from "./model/service-def.ts";
+import { TagStore } from "./model/service-tags.ts";
+import type { ItemEvaluator } from "./policy/item-evaluator.ts";
+import { type CompileContext, compareEvalOrder, PolicyEvaluator } from "./policy/policy-evaluator.ts";
+import type { RequestState } from "./policy/request-state.ts";
+import { copyAccess, copyAudit, newResult, setAudited } from "./policy/result.ts";
+import { PolicyRepository } from "./repository/policy-repository.ts";
+import { compileSchedules, isScheduleApplicable } from "./schedule/index.ts";
+import type {
+  EngineInput,
+  RangerAccessRequest,
+  RangerAccessResult,
+  RangerPolicyDelta,
+  RangerTagForEval,
+  RangerValiditySchedule,
+  SecurityZoneInfo,
+} from "./types.ts";
+
+/**
+ * The policy decision engine: Ranger's `RangerPolicyEngineImpl` semantics over immutable,
+ * precompiled repositories (default, per security zone, and tags). Every public method is
+ * synchronous and pure with respect to its inputs; nothing here does I/O.
+ */
+
+/** Knobs Ranger takes from plugin configuration rather than from policy data. */
+export interface EngineOptions {
+  /** Use `forwardedAddresses` to find the client IP (Ranger `use.x-forwarded-for.ipaddress`). */
+  useForwardedIPAddress?: boolean;
+  /** Proxies whose forwarded address is trusted (Ranger `trusted.proxy.ipaddresses`). */
+  trustedProxyAddresses?: readonly string[];
+  /** Leave "nothing matched" undetermined so the host can fall back (HDFS). */
+  isFallbackSupported?: boolean;
+  /** Zone used where Ranger uses the JVM default time zone (schedules); default "UTC". */
+  defaultTimeZone?: string;
+}
+
+/** Users and groups allowed or denied an access on a resource (Ranger's `RangerResourceAccessInfo`). */
+export interface ResourceAccessInfo {
+  allowedUsers: string[];
+  allowedGroups: string[];
+  deniedUsers: string[];
+  deniedGroups: string[];
+}
+
+const EMPTY_CONTEXT: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+const EMPTY_ROLES: ReadonlySet<string> = new Set();
+const SUPER_USER_ACCESS = "_super_user";
+
+interface Zone {
+  readonly name: string;
+  readonly matchers: readonly PolicyResourceMatcher[];
+  readonly repo: PolicyRepository;
+}
+
+function splitList(v: string | undefined): string[] {
+  if (!v) return [];
+  return v
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+export class PolicyEngine {
+  readonly serviceDef: PreparedServiceDef;
+  readonly serviceName: string | undefined;
+  policyVersion: number | undefined;
+  private readonly input: EngineInput;
+  private readonly options: EngineOptions;
+  private readonly ctx: CompileContext;
+  private readonly repo: PolicyRepository;
+  private readonly zones: Map<string, Zone> = new Map();
+  private readonly tagRepo: PolicyRepository | null;
+  private readonly tagStore: TagStore;
+  private readonly roles: RoleIndex;
+  private readonly superUsers: ReadonlySet<string>;
+  private readonly superGroups: ReadonlySet<string>;
+  private readonly auditExcludedUsers: ReadonlySet<string>;
+  private readonly auditExcludedGroups: ReadonlySet<string>;
+  private readonly auditExcludedRoles: ReadonlySet<string>;
+  private readonly auditMode: string;
+  private readonly auditFilters: readonly AuditFilterEvaluator[];
+  private readonly tagAuditFilters: readonly AuditFilterEvaluator[];
+  private readonly geo: readonly { table: GeoTable; prefix: string }[];
+  private readonly allAccessTypes: readonly string[];
+  private readonly isFallbackSupported: boolean;
+  private readonly templateCache = new Map<string, ReturnType<typeof compileTemplate> | null>();
+
+  constructor(input: EngineInput, options: EngineOptions = {}) {
+    this.input = input;
+    this.options = options;
+    this.serviceName = input.serviceName;
+    this.policyVersion = input.policyVersion;
+    this.serviceDef = prepareServiceDef(input.serviceDef);
+    const sd = this.serviceDef;
+    const tz = options.defaultTimeZone ?? input.timeZone ?? "UTC";
+    const services = { expressionEnv: (s: RequestState) => this.expressionEnv(s) };
+    const makeCtx = (prepared: PreparedServiceDef, component: string | null): CompileContext => {
+      const factory = conditionFactory(prepared.raw, services);
+      return {
+        serviceDef: prepared,
+        createCondition: (c) => factory(c),
+        normalizeAccess: component
+          ? (t) => {
+              const i = t.indexOf(":");
+              if (i < 0) return t;
+              return t.slice(0, i) === component ? t.slice(i + 1) : null;
+            }
+          : (t) => t,
+        createSchedule: (schedules) => scheduleFn(schedules, tz),
+      };
+    };
+    this.ctx = makeCtx(sd, null);
+    this.repo = new PolicyRepository(input.policies ?? [], this.ctx);
+    for (const [name, info] of Object.entries(input.securityZones ?? {})) this.addZone(name, info);
+    if (input.tagPolicies?.serviceDef) {
+      const tagSd = prepareServiceDef(input.tagPolicies.serviceDef, sd.name);
+      this.tagRepo = new PolicyRepository(input.tagPolicies.policies ?? [], makeCtx(tagSd, sd.name));
+    } else this.tagRepo = null;
+    this.tagStore = new TagStore(input.serviceTags, sd);
+    this.roles = buildRoleIndex(input.roles);
+    const cfg = input.serviceConfig ?? {};
+    const raw = cfg.raw ?? {};
+    this.superUsers = new Set([...(cfg.superUsers ?? []), ...splitList(raw["ranger.plugin.super.users"])]);
+    this.superGroups = new Set([...(cfg.superGroups ?? []), ...splitList(raw["ranger.plugin.super.groups"])]);
+    this.auditExcludedUsers = new Set([
+      ...(cfg.auditExcludedUsers ?? []),
+      ...splitList(raw["ranger.plugin.audit.exclude.users"]),
+    ]);
+    this.auditExcludedGroups = new Set([
+      ...(cfg.auditExcludedGroups ?? []),
+      ...splitList(raw["ranger.plugin.audit.exclude.groups"]),
+    ]);
+    this.auditExcludedRoles = new Set([
+      ...(cfg.auditExcludedRoles ?? []),
+      ...splitList(raw["ranger.plugin.audit.exclude.roles"]),
+    ]);
+    this.auditMode = cfg.auditMode ?? "audit-default";
+    this.auditFilters = parseAuditFilters(cfg.auditFilters ?? raw["ranger.plugin.audit.filters"]).map(
+      (f) => new AuditFilterEvaluator(f, sd),
+    );
+    const tagCfg = input.tagPolicies?.serviceConfig ?? {};
+    this.tagAuditFilters =
+      input.tagPolicies?.serviceDef && tagCfg["ranger.plugin.audit.filters"]
+        ? parseAuditFilters(tagCfg["ranger.plugin.audit.filters"]).map(
+            (f) => new AuditFilterEvaluator(f, prepareServiceDef(input.tagPolicies!.serviceDef, sd.name)),
+          )
+        : [];
+    this.isFallbackSupported = options.isFallbackSupported ?? cfg.isFallbackSupported ?? false;
+    this.allAccessTypes = sd.accessTypeNames.map((a) => a.toLowerCase());
+    const geo: { table: GeoTable; prefix: string }[] = [];
+    for (const e of sd.raw.contextEnrichers ?? []) {
+      if (!(e.enricher ?? "").endsWith("GeolocationProvider")) continue;
+      const opts = e.enricherOptions ?? {};
+      const path = opts.FilePath ?? "";
+      const base = path.split("/").pop() ?? "";
+      const text = input.geo?.[path] ?? input.geo?.[base] ?? input.geo?.default;
+      if (text === undefined) continue;
+      const dot = (opts.IPInDotFormat ?? "true").toLowerCase() !== "false";
+      geo.push({ table: parseGeoTable(text, dot), prefix: opts["geolocation.meta.prefix"] ?? "" });
+    }
+    this.geo = geo;
+  }
+
+  private addZone(name: string, info: SecurityZoneInfo): void {
+    const matchers = (info.resources ?? []).map((r) => {
+      const res: Record<string, { values: string[] }> = {};
+      for (const [k, v] of Object.entries(r)) res[k] = { values: v };
+      return new PolicyResourceMatcher(this.serviceDef, 0, res);
+    });
+    const existing = this.zones.get(name);
+    const repo = existing?.repo ?? new PolicyRepository(info.policies ?? [], this.ctx);
+    this.zones.set(name, { name, matchers, repo });
+  }
+
+  // ------------------------------------------------------------------ public API
+
+  /** Access decision plus audit (Ranger `isAccessAllowed` + `evaluateAuditPolicies`). */
+  isAccessAllowed(request: RangerAccessRequest): RangerAccessResult {
+    const state = this.preProcess(request);
+    const res = this.zoneAwareEvaluate(state, 0);
+    this.evaluateAuditFilters(state, res);
+    return res;
+  }
+
+  /** Data-mask decision for a column request (maskType, maskCondition, maskedValue). */
+  evaluateDataMask(request: RangerAccessRequest): RangerAccessResult {
+    const state = this.preProcess(request);
+    const res = this.zoneAwareEvaluate(state, 1);
+    this.evaluateAuditFilters(state, res);
+    return res;
+  }
+
+  /** Row-filter decision for a table request (filterExpr). */
+  evaluateRowFilter(request: RangerAccessRequest): RangerAccessResult {
+    const state = this.preProcess(request);
+    const res = this.zoneAwareEvaluate(state, 2);
+    this.evaluateAuditFilters(state, res);
+    return res;
+  }
+
+  /** Incrementally applies policy deltas (create 0, update 1, delete 2); no full rebuild. */
+  applyDeltas(
+    deltas: readonly RangerPolicyDelta[],
+    zones?: Record<string, SecurityZoneInfo>,
+    policyVersion?: number,
+  ): void {
+    for (const [name, info] of Object.entries(zones ?? {})) {
+      const z = this.zones.get(name);
+      if (!z) this.addZone(name, info);
+      else if (info.resources) {
+        const fresh = (info.resources ?? []).map((r) => {
+          const res: Record<string, { values: string[] }> = {};
+          for (const [k, v] of Object.entries(r)) res[k] = { values: v };
+          return new PolicyResourceMatcher(this.serviceDef, 0, res);
+        });
+        this.zones.set(name, { name, matchers: fresh, repo: z.repo });
+      }
+      for (const d of info.policyDeltas ?? []) this.applyOne(d, name);
+    }
+    for (const d of deltas) this.applyOne(d, d.policy?.zoneName || undefined);
+    if (policyVersion !== undefined) this.policyVersion = policyVersion;
+  }
+
+  private applyOne(d: RangerPolicyDelta, zoneName: string | undefined): void {
+    if (!d.policy || d.changeType < 0 || d.changeType > 2) return;
+    const isTag =
+      this.tagRepo && d.policy.serviceType && d.policy.serviceType === this.input.tagPolicies?.serviceDef.name;
+    if (isTag) {
+      this.tagRepo!.applyDelta(d.changeType, d.policy);
+      return;
+    }
+    const zn = d.policy.zoneName || zoneName;
+    if (zn) {
+      let z = this.zones.get(zn);
+      if (!z) {
+        this.addZone(zn, { zoneName: zn, resources: [], policies: [] });
+        z = this.zones.get(zn)!;
+      }
+      z.repo.applyDelta(d.changeType, d.policy);
+      return;
+    }
+    this.repo.applyDelta(d.changeType, d.policy);
+  }
+
+  /** The repository for a zone (undefined = default), for tooling such as explain and ACLs. */
+  repositoryFor(zoneName: string | undefined): PolicyRepository {
+    if (zoneName) return this.zones.get(zoneName)?.repo ?? this.repo;
+    return this.repo;
+  }
+
+  get tagRepository(): PolicyRepository | null {
+    return this.tagRepo;
+  }
+
+  /**
+   * Who is allowed or denied the request's access on its resource, per matching policy item
+   * (Ranger's `getResourceAccessInfo`; item conditions are evaluated against this request).
+   */
+  getResourceAccessInfo(request: RangerAccessRequest): ResourceAccessInfo {
+    const state = this.preProcess(request);
+    const out: ResourceAccessInfo = { allowedUsers: [], allowedGroups: [], deniedUsers: [], deniedGroups: [] };
+    const au = new Set<string>();
+    const ag = new Set<string>();
+    const du = new Set<string>();
+    const dg = new Set<string>();
+    const collect = (ev: PolicyEvaluator, s: RequestState, tagMatch?: MatchType) => {
+      const mt = tagMatch ?? ev.matchType(s);
+      if (!PolicyEvaluator.isMatchTypeAccepted(mt, s, tagMatch !== undefined)) return;
+      if (!ev.policyConditionsMatch(s)) return;
+      const gather = (
+        items: readonly ItemEvaluator[],
+        exceptions: readonly ItemEvaluator[],
+        users: Set<string>,
+        groups: Set<string>,
+      ) => {
+        const u = new Set<string>();
+        const g = new Set<string>();
+        for (const it of items)
+          if (it.matchesAccess(s.accessType) && it.matchesConditions(s)) {
+            for (const x of it.item.users ?? []) u.add(x);
+            for (const x of it.item.groups ?? []) g.add(x);
+          }
+        if (u.size === 0 && g.size === 0) return;
+        for (const it of exceptions)
+          if (it.matchesAccess(s.accessType) && it.matchesConditions(s)) {
+            for (const x of it.item.users ?? []) u.delete(x);
+            for (const x of it.item.groups ?? []) g.delete(x);
+          }
+        for (const x of u) users.add(x);
+        for (const x of g) groups.add(x);
+      };
+      gather(ev.denyItems, ev.denyExceptions, du, dg);
+      gather(ev.allowItems, ev.allowExceptions, au, ag);
+    };
+    if (this.tagRepo && state.tags) {
+      for (const tag of state.tags) {
+        const ts = this.tagState(state, tag);
+        for (const ev of this.tagRepo.candidates(ts, 0).evaluators)
+          collect(ev, ts, (tag.matchType ?? "SELF") as MatchType);
+      }
+    }
+    const zones = this.matchedZones(state);
+    const repos = zones.length === 0 ? [this.repo] : zones.map((z) => this.zones.get(z)!.repo);
+    for (const repo of repos) for (const ev of repo.candidates(state, 0).evaluators) collect(ev, state);
+    for (const x of du) au.delete(x);
+    for (const x of dg) ag.delete(x);
+    out.allowedUsers = [...au];
+    out.allowedGroups = [...ag];
+    out.deniedUsers = [...du];
+    out.deniedGroups = [...dg];
+    return out;
+  }
+
+  // ------------------------------------------------------------------ request pre-processing
+
+  /** Ranger's `RangerDefaultRequestProcessor#preProcess`, producing the shared request state. */
+  preProcess(request: RangerAccessRequest, policyType = 0): RequestState {
+    const rawType = request.accessType;
+    const accessType = rawType === undefined || rawType === null || rawType === "" ? "_any" : rawType.toLowerCase();
+    const isAny = accessType === "_any";
+    const rc = request.context;
+    let requested: readonly string[];
+    const ctxAll = rc?.ALLACCESSTYPES;
+    if (Array.isArray(ctxAll) && ctxAll.length > 0) requested = ctxAll.map((a) => String(a).toLowerCase());
+    else if (isAny) requested = this.allAccessTypes;
+    else requested = [accessType];
+    const ignoreDescendantDeny = request.isDescendantDenyIgnored !== false;
+    let groupsSpec: string[][] | undefined;
+    const ctxGroups = rc?.ALLACCESSTYPEGROUPS;
+    if (Array.isArray(ctxGroups) && ctxGroups.length > 0)
+      groupsSpec = ctxGroups.map((g) => (g as string[]).map((a) => String(a).toLowerCase()));
+    else if (isAny && !ignoreDescendantDeny) groupsSpec = this.allAccessTypes.map((a) => [a]);
+
+    let clientIP = request.clientIPAddress;
+    if (this.options.useForwardedIPAddress) {
+      const ip = request.remoteIPAddress ?? request.clientIPAddress;
+      let newIp = ip;
+      const fwd = request.forwardedAddresses ?? [];
+      if (fwd.length > 0) {
+        const trusted = this.options.trustedProxyAddresses ?? [];
+        if (trusted.length === 0) newIp = fwd[0];
+        else if (ip !== undefined && trusted.includes(ip)) newIp = fwd[fwd.length - 1];
+      }
+      clientIP = newIp;
+    }
+    let req = request;
+    if (clientIP !== request.clientIPAddress) req = { ...request, clientIPAddress: clientIP };
+
+    let context = rc ?? EMPTY_CONTEXT;
+    if (this.geo.length > 0) {
+      context = { ...context };
+      for (const g of this.geo) Object.assign(context, geoAttributes(g.table, clientIP, g.prefix));
+    }
+    const groups = request.userGroups ?? [];
+    const engine = this;
+    let roles: ReadonlySet<string> | null = null;
+    const descendantsCount = isAny || request.resourceMatchingScope === "SELF_OR_DESCENDANTS";
+    const state: RequestState = {
+      request: req,
+      user: request.user ?? undefined,
+      groups,
+      accessType,
+      isAnyAccess: isAny,
+      requestedAccessTypes: requested,
+      descendantsCount,
+      ignoreDescendantDeny,
+      accessTime: request.accessTime ?? Date.now(),
+      context,
+      env: STATIC_ENV,
+      roles() {
+        if (roles === null) {
+          if (request.userRoles && request.userRoles.length > 0) roles = new Set(request.userRoles);
+          else if (engine.roles.isEmpty) roles = EMPTY_ROLES;
+          else roles = rolesFor(engine.roles, request.user, groups);
+        }
+        return roles;
+      },
+      accessTypeGroups: groupsSpec,
+    };
+    (state as { env: MatchEnv }).env = this.matchEnv(state);
+    const tags = this.requestTags(state, policyType);
+    if (tags) state.tags = tags;
+    return state;
+  }
+
+  private matchEnv(state: RequestState): MatchEnv {
+    return {
+      token: (name) => {
+        if (name === "USER") return state.user;
+        if (name === "OWNER") return state.request.resource.ownerUser;
+        return state.context[`token:${name}`];
+      },
+      resolveExpressions: (text) => this.resolveText(text, state),
+    };
+  }
+
+  private resolveText(text: string, state: RequestState): string | null {
+    let t = this.templateCache.get(text);
+    if (t === undefined) {
+      try {
+        t = compileTemplate(text);
+      } catch {
+        t = null;
+      }
+      this.templateCache.set(text, t);
+    }
+    if (t === null) return null;
+    try {
+      return resolveTemplate(t, this.expressionEnv(state));
+    } catch {
+      return null;
+    }
+  }
+
+  private requestTags(state: RequestState, _policyType: number): RangerTagForEval[] | undefined {
+    const raw = state.context.TAGS;
+    if (raw !== undefined && raw !== null) {
+      let list: unknown = raw;
+      if (typeof raw === "string") {
+        try {
+          list = JSON.parse(raw);
+        } catch {
+          list = [];
+        }
+      }
+      if (Array.isArray(list))
+        return (list as RangerTagForEval[]).map((t) => ({ ...t, matchType: t.matchType ?? "SELF" }));
+      return undefined;
+    }
+    if (this.tagStore.isEmpty) return undefined;
+    return this.tagStore.tagsFor(state.request.resource, state.descendantsCount);
+  }
+
+  /** The expression view of a request (built per request, shared by its conditions). */
+  expressionEnv(state: RequestState): ExpressionEnv {
+    const cached = (state as { _exprEnv?: ExpressionEnv })._exprEnv;
+    const base =
+      cached ??
+      ((state as { _exprEnv?: ExpressionEnv })._exprEnv = {
+        user: state.user,
+        userGroups: state.groups,
+        userRoles: [...state.roles()],
+        userAttributes: state.request.userStore?.userAttributes?.[state.user ?? ""],
+        groupAttributes: state.request.userStore?.groupAttributes,
+        accessType: state.request.accessType ?? "",
+        action: state.request.action,
+        accessTime: state.accessTime,
+        clientIPAddress: state.request.clientIPAddress,
+        remoteIPAddress: state.request.remoteIPAddress,
+        forwardedAddresses: state.request.forwardedAddresses,
+        clientType: state.request.clientType,
+        clusterName: state.request.clusterName,
+        clusterType: state.request.clusterType,
+        requestData: state.request.requestData,
+        sessionId: state.request.sessionId,
+        resource: state.request.resource.elements,
+        resourceOwner: state.request.resource.ownerUser,
+        resourceMatchingScope: state.request.resourceMatchingScope,
+        context: state.context,
+        tags: state.tags,
+        isAccessTypeAny: state.isAnyAccess,
+        isAccessTypeDelegatedAdmin: state.accessType === "_admin",
+      });
+    if (state.tag) return { ...base, currentTag: state.tag, tags: state.tags };
+    return base;
+  }
+
+  // ------------------------------------------------------------------ evaluation
+
+  private matchedZones(state: RequestState): string[] {
+    if (this.zones.size === 0) return [];
+    const out: string[] = [];
+    for (const z of this.zones.values()) {
+      for (const m of z.matchers) {
+        const mt = m.getMatchType(state.request.resource, undefined, state.env);
+        if (mt !== "NONE") {
+          out.push(z.name);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Ranger's `zoneAwareAccessEvaluationWithNoAudit`. */
+  zoneAwareEvaluate(state: RequestState, policyType: number): RangerAccessResult {
+    const zones = this.matchedZones(state);
+    let res: RangerAccessResult;
+    if (zones.length === 0 || (zones.length > 1 && !state.isAnyAccess)) {
+      res = this.evaluateNoAudit(state, policyType, undefined, this.repo);
+      res.zoneName = undefined;
+    } else {
+      res = newResult(policyType);
+      for (const z of zones) {
+        res = this.evaluateNoAudit(state, policyType, z, this.zones.get(z)!.repo);
+        res.zoneName = z;
+        if (res.isAllowed) break;
+      }
+    }
+    if (
+      state.isAnyAccess &&
+      !res.isAllowed &&
+      this.zones.size > 0 &&
+      Object.keys(state.request.resource.elements).length === 0
+    ) {
+      for (const z of this.zones.values()) {
+        const r = this.evaluateNoAudit(state, policyType, z.name, z.repo);
+        if (r.isAllowed) {
+          r.zoneName = z.name;
+          res = r;
+          break;
+        }
+      }
+    }
+    return res;
+  }
+
+  private createResult(state: RequestState, policyType: number, repo: PolicyRepository): RangerAccessResult {
+    const res = newResult(policyType);
+    if (this.auditMode === "audit-all") setAudited(res, true);
+    else if (this.auditMode === "audit-none") setAudited(res, false);
+    else if (!repo.hasPolicies() && this.tagRepo === null) setAudited(res, true);
+    if (this.isAuditExcluded(state)) setAudited(res, false);
+    return res;
+  }
+
+  private isAuditExcluded(state: RequestState): boolean {
+    if (state.user !== undefined && this.auditExcludedUsers.has(state.user)) return true;
+    if (this.auditExcludedGroups.size > 0)
+      for (const g of state.groups) if (this.auditExcludedGroups.has(g)) return true;
+    if (this.auditExcludedRoles.size > 0)
+      for (const r of state.roles()) if (this.auditExcludedRoles.has(r)) return true;
+    return false;
+  }
+
+  private isSuperUser(state: RequestState): boolean {
+    if (state.user !== undefined && this.superUsers.has(state.user)) return true;
+    if (this.superGroups.size > 0) for (const g of state.groups) if (this.superGroups.has(g)) return true;
+    return false;
+  }
+
+  /** Ranger's `evaluatePoliciesForOneAccessTypeNoAudit`. */
+  private evaluateNoAudit(
+    state: RequestState,
+    policyType: number,
+    zoneName: string | undefined,
+    repo: PolicyRepository,
+  ): RangerAccessResult {
+    const superUser = this.isSuperUser(state);
+    const res = this.createResult(state, policyType, repo);
+    if (superUser || state.accessType === SUPER_USER_ACCESS) {
+      res.isAllowed = superUser;
+      res.isAccessDetermined = true;
+      res.policyId = -1;
+      res.policyPriority = 2147483647;
+      res.reason = "superuser";
+    }
+    if (this.tagRepo && state.tags && state.tags.length > 0) this.evaluateTagPolicies(state, policyType, zoneName, res);
+    const allowedByTags = res.isAccessDetermined && res.isAllowed;
+    const deniedByTags = res.isAccessDetermined && !res.isAllowed;
+    if (repo.hasPolicies()) {
+      res.isAccessDetermined = false;
+      state.accessTypeResults = undefined;
+      const cands = repo.candidates(state, policyType);
+      const evs = cands.evaluators;
+      const known = cands.known;
+      const time = state.accessTime;
+      for (let i = 0; i < evs.length; i++) {
+        const ev = evs[i];
+        if (!ev.isApplicable(time)) continue;
+        if (deniedByTags) {
+          if (res.policyPriority >= ev.priority) res.isAccessDetermined = true;
+        } else if (res.isAllowed) {
+          if (policyType === 0 ? res.policyPriority > ev.priority : res.policyPriority >= ev.priority)
+            res.isAccessDetermined = true;
+        }
+        res.evaluatedPoliciesCount++;
+        ev.evaluate(state, res, undefined, known ? known[i] : undefined);
+        if (res.isAllowed && !ev.hasDeny) res.isAccessDetermined = true;
+        if (res.isAuditedDetermined && res.isAccessDetermined) break;
+      }
+      if (!res.isAccessDetermined) {
+        if (deniedByTags) res.isAllowed = false;
+        else if (allowedByTags) res.isAllowed = true;
+        if (!res.isAllowed && !this.isFallbackSupported) res.isAccessDetermined = true;
+      }
+      if (res.isAllowed) res.isAccessDetermined = true;
+      state.accessTypeResults = undefined;
+    }
+    return res;
+  }
+
+  /** Tag-based policies for every tag of the resource, in evaluation order (§2.11). */
+  private evaluateTagPolicies(
+    state: RequestState,
+    policyType: number,
+    zoneName: string | undefined,
+    res: RangerAccessResult,
+  ): void {
+    const pairs = this.tagCandidates(state, policyType, zoneName);
+    for (const { ev, tag, tagState } of pairs) {
+      const tagRes = this.createResult(state, policyType, this.repo);
+      copyAccess(tagRes, res);
+      copyAudit(tagRes, res);
+      res.evaluatedPoliciesCount++;
+      tagState.accessTypeResults = undefined;
+      ev.evaluate(tagState, tagRes, (tag.matchType ?? "SELF") as MatchType);
+      if (tagRes.isAllowed && !ev.hasDeny) tagRes.isAccessDetermined = true;
+      if (tagRes.isAudited) copyAudit(res, tagRes);
+      if (!res.isAccessDetermined) {
+        if (tagRes.isAccessDetermined) copyAccess(res, tagRes);
+        else if (!res.isAllowed && tagRes.isAllowed) copyAccess(res, tagRes);
+      }
+      if (res.isAuditedDetermined && res.isAccessDetermined) break;
+    }
+    if (res.isAllowed) res.isAccessDetermined = true;
+  }
+
+  /** (tag policy, tag) pairs whose tag is valid now and whose policy names the tag, in eval order. */
+  tagCandidates(
+    state: RequestState,
+    policyType: number,
+    zoneName: string | undefined,
+  ): { ev: PolicyEvaluator; tag: RangerTagForEval; tagState: RequestState }[] {
+    const out: { ev: PolicyEvaluator; tag: RangerTagForEval; tagState: RequestState }[] = [];
+    const repo = this.tagRepo;
+    if (!repo || !state.tags) return out;
+    const tz = this.options.defaultTimeZone ?? this.input.timeZone ?? "UTC";
+    const zoneHasTags = zoneName ? this.input.securityZones?.[zoneName]?.containsAssociatedTagService === true : false;
+    for (const tag of state.tags) {
+      if (tag.validityPeriods && tag.validityPeriods.length > 0) {
+        if (!scheduleFn(tag.validityPeriods, tz)(state.accessTime)) continue;
+      }
+      const tagState = this.tagState(state, tag);
+      for (const ev of repo.candidates(tagState, policyType).evaluators) {
+        if (!ev.isApplicable(state.accessTime)) continue;
+        if (!zoneHasTags) {
+          if (ev.zoneName) continue;
+        } else if (ev.zoneName !== zoneName) continue;
+        out.push({ ev, tag, tagState });
+      }
+    }
+    out.sort((a, b) => compareEvalOrder(a.ev, b.ev));
+    return out;
+  }
+
+  /** A request state for evaluating tag policies of one tag: resource `{tag: type}`. */
+  tagState(state: RequestState, tag: RangerTagForEval): RequestState {
+    const req: RangerAccessRequest = {
+      ...state.request,
+      resource: { elements: { tag: tag.type }, ownerUser: state.request.resource.ownerUser },
+    };
+    const ts: RequestState = {
+      ...state,
+      request: req,
+      roles: state.roles,
+      tag,
+      accessTypeResults: undefined,
+    };
+    (ts as { env: MatchEnv }).env = this.matchEnv(ts);
+    (ts as { _exprEnv?: ExpressionEnv })._exprEnv = undefined;
+    return ts;
+  }
+
+  /** Ranger's `evaluateAuditPolicies`: tag audit filters, then service audit filters. */
+  private evaluateAuditFilters(state: RequestState, res: RangerAccessResult): void {
+    if (this.auditFilters.length === 0 && this.tagAuditFilters.length === 0) return;
+    if (this.tagAuditFilters.length > 0 && state.tags) {
+      for (const tag of state.tags) {
+        const ts = this.tagState(state, tag);
+        for (const f of this.tagAuditFilters) {
+          if (f.matches(ts.request, res, state.roles(), ts.env)) {
+            setAudited(res, f.isAudited);
+            return;
+          }
+        }
+      }
+    }
+    for (const f of this.auditFilters) {
+      if (f.matches(state.request, res, state.roles(), state.env)) {
+        setAudited(res, f.isAudited);
+        return;
+      }
+    }
+  }
+}
+
+function scheduleFn(schedules: readonly RangerValiditySchedule[], tz: string): (time: number) => boolean {
+  try {
+    const compiled = compileSchedules(schedules, { defaultTimeZone: tz });
+    return (t) => {
+      try {
+        return isScheduleApplicable(compiled, t);
+      } catch {
+        return true;
+      }
+    };
+  } catch {
+    return () => true;
+  }
+}

@@ -1,0 +1,56 @@
+import { STATIC_ENV } from "../match/element-matcher.ts";
+import { type MatchType, PolicyResourceMatcher } from "../match/policy-resource-matcher.ts";
+import type { PreparedServiceDef } from "./service-def.ts";
+import type { RangerAccessResource, RangerTagForEval, ServiceTags } from "../types.ts";
+
+/**
+ * Tag enrichment (Ranger's `RangerTagEnricher`): finds the service resources that relate to the
+ * requested resource and returns their tags with the relation as match type. Tags on ancestors
+ * and on the resource itself always apply; tags on descendants only for any-access or
+ * descendant-scoped requests.
+ */
+interface TaggedResource {
+  readonly matcher: PolicyResourceMatcher;
+  readonly tags: readonly RangerTagForEval[];
+}
+
+export class TagStore {
+  private readonly resources: TaggedResource[] = [];
+
+  constructor(serviceTags: ServiceTags | undefined, sd: PreparedServiceDef) {
+    if (!serviceTags) return;
+    const tagsById = serviceTags.tags ?? {};
+    for (const sr of serviceTags.serviceResources ?? []) {
+      const ids = serviceTags.resourceToTagIds?.[String(sr.id)] ?? [];
+      const tags: RangerTagForEval[] = [];
+      for (const id of ids) {
+        const t = tagsById[String(id)];
+        if (!t) continue;
+        tags.push({
+          type: t.type,
+          attributes: t.attributes ?? {},
+          validityPeriods: t.validityPeriods,
+          options: t.options,
+        });
+      }
+      if (tags.length === 0) continue;
+      this.resources.push({ matcher: new PolicyResourceMatcher(sd, 0, sr.resourceElements), tags });
+    }
+  }
+
+  get isEmpty(): boolean {
+    return this.resources.length === 0;
+  }
+
+  tagsFor(resource: RangerAccessResource, descendantsCount: boolean): RangerTagForEval[] {
+    const out: RangerTagForEval[] = [];
+    for (const r of this.resources) {
+      const mt: MatchType = r.matcher.getMatchType(resource, undefined, STATIC_ENV);
+      let ok = mt === "SELF" || mt === "SELF_AND_ALL_DESCENDANTS" || mt === "ANCESTOR";
+      if (mt === "DESCENDANT") ok = descendantsCount;
+      if (!ok) continue;
+      for (const t of r.tags) out.push({ ...t, matchType: mt === "SELF_AND_ALL_DESCENDANTS" ? "SELF" : mt });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,471 @@
+import { allConditionsMatch, type Condition } from "../conditions/condition.ts";
+import { type MatchType, PolicyResourceMatcher } from "../match/policy-resource-matcher.ts";
+import type { PreparedServiceDef } from "../model/service-def.ts";
+import type {
+  RangerAccessResult,
+  RangerDataMaskPolicyItem,
+  RangerPolicy,
+  RangerPolicyItem,
+  RangerPolicyItemCondition,
+  RangerRowFilterPolicyItem,
+  RangerValiditySchedule,
+} from "../types.ts";
+import { ItemEvaluator, sortItems } from "./item-evaluator.ts";
+import type { PartialResult, RequestState } from "./request-state.ts";
+
+/**
+ * One compiled policy: resource matchers, conditions, sorted items and the precomputed facts the
+ * engine's fast paths need (eval order, hasDeny, principal/access pre-filter). `evaluate` is
+ * Ranger's `RangerDefaultPolicyEvaluator#evaluate`, line for line in behaviour.
+ */
+
+/** Services a policy needs at compile time; all pure. */
+export interface CompileContext {
+  readonly serviceDef: PreparedServiceDef;
+  /** builds a condition from its type and values; null for unknown types (ignored, as Ranger does) */
+  createCondition(cond: RangerPolicyItemCondition, isPolicyLevel: boolean): Condition | null;
+  /** maps an item access type to the engine's name (strips `hive:` for tag repos); null drops it */
+  normalizeAccess(type: string): string | null;
+  /** compiles validity schedules into a time predicate */
+  createSchedule(schedules: readonly RangerValiditySchedule[]): (time: number) => boolean;
+}
+
+export type ItemKind = "allow" | "deny";
+
+export interface MatchedItem {
+  readonly item: ItemEvaluator;
+  readonly kind: ItemKind;
+}
+
+export class PolicyEvaluator {
+  readonly policy: RangerPolicy;
+  readonly id: number;
+  readonly name: string;
+  readonly policyType: number;
+  readonly priority: number;
+  readonly version: number | undefined;
+  readonly zoneName: string | undefined;
+  readonly isAuditEnabled: boolean;
+  readonly isDenyAllElse: boolean;
+  readonly hasDeny: boolean;
+  readonly evalOrder: number;
+  readonly resourceMatchers: readonly PolicyResourceMatcher[];
+  readonly conditions: readonly Condition[];
+  readonly allowItems: readonly ItemEvaluator[];
+  readonly denyItems: readonly ItemEvaluator[];
+  readonly allowExceptions: readonly ItemEvaluator[];
+  readonly denyExceptions: readonly ItemEvaluator[];
+  readonly dataMaskItems: readonly ItemEvaluator[];
+  readonly rowFilterItems: readonly ItemEvaluator[];
+  private readonly schedule: ((time: number) => boolean) | null;
+  // pre-filter (Ranger's RangerOptimizedPolicyEvaluator#hasMatchablePolicyItem)
+  private readonly anyPrincipal: boolean;
+  private readonly principalUsers: ReadonlySet<string>;
+  private readonly principalGroups: ReadonlySet<string>;
+  private readonly principalRoles: ReadonlySet<string>;
+  private readonly hasOwnerItem: boolean;
+  private readonly grantedAccesses: ReadonlySet<string>;
+  private readonly hasDelegateAdmin: boolean;
+  /** sequence number assigned by the repository (stable tie-break after name) */
+  seq = 0;
+
+  constructor(policy: RangerPolicy, ctx: CompileContext) {
+    const sd = ctx.serviceDef;
+    this.policy = policy;
+    this.id = policy.id ?? -1;
+    this.name = policy.name ?? "";
+    this.policyType = policy.policyType ?? 0;
+    this.priority = policy.policyPriority ?? 0;
+    this.version = policy.version;
+    this.zoneName = policy.zoneName || undefined;
+    this.isAuditEnabled = policy.isAuditEnabled !== false;
+    this.isDenyAllElse = policy.isDenyAllElse === true && this.policyType === 0;
+    const specs = [policy.resources ?? {}, ...(policy.additionalResources ?? [])];
+    this.resourceMatchers = specs.map((r) => new PolicyResourceMatcher(sd, this.policyType, r));
+    this.conditions = compileConditions(policy.conditions, ctx, true);
+    const denyOn = sd.denyAndExceptionsEnabled;
+    const mk = (items: RangerPolicyItem[] | undefined, sort: boolean) => {
+      const list = (items ?? []).map(
+        (it, i) =>
+          new ItemEvaluator(it, i, sd, compileConditions(it.conditions, ctx, false), (t) => ctx.normalizeAccess(t)),
+      );
+      return sort ? sortItems(list) : list;
+    };
+    this.allowItems = mk(policy.policyItems, true);
+    this.denyItems = denyOn ? mk(policy.denyPolicyItems, true) : [];
+    this.allowExceptions = denyOn ? mk(policy.allowExceptions, true) : [];
+    this.denyExceptions = denyOn ? mk(policy.denyExceptions, true) : [];
+    this.dataMaskItems = this.policyType === 1 ? mk(policy.dataMaskPolicyItems, false) : [];
+    this.rowFilterItems = this.policyType === 2 ? mk(policy.rowFilterPolicyItems, false) : [];
+    this.hasDeny = this.denyItems.length > 0 || this.isDenyAllElse;
+    this.schedule =
+      policy.validitySchedules && policy.validitySchedules.length > 0
+        ? ctx.createSchedule(policy.validitySchedules)
+        : null;
+
+    const users = new Set<string>();
+    const groups = new Set<string>();
+    const roles = new Set<string>();
+    const granted = new Set<string>();
+    let anyPrincipal = this.isDenyAllElse;
+    let owner = false;
+    let delegate = false;
+    const all = [
+      ...this.allowItems,
+      ...this.denyItems,
+      ...this.allowExceptions,
+      ...this.denyExceptions,
+      ...this.dataMaskItems,
+      ...this.rowFilterItems,
+    ];
+    for (const it of all) {
+      if (it.hasPublic || it.hasUserToken) anyPrincipal = true;
+      if (it.hasOwner) owner = true;
+      for (const u of it.users) users.add(u);
+      for (const g of it.groups) groups.add(g);
+      for (const r of it.roles) roles.add(r);
+      for (const a of it.accesses) granted.add(a);
+      if (it.delegateAdmin) delegate = true;
+    }
+    this.anyPrincipal = anyPrincipal;
+    this.principalUsers = users;
+    this.principalGroups = groups;
+    this.principalRoles = roles;
+    this.hasOwnerItem = owner;
+    this.grantedAccesses = granted;
+    this.hasDelegateAdmin = delegate;
+    this.evalOrder = computeEvalOrder(this, sd, users.size + groups.size, anyPrincipal, granted);
+  }
+
+  /** Validity schedule check (policies outside all schedules are skipped entirely). */
+  isApplicable(time: number): boolean {
+    return this.schedule === null || this.schedule(time);
+  }
+
+  /** Cheap pre-filter: can any item of this policy apply to this principal and access? */
+  hasMatchablePolicyItem(state: RequestState): boolean {
+    if (!this.anyPrincipal) {
+      let hit = false;
+      if (state.user !== undefined && this.principalUsers.has(state.user)) hit = true;
+      if (!hit && this.principalGroups.size > 0) {
+        const gs = state.groups;
+        for (let i = 0; i < gs.length; i++)
+          if (this.principalGroups.has(gs[i])) {
+            hit = true;
+            break;
+          }
+      }
+      if (!hit && this.principalRoles.size > 0) {
+        for (const r of state.roles())
+          if (this.principalRoles.has(r)) {
+            hit = true;
+            break;
+          }
+      }
+      if (!hit && this.hasOwnerItem) hit = true;
+      if (!hit) return false;
+    }
+    if (state.isAnyAccess) return true;
+    const at = state.accessType;
+    if (at === "_admin") return this.hasDelegateAdmin;
+    if (this.isDenyAllElse) return true;
+    const types = state.requestedAccessTypes;
+    for (let i = 0; i < types.length; i++) if (this.grantedAccesses.has(types[i])) return true;
+    return false;
+  }
+
+  /** Whether a match type counts for this request (Ranger's scope rules; ANCESTOR only for tags). */
+  static isMatchTypeAccepted(mt: MatchType, state: RequestState, isTag: boolean): boolean {
+    if (mt === "SELF" || mt === "SELF_AND_ALL_DESCENDANTS") return true;
+    if (mt === "DESCENDANT") return state.descendantsCount;
+    if (mt === "ANCESTOR") return isTag;
+    return false;
+  }
+
+  /** Finds the match type of this policy for the request; the best over all resource specs. */
+  matchType(state: RequestState): MatchType {
+    const req = state.request;
+    let best: MatchType = "NONE";
+    for (const rm of this.resourceMatchers) {
+      const mt = rm.getMatchType(req.resource, req.resourceElementMatchingScopes, state.env);
+      if (mt === "SELF" || mt === "SELF_AND_ALL_DESCENDANTS") return mt;
+      if (mt !== "NONE" && best === "NONE") best = mt;
+    }
+    return best;
+  }
+
+  policyConditionsMatch(state: RequestState): boolean {
+    return this.conditions.length === 0 || allConditionsMatch(this.conditions, state);
+  }
+
+  /**
+   * Ranger's evaluate: for each resource spec that matches (and policy conditions hold), set audit
+   * if undetermined, then evaluate items if access is undetermined. `tagMatchType` is given when
+   * evaluating a tag policy: the tag's relation to the resource replaces the resource match type.
+   * `knownMatch` lets the index vouch for a SELF match it has already proven.
+   */
+  evaluate(state: RequestState, res: RangerAccessResult, tagMatchType?: MatchType, knownMatch?: MatchType): void {
+    const isTag = tagMatchType !== undefined;
+    const specs = this.resourceMatchers;
+    for (let i = 0; i < specs.length; i++) {
+      if (res.isAccessDetermined && res.isAuditedDetermined) break;
+      let mt: MatchType;
+      if (knownMatch !== undefined && i === 0) mt = knownMatch;
+      else {
+        mt = specs[i].getMatchType(state.request.resource, state.request.resourceElementMatchingScopes, state.env);
+        if (isTag && mt !== "NONE") mt = tagMatchType;
+      }
+      if (!PolicyEvaluator.isMatchTypeAccepted(mt, state, isTag)) continue;
+      if (!this.policyConditionsMatch(state)) continue;
+      if (!res.isAuditedDetermined && this.isAuditEnabled) {
+        res.isAudited = true;
+        res.isAuditedDetermined = true;
+        res.auditPolicyId = this.id;
+      }
+      if (!res.isAccessDetermined && this.hasMatchablePolicyItem(state)) this.evaluatePolicyItems(state, mt, res);
+    }
+  }
+
+  private evaluatePolicyItems(state: RequestState, mt: MatchType, res: RangerAccessResult): void {
+    if (this.policyType === 0) {
+      this.evaluateAccessItems(state, mt, res);
+      return;
+    }
+    const items = this.policyType === 1 ? this.dataMaskItems : this.rowFilterItems;
+    const at = state.accessType;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (!item.isMatch(state, at)) continue;
+      if (this.policyType === 1) {
+        const info = (item.item as RangerDataMaskPolicyItem).dataMaskInfo ?? {};
+        this.allow(res, "matched data-mask policy item");
+        res.maskType = info.dataMaskType;
+        res.maskCondition = resolveText(info.conditionExpr, state);
+        res.maskedValue = resolveText(info.valueExpr, state);
+        return;
+      }
+      const filter = (item.item as RangerRowFilterPolicyItem).rowFilterInfo?.filterExpr;
+      const resolved = resolveText(filter, state);
+      if (filter && resolved === undefined) continue;
+      this.allow(res, "matched row-filter policy item");
+      res.filterExpr = resolved;
+      return;
+    }
+  }
+
+  private allow(res: RangerAccessResult, reason: string): void {
+    if (!res.isAllowed) {
+      res.isAllowed = true;
+      res.policyId = this.id;
+      res.policyPriority = this.priority;
+      res.policyVersion = this.version;
+      res.reason = reason;
+      res.zoneName = this.zoneName;
+    }
+  }
+
+  /** Deny item (minus deny exceptions) first, then allow item (minus allow exceptions). */
+  getMatchingItem(state: RequestState, accessType: string): MatchedItem | null {
+    const deny = this.denyItems;
+    for (let i = 0; i < deny.length; i++) {
+      if (deny[i].isMatch(state, accessType)) {
+        if (!anyMatch(this.denyExceptions, state, accessType)) return { item: deny[i], kind: "deny" };
+        break;
+      }
+    }
+    const allow = this.allowItems;
+    for (let i = 0; i < allow.length; i++) {
+      if (allow[i].isMatch(state, accessType)) {
+        if (!anyMatch(this.allowExceptions, state, accessType)) return { item: allow[i], kind: "allow" };
+        return null;
+      }
+    }
+    return null;
+  }
+
+  private evaluateAccessItems(state: RequestState, mt: MatchType, res: RangerAccessResult): void {
+    let map = state.accessTypeResults;
+    if (!map) {
+      map = new Map();
+      state.accessTypeResults = map;
+    }
+    const types = state.requestedAccessTypes;
+    const ignoreDescDeny = mt === "DESCENDANT" && state.ignoreDescendantDeny;
+    for (let i = 0; i < types.length; i++) {
+      const a = types[i];
+      const matched = this.getMatchingItem(state, a);
+      let outcome: boolean | null = null; // true allow, false deny
+      let reason: string | undefined;
+      if (matched) {
+        outcome = matched.kind === "allow";
+        reason = matched.kind === "allow" ? "matched allow item" : "matched deny item";
+      } else if (this.isDenyAllElse) {
+        outcome = false;
+        reason = "matched deny-all-else policy";
+      }
+      if (outcome === false && ignoreDescDeny) outcome = null;
+      if (outcome === null) continue;
+      const one: PartialResult = {
+        allowed: outcome,
+        policyId: this.id,
+        policyPriority: this.priority,
+        policyVersion: this.version,
+        reason,
+        zoneName: this.zoneName,
+      };
+      mergeAccessTypeResult(map, a, one, true, state.isAnyAccess);
+      if (state.isAnyAccess && (outcome || !state.ignoreDescendantDeny)) break;
+    }
+    applyComposite(map, state, res);
+  }
+
+  /** True if some allow item (ignoring exceptions) could grant `accessType` to this principal. */
+  describe(): string {
+    return `policy ${this.id} (${this.name})`;
+  }
+}
+
+function anyMatch(items: readonly ItemEvaluator[], state: RequestState, accessType: string): boolean {
+  for (let i = 0; i < items.length; i++) if (items[i].isMatch(state, accessType)) return true;
+  return false;
+}
+
+function resolveText(text: string | undefined, state: RequestState): string | undefined {
+  if (text === undefined || text === null) return undefined;
+  if (!text.includes("${{")) return text;
+  const r = state.env.resolveExpressions(text);
+  return r === null ? undefined : r;
+}
+
+/** Merges one policy's outcome for access type `a` into the per-request map (priority rules of §2.3). */
+export function mergeAccessTypeResult(
+  map: Map<string, PartialResult>,
+  a: string,
+  one: PartialResult,
+  isAccessPolicy: boolean,
+  isAnyAccess: boolean,
+): void {
+  const old = map.get(a);
+  if (!old) {
+    map.set(a, one);
+    return;
+  }
+  if (old.allowed) {
+    if (!one.allowed) {
+      if (one.policyPriority >= old.policyPriority) map.set(a, one);
+    } else if (isAccessPolicy ? one.policyPriority > old.policyPriority : one.policyPriority >= old.policyPriority) {
+      map.set(a, one);
+    }
+  } else if (one.allowed && one.policyPriority >= old.policyPriority && isAnyAccess) {
+    map.set(a, one);
+  } else if (one.policyPriority > old.policyPriority) {
+    map.set(a, one);
+  }
+}
+
+/** Derives the policy-level result from the per-access-type map and copies it into `res`. */
+export function applyComposite(map: Map<string, PartialResult>, state: RequestState, res: RangerAccessResult): void {
+  const chosen = compositeResult(map, state);
+  if (!chosen) return;
+  res.isAllowed = chosen.allowed;
+  res.isAccessDetermined = !chosen.allowed;
+  res.policyId = chosen.policyId;
+  res.policyPriority = chosen.policyPriority;
+  res.policyVersion = chosen.policyVersion;
+  res.reason = chosen.reason;
+}
+
+function compositeResult(map: Map<string, PartialResult>, state: RequestState): PartialResult | null {
+  const groups = state.accessTypeGroups;
+  if (groups && groups.length > 0) {
+    let firstAllowed: PartialResult | null = null;
+    let allAllowed = true;
+    for (const g of groups) {
+      let groupAllowed: PartialResult | null = null;
+      for (const a of g) {
+        const e = map.get(a);
+        if (!e) continue;
+        if (!e.allowed) return e;
+        groupAllowed ??= e;
+      }
+      if (!groupAllowed) allAllowed = false;
+      else firstAllowed ??= groupAllowed;
+    }
+    return allAllowed ? firstAllowed : null;
+  }
+  const types = state.requestedAccessTypes;
+  let firstDenied: PartialResult | null = null;
+  let allPresent = true;
+  for (let i = 0; i < types.length; i++) {
+    const e = map.get(types[i]);
+    if (!e) {
+      allPresent = false;
+      continue;
+    }
+    if (e.allowed) return e;
+    firstDenied ??= e;
+  }
+  return allPresent ? firstDenied : null;
+}
+
+function compileConditions(
+  conds: RangerPolicyItemCondition[] | undefined,
+  ctx: CompileContext,
+  isPolicyLevel: boolean,
+): Condition[] {
+  const out: Condition[] = [];
+  for (const c of conds ?? []) {
+    const cond = ctx.createCondition(c, isPolicyLevel);
+    if (cond) out.push(cond);
+  }
+  return out;
+}
+
+/** Ranger's `RangerOptimizedPolicyEvaluator#computeEvalOrder` (§3.2): broad, cheap policies first. */
+function computeEvalOrder(
+  ev: PolicyEvaluator,
+  sd: PreparedServiceDef,
+  principalCount: number,
+  anyPrincipal: boolean,
+  granted: ReadonlySet<string>,
+): number {
+  let order = 10000;
+  let resourceDiscount = 0;
+  let dynamic = false;
+  const res = ev.policy.resources ?? {};
+  for (const name of Object.keys(res)) {
+    const r = res[name];
+    const values = r?.values ?? [];
+    let d = 0;
+    if (values.length === 0 || values.some((v) => v === "*" || v === "")) d = 25;
+    else {
+      if (values.some((v) => v.includes("*"))) d += 10;
+      else if (values.some((v) => v.includes("?"))) d += 5;
+      if (r.isExcludes) d += 5;
+      if (r.isRecursive) d += 5;
+    }
+    if (values.some((v) => v.includes("{") || v.includes("${{"))) dynamic = true;
+    resourceDiscount += d;
+  }
+  if (dynamic) order += 20;
+  order -= Math.min(100, resourceDiscount);
+  order -= anyPrincipal ? 25 : Math.min(25, principalCount);
+  const total = sd.accessTypeNames.length || 1;
+  let listed = 0;
+  for (const a of sd.accessTypeNames) if (granted.has(a.toLowerCase())) listed++;
+  order -= Math.round((25 * listed) / total);
+  let condCount = ev.conditions.length;
+  for (const it of [...ev.allowItems, ...ev.denyItems, ...ev.allowExceptions, ...ev.denyExceptions])
+    condCount += it.conditions.length;
+  order -= Math.max(0, 25 - 5 * condCount);
+  return order;
+}
+
+/** Ranger's EVAL_ORDER_COMPARATOR: priority desc, deny-bearing first, evalOrder asc, name. */
+export function compareEvalOrder(a: PolicyEvaluator, b: PolicyEvaluator): number {
+  if (a.priority !== b.priority) return b.priority - a.priority;
+  if (a.hasDeny !== b.hasDeny) return a.hasDeny ? -1 : 1;
+  if (a.evalOrder !== b.evalOrder) return a.evalOrder - b.evalOrder;
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return a.seq - b.seq;
+}

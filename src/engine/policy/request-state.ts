@@ -1,0 +1,45 @@
+import type { MatchEnv } from "../match/element-matcher.ts";
+import type { RangerAccessRequest, RangerTagForEval } from "../types.ts";
+
+/**
+ * Everything derived from one request that policy evaluation needs, computed once (or lazily,
+ * on first use) and shared by every candidate policy: folded access type, the group set, roles,
+ * the token context, and scratch maps Ranger keeps in the request context.
+ */
+export interface RequestState {
+  readonly request: RangerAccessRequest;
+  readonly user: string | undefined;
+  readonly groups: readonly string[];
+  /** lower-cased requested access type; "_any" for empty */
+  readonly accessType: string;
+  readonly isAnyAccess: boolean;
+  /** access types requested (all service types for `_any`), lower-cased */
+  readonly requestedAccessTypes: readonly string[];
+  /** whether DESCENDANT matches count (any-access or SELF_OR_DESCENDANTS scope) */
+  readonly descendantsCount: boolean;
+  readonly ignoreDescendantDeny: boolean;
+  readonly accessTime: number;
+  /** the request context (tokens and attributes) */
+  readonly context: Record<string, unknown>;
+  readonly env: MatchEnv;
+  /** roles of the user; computed on first use */
+  roles(): ReadonlySet<string>;
+  /** When evaluating tag policies: the tag being evaluated. */
+  tag?: RangerTagForEval;
+  /** all tags of the request resource */
+  tags?: readonly RangerTagForEval[];
+  /** per-access-type results shared across the policies of one evaluation (Ranger's ACCESS_TYPE_RESULTS) */
+  accessTypeResults?: Map<string, PartialResult>;
+  /** `ALLACCESSTYPEGROUPS` when descendant denies are not ignored for `_any` */
+  accessTypeGroups?: readonly (readonly string[])[];
+}
+
+/** One access type's outcome from one policy. */
+export interface PartialResult {
+  allowed: boolean;
+  policyId: number;
+  policyPriority: number;
+  policyVersion: number | undefined;
+  reason: string | undefined;
+  zoneName: string | undefined;
+}
