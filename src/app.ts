@@ -19,6 +19,13 @@ import { installOpenApi } from "./http/openapi.ts";
 import { ErrorBody } from "./http/schemas.ts";
 import type { Db } from "./storage/db.ts";
 
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Every route registered, with its declared ability (walked by the authorization test). */
+    routeCatalogue: readonly RouteOptions[];
+  }
+}
+
 /** What the app is built from; `main.ts` opens these, tests make their own. */
 export interface AppDeps {
   config: Config;
@@ -50,7 +57,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema(ErrorBody);
-  app.addHook("onRoute", (route) => declareRoute(route));
+  const routes: RouteOptions[] = [];
+  app.decorate("routeCatalogue", routes);
+  app.addHook("onRoute", (route) => {
+    declareRoute(route);
+    routes.push(route);
+  });
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });

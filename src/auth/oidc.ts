@@ -16,6 +16,8 @@ export interface OidcOptions {
   audience: string;
   /** Client whose `resource_access.<client>.roles` are the client roles; defaults to the audience. */
   clientId?: string | undefined;
+  /** Minimum time between JWKS refetches triggered by unknown key ids (default 30 s). */
+  cooldownMs?: number;
 }
 
 type Jwks = ReturnType<typeof createRemoteJWKSet>;
@@ -45,7 +47,7 @@ export class OidcVerifier {
   }
 
   #keySet(): Promise<Jwks> {
-    this.#jwks ??= discover(this.#options.issuer).catch((err) => {
+    this.#jwks ??= discover(this.#options.issuer, this.#options.cooldownMs ?? 30_000).catch((err) => {
       this.#jwks = undefined; // try discovery again on the next request
       throw err;
     });
@@ -70,11 +72,11 @@ export class OidcVerifier {
   }
 }
 
-async function discover(issuer: string): Promise<Jwks> {
+async function discover(issuer: string, cooldownMs: number): Promise<Jwks> {
   const url = `${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`;
   const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
   if (!response.ok) throw new Error(`oidc discovery at ${url} answered ${response.status}`);
   const document = (await response.json()) as { issuer?: string; jwks_uri?: string };
   if (!document.jwks_uri) throw new Error(`oidc discovery at ${url} has no jwks_uri`);
-  return createRemoteJWKSet(new URL(document.jwks_uri), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 });
+  return createRemoteJWKSet(new URL(document.jwks_uri), { cacheMaxAge: 10 * 60_000, cooldownDuration: cooldownMs });
 }

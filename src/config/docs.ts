@@ -28,7 +28,7 @@ export function renderConfigDoc(): string {
   return [
     "# Configuration",
     "",
-    "<!-- generated from src/config/schema.ts by `npm run docs:config`; do not edit by hand -->",
+    "<!-- generated from src/config/schema.ts by `npm run docs`; do not edit by hand -->",
     "",
     "Gatehouse reads its settings from, lowest precedence first: defaults, a JSON file given with",
     "`--config FILE` (keys as in the second column), environment variables, and command-line flags",

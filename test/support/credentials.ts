@@ -1,5 +1,5 @@
-import type { TestApp } from "./test-app.ts";
 import { uniqueName } from "./factories.ts";
+import type { TestApp } from "./test-app.ts";
 
 /** Creates a service account with the given built-in roles and returns Basic auth headers for it. */
 export async function serviceAccountHeaders(t: TestApp, roles: string[]): Promise<Record<string, string>> {

@@ -16,7 +16,10 @@ export async function buildOrg(db: Db, overrides: { name?: string } = {}) {
 }
 
 /** Inserts a user directly; `orgId` defaults to the `default` organisation. */
-export async function buildUser(db: Db, overrides: { orgId?: string; username?: string; status?: "active" | "disabled" } = {}) {
+export async function buildUser(
+  db: Db,
+  overrides: { orgId?: string; username?: string; status?: "active" | "disabled" } = {},
+) {
   const orgId =
     overrides.orgId ??
     (await db.kysely.selectFrom("orgs").where("name", "=", "default").select("id").executeTakeFirstOrThrow()).id;
