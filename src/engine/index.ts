@@ -2,6 +2,9 @@
  * Public surface of the Gatehouse policy decision engine (`gatehouse/engine`).
  * The engine is pure: it takes Ranger-format data in and answers decisions synchronously.
  */
+
+export { type EngineOptions, PolicyEngine, type ResourceAccessInfo } from "./engine.ts";
+export type { MatchType } from "./match/policy-resource-matcher.ts";
 export type * from "./types.ts";
 export {
   CHANGE_TYPE_POLICY_CREATE,
@@ -11,3 +14,11 @@ export {
   POLICY_TYPE_DATAMASK,
   POLICY_TYPE_ROWFILTER,
 } from "./types.ts";
+
+import { type EngineOptions, PolicyEngine } from "./engine.ts";
+import type { EngineInput } from "./types.ts";
+
+/** Builds an engine from Ranger-format data (service-def, policies, roles, zones, tags, config). */
+export function createEngine(input: EngineInput, options?: EngineOptions): PolicyEngine {
+  return new PolicyEngine(input, options);
+}

@@ -7,6 +7,9 @@ import type { RequestState } from "./request-state.ts";
  * A compiled policy item (allow, deny, exception, mask or row-filter item): principal sets,
  * allowed access types expanded with implied grants, and conditions. Matching is set lookups.
  */
+const EMPTY: ReadonlySet<string> = new Set();
+const shrink = (s: Set<string>): ReadonlySet<string> => (s.size === 0 ? EMPTY : s);
+
 export class ItemEvaluator {
   readonly item: RangerPolicyItem;
   readonly users: ReadonlySet<string>;
@@ -46,9 +49,9 @@ export class ItemEvaluator {
       if (g === "public") hasPublic = true;
       else if (g) groups.add(g);
     }
-    this.users = users;
-    this.groups = groups;
-    this.roles = new Set((item.roles ?? []).filter((r) => r));
+    this.users = shrink(users);
+    this.groups = shrink(groups);
+    this.roles = shrink(new Set((item.roles ?? []).filter((r) => r)));
     this.hasPublic = hasPublic;
     this.hasUserToken = hasUserToken;
     this.hasOwner = hasOwner;
@@ -61,7 +64,7 @@ export class ItemEvaluator {
       accesses.add(lower);
       for (const g of serviceDef.impliedGrants.get(lower) ?? []) accesses.add(g);
     }
-    this.accesses = accesses;
+    this.accesses = shrink(accesses);
     this.delegateAdmin = item.delegateAdmin === true;
     this.conditions = conditions;
     const accessCount = serviceDef.accessTypeNames.length || 1;

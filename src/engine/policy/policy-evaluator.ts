@@ -30,6 +30,8 @@ export interface CompileContext {
   createSchedule(schedules: readonly RangerValiditySchedule[]): (time: number) => boolean;
 }
 
+const EMPTY_SET: ReadonlySet<string> = new Set();
+
 export type ItemKind = "allow" | "deny";
 
 export interface MatchedItem {
@@ -128,9 +130,9 @@ export class PolicyEvaluator {
       if (it.delegateAdmin) delegate = true;
     }
     this.anyPrincipal = anyPrincipal;
-    this.principalUsers = users;
-    this.principalGroups = groups;
-    this.principalRoles = roles;
+    this.principalUsers = users.size === 0 ? EMPTY_SET : users;
+    this.principalGroups = groups.size === 0 ? EMPTY_SET : groups;
+    this.principalRoles = roles.size === 0 ? EMPTY_SET : roles;
     this.hasOwnerItem = owner;
     this.grantedAccesses = granted;
     this.hasDelegateAdmin = delegate;

@@ -35,9 +35,17 @@ export class ExactIndex {
   private readonly sd: PreparedServiceDef;
   private readonly policyType: number;
 
+  /** resource names of this policy type, root→leaf, with their case folding (precomputed for lookups) */
+  private readonly ordered: readonly { name: string; fold: boolean }[];
+
   constructor(sd: PreparedServiceDef, policyType: number) {
     this.sd = sd;
     this.policyType = policyType;
+    const defs = sd.resourcesByType[policyType];
+    this.ordered = this.orderNames([...defs.keys()]).map((name) => ({
+      name,
+      fold: String(defs.get(name)?.matcherOptions?.ignoreCase ?? "true").toLowerCase() !== "false",
+    }));
   }
 
   /** Orders resource names root→leaf (level, then service-def order). */
@@ -135,29 +143,33 @@ export class ExactIndex {
     resource: RangerAccessResource,
     withDescendants: boolean,
   ): { self: ExactHit[] | undefined; desc: PolicyEvaluator[] | undefined } | null {
-    const defs = this.sd.resourcesByType[this.policyType];
-    const names: string[] = [];
-    for (const k in resource.elements) {
-      const v = resource.elements[k];
+    const elements = resource.elements;
+    let present = 0;
+    for (const k in elements) {
+      const v = elements[k];
       if (v === undefined || v === null) continue;
       if (typeof v !== "string") return null;
-      if (!defs.has(k)) return { self: undefined, desc: undefined };
-      names.push(k);
+      present++;
     }
-    if (names.length === 0) return { self: undefined, desc: undefined };
-    this.orderNames(names);
+    if (present === 0) return NO_HITS;
     let key = "";
-    for (let i = 0; i < names.length; i++) {
-      const n = names[i];
-      const v = resource.elements[n] as string;
-      if (v === "" || v === "*") return { self: undefined, desc: undefined };
-      const ignoreCase = String(defs.get(n)?.matcherOptions?.ignoreCase ?? "true").toLowerCase() !== "false";
-      const part = n + "=" + (ignoreCase ? v.toLowerCase() : v);
-      key = i === 0 ? part : key + SEP + part;
+    let used = 0;
+    const ordered = this.ordered;
+    for (let i = 0; i < ordered.length; i++) {
+      const o = ordered[i];
+      const v = elements[o.name] as string | undefined | null;
+      if (v === undefined || v === null) continue;
+      if (v === "" || v === "*") return NO_HITS;
+      const part = o.name + "=" + (o.fold ? v.toLowerCase() : v);
+      key = used === 0 ? part : key + SEP + part;
+      used++;
     }
+    if (used !== present) return NO_HITS; // a key outside this policy type's resources
     return { self: this.self.get(key), desc: withDescendants ? this.descendants.get(key) : undefined };
   }
 }
+
+const NO_HITS = { self: undefined, desc: undefined };
 
 function* expand(plan: IndexedSpec, rm: PolicyResourceMatcher): Generator<string[]> {
   const lists = plan.names.map((n, i) => {
