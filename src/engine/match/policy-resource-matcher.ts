@@ -123,11 +123,15 @@ export class PolicyResourceMatcher {
     if (!plan) return "NONE";
     let ret: MatchType = keys.length === 0 ? "SELF" : "NONE";
     const levels = plan.levels;
+    let gap = false;
     for (let i = 0; i < levels.length; i++) {
       const name = levels[i].name;
       const m = this.matchers.get(name);
       const v = elements[name];
       const present = v !== undefined && v !== null;
+      // INVARIANT: request keys must be a root-anchored chain; a key below a missing level matches nothing
+      if (!present) gap = true;
+      else if (gap) return "NONE";
       if (m) {
         if (present || m.isMatchAny) {
           ret = m.isMatch(present ? v : null, scopes?.[name], env) ? "SELF" : "NONE";
