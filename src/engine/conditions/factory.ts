@@ -1,8 +1,8 @@
-import { compileExpression, evaluateCondition } from "../expression/index.ts";
 import type { CompiledExpression, ExpressionEnv } from "../expression/index.ts";
+import { compileExpression, evaluateCondition } from "../expression/index.ts";
+import { wildcardMatch } from "../match/wildcard.ts";
 import type { RequestState } from "../policy/request-state.ts";
 import type { RangerPolicyConditionDef, RangerPolicyItemCondition, RangerServiceDef } from "../types.ts";
-import { wildcardMatch } from "../match/wildcard.ts";
 import type { Condition } from "./condition.ts";
 
 /**

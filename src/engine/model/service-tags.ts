@@ -1,7 +1,7 @@
 import { STATIC_ENV } from "../match/element-matcher.ts";
 import { type MatchType, PolicyResourceMatcher } from "../match/policy-resource-matcher.ts";
-import type { PreparedServiceDef } from "./service-def.ts";
 import type { RangerAccessResource, RangerTagForEval, ServiceTags } from "../types.ts";
+import type { PreparedServiceDef } from "./service-def.ts";
 
 /**
  * Tag enrichment (Ranger's `RangerTagEnricher`): finds the service resources that relate to the
