@@ -339,13 +339,24 @@ class Compiler {
   }
 
   collectLocals(stmts: Statement[]): void {
-    for (const st of stmts) {
-      if (st.kind === "var") for (const d of st.decls) this.locals.add(d.name);
-      if (st.kind === "block") this.collectLocals(st.body);
-      if (st.kind === "if") this.collectLocals(st.else ? [st.then, st.else] : [st.then]);
-      for (let a: Statement = st; a.kind === "assign"; a = a.value) {
-        if (a.target.kind === "local") this.locals.add(a.target.name);
+    const assigned: { name: string; pos: number }[] = [];
+    const walk = (list: Statement[]) => {
+      for (const st of list) {
+        if (st.kind === "var") for (const d of st.decls) this.locals.add(d.name);
+        if (st.kind === "block") walk(st.body);
+        if (st.kind === "if") walk(st.else ? [st.then, st.else] : [st.then]);
+        for (let a: Statement = st; a.kind === "assign"; a = a.value) {
+          if (a.target.kind === "local") assigned.push({ name: a.target.name, pos: a.pos });
+        }
       }
+    };
+    walk(stmts);
+    for (const { name, pos } of assigned) {
+      // script variables are Ranger's bindings: only a `var` of the same name may shadow them
+      if (!this.locals.has(name) && Object.hasOwn(SCRIPT_VARS, name)) {
+        this.error(`assignment to \`${name}\` is not allowed (only \`ctx.result\` and local variables)`, pos);
+      }
+      this.locals.add(name);
     }
     for (const name of this.locals) {
       if (Object.hasOwn(MACROS, name) || Object.hasOwn(CONSTANTS, name) || Object.hasOwn(GLOBAL_FUNCTIONS, name)) {
@@ -554,7 +565,11 @@ class Compiler {
   }
 
   private call(c: jsep.CallExpression & Node, pos: number): Fn {
-    const args = c.arguments.map((a) => this.node(a as Node, (a as Node).start ?? pos));
+    let args: Fn[] = [];
+    // arguments compile after the callee checks, so the first error reported is the callee's
+    const compileArgs = () => {
+      args = c.arguments.map((a) => this.node(a as Node, (a as Node).start ?? pos));
+    };
     const evalArgs = (s: Scope) => args.map((f) => f(s));
     const callee = c.callee as Node;
 
@@ -565,6 +580,7 @@ class Compiler {
         const m = MACROS[name];
         if (m.called) this.error(`macro \`${name}\` is not a function (it already calls \`ctx.${m.method}()\`)`, pos);
         this.variables.add("ctx");
+        compileArgs();
         return (s) => {
           s.charge(1);
           return s.ctx.call(m.method, evalArgs(s), s);
@@ -572,6 +588,7 @@ class Compiler {
       }
       if (Object.hasOwn(GLOBAL_FUNCTIONS, name)) {
         const f = GLOBAL_FUNCTIONS[name];
+        compileArgs();
         return (s) => {
           s.charge(1);
           return f(evalArgs(s), s);
@@ -580,7 +597,10 @@ class Compiler {
       return this.error(`calling \`${name}\` is not allowed`, pos);
     }
 
-    if (callee.type !== "MemberExpression") return this.error("only method calls are allowed", pos);
+    if (callee.type !== "MemberExpression") {
+      this.node(callee, pos);
+      return this.error("only method calls are allowed", pos);
+    }
     const m = callee as jsep.MemberExpression & Node;
     const name = this.propertyName(m);
     if (name === null) return this.error("computed method names are not allowed", pos);
@@ -590,6 +610,7 @@ class Compiler {
     if (obj.type === "Identifier" && (obj as jsep.Identifier).name === "JSON" && !this.locals.has("JSON")) {
       if (name !== "stringify") this.error(`\`JSON.${name}\` is not allowed`, at);
       const f = GLOBAL_FUNCTIONS.J;
+      compileArgs();
       return (s) => {
         s.charge(1);
         return f(evalArgs(s), s);
@@ -597,6 +618,7 @@ class Compiler {
     }
     if (!ALL_METHODS.has(name)) this.error(`method \`${name}\` is not allowed`, at);
     const recv = this.node(obj, pos);
+    compileArgs();
     const optional = m.optional === true;
     return (s) => callMethod(recv(s), name, evalArgs(s), s, optional);
   }
