@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: `${{…}}` is Ranger's request-expression syntax
 /**
  * Every script condition and `${{…}}` expression in Ranger's shared conformance corpus must
  * compile, and the ones whose outcome the corpus depends on must give Ranger's results.
@@ -46,7 +47,10 @@ function collect(): Found {
     // condition types backed by a script evaluator, per file (service-defs live in the same file)
     const scriptTypes = new Set(["_expression", "expression"]);
     const visitDefs = (o: unknown): void => {
-      if (Array.isArray(o)) return o.forEach(visitDefs);
+      if (Array.isArray(o)) {
+        for (const x of o) visitDefs(x);
+        return;
+      }
       if (!o || typeof o !== "object") return;
       const r = o as Record<string, unknown>;
       if (typeof r.evaluator === "string" && SCRIPT_EVALUATOR.test(r.evaluator) && typeof r.name === "string") {
@@ -54,7 +58,7 @@ function collect(): Found {
         const template = (r.evaluatorOptions as Record<string, string> | undefined)?.scriptTemplate;
         if (template) found.scripts.set(template, where);
       }
-      Object.values(r).forEach(visitDefs);
+      for (const v of Object.values(r)) visitDefs(v);
     };
     visitDefs(doc);
     const visit = (o: unknown, key: string): void => {
@@ -62,7 +66,10 @@ function collect(): Found {
         if (o.includes("${{")) found.templates.set(o, where);
         return;
       }
-      if (Array.isArray(o)) return o.forEach((x) => visit(x, key));
+      if (Array.isArray(o)) {
+        for (const x of o) visit(x, key);
+        return;
+      }
       if (!o || typeof o !== "object") return;
       const r = o as Record<string, unknown>;
       if (

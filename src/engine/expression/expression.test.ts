@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: `${{…}}` is Ranger's request-expression syntax
 import { describe, expect, it } from "vitest";
 import {
   compileExpression,
