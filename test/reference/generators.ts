@@ -239,7 +239,11 @@ function arbAccessPolicy(sd: RangerServiceDef): fc.Arbitrary<Omit<RangerPolicy, 
       resources: arbSpec(hs, false),
       additional: fc
         .integer({ min: 0, max: 9 })
-        .chain((x) => (x === 0 ? fc.array(arbSpec(hs, false), { minLength: 1, maxLength: 1 }) : fc.constant([]))),
+        .chain((x) =>
+          x === 0
+            ? fc.array(arbSpec(hs, false), { minLength: 1, maxLength: 1 })
+            : fc.constant<RangerPolicyResources[]>([]),
+        ),
       allow: fc.array(arbItem(types), { maxLength: 3 }),
       deny: fc.array(arbItem(types), { maxLength: 2 }),
       allowEx: fc.array(arbItem(types), { maxLength: 1 }),
@@ -355,7 +359,7 @@ function arbRequest(sd: RangerServiceDef): fc.Arbitrary<WorldCase> {
     groups: fc.subarray(GROUPS, { maxLength: 3 }),
     explicitRoles: fc
       .integer({ min: 0, max: 9 })
-      .chain((x) => (x === 0 ? fc.subarray(ROLES, { minLength: 1 }) : fc.constant([]))),
+      .chain((x) => (x === 0 ? fc.subarray(ROLES, { minLength: 1 }) : fc.constant<string[]>([]))),
     owner: fc.constantFrom(undefined, undefined, "u0", "u1"),
   });
   const access: fc.Arbitrary<WorldCase> = fc
@@ -435,8 +439,8 @@ export function arbWorld(requests: number, maxPolicies = 12): fc.Arbitrary<World
           { minLength: 1, maxLength: maxPolicies },
         ),
         roles: arbRoles,
-        superUsers: fc.constantFrom([], [], [], ["u5"]),
-        superGroups: fc.constantFrom([], [], [], ["g4"]),
+        superUsers: fc.constantFrom<string[]>([], [], [], ["u5"]),
+        superGroups: fc.constantFrom<string[]>([], [], [], ["g4"]),
         cases: fc.array(arbRequest(sd), { minLength: requests, maxLength: requests }),
       }),
     )

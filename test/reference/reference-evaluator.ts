@@ -35,6 +35,13 @@ export interface ReferenceResult {
   maskCondition?: string;
   maskedValue?: string;
   filterExpr?: string;
+  /**
+   * For `_any` requests: every policy whose per-access-type entry was allowed when the result was
+   * set. §2.3 picks "the first requested access type whose entry is allowed", but Ranger's requested
+   * types come from a Java HashSet (ALLACCESSTYPES), whose order the semantics do not fix; when
+   * several entries are allowed, any of these policy ids is a faithful answer.
+   */
+  acceptablePolicyIds?: number[];
 }
 
 type MatchType = "NONE" | "SELF" | "DESCENDANT" | "ANCESTOR" | "SELF_AND_ALL_DESCENDANTS";
@@ -548,6 +555,12 @@ function evaluateAccessItems(
   }
   if (!composite && requested.every((a) => typeResults.get(a) !== undefined)) composite = typeResults.get(requested[0]);
   if (composite) {
+    if (isAny && composite.allowed) {
+      res.acceptablePolicyIds = requested
+        .map((a) => typeResults.get(a))
+        .filter((r): r is OneResult => r?.allowed === true)
+        .map((r) => r.policyId);
+    } else delete res.acceptablePolicyIds;
     res.isAllowed = composite.allowed;
     res.isAccessDetermined = composite.determined;
     res.policyId = composite.policyId;
