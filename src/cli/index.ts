@@ -1,10 +1,10 @@
-import { existsSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import pino from "pino";
 import { ConfigError, loadConfig } from "../config/load.ts";
 import { openConfiguredDb, startServer } from "../server.ts";
 import { migrate } from "../storage/migrate.ts";
 import { VERSION } from "../version.ts";
+import { testCommand } from "./test-command.ts";
 
 interface ServerFlags {
   config?: string;
@@ -73,17 +73,8 @@ export async function buildCli(): Promise<Command> {
       process.stdout.write(`gatehouse ${VERSION} (node ${process.versions.node})\n`);
     });
 
-  for (const extra of await optionalCommands()) program.addCommand(extra);
+  program.addCommand(testCommand());
   return program;
-}
-
-/** Commands contributed by other domains (the engine's conformance runner). */
-async function optionalCommands(): Promise<Command[]> {
-  // TODO(engine): import statically once src/cli/test-command.ts lands.
-  const path = new URL("./test-command.ts", import.meta.url);
-  if (!existsSync(path)) return [];
-  const { testCommand } = (await import(path.href)) as { testCommand: () => Command };
-  return [testCommand()];
 }
 
 /**
