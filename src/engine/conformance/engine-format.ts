@@ -62,10 +62,14 @@ export function enricherData(
 export function buildEngineFromTestFile(file: Json, root: string, timeZone: string): PolicyEngine {
   const serviceDef = file.serviceDef as RangerServiceDef;
   const tagInfo = file.tagPolicyInfo as Json | undefined;
-  const { tags, geo } = enricherData(serviceDef, root);
+  const base = enricherData(serviceDef, root);
+  const geo = base.geo;
+  let tags = base.tags;
   if (tagInfo?.serviceDef) {
+    // Ranger's tag enricher is usually declared on the tag service-def (the tag repository's enrichers)
     const extra = enricherData(tagInfo.serviceDef as RangerServiceDef, root);
     Object.assign(geo, extra.geo);
+    tags ??= extra.tags;
   }
   const serviceConfig = (file.serviceConfig as Record<string, string>) ?? {};
   const input: EngineInput = {
