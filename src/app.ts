@@ -9,6 +9,7 @@ import { FailureLimiter } from "./auth/failure-limiter.ts";
 import { OidcVerifier } from "./auth/oidc.ts";
 import { whoamiRoutes } from "./auth/whoami.routes.ts";
 import type { Config } from "./config/schema.ts";
+import { directoryRoutes } from "./directory/directory.routes.ts";
 import { installAuthentication } from "./http/authentication.ts";
 import { installErrorHandling } from "./http/error-handler.ts";
 import "./http/fastify-types.ts";
@@ -95,6 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(whoamiRoutes);
   await app.register(credentialRoutes(db));
   await app.register(auditRoutes(db));
+  await app.register(directoryRoutes(db, config));
   return app;
 }
 

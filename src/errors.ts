@@ -118,6 +118,63 @@ export const ServiceAccountNameTaken = defineError(
 );
 export const Conflict = defineError("CONFLICT", 409, "the request conflicts with the current state");
 
+// ── directory: organisations, users, groups, members, roles, identity sources ──
+export const ReferenceNotFound = defineError(
+  "REFERENCE_NOT_FOUND",
+  422,
+  "a resource the request refers to does not exist",
+);
+export const OrgNotFound = defineError("ORG_NOT_FOUND", 404, "organisation not found");
+export const OrgNameTaken = defineError("ORG_NAME_TAKEN", 409, "an organisation with this name exists");
+export const UsernameTaken = defineError("USERNAME_TAKEN", 409, "a user with this username exists in the organisation");
+export const GroupNotFound = defineError("GROUP_NOT_FOUND", 404, "group not found");
+export const GroupNameTaken = defineError("GROUP_NAME_TAKEN", 409, "a group with this name exists in the organisation");
+export const GroupHierarchyCycle = defineError(
+  "GROUP_HIERARCHY_CYCLE",
+  409,
+  "the parent would make the group its own ancestor",
+);
+export const GroupDepthExceeded = defineError(
+  "GROUP_DEPTH_EXCEEDED",
+  422,
+  "the group hierarchy would be deeper than the organisation allows",
+);
+export const GroupNotEmpty = defineError(
+  "GROUP_NOT_EMPTY",
+  409,
+  "the group has children or members; delete with force=true to remove them",
+);
+export const MetadataInvalid = defineError(
+  "METADATA_INVALID",
+  422,
+  "metadata does not satisfy the organisation's metaschema",
+);
+export const MetaschemaInvalid = defineError("METASCHEMA_INVALID", 422, "the metaschema is not a valid json schema");
+export const MemberNotFound = defineError("MEMBER_NOT_FOUND", 404, "the user is not a direct member of the group");
+export const LastOwner = defineError("GROUP_LAST_OWNER", 409, "a group must keep at least one owner");
+export const RoleNotFound = defineError("ROLE_NOT_FOUND", 404, "role not found");
+export const RoleNameTaken = defineError("ROLE_NAME_TAKEN", 409, "a role with this name exists");
+export const RoleBuiltinImmutable = defineError("ROLE_BUILTIN_IMMUTABLE", 409, "built-in roles cannot be changed");
+export const RoleCompositeCycle = defineError("ROLE_COMPOSITE_CYCLE", 409, "the composite roles would form a cycle");
+export const RoleBindingNotFound = defineError("ROLE_BINDING_NOT_FOUND", 404, "role binding not found");
+export const RoleBindingExists = defineError("ROLE_BINDING_EXISTS", 409, "an identical role binding exists");
+export const IdentitySourceNotFound = defineError("IDENTITY_SOURCE_NOT_FOUND", 404, "identity source not found");
+export const IdentitySourceNameTaken = defineError(
+  "IDENTITY_SOURCE_NAME_TAKEN",
+  409,
+  "an identity source with this name exists in the organisation",
+);
+export const DirectoryGroupNotFound = defineError(
+  "DIRECTORY_GROUP_NOT_FOUND",
+  422,
+  "the group does not exist in the external directory",
+);
+export const DirectoryUnavailable = defineError(
+  "DIRECTORY_UNAVAILABLE",
+  502,
+  "the external directory could not be reached or refused the bind",
+);
+
 // ── server side ────────────────────────────────────────────────────────────
 export const DatabaseUnavailable = defineError("DATABASE_UNAVAILABLE", 503, "the database is unavailable");
 export const ShuttingDown = defineError("SHUTTING_DOWN", 503, "the server is shutting down");

@@ -14,6 +14,12 @@ export interface Database {
   service_accounts: ServiceAccountsTable;
   audit_events: AuditEventsTable;
   idempotency_keys: IdempotencyKeysTable;
+  metaschemas: MetaschemasTable;
+  identity_sources: IdentitySourcesTable;
+  groups: GroupsTable;
+  group_closure: GroupClosureTable;
+  group_members: GroupMembersTable;
+  role_composites: RoleCompositesTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -31,6 +37,10 @@ export interface OrgsTable {
   name: string;
   title: Generated<string>;
   metadata: ColumnType<Record<string, unknown>, string | undefined, string>;
+  /** Stricter group-name pattern of the organisation (migration 0002); null = built-in rules only. */
+  group_name_pattern: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Deepest group hierarchy allowed, in levels (migration 0002). */
+  group_max_depth: Generated<number>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -128,6 +138,65 @@ export interface IdempotencyKeysTable {
   created_at: CreatedAt;
 }
 
+// ── directory (migration 0002) ─────────────────────────────────────────────
+
+export interface MetaschemasTable {
+  org_id: string;
+  kind: "group";
+  schema: Json<Record<string, unknown>>;
+  updated_at: UpdatedAt;
+}
+
+export interface IdentitySourcesTable {
+  id: Generated<string>;
+  org_id: string;
+  name: string;
+  kind: "ldap";
+  config: Json<Record<string, unknown>>;
+  credential_ciphertext: string | null;
+  credential_env: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface GroupsTable {
+  id: Generated<string>;
+  org_id: string;
+  name: string;
+  title: Generated<string>;
+  description: Generated<string>;
+  parent_id: string | null;
+  metadata: ColumnType<Record<string, unknown>, string | undefined, string>;
+  source: Generated<"local" | "ldap" | "oidc" | "scim">;
+  external_id: string | null;
+  identity_source_id: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface GroupClosureTable {
+  ancestor_id: string;
+  descendant_id: string;
+  depth: number;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  user_id: string;
+  role: Generated<"owner" | "member">;
+  created_at: CreatedAt;
+}
+
+export interface RoleCompositesTable {
+  role_id: string;
+  child_role_id: string;
+}
+
 export type UserRow = Selectable<UsersTable>;
+export type GroupRow = Selectable<GroupsTable>;
+export type OrgRow = Selectable<OrgsTable>;
+export type RoleRow = Selectable<RolesTable>;
+export type RoleBindingRow = Selectable<RoleBindingsTable>;
+export type IdentitySourceRow = Selectable<IdentitySourcesTable>;
 export type NewUserRow = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;

@@ -1,0 +1,284 @@
+import { sql } from "kysely";
+import { type AuditContext, recordAudit } from "../audit/audit.service.ts";
+import { GroupNameTaken, GroupNotEmpty, GroupNotFound, ReferenceNotFound, ValidationFailed } from "../errors.ts";
+import { verifyDirectoryGroup } from "../identity-sources/directory-check.ts";
+import type { Queryable, Tx } from "../storage/db.ts";
+import type { GroupRow } from "../storage/schema.ts";
+import { recordAuditMany } from "./audit-many.ts";
+import { defaultOrgId } from "./default-org.ts";
+import { fail } from "./fail.ts";
+import { checkGroupName } from "./group-names.ts";
+import { checkDepth, insertClosure, levelOf, lockHierarchy, moveSubtree } from "./hierarchy.ts";
+import { checkGroupMetadata } from "./metaschema.ts";
+import { type GroupView, presentGroup, presentRoleBinding } from "./present.ts";
+
+/** Fields of a new group. */
+export interface CreateGroupInput {
+  /** Defaults to the `default` organisation. */
+  orgId?: string | undefined;
+  name: string;
+  title?: string | undefined;
+  description?: string | undefined;
+  parentId?: string | null | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  source?: "local" | "ldap" | "oidc" | "scim" | undefined;
+  /** The group's id in its source: an LDAP DN, an OIDC group claim. */
+  externalId?: string | null | undefined;
+  /** The identity source the group mirrors; with `validate`, its directory must hold `externalId`. */
+  identitySourceId?: string | null | undefined;
+  /** Check that `externalId` exists in the identity source before writing (default true). */
+  validate?: boolean | undefined;
+}
+
+/** Changes to a group; absent fields are left as they are, `parentId: null` moves it to the top. */
+export interface UpdateGroupInput {
+  name?: string | undefined;
+  title?: string | undefined;
+  description?: string | undefined;
+  parentId?: string | null | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+/** Reads a group or throws GROUP_NOT_FOUND (404) naming `field`. */
+export async function getGroupRow(db: Queryable, id: string, field = "path.id"): Promise<GroupRow> {
+  const row = await db.selectFrom("groups").where("id", "=", id).selectAll().executeTakeFirst();
+  if (!row) throw fail(GroupNotFound, field, "exists", `group \`${id}\` not found`);
+  return row;
+}
+
+/** Finds a group by name (case-insensitive) in an organisation; policies refer to groups by name. */
+export async function findGroupByName(db: Queryable, orgId: string, name: string): Promise<GroupView | null> {
+  const row = await db
+    .selectFrom("groups")
+    .where("org_id", "=", orgId)
+    .where((eb) => eb(eb.fn("lower", ["name"]), "=", name.toLowerCase()))
+    .selectAll()
+    .executeTakeFirst();
+  return row ? presentGroup(row) : null;
+}
+
+async function orgRules(db: Queryable, orgId: string, field: string) {
+  const org = await db
+    .selectFrom("orgs")
+    .where("id", "=", orgId)
+    .select(["id", "group_name_pattern", "group_max_depth"])
+    .executeTakeFirst();
+  if (!org) throw fail(ReferenceNotFound, field, "exists", `organisation \`${orgId}\` not found`);
+  return org;
+}
+
+async function parentOf(db: Queryable, parentId: string, orgId: string): Promise<GroupRow> {
+  const parent = await db.selectFrom("groups").where("id", "=", parentId).selectAll().executeTakeFirst();
+  if (!parent || parent.org_id !== orgId) {
+    throw fail(ReferenceNotFound, "body.parentId", "exists", `group \`${parentId}\` not found in the organisation`);
+  }
+  return parent;
+}
+
+async function nameTaken(db: Queryable, orgId: string, name: string) {
+  const existing = await findGroupByName(db, orgId, name);
+  return fail(
+    GroupNameTaken,
+    "body.name",
+    "unique",
+    `group \`${name}\` exists in the organisation (names are compared case-insensitively)`,
+    existing ? { existingId: existing.id, existingName: existing.name } : undefined,
+  );
+}
+
+/**
+ * Creates a group. Every rule is checked before anything is written: the name rules and the
+ * organisation's pattern, the metadata against the metaschema, the parent and the depth limit,
+ * and, for a group bound to an LDAP source with `validate`, that the DN exists in the directory
+ * (VMware Aria silently creates orphans here). The closure rows and the audit event are written
+ * in the same transaction; a user creating a group becomes its first owner (as in Frontier).
+ *
+ * @throws GROUP_NAME_TAKEN (409, `meta.existingId`), VALIDATION_FAILED, METADATA_INVALID,
+ * REFERENCE_NOT_FOUND, GROUP_DEPTH_EXCEEDED, DIRECTORY_GROUP_NOT_FOUND, DIRECTORY_UNAVAILABLE.
+ */
+export async function createGroup(tx: Tx, ctx: AuditContext, input: CreateGroupInput): Promise<GroupView> {
+  const orgId = input.orgId ?? (await defaultOrgId(tx));
+  const org = await orgRules(tx, orgId, "body.orgId");
+  checkGroupName(input.name, org.group_name_pattern);
+  const metadata = input.metadata ?? {};
+  await checkGroupMetadata(tx, orgId, metadata);
+  const parentId = input.parentId ?? null;
+  if (parentId) {
+    await lockHierarchy(tx, orgId, "shared");
+    await parentOf(tx, parentId, orgId);
+    checkDepth((await levelOf(tx, parentId)) + 1, org.group_max_depth, "body.parentId");
+  }
+  let source = input.source ?? "local";
+  let externalId = input.externalId ?? null;
+  if (input.identitySourceId) {
+    source = input.source ?? "ldap";
+    if (!externalId) {
+      throw fail(
+        ValidationFailed,
+        "body.externalId",
+        "required",
+        "is required with identitySourceId: give the group's dn",
+      );
+    }
+    const found = await verifyDirectoryGroup(tx, orgId, input.identitySourceId, externalId, input.validate ?? true);
+    externalId = found.dn;
+  }
+  const row = await tx
+    .insertInto("groups")
+    .values({
+      org_id: orgId,
+      name: input.name,
+      title: input.title ?? "",
+      description: input.description ?? "",
+      parent_id: parentId,
+      metadata: JSON.stringify(metadata),
+      source,
+      external_id: externalId,
+      identity_source_id: input.identitySourceId ?? null,
+    })
+    .onConflict((oc) => oc.doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) throw await nameTaken(tx, orgId, input.name);
+  await insertClosure(tx, row.id, parentId);
+  const view = presentGroup(row);
+  await recordAudit(tx, ctx, { action: "group.created", targetType: "group", targetId: row.id, orgId, after: view });
+  if (ctx.actor.type === "user" && ctx.actor.id) {
+    const creator = await tx
+      .insertInto("group_members")
+      .columns(["group_id", "user_id", "role"])
+      .expression((eb) =>
+        eb
+          .selectFrom("users")
+          .where("id", "=", ctx.actor.id as string)
+          .where("org_id", "=", orgId)
+          .select([sql<string>`${row.id}::uuid`.as("group_id"), "id", sql<"owner">`'owner'`.as("role")]),
+      )
+      .returning(["user_id"])
+      .execute();
+    if (creator.length > 0) {
+      await recordAudit(tx, ctx, {
+        action: "group.member.added",
+        targetType: "group",
+        targetId: row.id,
+        orgId,
+        after: { groupId: row.id, userId: ctx.actor.id, role: "owner" },
+      });
+    }
+  }
+  return view;
+}
+
+/**
+ * Updates a group: renames (same rules as creation), metadata (validated), and moves in the
+ * hierarchy, which rewrite the closure rows of the whole subtree in this transaction.
+ *
+ * @throws GROUP_HIERARCHY_CYCLE (409) when the new parent is the group or below it.
+ */
+export async function updateGroup(tx: Tx, ctx: AuditContext, id: string, input: UpdateGroupInput): Promise<GroupView> {
+  const current = await getGroupRow(tx, id);
+  const org = await orgRules(tx, current.org_id, "path.id");
+  if (input.name !== undefined && input.name !== current.name) checkGroupName(input.name, org.group_name_pattern);
+  if (input.metadata !== undefined) await checkGroupMetadata(tx, current.org_id, input.metadata);
+  if (input.parentId !== undefined && input.parentId !== current.parent_id) {
+    await lockHierarchy(tx, current.org_id, "exclusive");
+    if (input.parentId) await parentOf(tx, input.parentId, current.org_id);
+    await moveSubtree(tx, id, input.parentId, org.group_max_depth);
+  }
+  if (input.name !== undefined && input.name.toLowerCase() !== current.name.toLowerCase()) {
+    const existing = await findGroupByName(tx, current.org_id, input.name);
+    if (existing) throw await nameTaken(tx, current.org_id, input.name);
+  }
+  const row = await tx
+    .updateTable("groups")
+    .set({
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.title !== undefined ? { title: input.title } : {}),
+      ...(input.description !== undefined ? { description: input.description } : {}),
+      ...(input.parentId !== undefined ? { parent_id: input.parentId } : {}),
+      ...(input.metadata !== undefined ? { metadata: JSON.stringify(input.metadata) } : {}),
+      updated_at: new Date(),
+    })
+    .where("id", "=", id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const view = presentGroup(row);
+  await recordAudit(tx, ctx, {
+    action: input.parentId !== undefined && input.parentId !== current.parent_id ? "group.moved" : "group.updated",
+    targetType: "group",
+    targetId: id,
+    orgId: row.org_id,
+    before: presentGroup(current),
+    after: view,
+  });
+  return view;
+}
+
+/**
+ * Deletes a group. One with children or members is refused unless `force`, which deletes its
+ * subtree deepest first, removing each membership and each binding of the deleted groups
+ * explicitly so every removal has its own audit event.
+ *
+ * @throws GROUP_NOT_EMPTY (409) with the counts in `meta` when not forced.
+ */
+export async function deleteGroup(tx: Tx, ctx: AuditContext, id: string, force = false): Promise<void> {
+  const group = await getGroupRow(tx, id);
+  await lockHierarchy(tx, group.org_id, "exclusive");
+  const subtree = await tx
+    .selectFrom("group_closure as c")
+    .innerJoin("groups as g", "g.id", "c.descendant_id")
+    .where("c.ancestor_id", "=", id)
+    .selectAll("g")
+    .select("c.depth")
+    .orderBy("c.depth", "desc")
+    .execute();
+  const children = subtree.filter((g) => g.depth === 1).length;
+  const members = await tx
+    .selectFrom("group_members")
+    .where("group_id", "=", id)
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .executeTakeFirstOrThrow();
+  if (!force && (children > 0 || Number(members.n) > 0)) {
+    throw fail(
+      GroupNotEmpty,
+      "query.force",
+      "empty",
+      `group \`${group.name}\` has ${children} children and ${members.n} members; pass force=true to remove them`,
+      { children, members: Number(members.n) },
+    );
+  }
+  for (const g of subtree) {
+    const removed = await tx.deleteFrom("group_members").where("group_id", "=", g.id).returningAll().execute();
+    const bindings = await tx
+      .deleteFrom("role_bindings")
+      .where("principal_type", "=", "group")
+      .where("principal_id", "=", g.id)
+      .returningAll()
+      .execute();
+    await recordAuditMany(tx, ctx, [
+      ...removed.map((m) => ({
+        action: "group.member.removed",
+        targetType: "group",
+        targetId: g.id,
+        orgId: g.org_id,
+        before: { groupId: g.id, userId: m.user_id, role: m.role },
+      })),
+      ...bindings.map((b) => ({
+        action: "role_binding.deleted",
+        targetType: "role_binding",
+        targetId: b.id,
+        orgId: g.org_id,
+        before: presentRoleBinding(b),
+      })),
+    ]);
+    await tx.deleteFrom("groups").where("id", "=", g.id).execute();
+    const { depth: _depth, ...row } = g;
+    await recordAudit(tx, ctx, {
+      action: "group.deleted",
+      targetType: "group",
+      targetId: g.id,
+      orgId: g.org_id,
+      before: presentGroup(row),
+    });
+  }
+}

@@ -1,0 +1,167 @@
+import { type SqlBool, sql } from "kysely";
+import { decodeCursor, encodeCursor } from "../http/cursor.ts";
+import type { Queryable } from "../storage/db.ts";
+import type { GroupRow, OrgRow, RoleBindingRow, RoleRow, UserRow } from "../storage/schema.ts";
+import { escapeLike, type PageResult } from "./effective.ts";
+
+// Keyset-paginated lists with totals. Each list orders by a unique key (lower(name) within an
+// organisation, or id) so pages stay stable while rows are inserted.
+
+/** Filters shared by the group and user lists. */
+export interface NameFilters {
+  prefix?: string | undefined;
+  q?: string | undefined;
+  source?: "local" | "ldap" | "oidc" | "scim" | undefined;
+}
+
+/** `key:value` with a dotted key → a JSON object for `@>` containment (`labels.team:x` → {labels:{team:"x"}}). */
+export function containmentOf(keyValue: string): string {
+  const colon = keyValue.indexOf(":");
+  const path = keyValue.slice(0, colon).split(".");
+  let value: unknown = keyValue.slice(colon + 1);
+  for (const key of path.reverse()) value = { [key]: value };
+  return JSON.stringify(value);
+}
+
+function page<R>(rows: R[], limit: number, total: number, key: (row: R) => Record<string, string>): PageResult<R> {
+  const kept = rows.slice(0, limit);
+  const last = kept[kept.length - 1];
+  return { items: kept, nextCursor: rows.length > limit && last ? encodeCursor(key(last)) : null, total };
+}
+
+/** Groups of an organisation ordered by name, filtered by name prefix or substring, source, parent, metadata. */
+export async function listGroups(
+  db: Queryable,
+  orgId: string,
+  filters: NameFilters & { parentId?: string | undefined; metadata?: string | undefined },
+  limit: number,
+  cursor: string | undefined,
+): Promise<PageResult<GroupRow>> {
+  let query = db.selectFrom("groups").where("org_id", "=", orgId);
+  if (filters.prefix) {
+    query = query.where(sql<SqlBool>`lower(name) like ${`${escapeLike(filters.prefix.toLowerCase())}%`}`);
+  }
+  if (filters.q) query = query.where(sql<SqlBool>`lower(name) like ${`%${escapeLike(filters.q.toLowerCase())}%`}`);
+  if (filters.source) query = query.where("source", "=", filters.source);
+  if (filters.parentId === "root") query = query.where("parent_id", "is", null);
+  else if (filters.parentId) query = query.where("parent_id", "=", filters.parentId);
+  if (filters.metadata) query = query.where(sql<SqlBool>`metadata @> ${containmentOf(filters.metadata)}::jsonb`);
+  const total = await query.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+  if (cursor) query = query.where(sql<SqlBool>`lower(name) > ${decodeCursor<{ k: string }>(cursor, ["k"]).k}`);
+  const rows = await query
+    .selectAll()
+    .orderBy(sql`lower(name)`)
+    .limit(limit + 1)
+    .execute();
+  return page(rows, limit, Number(total.n), (r) => ({ k: r.name.toLowerCase() }));
+}
+
+/** Users of an organisation ordered by username, filtered by name, source, status and attributes. */
+export async function listUsers(
+  db: Queryable,
+  orgId: string,
+  filters: NameFilters & { status?: "active" | "disabled" | undefined; attribute?: string | undefined },
+  limit: number,
+  cursor: string | undefined,
+): Promise<PageResult<UserRow>> {
+  let query = db.selectFrom("users").where("org_id", "=", orgId);
+  if (filters.prefix) {
+    query = query.where(sql<SqlBool>`lower(username) like ${`${escapeLike(filters.prefix.toLowerCase())}%`}`);
+  }
+  if (filters.q) {
+    const like = `%${escapeLike(filters.q.toLowerCase())}%`;
+    query = query.where(
+      sql<SqlBool>`(lower(username) like ${like} or lower(coalesce(display_name, '')) like ${like} or lower(coalesce(email, '')) like ${like})`,
+    );
+  }
+  if (filters.source) query = query.where("source", "=", filters.source);
+  if (filters.status) query = query.where("status", "=", filters.status);
+  if (filters.attribute) query = query.where(sql<SqlBool>`attributes @> ${containmentOf(filters.attribute)}::jsonb`);
+  const total = await query.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+  if (cursor) query = query.where(sql<SqlBool>`lower(username) > ${decodeCursor<{ k: string }>(cursor, ["k"]).k}`);
+  const rows = await query
+    .selectAll()
+    .orderBy(sql`lower(username)`)
+    .limit(limit + 1)
+    .execute();
+  return page(rows, limit, Number(total.n), (r) => ({ k: r.username.toLowerCase() }));
+}
+
+/** Organisations ordered by name (unique case-insensitively). */
+export async function listOrgs(db: Queryable, limit: number, cursor: string | undefined): Promise<PageResult<OrgRow>> {
+  const total = await db
+    .selectFrom("orgs")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .executeTakeFirstOrThrow();
+  let query = db.selectFrom("orgs");
+  if (cursor) query = query.where(sql<SqlBool>`lower(name) > ${decodeCursor<{ k: string }>(cursor, ["k"]).k}`);
+  const rows = await query
+    .selectAll()
+    .orderBy(sql`lower(name)`)
+    .limit(limit + 1)
+    .execute();
+  return page(rows, limit, Number(total.n), (r) => ({ k: r.name.toLowerCase() }));
+}
+
+/** Built-in roles and the organisation's roles, ordered by id, with their direct composites. */
+export async function listRoles(
+  db: Queryable,
+  orgId: string,
+  filters: { prefix?: string | undefined; builtin?: boolean | undefined },
+  limit: number,
+  cursor: string | undefined,
+): Promise<PageResult<RoleRow & { composites: string[] }>> {
+  let query = db.selectFrom("roles").where((eb) => eb.or([eb("org_id", "=", orgId), eb("org_id", "is", null)]));
+  if (filters.prefix) {
+    query = query.where(sql<SqlBool>`lower(name) like ${`${escapeLike(filters.prefix.toLowerCase())}%`}`);
+  }
+  if (filters.builtin !== undefined) query = query.where("builtin", "=", filters.builtin);
+  const total = await query.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+  if (cursor) query = query.where("id", ">", decodeCursor<{ id: string }>(cursor, ["id"]).id);
+  const rows = await query
+    .selectAll()
+    .orderBy("id")
+    .limit(limit + 1)
+    .execute();
+  const ids = rows.map((r) => r.id);
+  const links =
+    ids.length > 0
+      ? await db
+          .selectFrom("role_composites")
+          .where("role_id", "in", ids)
+          .selectAll()
+          .orderBy("child_role_id")
+          .execute()
+      : [];
+  const withComposites = rows.map((r) => ({
+    ...r,
+    composites: links.filter((l) => l.role_id === r.id).map((l) => l.child_role_id),
+  }));
+  return page(withComposites, limit, Number(total.n), (r) => ({ id: r.id }));
+}
+
+/** Role bindings of an organisation ordered by id, filtered by role and principal. */
+export async function listRoleBindings(
+  db: Queryable,
+  orgId: string,
+  filters: {
+    roleId?: string | undefined;
+    principalType?: RoleBindingRow["principal_type"] | undefined;
+    principalId?: string | undefined;
+  },
+  limit: number,
+  cursor: string | undefined,
+): Promise<PageResult<RoleBindingRow>> {
+  let query = db.selectFrom("role_bindings").where("org_id", "=", orgId);
+  if (filters.roleId) query = query.where("role_id", "=", filters.roleId);
+  if (filters.principalType) query = query.where("principal_type", "=", filters.principalType);
+  if (filters.principalId) query = query.where("principal_id", "=", filters.principalId);
+  const total = await query.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+  if (cursor) query = query.where("id", ">", decodeCursor<{ id: string }>(cursor, ["id"]).id);
+  const rows = await query
+    .selectAll()
+    .orderBy("id")
+    .limit(limit + 1)
+    .execute();
+  return page(rows, limit, Number(total.n), (r) => ({ id: r.id }));
+}

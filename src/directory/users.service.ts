@@ -1,0 +1,163 @@
+import { type AuditContext, recordAudit } from "../audit/audit.service.ts";
+import { ReferenceNotFound, UserNotFound, UsernameTaken } from "../errors.ts";
+import type { Queryable, Tx } from "../storage/db.ts";
+import type { UserRow } from "../storage/schema.ts";
+import { recordAuditMany } from "./audit-many.ts";
+import { fail, isUniqueViolation } from "./fail.ts";
+import { presentRoleBinding, presentUser, type UserView } from "./present.ts";
+
+/** Fields of a new user. */
+export interface CreateUserInput {
+  orgId: string;
+  username: string;
+  email?: string | null | undefined;
+  displayName?: string | null | undefined;
+  status?: "active" | "disabled" | undefined;
+  attributes?: Record<string, unknown> | undefined;
+  source?: "local" | "ldap" | "oidc" | "scim" | undefined;
+  externalId?: string | null | undefined;
+}
+
+/** Changes to a user; absent fields are left as they are. */
+export type UpdateUserInput = Partial<Omit<CreateUserInput, "orgId">>;
+
+/** Reads a user or throws USER_NOT_FOUND (404) naming `field`. */
+export async function getUserRow(db: Queryable, id: string, field = "path.id"): Promise<UserRow> {
+  const row = await db.selectFrom("users").where("id", "=", id).selectAll().executeTakeFirst();
+  if (!row) throw fail(UserNotFound, field, "exists", `user \`${id}\` not found`);
+  return row;
+}
+
+/** Finds a user by username (case-insensitive) in an organisation, for callers that speak names. */
+export async function findUserByUsername(db: Queryable, orgId: string, username: string): Promise<UserView | null> {
+  const row = await db
+    .selectFrom("users")
+    .where("org_id", "=", orgId)
+    .where((eb) => eb(eb.fn("lower", ["username"]), "=", username.toLowerCase()))
+    .selectAll()
+    .executeTakeFirst();
+  return row ? presentUser(row) : null;
+}
+
+/**
+ * Creates a user. Usernames are unique per organisation compared case-insensitively, so `Alice`
+ * and `alice` can never be two principals in a policy.
+ *
+ * @throws USERNAME_TAKEN (409) with the existing user's id; REFERENCE_NOT_FOUND for an unknown org.
+ */
+export async function createUser(tx: Tx, ctx: AuditContext, input: CreateUserInput): Promise<UserView> {
+  const org = await tx.selectFrom("orgs").where("id", "=", input.orgId).select("id").executeTakeFirst();
+  if (!org) throw fail(ReferenceNotFound, "body.orgId", "exists", `organisation \`${input.orgId}\` not found`);
+  const row = await tx
+    .insertInto("users")
+    .values({
+      org_id: input.orgId,
+      username: input.username,
+      email: input.email ?? null,
+      display_name: input.displayName ?? null,
+      attributes: JSON.stringify(input.attributes ?? {}),
+      external_id: input.externalId ?? null,
+      ...(input.status ? { status: input.status } : {}),
+      ...(input.source ? { source: input.source } : {}),
+    })
+    .onConflict((oc) => oc.doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) throw await usernameTaken(tx, input.orgId, input.username);
+  const view = presentUser(row);
+  await recordAudit(tx, ctx, {
+    action: "user.created",
+    targetType: "user",
+    targetId: row.id,
+    orgId: row.org_id,
+    after: view,
+  });
+  return view;
+}
+
+/** Updates a user's profile, status, attributes or source. */
+export async function updateUser(tx: Tx, ctx: AuditContext, id: string, input: UpdateUserInput): Promise<UserView> {
+  const before = presentUser(await getUserRow(tx, id));
+  let row: UserRow;
+  try {
+    row = await tx
+      .updateTable("users")
+      .set({
+        ...(input.username !== undefined ? { username: input.username } : {}),
+        ...(input.email !== undefined ? { email: input.email } : {}),
+        ...(input.displayName !== undefined ? { display_name: input.displayName } : {}),
+        ...(input.status !== undefined ? { status: input.status } : {}),
+        ...(input.attributes !== undefined ? { attributes: JSON.stringify(input.attributes) } : {}),
+        ...(input.source !== undefined ? { source: input.source } : {}),
+        ...(input.externalId !== undefined ? { external_id: input.externalId } : {}),
+        updated_at: new Date(),
+      })
+      .where("id", "=", id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  } catch (err) {
+    if (isUniqueViolation(err))
+      throw fail(UsernameTaken, "body.username", "unique", `username \`${input.username}\` is taken`);
+    throw err;
+  }
+  const view = presentUser(row);
+  await recordAudit(tx, ctx, {
+    action: "user.updated",
+    targetType: "user",
+    targetId: id,
+    orgId: row.org_id,
+    before,
+    after: view,
+  });
+  return view;
+}
+
+/**
+ * Deletes a user with its memberships and role bindings, each removal audited on its own, so the
+ * trail shows what access disappeared with the user (Frontier issue #156).
+ */
+export async function deleteUser(tx: Tx, ctx: AuditContext, id: string): Promise<void> {
+  const user = await getUserRow(tx, id);
+  const memberships = await tx.deleteFrom("group_members").where("user_id", "=", id).returningAll().execute();
+  const bindings = await tx
+    .deleteFrom("role_bindings")
+    .where("principal_type", "=", "user")
+    .where("principal_id", "=", id)
+    .returningAll()
+    .execute();
+  await recordAuditMany(tx, ctx, [
+    ...memberships.map((m) => ({
+      action: "group.member.removed",
+      targetType: "group",
+      targetId: m.group_id,
+      orgId: user.org_id,
+      before: { groupId: m.group_id, userId: m.user_id, role: m.role },
+    })),
+    ...bindings.map((b) => ({
+      action: "role_binding.deleted",
+      targetType: "role_binding",
+      targetId: b.id,
+      orgId: user.org_id,
+      before: presentRoleBinding(b),
+    })),
+  ]);
+  await tx.deleteFrom("users").where("id", "=", id).execute();
+  await recordAudit(tx, ctx, {
+    action: "user.deleted",
+    targetType: "user",
+    targetId: id,
+    orgId: user.org_id,
+    before: presentUser(user),
+  });
+}
+
+async function usernameTaken(db: Queryable, orgId: string, username: string) {
+  const existing = await findUserByUsername(db, orgId, username);
+  return fail(
+    UsernameTaken,
+    "body.username",
+    "unique",
+    `username \`${username}\` is taken in the organisation (compared case-insensitively)`,
+    existing ? { existingId: existing.id } : undefined,
+  );
+}
