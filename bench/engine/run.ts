@@ -1,5 +1,7 @@
 /**
  * `npm run bench:engine [-- --json] [--budget MS] [--quick]`
+ * (npm echoes its own "> gatehouse@… bench:engine" banner on stdout; for a stream that is exactly
+ * one JSON object use `npm run -s bench:engine -- --json` or `node bench/engine/run.ts --json`.)
  *
  * Runs every (engine, workload, size) cell in a fresh `node --expose-gc` child pinned to one core
  * (`taskset -c 1` when available; see cell.ts for the measurement method), then prints a table and
