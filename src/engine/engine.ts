@@ -1,3 +1,4 @@
+import { computeResourceACLs } from "./acls.ts";
 import { AuditFilterEvaluator, parseAuditFilters } from "./audit-filter.ts";
 import { conditionFactory } from "./conditions/factory.ts";
 import { type GeoTable, geoAttributes, parseGeoTable } from "./conditions/geo.ts";
@@ -21,6 +22,7 @@ import type {
   RangerPolicyDelta,
   RangerTagForEval,
   RangerValiditySchedule,
+  ResourceACLs,
   SecurityZoneInfo,
 } from "./types.ts";
 
@@ -258,6 +260,26 @@ export class PolicyEngine {
 
   get tagRepository(): PolicyRepository | null {
     return this.tagRepo;
+  }
+
+  /**
+   * Resource ACLs (Ranger's `getResourceACLs`): users, groups and roles → access type →
+   * `{result: -1 denied | 1 allowed | 2 conditional, isFinal, policy}`, plus data-mask and
+   * row-filter entries, for the request's resource (its user and access type are ignored).
+   * `policyType` limits the answer to access (0), masks (1) or row filters (2).
+   */
+  getResourceACLs(request: RangerAccessRequest, policyType?: number): ResourceACLs {
+    return computeResourceACLs(this, request, policyType);
+  }
+
+  /** Names of the security zones whose resources match the request's resource. */
+  zoneNamesFor(state: RequestState): string[] {
+    return this.matchedZones(state);
+  }
+
+  /** Whether a zone uses its own tag policies (`containsAssociatedTagService`). */
+  zoneHasTagService(zoneName: string | undefined): boolean {
+    return zoneName ? this.input.securityZones?.[zoneName]?.containsAssociatedTagService === true : false;
   }
 
   /**

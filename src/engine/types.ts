@@ -481,7 +481,8 @@ export interface AclAccessResult {
   /** -1 denied, 0 undetermined, 1 allowed, 2 conditional */
   result: number;
   isFinal: boolean;
-  policy?: { id: number };
+  /** the policy that set this entry */
+  policy?: { id: number; name?: string };
 }
 
 /** principal → accessType → result. */

@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { runValiditySchedulerCases, type ValiditySchedulerCase } from "../schedule/conformance.ts";
+import { runAclFile } from "./acl-format.ts";
 import { runEngineFile } from "./engine-format.ts";
 import { readJsonFile } from "./load.ts";
 import { runElementMatcherFile, runPolicyMatcherFile } from "./matcher-format.ts";
@@ -73,9 +74,10 @@ function dispatch(data: unknown, path: string, root: string, report: FileReport)
   const cases = d.testCases as Json[] | undefined;
   if (Array.isArray(cases) && cases.length > 0) {
     const first = cases[0];
-    if (first.resourceDef) return runElementMatcherFile(d, report);
-    if (d.serviceDef && first.policyResources) return runPolicyMatcherFile(d, report);
-    check(report, "(format)", "a supported test format", "unsupported testCases format");
+    if (first.servicePolicies) runAclFile(d, root, report);
+    else if (first.resourceDef) runElementMatcherFile(d, report);
+    else if (d.serviceDef && first.policyResources) runPolicyMatcherFile(d, report);
+    else check(report, "(format)", "a supported test format", "unsupported testCases format");
     return;
   }
   if (d.tests || d.testsInfo) {
