@@ -6,6 +6,7 @@ import { runEngineFile } from "./engine-format.ts";
 import { readJsonFile } from "./load.ts";
 import { runElementMatcherFile, runPolicyMatcherFile } from "./matcher-format.ts";
 import { check, type FileReport, newReport } from "./report.ts";
+import { isTagEnricherFile, runTagEnricherFile } from "./tag-enricher-format.ts";
 
 /**
  * Runs Ranger-format test files of any supported kind and reports per-file counts. Classifies
@@ -67,6 +68,10 @@ function dispatch(data: unknown, path: string, root: string, report: FileReport)
     return;
   }
   const d = data as Json;
+  if (isTagEnricherFile(d)) {
+    runTagEnricherFile(d, report);
+    return;
+  }
   if (d.serviceDef && (d.tests || d.testsInfo)) {
     runEngineFile(d, root, report, path);
     return;

@@ -42,14 +42,26 @@ export class TagStore {
     return this.resources.length === 0;
   }
 
+  /**
+   * Tags of the resources related to `resource`. Like Ranger's set of `RangerTagForEval`, the same
+   * tag (type, attributes, validity, match type) reached through several resources counts once.
+   */
   tagsFor(resource: RangerAccessResource, descendantsCount: boolean): RangerTagForEval[] {
     const out: RangerTagForEval[] = [];
+    let seen: Set<string> | null = null;
     for (const r of this.resources) {
       const mt: MatchType = r.matcher.getMatchType(resource, undefined, STATIC_ENV);
       let ok = mt === "SELF" || mt === "SELF_AND_ALL_DESCENDANTS" || mt === "ANCESTOR";
       if (mt === "DESCENDANT") ok = descendantsCount;
       if (!ok) continue;
-      for (const t of r.tags) out.push({ ...t, matchType: mt === "SELF_AND_ALL_DESCENDANTS" ? "SELF" : mt });
+      const matchType = mt === "SELF_AND_ALL_DESCENDANTS" ? "SELF" : mt;
+      for (const t of r.tags) {
+        seen ??= new Set();
+        const key = `${matchType}\u0000${t.type}\u0000${JSON.stringify(t.attributes ?? {})}\u0000${JSON.stringify(t.validityPeriods ?? null)}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push({ ...t, matchType });
+      }
     }
     return out;
   }
