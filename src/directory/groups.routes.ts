@@ -192,8 +192,12 @@ export function groupRoutes(db: Db): FastifyPluginAsyncTypebox {
           description:
             "201 when added, 200 when the role changed or was already so. Demoting the last owner is 409 `GROUP_LAST_OWNER`.",
           params: UserGroupParams,
-          body: Type.Optional(Type.Object({ role: Type.Optional(MemberRoleSchema) }, { additionalProperties: false })),
+          body: Type.Object({ role: Type.Optional(MemberRoleSchema) }, { additionalProperties: false }),
           response: { 200: Membership, 201: Membership },
+        },
+        // The body is optional: no body means `{"role": "member"}`.
+        preValidation: async (request) => {
+          request.body ??= {};
         },
       },
       async (request, reply) => {
@@ -204,7 +208,7 @@ export function groupRoutes(db: Db): FastifyPluginAsyncTypebox {
             auditContextOf(request),
             request.params.id,
             request.params.userId,
-            request.body?.role ?? "member",
+            request.body.role ?? "member",
           ),
         );
         return reply.code(created ? 201 : 200).send(membership);

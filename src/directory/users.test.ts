@@ -1,0 +1,74 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { createGroupVia, createUserVia } from "../../test/support/directory.ts";
+import { uniqueName } from "../../test/support/factories.ts";
+import { type TestApp, testApp } from "../../test/support/test-app.ts";
+import { TEST_BACKEND } from "../../test/support/test-db.ts";
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await testApp();
+});
+
+describe(`users and organisations (${TEST_BACKEND})`, () => {
+  it("compares usernames case-insensitively and filters by attribute", async () => {
+    const name = uniqueName("Alice");
+    const user = await createUserVia(t, { username: name, attributes: { dept: "sales" }, email: "a@example.com" });
+    const dup = await t.request({ method: "POST", url: "/v1/users", payload: { username: name.toLowerCase() } });
+    expect(dup.statusCode).toBe(409);
+    expect(dup.json()).toMatchObject({
+      code: "USERNAME_TAKEN",
+      meta: { existingId: user.id },
+      details: [{ field: "body.username" }],
+    });
+    const found = await t.request({
+      method: "GET",
+      url: `/v1/users?prefix=${name.toUpperCase()}&attribute=dept:sales`,
+    });
+    expect(found.json()).toMatchObject({ total: 1, items: [{ id: user.id }] });
+    const badEmail = await t.request({
+      method: "POST",
+      url: "/v1/users",
+      payload: { username: uniqueName(), email: "nope" },
+    });
+    expect(badEmail.statusCode).toBe(400);
+    expect(badEmail.json().details[0].field).toBe("body.email");
+  });
+
+  it("deletes a user with its memberships and bindings, each audited", async () => {
+    const user = await createUserVia(t);
+    const group = await createGroupVia(t);
+    await t.request({ method: "PUT", url: `/v1/groups/${group.id}/members/${user.id}` });
+    const roles = await t.request({ method: "GET", url: "/v1/roles?builtin=true&prefix=viewer" });
+    const binding = await t.request({
+      method: "POST",
+      url: "/v1/role-bindings",
+      payload: { roleId: roles.json().items[0].id, principal: { type: "user", id: user.id } },
+    });
+    expect((await t.request({ method: "DELETE", url: `/v1/users/${user.id}` })).statusCode).toBe(204);
+    expect((await t.request({ method: "GET", url: `/v1/users/${user.id}` })).statusCode).toBe(404);
+    expect((await t.request({ method: "GET", url: `/v1/groups/${group.id}/members` })).json().total).toBe(0);
+    const removed = await t.request({
+      method: "GET",
+      url: `/v1/audit/events?targetId=${group.id}&action=group.member.removed`,
+    });
+    expect(removed.json().total).toBe(1);
+    const unbound = await t.request({
+      method: "GET",
+      url: `/v1/audit/events?targetId=${binding.json().id}&action=role_binding.deleted`,
+    });
+    expect(unbound.json().total).toBe(1);
+  });
+
+  it("creates organisations with unique names and keeps org-bound callers inside their org", async () => {
+    const name = uniqueName("Org");
+    const res = await t.request({ method: "POST", url: "/v1/orgs", payload: { name, title: "Acme" } });
+    expect(res.statusCode).toBe(201);
+    expect(res.headers.location).toBe(`/v1/orgs/${res.json().id}`);
+    const dup = await t.request({ method: "POST", url: "/v1/orgs", payload: { name: name.toLowerCase() } });
+    expect(dup.json()).toMatchObject({ code: "ORG_NAME_TAKEN", meta: { existingId: res.json().id } });
+    const user = await createUserVia(t, { orgId: res.json().id });
+    expect(user.orgId).toBe(res.json().id);
+    const list = await t.request({ method: "GET", url: "/v1/orgs?limit=1000" });
+    expect(list.json().items.some((o: { name: string }) => o.name === "default")).toBe(true);
+  });
+});
