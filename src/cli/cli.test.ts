@@ -90,7 +90,8 @@ describe("gatehouse CLI", () => {
     const second = await serve({ GATEHOUSE_DATA_DIR: dataDir });
     expect(second.output()).not.toContain("Authorization-PSK:");
     const list = await fetch(`${second.url}/v1/service-accounts`, { headers: { "authorization-psk": psk ?? "" } });
-    expect((await list.json()).items.map((a: { name: string }) => a.name)).toContain("kept");
+    const accounts = (await list.json()) as { items: { name: string }[] };
+    expect(accounts.items.map((a) => a.name)).toContain("kept");
     expect(await stopped(second.child)).toBe(0);
   });
 
