@@ -13,11 +13,14 @@ import { directoryRoutes } from "./directory/directory.routes.ts";
 import { installAuthentication } from "./http/authentication.ts";
 import { installErrorHandling } from "./http/error-handler.ts";
 import "./http/fastify-types.ts";
+import { nx1Routes } from "./compat/nx1/index.ts";
 import { healthRoutes } from "./http/health.routes.ts";
 import { installIdempotency } from "./http/idempotency.ts";
 import { installMetrics } from "./http/metrics.ts";
 import { installOpenApi } from "./http/openapi.ts";
 import { ErrorBody } from "./http/schemas.ts";
+import { policyRoutes } from "./policies/policies.routes.ts";
+import { serviceDefRoutes } from "./service-defs/service-defs.routes.ts";
 import type { Db } from "./storage/db.ts";
 
 declare module "fastify" {
@@ -97,6 +100,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(credentialRoutes(db));
   await app.register(auditRoutes(db));
   await app.register(directoryRoutes(db, config));
+  await app.register(serviceDefRoutes(db, config.nx1Service));
+  await app.register(policyRoutes(db));
+  await app.register(nx1Routes(db, config.nx1Service));
   return app;
 }
 

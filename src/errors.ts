@@ -175,6 +175,30 @@ export const DirectoryUnavailable = defineError(
   "the external directory could not be reached or refused the bind",
 );
 
+// ── policies: service-defs, services, data-access policies ────────────────
+export const ServiceDefNotFound = defineError("SERVICE_DEF_NOT_FOUND", 404, "service definition not found");
+export const ServiceDefNameTaken = defineError(
+  "SERVICE_DEF_NAME_TAKEN",
+  409,
+  "a service definition with this name exists",
+);
+export const ServiceDefInvalid = defineError("SERVICE_DEF_INVALID", 400, "the service definition is invalid");
+export const ServiceDefInUse = defineError("SERVICE_DEF_IN_USE", 409, "services of this type exist");
+export const ServiceNotFound = defineError("SERVICE_NOT_FOUND", 404, "service not found");
+export const ServiceNameTaken = defineError("SERVICE_NAME_TAKEN", 409, "a service with this name exists");
+export const PolicyNotFound = defineError("POLICY_NOT_FOUND", 404, "policy not found");
+export const PolicyVersionNotFound = defineError("POLICY_VERSION_NOT_FOUND", 404, "policy version not found");
+export const PolicyNameTaken = defineError("POLICY_NAME_TAKEN", 409, "a policy with this name exists in the service");
+export const PolicyDuplicateResources = defineError(
+  "POLICY_DUPLICATE_RESOURCES",
+  409,
+  "another policy of the same type and zone covers an identical resource set",
+);
+export const PolicyInvalid = defineError("POLICY_INVALID", 400, "the policy is invalid");
+export const PolicyImportInvalid = defineError("POLICY_IMPORT_INVALID", 400, "the policy import file is invalid");
+export const BulkInputInvalid = defineError("BULK_INPUT_INVALID", 400, "the bulk upload is missing or unreadable");
+export const TagAssociationNotFound = defineError("TAG_ASSOCIATION_NOT_FOUND", 404, "tag-role association not found");
+
 // ── server side ────────────────────────────────────────────────────────────
 export const DatabaseUnavailable = defineError("DATABASE_UNAVAILABLE", 503, "the database is unavailable");
 export const ShuttingDown = defineError("SHUTTING_DOWN", 503, "the server is shutting down");

@@ -120,6 +120,14 @@ export const configSchema = Type.Object(
       env: "GATEHOUSE_SHUTDOWN_GRACE_SECONDS",
       description: "How long a shutdown waits for in-flight requests before closing connections.",
     }),
+    nx1Service: Type.String({
+      minLength: 1,
+      maxLength: 255,
+      default: "trino",
+      env: "GATEHOUSE_NX1_SERVICE",
+      description:
+        "Service the Nx1 governance routes (`/api/govern/data-access/*`) act on. Created as a `trino` service at start-up when absent.",
+    }),
   },
   { additionalProperties: false },
 );

@@ -20,6 +20,13 @@ export interface Database {
   group_closure: GroupClosureTable;
   group_members: GroupMembersTable;
   role_composites: RoleCompositesTable;
+  service_defs: ServiceDefsTable;
+  services: ServicesTable;
+  policies: PoliciesTable;
+  policy_resources: PolicyResourcesTable;
+  policy_versions: PolicyVersionsTable;
+  policy_deltas: PolicyDeltasTable;
+  tag_role_associations: TagRoleAssociationsTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -200,3 +207,87 @@ export type RoleBindingRow = Selectable<RoleBindingsTable>;
 export type IdentitySourceRow = Selectable<IdentitySourcesTable>;
 export type NewUserRow = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;
+
+// ── policies (migration 0003) ──────────────────────────────────────────────
+
+export interface ServiceDefsTable {
+  id: Generated<number>;
+  name: string;
+  def: Json<Record<string, unknown>>;
+  builtin: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface ServicesTable {
+  id: Generated<number>;
+  name: string;
+  type: string;
+  display_name: Generated<string>;
+  description: Generated<string>;
+  configs: Json<Record<string, string>>;
+  is_enabled: Generated<boolean>;
+  policy_version: Generated<number>;
+  policy_update_time: Date | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface PoliciesTable {
+  id: Generated<number>;
+  guid: Generated<string>;
+  service_id: number;
+  name: string;
+  zone_name: Generated<string>;
+  policy_type: number;
+  policy_priority: number;
+  is_enabled: boolean;
+  version: Generated<number>;
+  resource_signature: string;
+  labels: ColumnType<string[], string[], string[]>;
+  users: ColumnType<string[], string[], string[]>;
+  groups: ColumnType<string[], string[], string[]>;
+  roles: ColumnType<string[], string[], string[]>;
+  body: Json<Record<string, unknown>>;
+  created_by: string | null;
+  updated_by: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface PolicyResourcesTable {
+  policy_id: number;
+  service_id: number;
+  resource_name: string;
+  value_lower: string;
+  wild: boolean;
+}
+
+export interface PolicyVersionsTable {
+  policy_id: number;
+  version: number;
+  service_id: number;
+  change_type: number;
+  body: Json<Record<string, unknown>>;
+  changed_by: string | null;
+  changed_at: CreatedAt;
+}
+
+export interface PolicyDeltasTable {
+  id: Generated<number>;
+  service_id: number;
+  policy_id: number;
+  change_type: number;
+  policies_version: number;
+  policy: Json<Record<string, unknown>>;
+  created_at: CreatedAt;
+}
+
+export interface TagRoleAssociationsTable {
+  id: Generated<string>;
+  tag: string;
+  role: string;
+  is_readonly: boolean;
+  policy_id: number | null;
+  created_at: CreatedAt;
+}

@@ -1,0 +1,378 @@
+import { randomUUID } from "node:crypto";
+import type { AuditChange, AuditContext } from "../audit/audit.service.ts";
+import {
+  CHANGE_TYPE_POLICY_CREATE,
+  CHANGE_TYPE_POLICY_DELETE,
+  CHANGE_TYPE_POLICY_UPDATE,
+  type RangerPolicy,
+} from "../engine/types.ts";
+import { type AppError, PolicyDuplicateResources, PolicyInvalid, PolicyNameTaken, PolicyNotFound } from "../errors.ts";
+import { bumpPolicyVersion, type ServiceWithDef } from "../service-defs/service-defs.store.ts";
+import type { Tx } from "../storage/db.ts";
+import {
+  deletePolicyRow,
+  findPoliciesByName,
+  findPoliciesBySignature,
+  getPolicyRecord,
+  insertDeltas,
+  insertPolicies,
+  insertVersions,
+  type PolicyRecord,
+  type PolicyWrite,
+  recordAuditMany,
+  replacePolicyResources,
+  updatePolicyRow,
+} from "./policies.store.ts";
+import { normalizePolicy, presentPolicy, principalsOf } from "./policy-model.ts";
+import { resourceSignature } from "./signature.ts";
+import { validatePolicy } from "./validate.ts";
+
+/**
+ * One requested change. `create` fails on an existing name; `upsert` updates the same-named
+ * policy (Nx1 `overwrite`, imports); `update` rewrites policy `id` (PUT, PATCH, revert).
+ */
+export interface ChangeItem {
+  policy: RangerPolicy;
+  mode: "create" | "upsert" | "update";
+  id?: number;
+  /** Prefix of field names in failures, e.g. `body` or `rows[3]`. */
+  field?: string;
+}
+
+/** What happened to one item. `unchanged` means the stored policy already equals the request. */
+export interface ChangeOutcome {
+  status: "created" | "updated" | "unchanged" | "failed";
+  name: string;
+  id: number | null;
+  error?: AppError;
+  policy?: RangerPolicy;
+}
+
+/** JSON with sorted keys, so bodies compare equal whatever order jsonb returned them in. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+/** Presents a record of `target`'s service in Ranger's JSON. */
+export function present(record: PolicyRecord, target: ServiceWithDef): RangerPolicy {
+  return presentPolicy(record.body, {
+    id: record.id,
+    guid: record.guid,
+    version: record.version,
+    service: target.service.name,
+    serviceType: target.service.type,
+    resourceSignature: record.resourceSignature,
+    isEnabled: record.isEnabled,
+    createdBy: record.createdBy,
+    updatedBy: record.updatedBy,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  });
+}
+
+interface Planned {
+  index: number;
+  body: RangerPolicy;
+  guid: string;
+  signature: string;
+  existing?: PolicyRecord;
+}
+
+/**
+ * Applies a batch of policy changes in the caller's transaction: validates each against the
+ * service-def, resolves names and resource signatures (against the database and within the
+ * batch), then writes the survivors with a few multi-row statements. The service's policy version
+ * is bumped once per applied change, each change gets a version-history row, a Ranger delta and an
+ * audit event, all in the same transaction. Failed items are reported, never thrown, so a bulk
+ * import can apply the rest; single-policy routes throw the one outcome's error.
+ */
+export async function applyChanges(
+  tx: Tx,
+  ctx: AuditContext,
+  target: ServiceWithDef,
+  items: ChangeItem[],
+): Promise<ChangeOutcome[]> {
+  const serviceId = target.service.id;
+  const outcomes: ChangeOutcome[] = items.map((item) => ({
+    status: "failed",
+    name: String(item.policy.name ?? ""),
+    id: null,
+  }));
+  const fail = (i: number, error: AppError) => {
+    outcomes[i] = { status: "failed", name: outcomes[i]?.name ?? "", id: outcomes[i]?.id ?? null, error };
+  };
+
+  const bodies: (RangerPolicy | null)[] = items.map((item, i) => {
+    const body = normalizePolicy(item.policy);
+    const details = validatePolicy(body, target.def, item.field ?? "body");
+    if (details.length > 0) {
+      fail(i, PolicyInvalid(details.map((d) => d.message).join("; "), { details }));
+      return null;
+    }
+    return body;
+  });
+
+  const byName = new Map<string, PolicyRecord>();
+  for (const r of await findPoliciesByName(tx, serviceId, [
+    ...new Set(bodies.filter((b): b is RangerPolicy => b !== null).map((b) => b.name ?? "")),
+  ])) {
+    byName.set(`${r.zoneName}\u0000${r.name}`, r);
+  }
+  const byId = new Map<number, PolicyRecord>();
+  for (const item of items) {
+    if (item.mode === "update" && item.id !== undefined && !byId.has(item.id)) {
+      const r = await getPolicyRecord(tx, item.id, true);
+      if (r && r.serviceId === serviceId) byId.set(r.id, r);
+    }
+  }
+
+  const planned: Planned[] = [];
+  const namesInBatch = new Map<string, number>();
+  for (const [i, item] of items.entries()) {
+    const body = bodies[i];
+    if (!body) continue;
+    const field = item.field ?? "body";
+    const nameKey = `${body.zoneName ?? ""}\u0000${body.name}`;
+    const sameName = byName.get(nameKey);
+    let existing: PolicyRecord | undefined;
+    if (item.mode === "update") {
+      existing = item.id !== undefined ? byId.get(item.id) : undefined;
+      if (!existing) {
+        fail(i, PolicyNotFound(`policy ${item.id} not found in service \`${target.service.name}\``));
+        continue;
+      }
+      if (sameName && sameName.id !== existing.id) {
+        fail(
+          i,
+          PolicyNameTaken(`${field}.name: policy \`${body.name}\` exists (id ${sameName.id})`, {
+            meta: { policyId: sameName.id },
+            details: [{ field: `${field}.name`, rule: "unique", message: `${field}.name: \`${body.name}\` is taken` }],
+          }),
+        );
+        continue;
+      }
+      if ((body.policyType ?? 0) !== existing.policyType) {
+        const message = `${field}.policyType: cannot change from ${existing.policyType} to ${body.policyType}; create a new policy`;
+        fail(i, PolicyInvalid(message, { details: [{ field: `${field}.policyType`, rule: "immutable", message }] }));
+        continue;
+      }
+    } else if (sameName) {
+      if (item.mode === "create") {
+        fail(
+          i,
+          PolicyNameTaken(
+            `${field}.name: policy \`${body.name}\` already exists (id ${sameName.id}); set overwrite=true to update it`,
+            {
+              meta: { policyId: sameName.id },
+              details: [
+                { field: `${field}.name`, rule: "unique", message: `${field}.name: \`${body.name}\` is taken` },
+              ],
+            },
+          ),
+        );
+        continue;
+      }
+      existing = sameName;
+    }
+    const earlier = namesInBatch.get(nameKey);
+    if (earlier !== undefined) {
+      fail(
+        i,
+        PolicyNameTaken(`${field}.name: \`${body.name}\` is also the name of another policy in this request`, {
+          details: [
+            { field: `${field}.name`, rule: "unique", message: `${field}.name: \`${body.name}\` appears twice` },
+          ],
+        }),
+      );
+      continue;
+    }
+    namesInBatch.set(nameKey, i);
+    if (existing && existing.policyType !== (body.policyType ?? 0)) {
+      const message = `${field}.policyType: policy \`${body.name}\` is of type ${existing.policyType}; the type of a policy cannot change`;
+      fail(i, PolicyInvalid(message, { details: [{ field: `${field}.policyType`, rule: "immutable", message }] }));
+      continue;
+    }
+    const guid = existing?.guid ?? randomUUID();
+    planned.push({ index: i, body, guid, signature: resourceSignature(body, guid), existing });
+  }
+
+  // Resource signatures: one policy per type, zone and resource set (Ranger 3010).
+  const holders = new Map<string, { id: number; name: string }>();
+  for (const h of await findPoliciesBySignature(
+    tx,
+    serviceId,
+    planned.map((p) => p.signature),
+  )) {
+    holders.set(h.signature, h);
+  }
+  const sigInBatch = new Map<string, Planned>();
+  const survivors: Planned[] = [];
+  for (const p of planned) {
+    const field = items[p.index]?.field ?? "body";
+    const holder = holders.get(p.signature);
+    const twin = sigInBatch.get(p.signature);
+    const other =
+      holder && holder.id !== p.existing?.id ? holder : twin ? { id: null, name: twin.body.name } : undefined;
+    if (other) {
+      const where = other.id === null ? "another item of this request" : `policy \`${other.name}\` (id ${other.id})`;
+      fail(
+        p.index,
+        PolicyDuplicateResources(
+          `${field}.resources: ${where} already covers the same resources with the same policy type; edit that policy instead`,
+          {
+            meta: other.id === null ? {} : { policyId: other.id, policyName: other.name },
+            details: [
+              {
+                field: `${field}.resources`,
+                rule: "resourceSignature",
+                message: `${field}.resources: duplicates ${where}`,
+              },
+            ],
+          },
+        ),
+      );
+      continue;
+    }
+    sigInBatch.set(p.signature, p);
+    if (p.existing && canonicalJson(p.existing.body) === canonicalJson(p.body)) {
+      outcomes[p.index] = {
+        status: "unchanged",
+        name: p.body.name ?? "",
+        id: p.existing.id,
+        policy: present(p.existing, target),
+      };
+      continue;
+    }
+    survivors.push(p);
+  }
+  if (survivors.length === 0) return outcomes;
+
+  const actor = ctx.actor.name ?? ctx.actor.id ?? null;
+  const write = (p: Planned): PolicyWrite => ({
+    guid: p.guid,
+    serviceId,
+    body: p.body,
+    signature: p.signature,
+    labels: p.body.policyLabels ?? [],
+    ...principalsOf(p.body),
+    actor,
+  });
+  const lastVersion = await bumpPolicyVersion(tx, serviceId, survivors.length);
+  let nextVersion = lastVersion - survivors.length;
+
+  const inserted = await insertPolicies(tx, survivors.filter((p) => !p.existing).map(write));
+  const written: { p: Planned; record: PolicyRecord; created: boolean }[] = [];
+  for (const p of survivors) {
+    if (p.existing) written.push({ p, record: await updatePolicyRow(tx, p.existing.id, write(p)), created: false });
+    else written.push({ p, record: inserted.get(p.guid) as PolicyRecord, created: true });
+  }
+  await replacePolicyResources(
+    tx,
+    serviceId,
+    written
+      .filter((w) => !w.created)
+      .map((w) => ({ id: w.record.id, resources: w.p.body.resources ?? {}, additional: w.p.body.additionalResources })),
+    true,
+  );
+  await replacePolicyResources(
+    tx,
+    serviceId,
+    written
+      .filter((w) => w.created)
+      .map((w) => ({ id: w.record.id, resources: w.p.body.resources ?? {}, additional: w.p.body.additionalResources })),
+    false,
+  );
+  const audits: AuditChange[] = [];
+  const deltas = written.map((w) => {
+    const presented = present(w.record, target);
+    outcomes[w.p.index] = {
+      status: w.created ? "created" : "updated",
+      name: w.record.name,
+      id: w.record.id,
+      policy: presented,
+    };
+    audits.push({
+      action: w.created ? "policy.created" : "policy.updated",
+      targetType: "policy",
+      targetId: String(w.record.id),
+      before: w.p.existing ? present(w.p.existing, target) : null,
+      after: presented,
+    });
+    nextVersion++;
+    return {
+      serviceId,
+      policyId: w.record.id,
+      changeType: w.created ? CHANGE_TYPE_POLICY_CREATE : CHANGE_TYPE_POLICY_UPDATE,
+      policiesVersion: nextVersion,
+      policy: presented,
+    };
+  });
+  await insertVersions(
+    tx,
+    written.map((w) => ({
+      policyId: w.record.id,
+      version: w.record.version,
+      serviceId,
+      changeType: w.created ? CHANGE_TYPE_POLICY_CREATE : CHANGE_TYPE_POLICY_UPDATE,
+      body: w.p.body,
+      actor,
+    })),
+  );
+  await insertDeltas(tx, deltas);
+  await recordAuditMany(tx, ctx, audits);
+  return outcomes;
+}
+
+/** Applies one change and throws its error: the single-policy routes' entry point. */
+export async function applyOne(
+  tx: Tx,
+  ctx: AuditContext,
+  target: ServiceWithDef,
+  item: ChangeItem,
+): Promise<ChangeOutcome & { policy: RangerPolicy }> {
+  const [outcome] = await applyChanges(tx, ctx, target, [item]);
+  if (!outcome || outcome.status === "failed" || !outcome.policy) throw outcome?.error ?? new Error("no outcome");
+  return outcome as ChangeOutcome & { policy: RangerPolicy };
+}
+
+/** Deletes a policy of `target`, with a delete delta, a version bump and an audit event. */
+export async function deletePolicy(
+  tx: Tx,
+  ctx: AuditContext,
+  target: ServiceWithDef,
+  id: number,
+): Promise<RangerPolicy> {
+  const record = await getPolicyRecord(tx, id, true);
+  if (!record || record.serviceId !== target.service.id) {
+    throw PolicyNotFound(`policy ${id} not found in service \`${target.service.name}\``);
+  }
+  const presented = present(record, target);
+  await deletePolicyRow(tx, id);
+  const version = await bumpPolicyVersion(tx, target.service.id, 1);
+  await insertDeltas(tx, [
+    {
+      serviceId: target.service.id,
+      policyId: id,
+      changeType: CHANGE_TYPE_POLICY_DELETE,
+      policiesVersion: version,
+      policy: presented,
+    },
+  ]);
+  await recordAuditMany(tx, ctx, [
+    { action: "policy.deleted", targetType: "policy", targetId: String(id), before: presented },
+  ]);
+  return presented;
+}
+
+/** Loads a policy of `target` or throws POLICY_NOT_FOUND. */
+export async function requirePolicy(tx: Tx, target: ServiceWithDef, id: number): Promise<PolicyRecord> {
+  const record = await getPolicyRecord(tx, id);
+  if (!record || record.serviceId !== target.service.id) {
+    throw PolicyNotFound(`policy ${id} not found in service \`${target.service.name}\``);
+  }
+  return record;
+}

@@ -1,0 +1,127 @@
+import { sql } from "kysely";
+import type { RangerServiceDef } from "../engine/types.ts";
+import type { Queryable } from "../storage/db.ts";
+
+/** A service (Ranger `RangerService`) with the service-def it is an instance of. */
+export interface Service {
+  id: number;
+  name: string;
+  type: string;
+  displayName: string;
+  description: string;
+  configs: Record<string, string>;
+  isEnabled: boolean;
+  policyVersion: number;
+  policyUpdateTime: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A service together with its definition: what policy validation needs. */
+export interface ServiceWithDef {
+  service: Service;
+  def: RangerServiceDef;
+}
+
+type ServiceRow = {
+  id: number;
+  name: string;
+  type: string;
+  display_name: string;
+  description: string;
+  configs: Record<string, string>;
+  is_enabled: boolean;
+  policy_version: number;
+  policy_update_time: Date | null;
+  created_at: Date;
+  updated_at: Date;
+};
+
+/** Maps a `services` row to the domain type. */
+export function toService(row: ServiceRow): Service {
+  return {
+    id: row.id,
+    name: row.name,
+    type: row.type,
+    displayName: row.display_name,
+    description: row.description,
+    configs: row.configs ?? {},
+    isEnabled: row.is_enabled,
+    policyVersion: Number(row.policy_version),
+    policyUpdateTime: row.policy_update_time,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** A stored service-def with Gatehouse's bookkeeping. */
+export interface StoredServiceDef {
+  id: number;
+  name: string;
+  builtin: boolean;
+  def: RangerServiceDef;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Lists service-defs in id order. */
+export async function listServiceDefs(db: Queryable): Promise<StoredServiceDef[]> {
+  const rows = await db.selectFrom("service_defs").selectAll().orderBy("id").execute();
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    builtin: r.builtin,
+    def: { ...(r.def as unknown as RangerServiceDef), id: r.id },
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  }));
+}
+
+/** One service-def by name, or undefined. */
+export async function findServiceDef(db: Queryable, name: string): Promise<StoredServiceDef | undefined> {
+  const r = await db.selectFrom("service_defs").selectAll().where("name", "=", name).executeTakeFirst();
+  return r
+    ? {
+        id: r.id,
+        name: r.name,
+        builtin: r.builtin,
+        def: { ...(r.def as unknown as RangerServiceDef), id: r.id },
+        createdAt: r.created_at,
+        updatedAt: r.updated_at,
+      }
+    : undefined;
+}
+
+/** One service by name, with its def, in one query (the hot path of every policy write). */
+export async function findServiceWithDef(db: Queryable, name: string): Promise<ServiceWithDef | undefined> {
+  const row = await db
+    .selectFrom("services as s")
+    .innerJoin("service_defs as d", "d.name", "s.type")
+    .selectAll("s")
+    .select(["d.def as def", "d.id as def_id"])
+    .where("s.name", "=", name)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return { service: toService(row), def: { ...(row.def as unknown as RangerServiceDef), id: row.def_id } };
+}
+
+/** Lists services, optionally of one type. */
+export async function listServices(db: Queryable, type?: string): Promise<Service[]> {
+  let q = db.selectFrom("services").selectAll().orderBy("id");
+  if (type) q = q.where("type", "=", type);
+  return (await q.execute()).map(toService);
+}
+
+/**
+ * Bumps the service's policy version by `count` and returns the new version. The row lock this
+ * takes serialises policy writers of one service, so deltas get gap-free, ordered versions.
+ */
+export async function bumpPolicyVersion(db: Queryable, serviceId: number, count: number): Promise<number> {
+  const row = await db
+    .updateTable("services")
+    .set({ policy_version: sql`policy_version + ${count}`, policy_update_time: sql`now()` })
+    .where("id", "=", serviceId)
+    .returning("policy_version")
+    .executeTakeFirstOrThrow();
+  return Number(row.policy_version);
+}
