@@ -9,6 +9,7 @@ import { type MatchType, PolicyResourceMatcher } from "./match/policy-resource-m
 import { buildRoleIndex, type RoleIndex, rolesFor } from "./model/roles.ts";
 import { type PreparedServiceDef, prepareServiceDef } from "./model/service-def.ts";
 import { TagStore } from "./model/service-tags.ts";
+import { applyInlinePolicy } from "./policy/inline.ts";
 import type { ItemEvaluator } from "./policy/item-evaluator.ts";
 import { type CompileContext, compareEvalOrder, PolicyEvaluator } from "./policy/policy-evaluator.ts";
 import type { RequestState } from "./policy/request-state.ts";
@@ -19,6 +20,7 @@ import type {
   EngineInput,
   RangerAccessRequest,
   RangerAccessResult,
+  RangerInlinePolicy,
   RangerPolicyDelta,
   RangerTagForEval,
   RangerValiditySchedule,
@@ -188,8 +190,17 @@ export class PolicyEngine {
   isAccessAllowed(request: RangerAccessRequest): RangerAccessResult {
     const state = this.preProcess(request);
     const res = this.zoneAwareEvaluate(state, 0);
+    if (request.inlinePolicy) this.evaluateInlinePolicy(request.inlinePolicy, state, res);
     this.evaluateAuditFilters(state, res);
     return res;
+  }
+
+  /** Ranger's `RangerInlinePolicyEvaluator`, after the service's policies decided. */
+  private evaluateInlinePolicy(policy: RangerInlinePolicy, state: RequestState, res: RangerAccessResult): void {
+    applyInlinePolicy(policy, this.serviceDef, state, res, (req) => {
+      const r = this.zoneAwareEvaluate(this.preProcess(req), 0);
+      return r.isAccessDetermined && r.isAllowed;
+    });
   }
 
   /** Data-mask decision for a column request (maskType, maskCondition, maskedValue). */

@@ -394,6 +394,30 @@ export interface RangerAccessRequest {
   isDescendantDenyIgnored?: boolean;
   /** Attributes for `${{USER.x}}` etc. */
   userStore?: UserStoreInfo;
+  /** Per-request grants (Ranger's `RangerInlinePolicy`), evaluated after the service's policies. */
+  inlinePolicy?: RangerInlinePolicy;
+}
+
+/** One grant of an inline policy; empty principals = everyone, empty resources = every resource. */
+export interface RangerInlineGrant {
+  /** `u:user`, `g:group`, `r:role` */
+  principals?: string[];
+  /** `<resourceName>:<value>/<value>/…`, e.g. `key:vol1/bucket1/dir/*` */
+  resources?: string[];
+  /** access types; implied grants are expanded */
+  permissions?: string[];
+  /** when non-empty, the request's `action` must match one of these (wildcards allowed) */
+  actions?: string[];
+}
+
+/** Ranger's `RangerInlinePolicy`. */
+export interface RangerInlinePolicy {
+  /** `u:…`/`g:…`/`r:…`: the request must also be allowed by the service's policies for this principal */
+  grantor?: string;
+  /** INLINE (default): the inline policy decides; RANGER_AND_INLINE: both must allow; RANGER_OR_INLINE: either */
+  mode?: "INLINE" | "RANGER_AND_INLINE" | "RANGER_OR_INLINE";
+  grants?: RangerInlineGrant[];
+  createdBy?: string;
 }
 
 export interface RangerAccessResult {

@@ -137,6 +137,7 @@ export function toRequest(test: Json): RangerAccessRequest {
     resourceElementMatchingScopes:
       r.resourceElementMatchingScopes as RangerAccessRequest["resourceElementMatchingScopes"],
     isDescendantDenyIgnored: r.isDescendantDenyIgnored as boolean | undefined,
+    inlinePolicy: (r.inlinePolicy as RangerAccessRequest["inlinePolicy"]) ?? undefined,
   };
   const ua = test.userAttributes as Record<string, Record<string, string>> | undefined;
   const ga = test.groupAttributes as Record<string, Record<string, string>> | undefined;
@@ -144,7 +145,7 @@ export function toRequest(test: Json): RangerAccessRequest {
   return req;
 }
 
-function runTests(engine: PolicyEngine, tests: Json[], report: FileReport): void {
+export function runTests(engine: PolicyEngine, tests: Json[], report: FileReport): void {
   for (const t of tests) {
     const name = String(t.name ?? "");
     const req = toRequest(t);

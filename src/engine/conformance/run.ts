@@ -1,8 +1,9 @@
 import { readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { runValiditySchedulerCases, type ValiditySchedulerCase } from "../schedule/conformance.ts";
-import { runAclFile } from "./acl-format.ts";
-import { runEngineFile } from "./engine-format.ts";
+import type { ServicePolicies } from "../types.ts";
+import { buildEngineFromServicePolicies, runAclFile } from "./acl-format.ts";
+import { runEngineFile, runTests } from "./engine-format.ts";
 import { readJsonFile } from "./load.ts";
 import { runElementMatcherFile, runPolicyMatcherFile } from "./matcher-format.ts";
 import { check, type FileReport, newReport } from "./report.ts";
@@ -70,6 +71,11 @@ function dispatch(data: unknown, path: string, root: string, report: FileReport)
   const d = data as Json;
   if (isTagEnricherFile(d)) {
     runTagEnricherFile(d, report);
+    return;
+  }
+  if (d.servicePolicies && Array.isArray(d.tests)) {
+    // `TestInlinePolicyEvaluator`: a ServicePolicies download plus engine-format tests
+    runTests(buildEngineFromServicePolicies(d.servicePolicies as ServicePolicies, root), d.tests as Json[], report);
     return;
   }
   if (d.serviceDef && (d.tests || d.testsInfo)) {
