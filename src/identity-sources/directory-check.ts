@@ -2,7 +2,7 @@ import { fail } from "../directory/fail.ts";
 import { DirectoryGroupNotFound, DirectoryUnavailable, ReferenceNotFound } from "../errors.ts";
 import type { Queryable } from "../storage/db.ts";
 import { credentialOf, presentIdentitySource } from "./identity-sources.service.ts";
-import { DnNotFound, readEntry, withLdap } from "./ldap.client.ts";
+import { DnNotFound, ldapFailure, readEntry, withLdap } from "./ldap.client.ts";
 
 /**
  * Confirms that a group DN exists in an identity source's directory before a group bound to it is
@@ -51,13 +51,14 @@ export async function verifyDirectoryGroup(
 
 /** Wraps a connection or bind failure in DIRECTORY_UNAVAILABLE (502), naming the source. */
 export function directoryUnavailable(sourceName: string, err: unknown) {
-  return DirectoryUnavailable(`identity source \`${sourceName}\` failed: ${(err as Error).message}`, {
+  const reason = ldapFailure(err);
+  return DirectoryUnavailable(`identity source \`${sourceName}\` failed: ${reason}`, {
     cause: err,
     details: [
       {
         field: "identitySource",
         rule: "reachable",
-        message: `identity source \`${sourceName}\` failed: ${(err as Error).message}`,
+        message: `identity source \`${sourceName}\` failed: ${reason}`,
       },
     ],
   });

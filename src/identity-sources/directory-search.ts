@@ -9,6 +9,7 @@ import {
   DnNotFound,
   firstValue,
   type LdapEntry,
+  ldapFailure,
   readAllValues,
   readEntry,
   searchAll,
@@ -125,7 +126,7 @@ export async function testSource(db: Queryable, row: IdentitySourceRow): Promise
       steps.push({ step: "search", ok: true, message: `${users} users and ${groups} groups match the filters` });
     });
   } catch (err) {
-    steps.push({ step: steps.length === 0 ? "connect/bind" : "search", ok: false, message: (err as Error).message });
+    steps.push({ step: steps.length === 0 ? "connect/bind" : "search", ok: false, message: ldapFailure(err) });
   }
   return { ok: steps.every((s) => s.ok), steps, users, groups, durationMs: Math.round(performance.now() - started) };
 }

@@ -41,7 +41,7 @@ export async function searchAll(
     attributes: options.attributes,
     paged: { pageSize: options.pageSize },
   });
-  return searchEntries;
+  return searchEntries.map((entry) => ({ ...entry, dn: readableDn(entry.dn) }));
 }
 
 /** Reads one entry by DN with a base search; throws DnNotFound when it is absent or malformed. */
@@ -50,7 +50,7 @@ export async function readEntry(client: Client, dn: string, filter: string, attr
     const { searchEntries } = await client.search(dn, { scope: "base", filter, attributes });
     const entry = searchEntries[0];
     if (!entry) throw new DnNotFound(dn);
-    return entry;
+    return { ...entry, dn: readableDn(entry.dn) };
   } catch (err) {
     if (err instanceof NoSuchObjectError || err instanceof InvalidDNSyntaxError)
       throw new DnNotFound(dn, { cause: err });
@@ -77,13 +77,43 @@ export async function readAllValues(
     const key = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase() || RANGE.test(k));
     if (!key) return values;
     const raw = entry[key];
-    const list = (Array.isArray(raw) ? raw : [raw]).map((v) => (Buffer.isBuffer(v) ? v.toString("utf8") : String(v)));
+    const list = (Array.isArray(raw) ? raw : [raw]).map((v) =>
+      readableDn(Buffer.isBuffer(v) ? v.toString("utf8") : String(v)),
+    );
     values.push(...list);
     const match = RANGE.exec(key);
     if (!match || match[3] === "*") return values;
     request = `${attribute};range=${Number(match[3]) + 1}-*`;
   }
   throw new Error(`range retrieval of \`${attribute}\` did not end`);
+}
+
+/**
+ * Rewrites hex escapes of RFC 4514 special characters (`\2C`) as string escapes (`\,`), the form
+ * people type, so DNs read from the directory compare equal to DNs given in requests.
+ */
+export function readableDn(dn: string): string {
+  return dn.replace(/\\([0-9A-Fa-f]{2})/g, (whole, hex: string) => {
+    const char = String.fromCharCode(Number.parseInt(hex, 16));
+    return ',+"\\<>;=#'.includes(char) ? `\\${char}` : char === " " ? " " : whole;
+  });
+}
+
+const LDAP_RESULTS: Record<number, string> = {
+  32: "no such object",
+  34: "invalid dn syntax",
+  49: "invalid credentials: the bind dn or password was refused",
+  50: "insufficient access rights",
+  52: "server unavailable",
+  53: "server unwilling to perform",
+};
+
+/** A readable reason for an LDAP failure (ldapts reports result codes as ` Code: 0x31`). */
+export function ldapFailure(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "number" && LDAP_RESULTS[code]) return `${LDAP_RESULTS[code]} (ldap result ${code})`;
+  const message = (err as Error).message?.trim();
+  return message || (err as Error).name || "unknown ldap error";
 }
 
 /** First value of an attribute as a string, or null. */
