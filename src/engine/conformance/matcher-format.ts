@@ -1,5 +1,10 @@
 import { ElementMatcher, type MatchEnv } from "../match/element-matcher.ts";
-import { type MatchScope, matchTypeInScope, PolicyResourceMatcher } from "../match/policy-resource-matcher.ts";
+import {
+  type MatchScope,
+  matchesPolicyResources,
+  matchTypeInScope,
+  PolicyResourceMatcher,
+} from "../match/policy-resource-matcher.ts";
 import { prepareServiceDef } from "../model/service-def.ts";
 import type { RangerPolicy, RangerPolicyResource, RangerResourceDef, RangerServiceDef } from "../types.ts";
 import { check, type FileReport } from "./report.ts";
@@ -39,15 +44,24 @@ const TYPE_TO_SCOPE: Record<string, MatchScope> = {
   anyMatch: "ANY",
 };
 
-export function runPolicyMatcherFile(file: Json, report: FileReport): void {
-  const sd = prepareServiceDef(file.serviceDef as RangerServiceDef);
+/**
+ * `serviceDefOverride`: Ranger's `TestDefaultPolicyResourceMatcher` also runs
+ * test_defaultpolicyresourcematcher.json against `/admin/service-defs/test-hive-servicedef.json`;
+ * those cases are reported with the suffix ` [hive service-def]`.
+ */
+export function runPolicyMatcherFile(file: Json, report: FileReport, serviceDefOverride?: RangerServiceDef): void {
+  const sd = prepareServiceDef(serviceDefOverride ?? (file.serviceDef as RangerServiceDef));
+  const suffix = serviceDefOverride ? " [hive service-def]" : "";
   for (const tc of (file.testCases as Json[]) ?? []) {
     const matcher = new PolicyResourceMatcher(sd, 0, tc.policyResources as Record<string, RangerPolicyResource>);
     for (const t of (tc.tests as Json[]) ?? []) {
       const scope = TYPE_TO_SCOPE[String(t.type)] ?? "SELF";
       let got: boolean;
       if (t.policy) {
-        got = policyMatches(matcher, t.policy as RangerPolicy, scope);
+        const p = t.policy as RangerPolicy;
+        got =
+          (p.policyType ?? 0) === 0 &&
+          matchesPolicyResources(matcher, sd, 0, p.resources ?? {}, scope, envFrom(t.evalContext as Json));
       } else {
         const mt = matcher.getMatchType(
           { elements: ((t.resource as Json)?.elements as Record<string, string>) ?? {} },
@@ -56,25 +70,7 @@ export function runPolicyMatcherFile(file: Json, report: FileReport): void {
         );
         got = matchTypeInScope(mt, scope);
       }
-      check(report, `${tc.name} / ${t.name}`, t.result === true, got);
+      check(report, `${tc.name} / ${t.name}${suffix}`, t.result === true, got);
     }
   }
-}
-
-/**
- * Policy-vs-policy matching (`isMatch(RangerPolicy, scope)`): every resource value of the other
- * policy, taken as a request value, must match this policy's matcher for that resource.
- */
-function policyMatches(matcher: PolicyResourceMatcher, policy: RangerPolicy, scope: MatchScope): boolean {
-  const res = policy.resources ?? {};
-  const names = Object.keys(res);
-  if (scope === "SELF" && names.length !== matcher.keyCount) return false;
-  for (const n of names) {
-    const m = matcher.matchers.get(n);
-    const values = res[n].values ?? [];
-    if (!m) return false;
-    for (const v of values) if (!m.isMatch(v, undefined, envFrom(undefined))) return false;
-  }
-  for (const n of matcher.matchers.keys()) if (!(n in res) && scope === "SELF") return false;
-  return true;
 }

@@ -1,10 +1,10 @@
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { runValiditySchedulerCases, type ValiditySchedulerCase } from "../schedule/conformance.ts";
-import type { ServicePolicies } from "../types.ts";
+import type { RangerServiceDef, ServicePolicies } from "../types.ts";
 import { buildEngineFromServicePolicies, runAclFile } from "./acl-format.ts";
 import { runEngineFile, runTests } from "./engine-format.ts";
-import { readJsonFile } from "./load.ts";
+import { readJsonFile, resolveRef } from "./load.ts";
 import { runElementMatcherFile, runPolicyMatcherFile } from "./matcher-format.ts";
 import { check, type FileReport, newReport } from "./report.ts";
 import { isTagEnricherFile, runTagEnricherFile } from "./tag-enricher-format.ts";
@@ -87,8 +87,12 @@ function dispatch(data: unknown, path: string, root: string, report: FileReport)
     const first = cases[0];
     if (first.servicePolicies) runAclFile(d, root, report);
     else if (first.resourceDef) runElementMatcherFile(d, report);
-    else if (d.serviceDef && first.policyResources) runPolicyMatcherFile(d, report);
-    else check(report, "(format)", "a supported test format", "unsupported testCases format");
+    else if (d.serviceDef && first.policyResources) {
+      runPolicyMatcherFile(d, report);
+      const hive = resolveRef(root, "/admin/service-defs/test-hive-servicedef.json");
+      if (basename(path) === "test_defaultpolicyresourcematcher.json" && existsSync(hive))
+        runPolicyMatcherFile(d, report, readJsonFile(hive) as RangerServiceDef);
+    } else check(report, "(format)", "a supported test format", "unsupported testCases format");
     return;
   }
   if (d.tests || d.testsInfo) {

@@ -38,8 +38,8 @@ export function matchTypeInScope(mt: MatchType, scope: MatchScope): boolean {
       return mt === "DESCENDANT";
     case "ANCESTOR":
       return mt === "ANCESTOR";
+    // Ranger's isMatch(scope, matchType) has no case for this scope: it falls to "any match"
     case "SELF_AND_ALL_DESCENDANTS":
-      return mt === "SELF_AND_ALL_DESCENDANTS";
     case "ANY":
     case "SELF_OR_ANCESTOR_OR_DESCENDANT":
       return mt !== "NONE";
@@ -119,6 +119,8 @@ export class PolicyResourceMatcher {
       if (v !== undefined && v !== null) keys.push(k);
     }
     if (this.keyCount === 0 && keys.length === 0) return "SELF";
+    // a policy without resources matches only a request without resources (Ranger's matcher fails to init)
+    if (this.keyCount === 0) return "NONE";
     const plan = this.planFor(keys);
     if (!plan) return "NONE";
     let ret: MatchType = keys.length === 0 ? "SELF" : "NONE";
@@ -147,4 +149,51 @@ export class PolicyResourceMatcher {
     }
     return ret;
   }
+}
+
+/**
+ * Policy-vs-policy matching (Ranger's `RangerDefaultPolicyResourceMatcher#isMatch(RangerPolicy,
+ * scope)`): walks the shortest hierarchy holding the other policy's keys, building a resource level
+ * by level from the first of its values that matches at that level, and checks the final match
+ * type against the scope.
+ */
+export function matchesPolicyResources(
+  matcher: PolicyResourceMatcher,
+  serviceDef: PreparedServiceDef,
+  policyType: number,
+  resources: RangerPolicyResources,
+  scope: MatchScope,
+  env: MatchEnv,
+): boolean {
+  const keys = Object.keys(resources).filter((k) => resources[k]);
+  if (keys.length === 0 || matcher.keyCount === 0) return false;
+  let hierarchy: readonly RangerResourceDef[] | undefined;
+  for (const h of serviceDef.hierarchiesByType[policyType] ?? []) {
+    const names = new Set(h.map((d) => d.name));
+    if (!keys.every((k) => names.has(k))) continue;
+    if (!hierarchy || h.length < hierarchy.length) hierarchy = h;
+  }
+  if (!hierarchy) return false;
+  const elements: Record<string, string> = {};
+  let ret = false;
+  let mt: MatchType = "NONE";
+  let skipped = false;
+  for (const def of hierarchy) {
+    const values = resources[def.name]?.values ?? [];
+    if (values.length > 0) {
+      ret = false;
+      mt = "NONE";
+      if (skipped) break;
+      for (const v of values) {
+        elements[def.name] = v;
+        mt = matcher.getMatchType({ elements }, undefined, env);
+        if (mt !== "NONE") {
+          ret = true;
+          break;
+        }
+      }
+    } else skipped = true;
+    if (!ret) break;
+  }
+  return ret && matchTypeInScope(mt, scope);
 }
