@@ -10,12 +10,31 @@ export function parseLenientJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    const stripped = text
-      .split("\n")
-      .map((line) => (/^\s*#/.test(line) ? "" : line))
-      .join("\n");
-    return JSON.parse(stripped);
+    return JSON.parse(stripHashComments(text));
   }
+}
+
+/** Removes Gson-lenient `#` comments (to end of line) outside string literals. */
+export function stripHashComments(text: string): string {
+  let out = "";
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      out += c;
+      if (c === "\\") {
+        out += text[i + 1] ?? "";
+        i++;
+      } else if (c === '"') inString = false;
+    } else if (c === '"') {
+      inString = true;
+      out += c;
+    } else if (c === "#") {
+      while (i < text.length && text[i] !== "\n") i++;
+      out += "\n";
+    } else out += c;
+  }
+  return out;
 }
 
 export function readJsonFile(path: string): unknown {

@@ -12,8 +12,13 @@ export interface TokenSyntax {
 
 export const DEFAULT_TOKEN_SYNTAX: TokenSyntax = { start: "{", end: "}", escape: "\\", prefix: "" };
 
-/** True when `value` contains an unescaped token start delimiter followed later by an end delimiter. */
+/**
+ * True when `value` needs token processing: it contains the escape char (escapes are removed by
+ * replacement, as in Ranger's `StringTokenReplacer.hasToken`) or an unescaped token start
+ * delimiter followed later by an end delimiter.
+ */
 export function hasToken(value: string, syntax: TokenSyntax): boolean {
+  if (value.includes(syntax.escape)) return true;
   for (let i = 0; i < value.length; i++) {
     const c = value[i];
     if (c === syntax.escape) {
