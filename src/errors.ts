@@ -198,6 +198,7 @@ export const PolicyInvalid = defineError("POLICY_INVALID", 400, "the policy is i
 export const PolicyImportInvalid = defineError("POLICY_IMPORT_INVALID", 400, "the policy import file is invalid");
 export const BulkInputInvalid = defineError("BULK_INPUT_INVALID", 400, "the bulk upload is missing or unreadable");
 export const TagAssociationNotFound = defineError("TAG_ASSOCIATION_NOT_FOUND", 404, "tag-role association not found");
+export const NameInvalid = defineError("NAME_INVALID", 400, "a name in the request breaks the naming rules");
 
 // ── server side ────────────────────────────────────────────────────────────
 export const DatabaseUnavailable = defineError("DATABASE_UNAVAILABLE", 503, "the database is unavailable");

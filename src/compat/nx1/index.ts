@@ -2,6 +2,7 @@ import multipart from "@fastify/multipart";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { Db } from "../../storage/db.ts";
 import { nx1BulkRoutes } from "./bulk.routes.ts";
+import { nx1GroupRoutes } from "./groups.routes.ts";
 import { nx1MetadataRoutes } from "./metadata.routes.ts";
 import { nx1PolicyRoutes } from "./policies.routes.ts";
 
@@ -21,5 +22,6 @@ export function nx1Routes(db: Db, serviceName: string): FastifyPluginAsyncTypebo
     await app.register(nx1PolicyRoutes(db, serviceName));
     await app.register(nx1BulkRoutes(db, serviceName));
     await app.register(nx1MetadataRoutes(db, serviceName));
+    await app.register(nx1GroupRoutes(db));
   };
 }

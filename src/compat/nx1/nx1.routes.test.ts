@@ -227,6 +227,48 @@ describe(`Nx1 policies (${TEST_BACKEND})`, () => {
   });
 });
 
+describe(`Nx1 groups (${TEST_BACKEND})`, () => {
+  const GROUPS = "/api/govern/data-access/metadata/groups";
+
+  it("creates the named groups, leaves existing ones, and lists them", async () => {
+    const a = uniqueName("grp");
+    const b = uniqueName("grp");
+    const first = await t.request({ method: "POST", url: GROUPS, payload: { items: [a] } });
+    expect(first.statusCode).toBe(200);
+    expectShape("NameListResponse", first.json());
+    const second = await t.request({ method: "POST", url: GROUPS, payload: { items: [a.toUpperCase(), b] } });
+    expect(second.json()).toEqual({ items: [a, b] });
+    const list = await t.request({ method: "GET", url: GROUPS });
+    expect(list.json().items).toEqual(expect.arrayContaining([a, b]));
+  });
+
+  it("answers 400 naming an invalid name and creates nothing", async () => {
+    const ok = uniqueName("grp");
+    const res = await t.request({ method: "POST", url: GROUPS, payload: { items: [ok, "sales/eu"] } });
+    expectError(res, 400, "sales/eu");
+    expect(res.json().error).toContain("body.items[1]");
+    const list = await t.request({ method: "GET", url: GROUPS });
+    expect(list.json().items).not.toContain(ok);
+  });
+
+  it("answers 422 HTTPValidationError for a malformed body", async () => {
+    for (const payload of [{ items: [{ name: "x" }] }, { items: { a: 1 } }]) {
+      const res = await t.request({ method: "POST", url: GROUPS, payload });
+      expect(res.statusCode).toBe(422);
+      expectShape("HTTPValidationError", res.json());
+      expect(res.json().detail[0].loc.slice(0, 2)).toEqual(["body", "items"]);
+    }
+    const broken = await t.request({
+      method: "POST",
+      url: GROUPS,
+      payload: "{",
+      headers: { "content-type": "application/json" },
+    });
+    expect(broken.statusCode).toBe(422);
+    expectShape("HTTPValidationError", broken.json());
+  });
+});
+
 describe(`Nx1 bulk (${TEST_BACKEND})`, () => {
   it("applies JSON rows independently, one line per derived policy, failures naming row and field", async () => {
     const base = uniqueName("bulk");
