@@ -163,8 +163,11 @@ export function isAllValuesRequested(value: string | string[] | null | undefined
   return value.length === 0;
 }
 
-/** Whether a request collection matches when all of its elements match (Ranger) rather than any. */
-const COLLECTION_REQUIRES_ALL = true;
+/**
+ * A request collection (e.g. Atlas entity-type plus its super-types, or an entity's classifications)
+ * matches when any of its elements matches, as test_policyengine_atlas.json requires.
+ */
+const COLLECTION_REQUIRES_ALL = false;
 
 export class ElementMatcher {
   readonly resourceName: string;
