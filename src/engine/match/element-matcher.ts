@@ -249,7 +249,8 @@ export class ElementMatcher {
     scope: ResourceElementMatchingScope | undefined,
     env: MatchEnv,
   ): boolean {
-    const all = isAllValuesRequested(input);
+    // "" under SELF_OR_PREFIX asks for every value with that (empty) prefix, not for "all values"
+    const all = isAllValuesRequested(input) && !(input === "" && scope === "SELF_OR_PREFIX");
     let ret: boolean;
     if (all || this.isMatchAny) ret = this.isMatchAny;
     else if (typeof input === "string") ret = this.matchOne(input, scope, env);
