@@ -70,6 +70,8 @@ export class PolicyEvaluator {
   private readonly hasDelegateAdmin: boolean;
   /** sequence number assigned by the repository (stable tie-break after name) */
   seq = 0;
+  /** scratch mark for the repository's candidate merges (dedup without a Set) */
+  indexMark = 0;
 
   constructor(policy: RangerPolicy, ctx: CompileContext) {
     const sd = ctx.serviceDef;

@@ -1,0 +1,524 @@
+import type { ElementMatcher } from "../match/element-matcher.ts";
+import type { MatchType, PolicyResourceMatcher } from "../match/policy-resource-matcher.ts";
+import type { PreparedServiceDef } from "../model/service-def.ts";
+import { compareEvalOrder, type PolicyEvaluator } from "../policy/policy-evaluator.ts";
+import type { RangerAccessResource } from "../types.ts";
+
+/**
+ * Candidate index over resource specs (Ranger §3.1, reshaped): one tree per policy type whose
+ * edges are (resource name, value) steps in level order, root→leaf. A spec is filed along its
+ * values: literal values are hash edges, wildcard values are prefix edges (the literal text before
+ * the first `*`/`?`), match-any values are an `any` edge. Levels the tree cannot express (excludes,
+ * tokens, expressions, paths, quoted values, too many value combinations) stop the walk: the spec is
+ * kept in that node's `always` list, a candidate for every request that reaches the node.
+ *
+ * A request walks its present keys in level order; the reached nodes' lists (spec ends, specs below
+ * through `any` edges, and the whole subtree for descendant requests) are merged in evaluation order.
+ * The common case — one node reached by hash edges only — returns a cached list: no allocation.
+ *
+ * INVARIANT: the index is a pre-filter (a superset of the matching specs, in evaluation order); the
+ * only match it vouches for is SELF on spec 0 of an evaluator found in the `ends` of a node reached by
+ * hash edges only — the request then names exactly the spec's keys with equal (folded) values.
+ */
+
+/** What a repository returns: evaluators in evaluation order, and per evaluator a proven match. */
+export interface Candidates {
+  readonly evaluators: readonly PolicyEvaluator[];
+  /** per evaluator: SELF when the index proved it, else undefined */
+  readonly known: readonly (MatchType | undefined)[] | null;
+}
+
+export const NO_CANDIDATES: Candidates = { evaluators: [], known: null };
+
+/** Max value combinations one spec may expand to before it stops at the current node. */
+const MAX_COMBINATIONS = 64;
+
+interface Entry {
+  readonly ev: PolicyEvaluator;
+  /** spec 0 of `ev` ends here via hash edges only: SELF is proven */
+  known: boolean;
+}
+
+class Level {
+  readonly name: string;
+  exact: Map<string, Node> | null = null;
+  /** wildcard edges: literal prefix → node */
+  prefixes: Map<string, Node> | null = null;
+  any: Node | null = null;
+  constructor(name: string) {
+    this.name = name;
+  }
+}
+
+class Node {
+  readonly exactPath: boolean;
+  levels: Level[] | null = null;
+  /** specs whose last key is this node's */
+  ends: Entry[] = [];
+  /** specs the tree cannot follow below this node */
+  always: Entry[] = [];
+  /** cached: ends + always + everything below through `any` edges only */
+  selfCands: Candidates | null = null;
+  /** cached: everything in this subtree */
+  subCands: Candidates | null = null;
+  constructor(exactPath: boolean) {
+    this.exactPath = exactPath;
+  }
+  level(name: string): Level | null {
+    const ls = this.levels;
+    if (ls === null) return null;
+    for (let i = 0; i < ls.length; i++) if (ls[i].name === name) return ls[i];
+    return null;
+  }
+}
+
+type Step = { kind: 0; value: string } | { kind: 1; prefix: string } | { kind: 2 };
+
+/** A spec's plan: per level (in order) the steps to take, or `stopAt` where it must stop. */
+interface Plan {
+  readonly names: readonly string[];
+  readonly steps: readonly (readonly Step[])[];
+}
+
+export class ResourceIndex {
+  private readonly root = new Node(true);
+  private readonly sd: PreparedServiceDef;
+  private readonly policyType: number;
+  /** resource names of this policy type, root→leaf */
+  private readonly ordered: readonly string[];
+  private readonly fold: ReadonlyMap<string, boolean>;
+  /** valid spec key chains (hierarchy prefixes) joined by "\u0001" */
+  private readonly chains: ReadonlySet<string>;
+  // scratch for lookups (the engine is synchronous)
+  private frontier: Node[] = [];
+  private next: Node[] = [];
+  private readonly extra: Entry[][] = [];
+  private epoch = 0;
+
+  constructor(sd: PreparedServiceDef, policyType: number) {
+    this.sd = sd;
+    this.policyType = policyType;
+    const defs = sd.resourcesByType[policyType];
+    this.ordered = this.orderNames([...defs.keys()]);
+    const fold = new Map<string, boolean>();
+    for (const [name, d] of defs)
+      fold.set(name, String(d.matcherOptions?.ignoreCase ?? "true").toLowerCase() !== "false");
+    this.fold = fold;
+    const chains = new Set<string>();
+    for (const h of sd.hierarchiesByType[policyType] ?? [])
+      for (let i = 1; i <= h.length; i++)
+        chains.add(
+          h
+            .slice(0, i)
+            .map((d) => d.name)
+            .join("\u0001"),
+        );
+    this.chains = chains;
+  }
+
+  private orderNames(names: string[]): string[] {
+    const defs = this.sd.resourcesByType[this.policyType];
+    return names.sort((a, b) => {
+      const la = defs.get(a)?.level ?? 0;
+      const lb = defs.get(b)?.level ?? 0;
+      if (la !== lb) return la - lb;
+      return (this.sd.resourceOrder.get(a) ?? 0) - (this.sd.resourceOrder.get(b) ?? 0);
+    });
+  }
+
+  /** The edges one level of a spec takes, or null when the tree cannot follow it. */
+  private stepsOf(name: string, m: ElementMatcher): Step[] | null {
+    if (m.isMatchAny) return m.isExcludes ? null : [{ kind: 2 }];
+    if (m.isExcludes || m.isRecursive || m.isPath || m.isDynamic) return null;
+    const opts = this.sd.resourcesByType[this.policyType].get(name)?.matcherOptions;
+    if (String(opts?.quotedCaseSensitive ?? "false").toLowerCase() === "true") return null;
+    const fold = this.fold.get(name) ?? true;
+    if (m.ignoreCase !== fold) return null;
+    const out: Step[] = [];
+    const seen = new Set<string>();
+    for (const v0 of m.values) {
+      const v = fold ? v0.toLowerCase() : v0;
+      const star = m.wildCard ? firstWildcard(v) : -1;
+      if (star < 0) {
+        if (seen.has(`=${v}`)) continue;
+        seen.add(`=${v}`);
+        out.push({ kind: 0, value: v });
+      } else {
+        const prefix = v.slice(0, star);
+        if (seen.has(`*${prefix}`)) continue;
+        seen.add(`*${prefix}`);
+        out.push({ kind: 1, prefix });
+      }
+    }
+    return out;
+  }
+
+  /** The plan of one spec; null when the spec is not a hierarchy chain (kept at the root). */
+  private planOf(rm: PolicyResourceMatcher): Plan | null {
+    if (rm.keyCount === 0) return null;
+    const names = this.orderNames([...rm.matchers.keys()]);
+    if (!this.chains.has(names.join("\u0001"))) return null;
+    const steps: Step[][] = [];
+    let combos = 1;
+    for (const n of names) {
+      const s = this.stepsOf(n, rm.matchers.get(n)!);
+      if (s === null) break;
+      combos *= s.length;
+      if (combos > MAX_COMBINATIONS) break;
+      steps.push(s);
+    }
+    return { names, steps };
+  }
+
+  /** Files every spec of `ev`. `sorted` keeps lists sorted on insert (deltas); bulk builds sort in finalize(). */
+  add(ev: PolicyEvaluator, sorted: boolean): void {
+    const specs = ev.resourceMatchers;
+    for (let i = 0; i < specs.length; i++) {
+      const plan = this.planOf(specs[i]);
+      if (plan === null) {
+        this.invalidate(this.root);
+        insertEntry(this.root.always, ev, false, sorted);
+        continue;
+      }
+      this.walkPlan(plan, 0, this.root, (node, complete) => {
+        this.invalidatePath(plan, node);
+        insertEntry(complete ? node.ends : node.always, ev, complete && i === 0 && node.exactPath, sorted);
+      });
+    }
+  }
+
+  /** Removes every entry of `ev` (deltas): O(levels × combinations). */
+  remove(ev: PolicyEvaluator): void {
+    const specs = ev.resourceMatchers;
+    for (let i = 0; i < specs.length; i++) {
+      const plan = this.planOf(specs[i]);
+      if (plan === null) {
+        this.invalidate(this.root);
+        removeEntry(this.root.always, ev);
+        continue;
+      }
+      this.walkPlan(plan, 0, this.root, (node, complete) => {
+        this.invalidatePath(plan, node);
+        removeEntry(complete ? node.ends : node.always, ev);
+      });
+    }
+  }
+
+  /** Calls `at(node, complete)` for every node a spec ends (or stops) at, creating nodes on the way. */
+  private walkPlan(plan: Plan, depth: number, node: Node, at: (node: Node, complete: boolean) => void): void {
+    if (depth === plan.steps.length) {
+      at(node, depth === plan.names.length);
+      return;
+    }
+    const name = plan.names[depth];
+    let level = node.level(name);
+    if (level === null) {
+      level = new Level(name);
+      if (node.levels === null) node.levels = [level];
+      else node.levels.push(level);
+    }
+    for (const s of plan.steps[depth]) {
+      let child: Node | undefined;
+      if (s.kind === 0) {
+        level.exact ??= new Map();
+        child = level.exact.get(s.value);
+        if (!child) {
+          child = new Node(node.exactPath);
+          level.exact.set(s.value, child);
+        }
+      } else if (s.kind === 1) {
+        level.prefixes ??= new Map();
+        child = level.prefixes.get(s.prefix);
+        if (!child) {
+          child = new Node(false);
+          level.prefixes.set(s.prefix, child);
+        }
+      } else {
+        child = level.any ??= new Node(false);
+      }
+      this.walkPlan(plan, depth + 1, child, at);
+    }
+  }
+
+  /** Drops the cached lists of every node from the root to the nodes a plan reaches (conservatively: the root's subtree caches are dropped along every branch of the plan). */
+  private invalidatePath(plan: Plan, _target: Node): void {
+    const visit = (node: Node, depth: number) => {
+      node.selfCands = null;
+      node.subCands = null;
+      if (depth === plan.steps.length) return;
+      const level = node.level(plan.names[depth]);
+      if (level === null) return;
+      for (const s of plan.steps[depth]) {
+        const child =
+          s.kind === 0 ? level.exact?.get(s.value) : s.kind === 1 ? level.prefixes?.get(s.prefix) : level.any;
+        if (child) visit(child, depth + 1);
+      }
+    };
+    visit(this.root, 0);
+  }
+
+  private invalidate(node: Node): void {
+    node.selfCands = null;
+    node.subCands = null;
+  }
+
+  /** Sorts every list after a bulk build and drops duplicates. */
+  finalize(): void {
+    const visit = (node: Node) => {
+      dedupSort(node.ends);
+      dedupSort(node.always);
+      if (node.levels)
+        for (const l of node.levels) {
+          if (l.exact) for (const c of l.exact.values()) visit(c);
+          if (l.prefixes) for (const c of l.prefixes.values()) visit(c);
+          if (l.any) visit(l.any);
+        }
+    };
+    visit(this.root);
+  }
+
+  /**
+   * Candidates for a request resource, or null when the index cannot answer (a value that is not a
+   * single string): the caller then uses every policy. A request with no resource values gets null too.
+   */
+  lookup(resource: RangerAccessResource, withDescendants: boolean): Candidates | null {
+    const elements = resource.elements;
+    const ordered = this.ordered;
+    let present = 0;
+    for (const k in elements) {
+      const v = elements[k];
+      if (v === undefined || v === null) continue;
+      if (typeof v !== "string") return null;
+      present++;
+    }
+    if (present === 0) return null;
+    const extra = this.extra;
+    extra.length = 0;
+    let frontier = this.frontier;
+    let next = this.next;
+    frontier.length = 0;
+    frontier.push(this.root);
+    let used = 0;
+    for (let i = 0; i < ordered.length && used < present; i++) {
+      const name = ordered[i];
+      const raw = elements[name] as string | undefined | null;
+      if (raw === undefined || raw === null) continue;
+      used++;
+      const allValues = raw === "" || raw === "*";
+      const v = allValues ? raw : this.fold.get(name) ? raw.toLowerCase() : raw;
+      next.length = 0;
+      for (let f = 0; f < frontier.length; f++) {
+        const node = frontier[f];
+        if (node.always.length > 0) extra.push(node.always);
+        // specs ending above the request (ANCESTOR) are not candidates, as with Ranger's per-key tries
+        const level = node.level(name);
+        if (level === null) continue;
+        if (level.any !== null) next.push(level.any);
+        if (allValues) continue;
+        if (level.exact !== null) {
+          const c = level.exact.get(v);
+          if (c !== undefined) next.push(c);
+        }
+        if (level.prefixes !== null) for (const [p, c] of level.prefixes) if (v.startsWith(p)) next.push(c);
+      }
+      const t = frontier;
+      frontier = next;
+      next = t;
+      if (frontier.length === 0) break;
+    }
+    this.frontier = frontier;
+    this.next = next;
+    if (used !== present) {
+      // a request key this policy type does not have: only the specs kept at the nodes walked so far can match
+      frontier.length = 0;
+    }
+    if (frontier.length === 1 && extra.length === 0) {
+      const node = frontier[0];
+      return withDescendants ? this.subOf(node) : this.selfOf(node);
+    }
+    const parts: Candidates[] = [];
+    for (let i = 0; i < extra.length; i++) parts.push(fromEntries(extra[i], false));
+    for (let i = 0; i < frontier.length; i++) {
+      const node = frontier[i];
+      parts.push(withDescendants ? this.subOf(node) : this.selfOf(node));
+    }
+    return this.merge(parts);
+  }
+
+  /** ends + always + everything reachable through `any` edges only. */
+  private selfOf(node: Node): Candidates {
+    let c = node.selfCands;
+    if (c !== null) return c;
+    const parts: Candidates[] = [];
+    if (node.ends.length > 0) parts.push(fromEntries(node.ends, true));
+    if (node.always.length > 0) parts.push(fromEntries(node.always, false));
+    if (node.levels) for (const l of node.levels) if (l.any !== null) parts.push(this.selfOf(l.any));
+    c = this.merge(parts);
+    node.selfCands = c;
+    return c;
+  }
+
+  /** Everything in the subtree of `node`. */
+  private subOf(node: Node): Candidates {
+    let c = node.subCands;
+    if (c !== null) return c;
+    const parts: Candidates[] = [];
+    if (node.ends.length > 0) parts.push(fromEntries(node.ends, true));
+    if (node.always.length > 0) parts.push(fromEntries(node.always, false));
+    if (node.levels)
+      for (const l of node.levels) {
+        // below this node nothing is SELF: drop the children's own proofs
+        if (l.exact) for (const ch of l.exact.values()) parts.push(unknown(this.subOf(ch)));
+        if (l.prefixes) for (const ch of l.prefixes.values()) parts.push(unknown(this.subOf(ch)));
+        if (l.any !== null) parts.push(unknown(this.subOf(l.any)));
+      }
+    c = parts.length > 64 ? this.mergeMany(parts) : this.merge(parts);
+    node.subCands = c;
+    return c;
+  }
+
+  /** Union of sorted candidate lists, in evaluation order, duplicates removed (known = any). */
+  private merge(parts: readonly Candidates[]): Candidates {
+    if (parts.length === 0) return NO_CANDIDATES;
+    if (parts.length === 1) return parts[0];
+    let acc = parts[0];
+    for (let i = 1; i < parts.length; i++) acc = merge2(acc, parts[i]);
+    return acc;
+  }
+
+  /** Union of many lists (large subtrees): concatenate, sort once, dedup. */
+  private mergeMany(parts: readonly Candidates[]): Candidates {
+    const epoch = ++this.epoch;
+    const evs: PolicyEvaluator[] = [];
+    const knownSet = new Set<PolicyEvaluator>();
+    for (const p of parts) {
+      const list = p.evaluators;
+      for (let i = 0; i < list.length; i++) {
+        const ev = list[i];
+        if (p.known !== null && p.known[i] !== undefined) knownSet.add(ev);
+        if (ev.indexMark === epoch) continue;
+        ev.indexMark = epoch;
+        evs.push(ev);
+      }
+    }
+    evs.sort(compareEvalOrder);
+    return {
+      evaluators: evs,
+      known: knownSet.size === 0 ? null : evs.map((e) => (knownSet.has(e) ? "SELF" : undefined)),
+    };
+  }
+}
+
+function firstWildcard(v: string): number {
+  const a = v.indexOf("*");
+  const b = v.indexOf("?");
+  if (a < 0) return b;
+  if (b < 0) return a;
+  return a < b ? a : b;
+}
+
+function unknown(c: Candidates): Candidates {
+  return c.known === null ? c : { evaluators: c.evaluators, known: null };
+}
+
+function fromEntries(entries: readonly Entry[], useKnown: boolean): Candidates {
+  const evaluators: PolicyEvaluator[] = new Array(entries.length);
+  let known: (MatchType | undefined)[] | null = null;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    evaluators[i] = e.ev;
+    if (useKnown && e.known) {
+      if (known === null) known = new Array(entries.length).fill(undefined);
+      known[i] = "SELF";
+    }
+  }
+  return { evaluators, known };
+}
+
+function merge2(a: Candidates, b: Candidates): Candidates {
+  const ae = a.evaluators;
+  const be = b.evaluators;
+  if (be.length === 0) return a;
+  if (ae.length === 0) return b;
+  const ak = a.known;
+  const bk = b.known;
+  const evs: PolicyEvaluator[] = [];
+  let known: (MatchType | undefined)[] | null = ak !== null || bk !== null ? [] : null;
+  let i = 0;
+  let j = 0;
+  while (i < ae.length || j < be.length) {
+    let ev: PolicyEvaluator;
+    let k: MatchType | undefined;
+    if (j >= be.length) {
+      ev = ae[i];
+      k = ak?.[i];
+      i++;
+    } else if (i >= ae.length) {
+      ev = be[j];
+      k = bk?.[j];
+      j++;
+    } else {
+      const c = ae[i] === be[j] ? 0 : compareEvalOrder(ae[i], be[j]);
+      if (c <= 0) {
+        ev = ae[i];
+        k = ak?.[i];
+        if (c === 0) {
+          k ??= bk?.[j];
+          j++;
+        }
+        i++;
+      } else {
+        ev = be[j];
+        k = bk?.[j];
+        j++;
+      }
+    }
+    const n = evs.length;
+    if (n > 0 && evs[n - 1] === ev) {
+      if (known !== null && k !== undefined) known[n - 1] = k;
+      continue;
+    }
+    evs.push(ev);
+    if (known !== null) known.push(k);
+  }
+  if (known !== null && !known.some((x) => x !== undefined)) known = null;
+  return { evaluators: evs, known };
+}
+
+function insertEntry(list: Entry[], ev: PolicyEvaluator, known: boolean, sorted: boolean): void {
+  if (!sorted) {
+    list.push({ ev, known });
+    return;
+  }
+  for (const e of list)
+    if (e.ev === ev) {
+      if (known) e.known = true;
+      return;
+    }
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareEvalOrder(list[mid].ev, ev) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, 0, { ev, known });
+}
+
+function removeEntry(list: Entry[], ev: PolicyEvaluator): void {
+  for (let i = list.length - 1; i >= 0; i--) if (list[i].ev === ev) list.splice(i, 1);
+}
+
+function dedupSort(list: Entry[]): void {
+  if (list.length < 2) return;
+  list.sort((a, b) => compareEvalOrder(a.ev, b.ev));
+  let w = 0;
+  for (let r = 0; r < list.length; r++) {
+    if (w > 0 && list[w - 1].ev === list[r].ev) {
+      if (list[r].known) list[w - 1].known = true;
+      continue;
+    }
+    list[w++] = list[r];
+  }
+  list.length = w;
+}
