@@ -173,12 +173,19 @@ export class PolicyEngine {
     this.geo = geo;
   }
 
-  private addZone(name: string, info: SecurityZoneInfo): void {
-    const matchers = (info.resources ?? []).map((r) => {
-      const res: Record<string, { values: string[] }> = {};
-      for (const [k, v] of Object.entries(r)) res[k] = { values: v };
+  /** Zone resources as matchers; values are recursive where the resource supports it (Ranger's zone trie). */
+  private zoneMatchers(info: SecurityZoneInfo): PolicyResourceMatcher[] {
+    const defs = this.serviceDef.resourcesByType[0];
+    return (info.resources ?? []).map((r) => {
+      const res: Record<string, { values: string[]; isRecursive: boolean }> = {};
+      for (const [k, v] of Object.entries(r))
+        res[k] = { values: v, isRecursive: defs.get(k)?.recursiveSupported === true };
       return new PolicyResourceMatcher(this.serviceDef, 0, res);
     });
+  }
+
+  private addZone(name: string, info: SecurityZoneInfo): void {
+    const matchers = this.zoneMatchers(info);
     const existing = this.zones.get(name);
     const repo = existing?.repo ?? new PolicyRepository(info.policies ?? [], this.ctx);
     this.zones.set(name, { name, matchers, repo });
@@ -229,11 +236,7 @@ export class PolicyEngine {
       const z = this.zones.get(name);
       if (!z) this.addZone(name, info);
       else if (info.resources) {
-        const fresh = (info.resources ?? []).map((r) => {
-          const res: Record<string, { values: string[] }> = {};
-          for (const [k, v] of Object.entries(r)) res[k] = { values: v };
-          return new PolicyResourceMatcher(this.serviceDef, 0, res);
-        });
+        const fresh = this.zoneMatchers(info);
         this.zones.set(name, { name, matchers: fresh, repo: z.repo });
       }
       for (const d of info.policyDeltas ?? []) this.applyOne(d, name);
