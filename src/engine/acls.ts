@@ -2,6 +2,7 @@ import type { MatchEnv } from "./match/element-matcher.ts";
 import { type MatchType, PolicyResourceMatcher } from "./match/policy-resource-matcher.ts";
 import type { PreparedServiceDef } from "./model/service-def.ts";
 import { AclCollector, policyAclSummary } from "./policy/acl.ts";
+import { compareByName, MATCH_TYPE_RANK } from "./policy/order.ts";
 import { compareEvalOrder, type PolicyEvaluator } from "./policy/policy-evaluator.ts";
 import type { RequestState } from "./policy/request-state.ts";
 import type { PolicyRepository } from "./repository/policy-repository.ts";
@@ -73,14 +74,6 @@ function macroWildcardMatcher(rm: PolicyResourceMatcher, sd: PreparedServiceDef,
   return out;
 }
 
-const MATCH_TYPE_RANK: Record<string, number> = {
-  SELF: 0,
-  SELF_AND_ALL_DESCENDANTS: 1,
-  ANCESTOR: 2,
-  DESCENDANT: 3,
-  NONE: 4,
-};
-
 function isMatch(mt: MatchType, state: RequestState): boolean {
   if (mt === "SELF" || mt === "SELF_AND_ALL_DESCENDANTS") return true;
   return mt === "DESCENDANT" && state.request.resourceMatchingScope === "SELF_OR_DESCENDANTS";
@@ -131,9 +124,7 @@ export function computeResourceACLs(host: AclHost, request: RangerAccessRequest,
       pairs.sort(
         (a, b) =>
           MATCH_TYPE_RANK[a.tag.matchType ?? "SELF"] - MATCH_TYPE_RANK[b.tag.matchType ?? "SELF"] ||
-          (a.ev.priority !== b.ev.priority ? b.ev.priority - a.ev.priority : 0) ||
-          (a.ev.hasDeny !== b.ev.hasDeny ? (a.ev.hasDeny ? -1 : 1) : 0) ||
-          (a.ev.name < b.ev.name ? -1 : a.ev.name > b.ev.name ? 1 : 0),
+          compareByName(a.ev, b.ev),
       );
       for (const { ev, tag } of pairs) {
         const temporal = (tag.validityPeriods?.length ?? 0) > 0;

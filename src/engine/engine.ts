@@ -11,6 +11,7 @@ import { type PreparedServiceDef, prepareServiceDef } from "./model/service-def.
 import { TagStore } from "./model/service-tags.ts";
 import { applyInlinePolicy } from "./policy/inline.ts";
 import type { ItemEvaluator } from "./policy/item-evaluator.ts";
+import { compareByName, MATCH_TYPE_RANK } from "./policy/order.ts";
 import { type CompileContext, compareEvalOrder, PolicyEvaluator } from "./policy/policy-evaluator.ts";
 import type { RequestState } from "./policy/request-state.ts";
 import { copyAccess, copyAudit, newResult, setAudited } from "./policy/result.ts";
@@ -684,7 +685,15 @@ export class PolicyEngine {
         out.push({ ev, tag, tagState });
       }
     }
-    out.sort((a, b) => compareEvalOrder(a.ev, b.ev));
+    // RangerPolicyRepository: access by eval order; masks by tag match type (SELF first) then name; row filters by name
+    if (policyType === 1)
+      out.sort(
+        (a, b) =>
+          MATCH_TYPE_RANK[a.tag.matchType ?? "SELF"] - MATCH_TYPE_RANK[b.tag.matchType ?? "SELF"] ||
+          compareByName(a.ev, b.ev),
+      );
+    else if (policyType === 2) out.sort((a, b) => compareByName(a.ev, b.ev));
+    else out.sort((a, b) => compareEvalOrder(a.ev, b.ev));
     return out;
   }
 
