@@ -1,8 +1,7 @@
-import type { ElementMatcher } from "../match/element-matcher.ts";
-import type { MatchType, PolicyResourceMatcher } from "../match/policy-resource-matcher.ts";
+import type { MatchType } from "../match/policy-resource-matcher.ts";
 import type { PreparedServiceDef } from "../model/service-def.ts";
 import { compareEvalOrder, type PolicyEvaluator } from "../policy/policy-evaluator.ts";
-import type { RangerAccessResource } from "../types.ts";
+import type { RangerAccessResource, RangerPolicyResource, RangerPolicyResources } from "../types.ts";
 
 /**
  * Candidate index over resource specs (Ranger §3.1, reshaped): one tree per policy type whose
@@ -101,8 +100,7 @@ export class ResourceIndex {
     const defs = sd.resourcesByType[policyType];
     this.ordered = this.orderNames([...defs.keys()]);
     const fold = new Map<string, boolean>();
-    for (const [name, d] of defs)
-      fold.set(name, String(d.matcherOptions?.ignoreCase ?? "true").toLowerCase() !== "false");
+    for (const [name, d] of defs) fold.set(name, boolOption(d.matcherOptions, "ignoreCase", true));
     this.fold = fold;
     const chains = new Set<string>();
     for (const h of sd.hierarchiesByType[policyType] ?? [])
@@ -126,19 +124,38 @@ export class ResourceIndex {
     });
   }
 
-  /** The edges one level of a spec takes, or null when the tree cannot follow it. */
-  private stepsOf(name: string, m: ElementMatcher): Step[] | null {
-    if (m.isMatchAny) return m.isExcludes ? null : [{ kind: 2 }];
-    if (m.isExcludes || m.isRecursive || m.isPath || m.isDynamic) return null;
-    const opts = this.sd.resourcesByType[this.policyType].get(name)?.matcherOptions;
-    if (String(opts?.quotedCaseSensitive ?? "false").toLowerCase() === "true") return null;
-    const fold = this.fold.get(name) ?? true;
-    if (m.ignoreCase !== fold) return null;
+  /**
+   * The edges one level of a spec takes, or null when the tree cannot follow it. Decided from the
+   * raw spec and the resource def (so evaluators need not build their matchers), conservatively:
+   * anything that could be a token, an expression, a quoted or path value stops the walk.
+   */
+  private stepsOf(name: string, res: RangerPolicyResource): Step[] | null {
+    const def = this.sd.resourcesByType[this.policyType].get(name);
+    const opts = def?.matcherOptions;
+    if (/PathResourceMatcher|URLResourceMatcher/.test(def?.matcher ?? "")) return null;
+    if (res.isExcludes === true || res.isRecursive === true) return null;
+    if (boolOption(opts, "quotedCaseSensitive", false)) return null;
+    const wildCard = boolOption(opts, "wildCard", true);
+    const fold = boolOption(opts, "ignoreCase", true);
+    let matchAny = true;
+    for (const v of res.values ?? []) {
+      if (v === null || v === undefined || v === "") continue;
+      if (wildCard && /^\*+$/.test(v)) return [{ kind: 2 }];
+      matchAny = false;
+    }
+    if (matchAny) return [{ kind: 2 }];
+    if (
+      opts &&
+      (opts.tokenDelimiterStart || opts.tokenDelimiterEnd || opts.tokenDelimiterEscape || opts.tokenDelimiterPrefix)
+    )
+      return null;
     const out: Step[] = [];
     const seen = new Set<string>();
-    for (const v0 of m.values) {
+    for (const v0 of res.values ?? []) {
+      if (v0 === null || v0 === undefined || v0 === "") continue;
+      if (/[{}\\$]/.test(v0)) return null;
       const v = fold ? v0.toLowerCase() : v0;
-      const star = m.wildCard ? firstWildcard(v) : -1;
+      const star = wildCard ? firstWildcard(v) : -1;
       if (star < 0) {
         if (seen.has(`=${v}`)) continue;
         seen.add(`=${v}`);
@@ -154,14 +171,16 @@ export class ResourceIndex {
   }
 
   /** The plan of one spec; null when the spec is not a hierarchy chain (kept at the root). */
-  private planOf(rm: PolicyResourceMatcher): Plan | null {
-    if (rm.keyCount === 0) return null;
-    const names = this.orderNames([...rm.matchers.keys()]);
+  private planOf(resources: RangerPolicyResources): Plan | null {
+    const present: string[] = [];
+    for (const k in resources) if (resources[k]) present.push(k);
+    if (present.length === 0) return null;
+    const names = this.orderNames(present);
     if (!this.chains.has(names.join("\u0001"))) return null;
     const steps: Step[][] = [];
     let combos = 1;
     for (const n of names) {
-      const s = this.stepsOf(n, rm.matchers.get(n)!);
+      const s = this.stepsOf(n, resources[n]);
       if (s === null) break;
       combos *= s.length;
       if (combos > MAX_COMBINATIONS) break;
@@ -172,9 +191,8 @@ export class ResourceIndex {
 
   /** Files every spec of `ev`. `sorted` keeps lists sorted on insert (deltas); bulk builds sort in finalize(). */
   add(ev: PolicyEvaluator, sorted: boolean): void {
-    const specs = ev.resourceMatchers;
-    for (let i = 0; i < specs.length; i++) {
-      const plan = this.planOf(specs[i]);
+    for (let i = 0; i < ev.specCount; i++) {
+      const plan = this.planOf(ev.specResources(i));
       if (plan === null) {
         this.invalidate(this.root);
         insertEntry(this.root.always, ev, false, sorted);
@@ -189,9 +207,8 @@ export class ResourceIndex {
 
   /** Removes every entry of `ev` (deltas): O(levels × combinations). */
   remove(ev: PolicyEvaluator): void {
-    const specs = ev.resourceMatchers;
-    for (let i = 0; i < specs.length; i++) {
-      const plan = this.planOf(specs[i]);
+    for (let i = 0; i < ev.specCount; i++) {
+      const plan = this.planOf(ev.specResources(i));
       if (plan === null) {
         this.invalidate(this.root);
         removeEntry(this.root.always, ev);
@@ -407,6 +424,13 @@ export class ResourceIndex {
       known: knownSet.size === 0 ? null : evs.map((e) => (knownSet.has(e) ? "SELF" : undefined)),
     };
   }
+}
+
+/** A matcher option as the element matcher reads it (absent or empty ⇒ default). */
+function boolOption(options: Record<string, string | boolean> | undefined, name: string, dflt: boolean): boolean {
+  const v = options?.[name];
+  if (v === undefined || v === null || v === "") return dflt;
+  return String(v).toLowerCase() === "true";
 }
 
 function firstWildcard(v: string): number {
