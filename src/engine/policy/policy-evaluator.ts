@@ -7,6 +7,7 @@ import type {
   RangerPolicy,
   RangerPolicyItem,
   RangerPolicyItemCondition,
+  RangerPolicyResources,
   RangerRowFilterPolicyItem,
   RangerValiditySchedule,
 } from "../types.ts";
@@ -31,6 +32,8 @@ export interface CompileContext {
 }
 
 const EMPTY_SET: ReadonlySet<string> = new Set();
+const EMPTY_ITEMS: readonly ItemEvaluator[] = Object.freeze([]) as readonly ItemEvaluator[];
+const EMPTY_CONDITIONS: readonly Condition[] = Object.freeze([]) as readonly Condition[];
 
 export type ItemKind = "allow" | "deny";
 
@@ -51,7 +54,8 @@ export class PolicyEvaluator {
   readonly isDenyAllElse: boolean;
   readonly hasDeny: boolean;
   readonly evalOrder: number;
-  readonly resourceMatchers: readonly PolicyResourceMatcher[];
+  /** number of resource specs (resources plus additionalResources) */
+  readonly specCount: number;
   readonly conditions: readonly Condition[];
   readonly allowItems: readonly ItemEvaluator[];
   readonly denyItems: readonly ItemEvaluator[];
@@ -72,6 +76,8 @@ export class PolicyEvaluator {
   seq = 0;
   /** scratch mark for the repository's candidate merges (dedup without a Set) */
   indexMark = 0;
+  private matchers: readonly PolicyResourceMatcher[] | null = null;
+  private readonly sd: PreparedServiceDef;
 
   constructor(policy: RangerPolicy, ctx: CompileContext) {
     const sd = ctx.serviceDef;
@@ -84,23 +90,24 @@ export class PolicyEvaluator {
     this.zoneName = policy.zoneName || undefined;
     this.isAuditEnabled = policy.isAuditEnabled !== false;
     this.isDenyAllElse = policy.isDenyAllElse === true && this.policyType === 0;
-    const specs = [policy.resources ?? {}, ...(policy.additionalResources ?? [])];
-    this.resourceMatchers = specs.map((r) => new PolicyResourceMatcher(sd, this.policyType, r));
+    this.sd = sd;
+    this.specCount = 1 + (policy.additionalResources?.length ?? 0);
     this.conditions = compileConditions(policy.conditions, ctx, true);
     const denyOn = sd.denyAndExceptionsEnabled;
-    const mk = (items: RangerPolicyItem[] | undefined, sort: boolean) => {
-      const list = (items ?? []).map(
+    const mk = (items: RangerPolicyItem[] | undefined, sort: boolean): readonly ItemEvaluator[] => {
+      if (!items || items.length === 0) return EMPTY_ITEMS;
+      const list = items.map(
         (it, i) =>
           new ItemEvaluator(it, i, sd, compileConditions(it.conditions, ctx, false), (t) => ctx.normalizeAccess(t)),
       );
       return sort ? sortItems(list) : list;
     };
     this.allowItems = mk(policy.policyItems, true);
-    this.denyItems = denyOn ? mk(policy.denyPolicyItems, true) : [];
-    this.allowExceptions = denyOn ? mk(policy.allowExceptions, true) : [];
-    this.denyExceptions = denyOn ? mk(policy.denyExceptions, true) : [];
-    this.dataMaskItems = this.policyType === 1 ? mk(policy.dataMaskPolicyItems, false) : [];
-    this.rowFilterItems = this.policyType === 2 ? mk(policy.rowFilterPolicyItems, false) : [];
+    this.denyItems = denyOn ? mk(policy.denyPolicyItems, true) : EMPTY_ITEMS;
+    this.allowExceptions = denyOn ? mk(policy.allowExceptions, true) : EMPTY_ITEMS;
+    this.denyExceptions = denyOn ? mk(policy.denyExceptions, true) : EMPTY_ITEMS;
+    this.dataMaskItems = this.policyType === 1 ? mk(policy.dataMaskPolicyItems, false) : EMPTY_ITEMS;
+    this.rowFilterItems = this.policyType === 2 ? mk(policy.rowFilterPolicyItems, false) : EMPTY_ITEMS;
     this.hasDeny = this.denyItems.length > 0 || this.isDenyAllElse;
     this.schedule =
       policy.validitySchedules && policy.validitySchedules.length > 0
@@ -132,13 +139,33 @@ export class PolicyEvaluator {
       if (it.delegateAdmin) delegate = true;
     }
     this.anyPrincipal = anyPrincipal;
-    this.principalUsers = users.size === 0 ? EMPTY_SET : users;
-    this.principalGroups = groups.size === 0 ? EMPTY_SET : groups;
-    this.principalRoles = roles.size === 0 ? EMPTY_SET : roles;
+    // one item (the common case): share its sets instead of keeping equal copies
+    const only = all.length === 1 ? all[0] : null;
+    this.principalUsers = users.size === 0 ? EMPTY_SET : only ? only.users : users;
+    this.principalGroups = groups.size === 0 ? EMPTY_SET : only ? only.groups : groups;
+    this.principalRoles = roles.size === 0 ? EMPTY_SET : only ? only.roles : roles;
     this.hasOwnerItem = owner;
-    this.grantedAccesses = granted;
+    this.grantedAccesses = only ? only.accesses : granted;
     this.hasDelegateAdmin = delegate;
     this.evalOrder = computeEvalOrder(this, sd, users.size + groups.size, anyPrincipal, granted);
+  }
+
+  /** The resource matchers, one per spec; built on first use (the index answers most requests without them). */
+  get resourceMatchers(): readonly PolicyResourceMatcher[] {
+    let m = this.matchers;
+    if (m === null) {
+      const p = this.policy;
+      const list = [new PolicyResourceMatcher(this.sd, this.policyType, p.resources ?? {})];
+      for (const r of p.additionalResources ?? []) list.push(new PolicyResourceMatcher(this.sd, this.policyType, r));
+      m = list;
+      this.matchers = m;
+    }
+    return m;
+  }
+
+  /** The raw resource spec `i` (0: resources, then additionalResources). */
+  specResources(i: number): RangerPolicyResources {
+    return i === 0 ? (this.policy.resources ?? {}) : (this.policy.additionalResources?.[i - 1] ?? {});
   }
 
   /** Validity schedule check (policies outside all schedules are skipped entirely). */
@@ -150,7 +177,7 @@ export class PolicyEvaluator {
   hasMatchablePolicyItem(state: RequestState): boolean {
     if (!this.anyPrincipal) {
       let hit = false;
-      if (state.user !== undefined && this.principalUsers.has(state.user)) hit = true;
+      if (state.user !== undefined && this.principalUsers.size > 0 && this.principalUsers.has(state.user)) hit = true;
       if (!hit && this.principalGroups.size > 0) {
         const gs = state.groups;
         for (let i = 0; i < gs.length; i++)
@@ -210,13 +237,24 @@ export class PolicyEvaluator {
    */
   evaluate(state: RequestState, res: RangerAccessResult, tagMatchType?: MatchType, knownMatch?: MatchType): void {
     const isTag = tagMatchType !== undefined;
-    const specs = this.resourceMatchers;
-    for (let i = 0; i < specs.length; i++) {
+    // -1 not computed yet; 0/1 whether some item can apply to this principal and access
+    let matchable = -1;
+    if (res.isAuditedDetermined || !this.isAuditEnabled) {
+      // nothing left for this policy but access: Ranger checks the principal pre-filter before matching
+      if (res.isAccessDetermined || !this.hasMatchablePolicyItem(state)) return;
+      matchable = 1;
+    }
+    const n = this.specCount;
+    for (let i = 0; i < n; i++) {
       if (res.isAccessDetermined && res.isAuditedDetermined) break;
       let mt: MatchType;
       if (knownMatch !== undefined && i === 0) mt = knownMatch;
       else {
-        mt = specs[i].getMatchType(state.request.resource, state.request.resourceElementMatchingScopes, state.env);
+        mt = this.resourceMatchers[i].getMatchType(
+          state.request.resource,
+          state.request.resourceElementMatchingScopes,
+          state.env,
+        );
         if (isTag && mt !== "NONE") mt = tagMatchType;
       }
       if (!PolicyEvaluator.isMatchTypeAccepted(mt, state, isTag)) continue;
@@ -226,7 +264,10 @@ export class PolicyEvaluator {
         res.isAuditedDetermined = true;
         res.auditPolicyId = this.id;
       }
-      if (!res.isAccessDetermined && this.hasMatchablePolicyItem(state)) this.evaluatePolicyItems(state, mt, res);
+      if (!res.isAccessDetermined) {
+        if (matchable < 0) matchable = this.hasMatchablePolicyItem(state) ? 1 : 0;
+        if (matchable === 1) this.evaluatePolicyItems(state, mt, res);
+      }
     }
   }
 
@@ -290,28 +331,47 @@ export class PolicyEvaluator {
     return null;
   }
 
-  private evaluateAccessItems(state: RequestState, mt: MatchType, res: RangerAccessResult): void {
-    let map = state.accessTypeResults;
-    if (!map) {
-      map = new Map();
-      state.accessTypeResults = map;
+  /** getMatchingItem without the result object: 1 allow, 0 deny, -1 none. */
+  private matchItem(state: RequestState, accessType: string): number {
+    const deny = this.denyItems;
+    for (let i = 0; i < deny.length; i++) {
+      if (deny[i].isMatch(state, accessType)) {
+        if (!anyMatch(this.denyExceptions, state, accessType)) return 0;
+        break;
+      }
     }
+    const allow = this.allowItems;
+    for (let i = 0; i < allow.length; i++) {
+      if (allow[i].isMatch(state, accessType)) return anyMatch(this.allowExceptions, state, accessType) ? -1 : 1;
+    }
+    return -1;
+  }
+
+  private evaluateAccessItems(state: RequestState, mt: MatchType, res: RangerAccessResult): void {
+    // no outcome from this policy leaves the shared map, hence the composite already in `res`, unchanged
+    let map = state.accessTypeResults;
+    let merged = false;
     const types = state.requestedAccessTypes;
     const ignoreDescDeny = mt === "DESCENDANT" && state.ignoreDescendantDeny;
     for (let i = 0; i < types.length; i++) {
       const a = types[i];
-      const matched = this.getMatchingItem(state, a);
+      const matched = this.matchItem(state, a);
       let outcome: boolean | null = null; // true allow, false deny
       let reason: string | undefined;
-      if (matched) {
-        outcome = matched.kind === "allow";
-        reason = matched.kind === "allow" ? "matched allow item" : "matched deny item";
+      if (matched >= 0) {
+        outcome = matched === 1;
+        reason = matched === 1 ? "matched allow item" : "matched deny item";
       } else if (this.isDenyAllElse) {
         outcome = false;
         reason = "matched deny-all-else policy";
       }
       if (outcome === false && ignoreDescDeny) outcome = null;
       if (outcome === null) continue;
+      if (!map) {
+        map = new Map();
+        state.accessTypeResults = map;
+      }
+      merged = true;
       const one: PartialResult = {
         allowed: outcome,
         policyId: this.id,
@@ -323,7 +383,7 @@ export class PolicyEvaluator {
       mergeAccessTypeResult(map, a, one, true, state.isAnyAccess);
       if (state.isAnyAccess && (outcome || !state.ignoreDescendantDeny)) break;
     }
-    applyComposite(map, state, res);
+    if (merged && map) applyComposite(map, state, res);
   }
 
   /** True if some allow item (ignoring exceptions) could grant `accessType` to this principal. */
@@ -420,12 +480,13 @@ function compileConditions(
   ctx: CompileContext,
   isPolicyLevel: boolean,
 ): Condition[] {
+  if (!conds || conds.length === 0) return EMPTY_CONDITIONS as Condition[];
   const out: Condition[] = [];
-  for (const c of conds ?? []) {
+  for (const c of conds) {
     const cond = ctx.createCondition(c, isPolicyLevel);
     if (cond) out.push(cond);
   }
-  return out;
+  return out.length === 0 ? (EMPTY_CONDITIONS as Condition[]) : out;
 }
 
 /** Ranger's `RangerOptimizedPolicyEvaluator#computeEvalOrder` (§3.2): broad, cheap policies first. */
