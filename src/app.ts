@@ -13,6 +13,7 @@ import { directoryRoutes } from "./directory/directory.routes.ts";
 import { installAuthentication } from "./http/authentication.ts";
 import { installErrorHandling } from "./http/error-handler.ts";
 import "./http/fastify-types.ts";
+import { frontierRoutes } from "./compat/frontier/index.ts";
 import { nx1Routes } from "./compat/nx1/index.ts";
 import { healthRoutes } from "./http/health.routes.ts";
 import { installIdempotency } from "./http/idempotency.ts";
@@ -103,6 +104,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(serviceDefRoutes(db, config.nx1Service));
   await app.register(policyRoutes(db));
   await app.register(nx1Routes(db, config.nx1Service));
+  await app.register(frontierRoutes(db));
   return app;
 }
 

@@ -28,6 +28,16 @@ export async function getOrgRow(db: Queryable, id: string, field = "path.id"): P
   return row;
 }
 
+/** Finds an organisation by name (case-insensitive), for APIs that accept a name where an id goes (Frontier). */
+export async function findOrgByName(db: Queryable, name: string): Promise<OrgRow | null> {
+  const row = await db
+    .selectFrom("orgs")
+    .where((eb) => eb(eb.fn("lower", ["name"]), "=", name.toLowerCase()))
+    .selectAll()
+    .executeTakeFirst();
+  return row ?? null;
+}
+
 /**
  * Creates an organisation. Names are unique case-insensitively, because URLs and policies quote them.
  *

@@ -60,6 +60,11 @@ export async function getIdentitySourceRow(db: Queryable, id: string, field = "p
   return row;
 }
 
+/** Every identity source of an organisation, oldest first (few per organisation, so unpaged). */
+export async function listIdentitySources(db: Queryable, orgId: string): Promise<IdentitySourceRow[]> {
+  return db.selectFrom("identity_sources").where("org_id", "=", orgId).selectAll().orderBy("created_at").execute();
+}
+
 /** The bind credential of a source: decrypted, or read from its environment variable. */
 export async function credentialOf(db: Queryable, row: IdentitySourceRow): Promise<string> {
   if (row.credential_ciphertext) return openCredential(db, row.credential_ciphertext);
