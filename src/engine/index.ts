@@ -14,6 +14,7 @@ export {
   POLICY_TYPE_DATAMASK,
   POLICY_TYPE_ROWFILTER,
 } from "./types.ts";
+export { type PolicyValidationError, type PolicyValidationResult, validatePolicy } from "./validate.ts";
 
 import { type EngineOptions, PolicyEngine } from "./engine.ts";
 import type { EngineInput } from "./types.ts";
