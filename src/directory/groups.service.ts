@@ -1,15 +1,16 @@
+import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import { type AuditContext, recordAudit } from "../audit/audit.service.ts";
 import { GroupNameTaken, GroupNotEmpty, GroupNotFound, ReferenceNotFound, ValidationFailed } from "../errors.ts";
 import { verifyDirectoryGroup } from "../identity-sources/directory-check.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
 import type { GroupRow } from "../storage/schema.ts";
-import { recordAuditMany } from "./audit-many.ts";
+import { auditRow, recordAuditMany } from "./audit-many.ts";
 import { defaultOrgId } from "./default-org.ts";
 import { fail } from "./fail.ts";
 import { checkGroupName } from "./group-names.ts";
-import { checkDepth, insertClosure, levelOf, lockHierarchy, moveSubtree } from "./hierarchy.ts";
-import { checkGroupMetadata } from "./metaschema.ts";
+import { checkDepth, lockHierarchy, moveSubtree } from "./hierarchy.ts";
+import { checkGroupMetadata, checkMetadataWith } from "./metaschema.ts";
 import { type GroupView, presentGroup, presentRoleBinding } from "./present.ts";
 
 /** Fields of a new group. */
@@ -98,15 +99,29 @@ async function nameTaken(db: Queryable, orgId: string, name: string) {
  */
 export async function createGroup(tx: Tx, ctx: AuditContext, input: CreateGroupInput): Promise<GroupView> {
   const orgId = input.orgId ?? (await defaultOrgId(tx));
-  const org = await orgRules(tx, orgId, "body.orgId");
-  checkGroupName(input.name, org.group_name_pattern);
+  const org = await sql<{
+    group_name_pattern: string | null;
+    group_max_depth: number;
+    schema: Record<string, unknown> | null;
+  }>`
+    select o.group_name_pattern, o.group_max_depth, m.schema from orgs o
+    left join metaschemas m on m.org_id = o.id and m.kind = 'group' where o.id = ${orgId}::uuid`.execute(tx);
+  const rules = org.rows[0];
+  if (!rules) throw fail(ReferenceNotFound, "body.orgId", "exists", `organisation \`${orgId}\` not found`);
+  checkGroupName(input.name, rules.group_name_pattern);
   const metadata = input.metadata ?? {};
-  await checkGroupMetadata(tx, orgId, metadata);
+  checkMetadataWith(rules.schema, metadata);
   const parentId = input.parentId ?? null;
   if (parentId) {
     await lockHierarchy(tx, orgId, "shared");
-    await parentOf(tx, parentId, orgId);
-    checkDepth((await levelOf(tx, parentId)) + 1, org.group_max_depth, "body.parentId");
+    const parent = await sql<{ org_id: string; level: number }>`
+      select g.org_id, (select count(*) from group_closure c where c.descendant_id = g.id)::int as level
+      from groups g where g.id = ${parentId}::uuid`.execute(tx);
+    const found = parent.rows[0];
+    if (!found || found.org_id !== orgId) {
+      throw fail(ReferenceNotFound, "body.parentId", "exists", `group \`${parentId}\` not found in the organisation`);
+    }
+    checkDepth(Number(found.level) + 1, rules.group_max_depth, "body.parentId");
   }
   let source = input.source ?? "local";
   let externalId = input.externalId ?? null;
@@ -123,50 +138,75 @@ export async function createGroup(tx: Tx, ctx: AuditContext, input: CreateGroupI
     const found = await verifyDirectoryGroup(tx, orgId, input.identitySourceId, externalId, input.validate ?? true);
     externalId = found.dn;
   }
-  const row = await tx
-    .insertInto("groups")
-    .values({
-      org_id: orgId,
-      name: input.name,
-      title: input.title ?? "",
-      description: input.description ?? "",
-      parent_id: parentId,
-      metadata: JSON.stringify(metadata),
-      source,
-      external_id: externalId,
-      identity_source_id: input.identitySourceId ?? null,
-    })
-    .onConflict((oc) => oc.doNothing())
-    .returningAll()
-    .executeTakeFirst();
-  if (!row) throw await nameTaken(tx, orgId, input.name);
-  await insertClosure(tx, row.id, parentId);
-  const view = presentGroup(row);
-  await recordAudit(tx, ctx, { action: "group.created", targetType: "group", targetId: row.id, orgId, after: view });
-  if (ctx.actor.type === "user" && ctx.actor.id) {
-    const creator = await tx
-      .insertInto("group_members")
-      .columns(["group_id", "user_id", "role"])
-      .expression((eb) =>
-        eb
-          .selectFrom("users")
-          .where("id", "=", ctx.actor.id as string)
-          .where("org_id", "=", orgId)
-          .select([sql<string>`${row.id}::uuid`.as("group_id"), "id", sql<"owner">`'owner'`.as("role")]),
-      )
-      .returning(["user_id"])
-      .execute();
-    if (creator.length > 0) {
-      await recordAudit(tx, ctx, {
-        action: "group.member.added",
-        targetType: "group",
-        targetId: row.id,
-        orgId,
-        after: { groupId: row.id, userId: ctx.actor.id, role: "owner" },
-      });
-    }
-  }
+  const now = new Date();
+  const view: GroupView = {
+    id: randomUUID(),
+    orgId,
+    name: input.name,
+    title: input.title ?? "",
+    description: input.description ?? "",
+    parentId,
+    metadata,
+    source,
+    externalId,
+    identitySourceId: input.identitySourceId ?? null,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+  };
+  const audit = auditRow(ctx, { action: "group.created", targetType: "group", targetId: view.id, orgId, after: view });
+  // One statement writes the group, its closure rows and its audit event (and nothing when the
+  // name is taken): creation is the hot path, so it costs one round trip.
+  const ancestors = parentId
+    ? sql`union all select ancestor_id, ${view.id}::uuid, depth + 1 from group_closure, g where descendant_id = ${parentId}::uuid`
+    : sql``;
+  const written = await sql<{ id: string }>`
+    with g as (
+      insert into groups (id, org_id, name, title, description, parent_id, metadata, source, external_id,
+                          identity_source_id, created_at, updated_at)
+      values (${view.id}::uuid, ${orgId}::uuid, ${view.name}, ${view.title}, ${view.description}, ${parentId}::uuid,
+              ${JSON.stringify(metadata)}::jsonb, ${source}, ${externalId}, ${view.identitySourceId}::uuid, ${now}, ${now})
+      on conflict do nothing returning id
+    ),
+    closure as (
+      insert into group_closure (ancestor_id, descendant_id, depth)
+      select id, id, 0 from g ${ancestors}
+    ),
+    audited as (
+      insert into audit_events (actor_type, actor_id, actor_name, auth_method, action, target_type, target_id, org_id,
+                                after, request_id, client_ip)
+      select ${audit.actor_type}, ${audit.actor_id}, ${audit.actor_name}, ${audit.auth_method}, ${audit.action},
+             ${audit.target_type}, ${audit.target_id}, ${orgId}::uuid, ${audit.after}::jsonb, ${audit.request_id},
+             ${audit.client_ip} from g
+    )
+    select id from g`.execute(tx);
+  if (written.rows.length === 0) throw await nameTaken(tx, orgId, input.name);
+  if (ctx.actor.type === "user" && ctx.actor.id) await addCreatorAsOwner(tx, ctx, view.id, orgId, ctx.actor.id);
   return view;
+}
+
+/** Makes the user who created a group its first owner (Frontier), when it belongs to the group's organisation. */
+async function addCreatorAsOwner(tx: Tx, ctx: AuditContext, groupId: string, orgId: string, userId: string) {
+  const creator = await tx
+    .insertInto("group_members")
+    .columns(["group_id", "user_id", "role"])
+    .expression((eb) =>
+      eb
+        .selectFrom("users")
+        .where("id", "=", userId)
+        .where("org_id", "=", orgId)
+        .select([sql<string>`${groupId}::uuid`.as("group_id"), "id", sql<"owner">`'owner'`.as("role")]),
+    )
+    .returning(["user_id"])
+    .execute();
+  if (creator.length > 0) {
+    await recordAudit(tx, ctx, {
+      action: "group.member.added",
+      targetType: "group",
+      targetId: groupId,
+      orgId,
+      after: { groupId, userId, role: "owner" },
+    });
+  }
 }
 
 /**

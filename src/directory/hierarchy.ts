@@ -105,3 +105,23 @@ export async function moveSubtree(tx: Tx, groupId: string, parentId: string | nu
       where p.descendant_id = ${parentId}::uuid and s.ancestor_id = ${groupId}::uuid`.execute(tx);
   }
 }
+
+/**
+ * Rebuilds the closure rows of every group of an organisation from `parent_id` in one statement:
+ * the bulk path for imports (and the benchmark's loader), which insert groups set-wise and then
+ * derive the closure once instead of row by row.
+ */
+export async function rebuildClosure(tx: Tx, orgId: string): Promise<number> {
+  await sql`delete from group_closure where descendant_id in (select id from groups where org_id = ${orgId}::uuid)`.execute(
+    tx,
+  );
+  const result = await sql`
+    insert into group_closure (ancestor_id, descendant_id, depth)
+    with recursive walk(ancestor_id, descendant_id, depth) as (
+      select id, id, 0 from groups where org_id = ${orgId}::uuid
+      union all
+      select w.ancestor_id, g.id, w.depth + 1 from walk w join groups g on g.parent_id = w.descendant_id
+    )
+    select ancestor_id, descendant_id, depth from walk`.execute(tx);
+  return Number(result.numAffectedRows ?? 0);
+}

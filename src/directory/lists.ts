@@ -46,13 +46,19 @@ export async function listGroups(
   if (filters.parentId === "root") query = query.where("parent_id", "is", null);
   else if (filters.parentId) query = query.where("parent_id", "=", filters.parentId);
   if (filters.metadata) query = query.where(sql<SqlBool>`metadata @> ${containmentOf(filters.metadata)}::jsonb`);
-  const total = await query.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
-  if (cursor) query = query.where(sql<SqlBool>`lower(name) > ${decodeCursor<{ k: string }>(cursor, ["k"]).k}`);
-  const rows = await query
-    .selectAll()
-    .orderBy(sql`lower(name)`)
-    .limit(limit + 1)
-    .execute();
+  const counted = query.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+  const paged = cursor
+    ? query.where(sql<SqlBool>`lower(name) > ${decodeCursor<{ k: string }>(cursor, ["k"]).k}`)
+    : query;
+  // The total and the page run concurrently on two connections: one round trip of latency.
+  const [total, rows] = await Promise.all([
+    counted,
+    paged
+      .selectAll()
+      .orderBy(sql`lower(name)`)
+      .limit(limit + 1)
+      .execute(),
+  ]);
   return page(rows, limit, Number(total.n), (r) => ({ k: r.name.toLowerCase() }));
 }
 
@@ -77,13 +83,19 @@ export async function listUsers(
   if (filters.source) query = query.where("source", "=", filters.source);
   if (filters.status) query = query.where("status", "=", filters.status);
   if (filters.attribute) query = query.where(sql<SqlBool>`attributes @> ${containmentOf(filters.attribute)}::jsonb`);
-  const total = await query.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
-  if (cursor) query = query.where(sql<SqlBool>`lower(username) > ${decodeCursor<{ k: string }>(cursor, ["k"]).k}`);
-  const rows = await query
-    .selectAll()
-    .orderBy(sql`lower(username)`)
-    .limit(limit + 1)
-    .execute();
+  const counted = query.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+  const paged = cursor
+    ? query.where(sql<SqlBool>`lower(username) > ${decodeCursor<{ k: string }>(cursor, ["k"]).k}`)
+    : query;
+  // The total and the page run concurrently on two connections: one round trip of latency.
+  const [total, rows] = await Promise.all([
+    counted,
+    paged
+      .selectAll()
+      .orderBy(sql`lower(username)`)
+      .limit(limit + 1)
+      .execute(),
+  ]);
   return page(rows, limit, Number(total.n), (r) => ({ k: r.username.toLowerCase() }));
 }
 

@@ -69,7 +69,12 @@ export async function groupMetaschemaOf(db: Queryable, orgId: string): Promise<R
  * metadata (`body.metadata.labels.team`) and the JSON-Schema keyword that failed.
  */
 export async function checkGroupMetadata(db: Queryable, orgId: string, metadata: Record<string, unknown>) {
-  const validate = compile(await groupMetaschemaOf(db, orgId));
+  checkMetadataWith(await groupMetaschemaOf(db, orgId), metadata);
+}
+
+/** Validates metadata against a metaschema already read (null = the default); see `checkGroupMetadata`. */
+export function checkMetadataWith(schema: Record<string, unknown> | null, metadata: Record<string, unknown>): void {
+  const validate = compile(schema ?? DEFAULT_GROUP_METASCHEMA);
   if (validate(metadata)) return;
   const details = (validate.errors ?? []).map((e) => {
     let field = `body.metadata${e.instancePath.replaceAll("/", ".")}`;

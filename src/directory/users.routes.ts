@@ -129,13 +129,16 @@ export function userRoutes(db: Db): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => {
-        await userIn(request.actor, request.params.id);
         const q = request.query;
-        const result = await groupsOfUser(db.kysely, request.params.id, {
-          effective: q.effective,
-          limit: q.limit,
-          cursor: q.cursor,
-        });
+        // Both queries at once: the existence check costs no extra round trip on the hot path.
+        const [, result] = await Promise.all([
+          userIn(request.actor, request.params.id),
+          groupsOfUser(db.kysely, request.params.id, {
+            effective: q.effective,
+            limit: q.limit,
+            cursor: q.cursor,
+          }),
+        ]);
         return {
           ...result,
           items: result.items.map(({ direct, role, ...group }) => ({ group: presentGroup(group), direct, role })),

@@ -1,0 +1,291 @@
+// Directory benchmark on PostgreSQL: bulk-loads users, groups (trees up to 10 deep) and
+// memberships, then measures the directory's HTTP API against a real `gatehouse serve`.
+//
+// Usage: npm run bench:directory [-- --json] [-- --scale 0.1]
+//   GATEHOUSE_BENCH_DATABASE_URL selects an existing, empty PostgreSQL database; otherwise the
+//   benchmark starts (and removes) a throwaway PostgreSQL like scripts/test.sh does.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { sql } from "kysely";
+import { encodeCursor } from "../../src/http/cursor.ts";
+import { migrate } from "../../src/storage/migrate.ts";
+import { openDb } from "../../src/storage/open.ts";
+import { loadDirectory, userIdSql } from "./load.ts";
+import { type Figures, measure } from "./measure.ts";
+import { PG_SETTINGS, startPostgres, type ThrowawayPostgres } from "./postgres.ts";
+
+const args = process.argv.slice(2);
+const json = args.includes("--json");
+const scaleAt = args.indexOf("--scale");
+const scale = scaleAt >= 0 ? Number(args[scaleAt + 1]) : 1;
+const log = (line: string) => {
+  if (!json) process.stdout.write(`${line}\n`);
+  else process.stderr.write(`${line}\n`);
+};
+
+const SIZE = {
+  users: Math.round(1_000_000 * scale),
+  groups: Math.round(100_000 * scale),
+  membershipsPerUser: 5,
+};
+const PSK = "bench-directory-psk-0123456789";
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+async function startServer(url: string): Promise<{ base: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [MAIN, "serve"], {
+    env: {
+      ...process.env,
+      GATEHOUSE_DATABASE_URL: url,
+      GATEHOUSE_PORT: String(port),
+      GATEHOUSE_LOG_LEVEL: "warn",
+      GATEHOUSE_PSK: PSK,
+      GATEHOUSE_DATABASE_POOL_SIZE: "24",
+      GATEHOUSE_AUTH_FAILURE_LIMIT: "1000000",
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    const ok = await fetch(`${base}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return { base, child };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error("gatehouse serve did not become healthy");
+}
+
+const rand = (n: number) => Math.floor(Math.random() * n);
+
+let pg: ThrowawayPostgres | undefined;
+let server: ChildProcess | undefined;
+try {
+  let url = process.env.GATEHOUSE_BENCH_DATABASE_URL;
+  if (!url) {
+    log("starting a throwaway PostgreSQL");
+    pg = await startPostgres();
+    url = pg.url;
+  }
+  const db = await openDb({ databaseUrl: url, poolSize: 4 });
+  await migrate(db);
+  log(
+    `loading ${SIZE.users.toLocaleString("en")} users, ${SIZE.groups.toLocaleString("en")} groups, ${(SIZE.users * SIZE.membershipsPerUser).toLocaleString("en")} memberships`,
+  );
+  const load = await loadDirectory(db, SIZE, log);
+  const org = load.orgId;
+
+  // Effective groups of a user: closure table (what the API runs) against a recursive walk up parent_id.
+  const sample = Array.from({ length: 500 }, () => 1 + rand(SIZE.users));
+  const strategy = async (query: (userId: string) => Promise<unknown>) => {
+    let i = 0;
+    return measure(
+      sample.length,
+      1,
+      async () => {
+        const n = sample[i++] as number;
+        const id = (
+          await sql<{
+            id: string;
+          }>`select ${sql.raw(userIdSql(org, "n"))} as id from (select ${n}::int as n) x`.execute(db.kysely)
+        ).rows[0]?.id as string;
+        await query(id);
+        return 200;
+      },
+      200,
+    );
+  };
+  const closure = await strategy((id) =>
+    sql`select distinct c.ancestor_id from group_members m join group_closure c on c.descendant_id = m.group_id where m.user_id = ${id}::uuid`.execute(
+      db.kysely,
+    ),
+  );
+  const recursive = await strategy((id) =>
+    sql`with recursive up(id) as (select group_id from group_members where user_id = ${id}::uuid
+        union select g.parent_id from up join groups g on g.id = up.id where g.parent_id is not null)
+        select id from up`.execute(db.kysely),
+  );
+  await db.close();
+
+  log("starting gatehouse serve");
+  const started = await startServer(url);
+  server = started.child;
+  const base = started.base;
+  const headers = { "authorization-psk": PSK, "content-type": "application/json" };
+  const get = (path: string) =>
+    fetch(`${base}${path}`, { headers }).then(async (r) => {
+      await r.arrayBuffer();
+      return r.status;
+    });
+  const post = (path: string, body: unknown) =>
+    fetch(`${base}${path}`, { method: "POST", headers, body: JSON.stringify(body) }).then(async (r) => {
+      await r.arrayBuffer();
+      return r.status;
+    });
+  const userId = async (n: number) => {
+    // The same md5 the loader used, computed client-side.
+    const { createHash } = await import("node:crypto");
+    const hex = createHash("md5").update(`${org}-u-${n}`).digest("hex");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  };
+  const groupId = async (t: number, k: number) => {
+    const { createHash } = await import("node:crypto");
+    const hex = createHash("md5").update(`${org}-g-${t}-${k}`).digest("hex");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  };
+  const trees = Math.ceil(SIZE.groups / 10);
+  const run = Date.now().toString(36);
+
+  log("warming up");
+  await measure(300, 4, async (i) => get(`/v1/users/${await userId(1 + (i % SIZE.users))}/groups?effective=true`), 200);
+  await measure(100, 4, () => get(`/v1/groups?orgId=${org}&limit=100`), 200);
+
+  const results: Record<string, Figures> = {};
+  log("measuring");
+  results["create group, 1 client"] = await measure(
+    1000,
+    1,
+    (i) => post("/v1/groups", { orgId: org, name: `seq-${run}-${i}` }),
+    201,
+  );
+  results["create group, 16 clients"] = await measure(
+    8000,
+    16,
+    (i) => post("/v1/groups", { orgId: org, name: `par-${run}-${i}` }),
+    201,
+  );
+  results["create child group, 16 clients"] = await measure(
+    4000,
+    16,
+    async (i) =>
+      post("/v1/groups", { orgId: org, name: `child-${run}-${i}`, parentId: await groupId(rand(trees), rand(9)) }),
+    201,
+  );
+  results["page of 100 groups"] = await measure(
+    2000,
+    1,
+    () =>
+      get(
+        `/v1/groups?orgId=${org}&limit=100&cursor=${encodeCursor({ k: `team-${String(rand(trees)).padStart(6, "0")}` })}`,
+      ),
+    200,
+  );
+  results["effective groups of a user"] = await measure(
+    3000,
+    1,
+    async () => get(`/v1/users/${await userId(1 + rand(SIZE.users))}/groups?effective=true`),
+    200,
+  );
+  results["effective members page (tree root)"] = await measure(
+    1000,
+    1,
+    async () => get(`/v1/groups/${await groupId(rand(trees), 0)}/members?effective=true&limit=100`),
+    200,
+  );
+  const batchGroups: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const res = await fetch(`${base}/v1/groups`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ orgId: org, name: `batch-${run}-${i}` }),
+    });
+    batchGroups.push(((await res.json()) as { id: string }).id);
+  }
+  results["batch of 10,000 members"] = await measure(
+    5,
+    1,
+    async (i) => {
+      const start = 1 + rand(SIZE.users - 10_000);
+      const add = await Promise.all(Array.from({ length: 10_000 }, (_, j) => userId(start + j)));
+      return post(`/v1/groups/${batchGroups[i]}/members:batch`, { add });
+    },
+    200,
+  );
+
+  const targets = [
+    { name: "loading", value: load.totalSeconds, limit: 600, unit: "s", pass: load.totalSeconds <= 600 },
+    {
+      name: "page of 100 groups p99",
+      value: results["page of 100 groups"]!.p99Ms,
+      limit: 20,
+      unit: "ms",
+      pass: results["page of 100 groups"]!.p99Ms <= 20,
+    },
+    {
+      name: "effective groups of a user p99",
+      value: results["effective groups of a user"]!.p99Ms,
+      limit: 5,
+      unit: "ms",
+      pass: results["effective groups of a user"]!.p99Ms <= 5,
+    },
+    {
+      name: "group creations/s, 16 clients",
+      value: results["create group, 16 clients"]!.perSecond,
+      limit: 1000,
+      unit: "/s",
+      pass: results["create group, 16 clients"]!.perSecond >= 1000,
+    },
+  ];
+  const allErrors = Object.values(results).reduce((n, f) => n + f.errors, 0);
+  const output = {
+    scale,
+    size: { ...SIZE, memberships: load.rows.memberships, closureRows: load.rows.closure },
+    postgres: pg ? PG_SETTINGS : "GATEHOUSE_BENCH_DATABASE_URL",
+    load: { totalSeconds: Math.round(load.totalSeconds * 10) / 10, steps: load.seconds },
+    effectiveGroupsQuery: { closureTable: closure, recursiveWalk: recursive },
+    http: results,
+    targets,
+    errors: allErrors,
+  };
+  if (json) {
+    process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+  } else {
+    const pad = (s: string | number, n: number) => String(s).padStart(n);
+    log("");
+    log(
+      `scale ${scale}: ${SIZE.users.toLocaleString("en")} users, ${SIZE.groups.toLocaleString("en")} groups, ${load.rows.memberships?.toLocaleString("en")} memberships, ${load.rows.closure?.toLocaleString("en")} closure rows`,
+    );
+    log(
+      `load: ${load.totalSeconds.toFixed(1)} s (${Object.entries(load.seconds)
+        .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+        .join(", ")})`,
+    );
+    log("");
+    log(
+      `${"operation".padEnd(38)}${pad("requests", 9)}${pad("errors", 7)}${pad("req/s", 8)}${pad("p50 ms", 9)}${pad("p95 ms", 9)}${pad("p99 ms", 9)}${pad("max ms", 9)}`,
+    );
+    const row = (name: string, f: Figures) =>
+      log(
+        `${name.padEnd(38)}${pad(f.requests, 9)}${pad(f.errors, 7)}${pad(f.perSecond, 8)}${pad(f.p50Ms, 9)}${pad(f.p95Ms, 9)}${pad(f.p99Ms, 9)}${pad(f.maxMs, 9)}`,
+      );
+    for (const [name, f] of Object.entries(results)) row(name, f);
+    log("");
+    log("effective groups of a user, SQL only (500 random users):");
+    row("  closure table join", closure);
+    row("  recursive walk up parent_id", recursive);
+    log("");
+    for (const t of targets) {
+      log(
+        `${t.pass ? "PASS" : "FAIL"}  ${t.name}: ${Math.round(t.value * 100) / 100} ${t.unit} (target ${t.unit === "/s" ? "≥" : "≤"} ${t.limit} ${t.unit})`,
+      );
+    }
+    if (allErrors > 0) log(`ERRORS: ${allErrors} requests did not answer the expected status`);
+  }
+  process.exitCode = targets.every((t) => t.pass) && allErrors === 0 ? 0 : 1;
+} finally {
+  server?.kill("SIGTERM");
+  if (server) await new Promise((r) => setTimeout(r, 500));
+  pg?.stop();
+}
