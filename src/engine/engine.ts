@@ -1,5 +1,6 @@
 import { computeResourceACLs } from "./acls.ts";
 import { AuditFilterEvaluator, parseAuditFilters } from "./audit-filter.ts";
+import { type Explanation, explainRequest } from "./explain.ts";
 import { conditionFactory } from "./conditions/factory.ts";
 import { type GeoTable, geoAttributes, parseGeoTable } from "./conditions/geo.ts";
 import type { ExpressionEnv } from "./expression/index.ts";
@@ -285,6 +286,14 @@ export class PolicyEngine {
    */
   getResourceACLs(request: RangerAccessRequest, policyType?: number): ResourceACLs {
     return computeResourceACLs(this, request, policyType);
+  }
+
+  /**
+   * Explain mode: the decision plus every candidate policy (tag and resource) with whether its
+   * resources, schedule, conditions and items matched, and which one decided.
+   */
+  explain(request: RangerAccessRequest, policyType = 0): Explanation {
+    return explainRequest(this, request, policyType);
   }
 
   /** Names of the security zones whose resources match the request's resource. */

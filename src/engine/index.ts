@@ -4,6 +4,7 @@
  */
 
 export { type EngineOptions, PolicyEngine, type ResourceAccessInfo } from "./engine.ts";
+export type { ExplainedItem, ExplainedPolicy, Explanation } from "./explain.ts";
 export type { MatchType } from "./match/policy-resource-matcher.ts";
 export type * from "./types.ts";
 export {
