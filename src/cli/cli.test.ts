@@ -25,7 +25,7 @@ function serve(env: Record<string, string>): Promise<{ child: ChildProcess; url:
   });
   let output = "";
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 45_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /"url":"(http:[^"]+)".*"msg":"gatehouse listening"/.exec(output);
@@ -74,7 +74,9 @@ describe("gatehouse CLI", () => {
     expect(result.stdout).toMatch(/applied migrations 1/);
   });
 
-  it("serves on the embedded database, prints the generated PSK once, keeps data across a restart and stops on SIGTERM", async () => {
+  it("serves on the embedded database, prints the generated PSK once, keeps data across a restart and stops on SIGTERM", {
+    timeout: 150_000,
+  }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "gh-serve-"));
     const first = await serve({ GATEHOUSE_DATA_DIR: dataDir });
     const psk = /Authorization-PSK: (ghp_\S+)/.exec(first.output())?.[1];
