@@ -99,6 +99,7 @@ describe("gatehouse CLI", () => {
 
   it.runIf(url)(
     "two servers started at once against one empty PostgreSQL both come up; migrations ran once",
+    { timeout: 150_000 },
     async () => {
       const name = `gh_two_${randomUUID().slice(0, 8)}`;
       const admin = new pg.Client({ connectionString: url });
