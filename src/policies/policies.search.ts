@@ -8,8 +8,52 @@ import {
   listPolicies,
   type PolicyFilter,
   type PolicyRecord,
+  type ResourceStats,
+  resourceStats,
 } from "./policies.store.ts";
 import { type MatchScope, matchesResourceSearch } from "./resource-filter.ts";
+
+const STATS_TTL_MS = 60_000;
+const statsCache = new Map<number, { at: number; stats: Promise<Map<string, ResourceStats>> }>();
+
+/**
+ * Resource statistics of a service, cached for a minute and refreshed in the background: the
+ * choice of driving key only needs rough numbers, and the query reads every value row.
+ */
+function statsOf(db: Queryable, serviceId: number): Promise<Map<string, ResourceStats>> {
+  const cached = statsCache.get(serviceId);
+  const now = Date.now();
+  if (cached && now - cached.at < STATS_TTL_MS) return cached.stats;
+  const fresh = resourceStats(db, serviceId);
+  fresh.catch(() => statsCache.delete(serviceId));
+  if (cached) {
+    // Serve the old numbers while the new ones load.
+    fresh.then((stats) => statsCache.set(serviceId, { at: Date.now(), stats: Promise.resolve(stats) })).catch(() => {});
+    cached.at = now;
+    return cached.stats;
+  }
+  statsCache.set(serviceId, { at: now, stats: fresh });
+  return fresh;
+}
+
+/**
+ * The searched key expected to leave the fewest candidates: the literal matches (rows divided by
+ * distinct values) plus every non-literal value of that key. `catalog=hive` matches everything
+ * in a one-catalog service; `schema=sales` usually a handful.
+ */
+function drivingKey(search: Record<string, string>, stats: Map<string, ResourceStats>): string | undefined {
+  let best: string | undefined;
+  let bestCost = Number.POSITIVE_INFINITY;
+  for (const name of Object.keys(search)) {
+    const s = stats.get(name);
+    const cost = s ? s.rows / Math.max(1, s.distinct) + s.wild : 0;
+    if (cost < bestCost) {
+      best = name;
+      bestCost = cost;
+    }
+  }
+  return best;
+}
 
 /** A search: SQL filters plus an optional resource search with its match scope. */
 export interface PolicySearch extends Omit<PolicyFilter, "allowMissingKeys"> {
@@ -39,6 +83,7 @@ export async function searchPolicies(
     return { records, total };
   }
   const filter: PolicyFilter = { ...rest, allowMissingKeys: resourceMatchScope !== "self" };
+  if (!filter.allowMissingKeys) filter.drivingKey = drivingKey(search.resources, await statsOf(db, serviceId));
   const candidates = await listCandidateResources(db, serviceId, filter);
   const defsByType = prepareServiceDef(target.def).resourcesByType;
   const matching = candidates.filter((c) =>

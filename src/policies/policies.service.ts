@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { AuditChange, AuditContext } from "../audit/audit.service.ts";
+import { recordAuditMany } from "../directory/audit-many.ts";
 import {
   CHANGE_TYPE_POLICY_CREATE,
   CHANGE_TYPE_POLICY_DELETE,
@@ -11,15 +12,12 @@ import { bumpPolicyVersion, type ServiceWithDef } from "../service-defs/service-
 import type { Tx } from "../storage/db.ts";
 import {
   deletePolicyRow,
-  findPoliciesByName,
-  findPoliciesBySignature,
+  findConflicting,
   getPolicyRecord,
-  insertDeltas,
+  insertHistory,
   insertPolicies,
-  insertVersions,
   type PolicyRecord,
   type PolicyWrite,
-  recordAuditMany,
   replacePolicyResources,
   updatePolicyRow,
 } from "./policies.store.ts";
@@ -116,11 +114,22 @@ export async function applyChanges(
     return body;
   });
 
+  // One lookup for both conflicts: same names, and same resource signatures. A new policy's guid
+  // only enters its signature when it is disabled, so provisional signatures are final for
+  // enabled policies, and a disabled one can never collide (its guid is unique).
+  const newGuids = items.map(() => randomUUID());
+  const provisional = bodies.map((b, i) => (b ? resourceSignature(b, newGuids[i] as string) : ""));
+  const found = await findConflicting(
+    tx,
+    serviceId,
+    [...new Set(bodies.filter((b): b is RangerPolicy => b !== null).map((b) => b.name ?? ""))],
+    provisional.filter((sig) => sig !== ""),
+  );
   const byName = new Map<string, PolicyRecord>();
-  for (const r of await findPoliciesByName(tx, serviceId, [
-    ...new Set(bodies.filter((b): b is RangerPolicy => b !== null).map((b) => b.name ?? "")),
-  ])) {
+  const holders = new Map<string, { id: number; name: string }>();
+  for (const r of found) {
     byName.set(`${r.zoneName}\u0000${r.name}`, r);
+    holders.set(r.resourceSignature, { id: r.id, name: r.name });
   }
   const byId = new Map<number, PolicyRecord>();
   for (const item of items) {
@@ -196,19 +205,12 @@ export async function applyChanges(
       fail(i, PolicyInvalid(message, { details: [{ field: `${field}.policyType`, rule: "immutable", message }] }));
       continue;
     }
-    const guid = existing?.guid ?? randomUUID();
-    planned.push({ index: i, body, guid, signature: resourceSignature(body, guid), existing });
+    const guid = existing?.guid ?? (newGuids[i] as string);
+    const signature = existing && body.isEnabled === false ? resourceSignature(body, guid) : (provisional[i] as string);
+    planned.push({ index: i, body, guid, signature, existing });
   }
 
   // Resource signatures: one policy per type, zone and resource set (Ranger 3010).
-  const holders = new Map<string, { id: number; name: string }>();
-  for (const h of await findPoliciesBySignature(
-    tx,
-    serviceId,
-    planned.map((p) => p.signature),
-  )) {
-    holders.set(h.signature, h);
-  }
   const sigInBatch = new Map<string, Planned>();
   const survivors: Planned[] = [];
   for (const p of planned) {
@@ -261,9 +263,6 @@ export async function applyChanges(
     ...principalsOf(p.body),
     actor,
   });
-  const lastVersion = await bumpPolicyVersion(tx, serviceId, survivors.length);
-  let nextVersion = lastVersion - survivors.length;
-
   const inserted = await insertPolicies(tx, survivors.filter((p) => !p.existing).map(write));
   const written: { p: Planned; record: PolicyRecord; created: boolean }[] = [];
   for (const p of survivors) {
@@ -286,6 +285,8 @@ export async function applyChanges(
       .map((w) => ({ id: w.record.id, resources: w.p.body.resources ?? {}, additional: w.p.body.additionalResources })),
     false,
   );
+  // The version bump takes the service row lock: taken last, it is held only until commit.
+  let nextVersion = (await bumpPolicyVersion(tx, serviceId, survivors.length)) - survivors.length;
   const audits: AuditChange[] = [];
   const deltas = written.map((w) => {
     const presented = present(w.record, target);
@@ -311,7 +312,7 @@ export async function applyChanges(
       policy: presented,
     };
   });
-  await insertVersions(
+  await insertHistory(
     tx,
     written.map((w) => ({
       policyId: w.record.id,
@@ -321,8 +322,8 @@ export async function applyChanges(
       body: w.p.body,
       actor,
     })),
+    deltas,
   );
-  await insertDeltas(tx, deltas);
   await recordAuditMany(tx, ctx, audits);
   return outcomes;
 }
@@ -353,15 +354,19 @@ export async function deletePolicy(
   const presented = present(record, target);
   await deletePolicyRow(tx, id);
   const version = await bumpPolicyVersion(tx, target.service.id, 1);
-  await insertDeltas(tx, [
-    {
-      serviceId: target.service.id,
-      policyId: id,
-      changeType: CHANGE_TYPE_POLICY_DELETE,
-      policiesVersion: version,
-      policy: presented,
-    },
-  ]);
+  await insertHistory(
+    tx,
+    [],
+    [
+      {
+        serviceId: target.service.id,
+        policyId: id,
+        changeType: CHANGE_TYPE_POLICY_DELETE,
+        policiesVersion: version,
+        policy: presented,
+      },
+    ],
+  );
   await recordAuditMany(tx, ctx, [
     { action: "policy.deleted", targetType: "policy", targetId: String(id), before: presented },
   ]);

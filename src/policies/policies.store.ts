@@ -1,5 +1,4 @@
 import { sql } from "kysely";
-import type { AuditChange, AuditContext } from "../audit/audit.service.ts";
 import type { RangerPolicy, RangerPolicyResources } from "../engine/types.ts";
 import type { Queryable } from "../storage/db.ts";
 
@@ -54,6 +53,23 @@ function toRecord(row: any): PolicyRecord {
   };
 }
 
+/** Columns the database sets on write; the body is already known to the writer. */
+const META_COLUMNS = [
+  "id",
+  "guid",
+  "service_id",
+  "name",
+  "zone_name",
+  "policy_type",
+  "is_enabled",
+  "version",
+  "resource_signature",
+  "created_by",
+  "updated_by",
+  "created_at",
+  "updated_at",
+] as const;
+
 const RECORD_COLUMNS = [
   "id",
   "guid",
@@ -79,32 +95,29 @@ export async function getPolicyRecord(db: Queryable, id: number, lock = false): 
   return row ? toRecord(row) : undefined;
 }
 
-/** Policies of a service by name (any zone); used for conflicts and upserts. */
-export async function findPoliciesByName(db: Queryable, serviceId: number, names: string[]): Promise<PolicyRecord[]> {
-  if (names.length === 0) return [];
+/**
+ * The policies of a service holding any of `names` or any of `signatures`: everything a batch of
+ * writes can conflict with, in one round trip.
+ */
+export async function findConflicting(
+  db: Queryable,
+  serviceId: number,
+  names: string[],
+  signatures: string[],
+): Promise<PolicyRecord[]> {
+  if (names.length === 0 && signatures.length === 0) return [];
   const rows = await db
     .selectFrom("policies")
     .select(RECORD_COLUMNS)
     .where("service_id", "=", serviceId)
-    .where("name", "in", names)
+    .where((eb) =>
+      eb.or([
+        ...(names.length > 0 ? [eb("name", "in", names)] : []),
+        ...(signatures.length > 0 ? [eb("resource_signature", "in", signatures)] : []),
+      ]),
+    )
     .execute();
   return rows.map(toRecord);
-}
-
-/** `{id, name, signature}` of the policies of a service holding any of `signatures`. */
-export async function findPoliciesBySignature(
-  db: Queryable,
-  serviceId: number,
-  signatures: string[],
-): Promise<{ id: number; name: string; signature: string }[]> {
-  if (signatures.length === 0) return [];
-  const rows = await db
-    .selectFrom("policies")
-    .select(["id", "name", "resource_signature"])
-    .where("service_id", "=", serviceId)
-    .where("resource_signature", "in", signatures)
-    .execute();
-  return rows.map((r) => ({ id: r.id, name: r.name, signature: r.resource_signature }));
 }
 
 function rowValues(w: PolicyWrite) {
@@ -138,9 +151,10 @@ export async function insertPolicies(db: Queryable, writes: PolicyWrite[]): Prom
         updated_by: w.actor,
       })),
     )
-    .returning(RECORD_COLUMNS)
+    .returning(META_COLUMNS)
     .execute();
-  for (const row of rows) out.set(row.guid, toRecord(row));
+  const bodies = new Map(writes.map((w) => [w.guid, w.body]));
+  for (const row of rows) out.set(row.guid, toRecord({ ...row, body: bodies.get(row.guid) }));
   return out;
 }
 
@@ -155,9 +169,9 @@ export async function updatePolicyRow(db: Queryable, id: number, w: PolicyWrite)
       updated_at: sql`now()`,
     })
     .where("id", "=", id)
-    .returning(RECORD_COLUMNS)
+    .returning(META_COLUMNS)
     .executeTakeFirstOrThrow();
-  return toRecord(row);
+  return toRecord({ ...row, body: w.body });
 }
 
 /** Deletes one policy; its resources go by cascade. */
@@ -226,25 +240,6 @@ export interface VersionWrite {
   actor: string | null;
 }
 
-/** Appends to the version history. */
-export async function insertVersions(db: Queryable, versions: VersionWrite[]): Promise<void> {
-  if (versions.length === 0) return;
-  await db
-    .insertInto("policy_versions")
-    .values(
-      versions.map((v) => ({
-        policy_id: v.policyId,
-        version: v.version,
-        service_id: v.serviceId,
-        change_type: v.changeType,
-        body: JSON.stringify(v.body),
-        changed_by: v.actor,
-      })),
-    )
-    .onConflict((oc) => oc.columns(["policy_id", "version"]).doNothing())
-    .execute();
-}
-
 /** A Ranger policy delta for plugins and the engine. */
 export interface DeltaWrite {
   serviceId: number;
@@ -254,49 +249,39 @@ export interface DeltaWrite {
   policy: RangerPolicy;
 }
 
-/** Appends policy deltas. */
-export async function insertDeltas(db: Queryable, deltas: DeltaWrite[]): Promise<void> {
-  if (deltas.length === 0) return;
-  await db
-    .insertInto("policy_deltas")
-    .values(
-      deltas.map((d) => ({
-        service_id: d.serviceId,
-        policy_id: d.policyId,
-        change_type: d.changeType,
-        policies_version: d.policiesVersion,
-        policy: JSON.stringify(d.policy),
-      })),
-    )
-    .execute();
-}
-
 /**
- * Records many audit events in one statement (same columns as `recordAudit`): a bulk import of
- * thousands of policies keeps one event per policy without one round trip per event.
+ * Appends version-history rows and policy deltas in one statement (a data-modifying CTE), so a
+ * single-policy write pays one round trip for both.
  */
-export async function recordAuditMany(db: Queryable, ctx: AuditContext, changes: AuditChange[]): Promise<void> {
-  for (let i = 0; i < changes.length; i += 1000) {
-    await db
-      .insertInto("audit_events")
-      .values(
-        changes.slice(i, i + 1000).map((change) => ({
-          actor_type: ctx.actor.type,
-          actor_id: ctx.actor.id,
-          actor_name: ctx.actor.name,
-          auth_method: ctx.actor.authMethod,
-          action: change.action,
-          target_type: change.targetType,
-          target_id: change.targetId,
-          org_id: change.orgId ?? null,
-          before: change.before === undefined || change.before === null ? null : JSON.stringify(change.before),
-          after: change.after === undefined || change.after === null ? null : JSON.stringify(change.after),
-          request_id: ctx.requestId,
-          client_ip: ctx.clientIp,
-        })),
-      )
-      .execute();
+export async function insertHistory(db: Queryable, versions: VersionWrite[], deltas: DeltaWrite[]): Promise<void> {
+  const deltaRows = deltas.map((d) => ({
+    service_id: d.serviceId,
+    policy_id: d.policyId,
+    change_type: d.changeType,
+    policies_version: d.policiesVersion,
+    policy: JSON.stringify(d.policy),
+  }));
+  if (versions.length === 0) {
+    if (deltaRows.length > 0) await db.insertInto("policy_deltas").values(deltaRows).execute();
+    return;
   }
+  const versionRows = versions.map((v) => ({
+    policy_id: v.policyId,
+    version: v.version,
+    service_id: v.serviceId,
+    change_type: v.changeType,
+    body: JSON.stringify(v.body),
+    changed_by: v.actor,
+  }));
+  if (deltaRows.length === 0) {
+    await db.insertInto("policy_versions").values(versionRows).execute();
+    return;
+  }
+  await db
+    .with("v", (qb) => qb.insertInto("policy_versions").values(versionRows))
+    .insertInto("policy_deltas")
+    .values(deltaRows)
+    .execute();
 }
 
 /** Search filters of `GET /v1/services/{service}/policies` (Ranger's SearchFilter names). */
@@ -314,6 +299,33 @@ export interface PolicyFilter {
   resources?: Record<string, string>;
   /** Include policies that lack a filtered resource key (ancestor scopes). */
   allowMissingKeys?: boolean;
+  /** Narrow candidates by this resource key only; the caller matches the others exactly. */
+  drivingKey?: string;
+}
+
+/** Per resource name of a service: value rows, distinct literal values and non-literal rows. */
+export interface ResourceStats {
+  rows: number;
+  distinct: number;
+  wild: number;
+}
+
+/** Statistics of a service's resource values, to pick the most selective key of a search. */
+export async function resourceStats(db: Queryable, serviceId: number): Promise<Map<string, ResourceStats>> {
+  const rows = await db
+    .selectFrom("policy_resources")
+    .select([
+      "resource_name",
+      sql<number>`count(*)`.as("rows"),
+      sql<number>`count(distinct value_lower)`.as("distinct"),
+      sql<number>`count(*) filter (where wild)`.as("wild"),
+    ])
+    .where("service_id", "=", serviceId)
+    .groupBy("resource_name")
+    .execute();
+  return new Map(
+    rows.map((r) => [r.resource_name, { rows: Number(r.rows), distinct: Number(r.distinct), wild: Number(r.wild) }]),
+  );
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: Kysely's builder type for this select is unwieldy
@@ -331,8 +343,11 @@ function filtered(db: Queryable, serviceId: number, f: PolicyFilter): any {
   if (f.policyType !== undefined) q = q.where("p.policy_type", "=", f.policyType);
   if (f.isEnabled !== undefined) q = q.where("p.is_enabled", "=", f.isEnabled);
   if (f.zoneName !== undefined) q = q.where("p.zone_name", "=", f.zoneName);
-  for (const [name, value] of Object.entries(f.resources ?? {})) {
-    const matching = sql<boolean>`exists (select 1 from policy_resources pr where pr.policy_id = p.id and pr.service_id = ${serviceId} and pr.resource_name = ${name} and (pr.value_lower = ${value.toLowerCase()} or pr.wild))`;
+  const searched = Object.entries(f.resources ?? {}).filter(([name]) => !f.drivingKey || name === f.drivingKey);
+  for (const [name, value] of searched) {
+    // Two index probes (the literal, then the non-literal values) joined as a semi-join: fast
+    // over 100,000 policies, unlike an OR inside a correlated EXISTS.
+    const matching = sql<boolean>`p.id in (select pr.policy_id from policy_resources pr where pr.service_id = ${serviceId} and pr.resource_name = ${name} and pr.value_lower = ${value.toLowerCase()} union select pr.policy_id from policy_resources pr where pr.service_id = ${serviceId} and pr.resource_name = ${name} and pr.wild)`;
     q = f.allowMissingKeys
       ? q.where(
           sql<boolean>`(${matching} or not exists (select 1 from policy_resources pr where pr.policy_id = p.id and pr.resource_name = ${name}))`,

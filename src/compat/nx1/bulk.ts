@@ -31,6 +31,11 @@ export interface BulkResult {
 
 /** Policies written per transaction: large enough to amortise round trips, small enough to retry. */
 const CHUNK = 500;
+/**
+ * Chunks written at once (non-atomic uploads). Two overlap one chunk's inserts with the other's
+ * commit; the service's version lock is taken last in each, so they barely wait for each other.
+ */
+const IN_FLIGHT = 2;
 
 class RollBack extends Error {}
 
@@ -63,6 +68,7 @@ export async function runBulk(
 ): Promise<BulkResult> {
   const results: BulkLine[] = [];
   let pending: { line: BulkLine; item: ChangeItem }[] = [];
+  const inflight: Promise<void>[] = [];
 
   const flush = async (tx: Tx | null) => {
     const batch = pending;
@@ -120,8 +126,17 @@ export async function runBulk(
         if (!(err instanceof RowError)) throw err;
         results.push({ row_index: index, name, policy_id: null, error: err.message, status: "failed" });
       }
-      if (pending.length >= CHUNK) await flush(tx);
+      if (pending.length >= CHUNK) {
+        if (tx) await flush(tx);
+        else {
+          const running = flush(null);
+          running.catch(() => {}); // awaited below; this only keeps an early exit from leaving it unhandled
+          inflight.push(running);
+          if (inflight.length >= IN_FLIGHT) await inflight.shift();
+        }
+      }
     }
+    await Promise.all(inflight);
     await flush(tx);
   };
 
