@@ -63,10 +63,9 @@ function macroWildcardMatcher(rm: PolicyResourceMatcher, sd: PreparedServiceDef,
     const resources: RangerPolicyResources = {};
     for (const [name, res] of Object.entries(rm.resources)) {
       const em = rm.matchers.get(name);
-      resources[name] =
-        em && em.isDynamic
-          ? { ...res, values: (res.values ?? []).map((v) => em.resolveValue(v, WILDCARD_ENV) ?? v) }
-          : res;
+      resources[name] = em?.isDynamic
+        ? { ...res, values: (res.values ?? []).map((v) => em.resolveValue(v, WILDCARD_ENV) ?? v) }
+        : res;
     }
     out = new PolicyResourceMatcher(withWildcards(sd), policyType, resources);
     wildcardMatchers.set(rm, out);

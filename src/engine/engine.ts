@@ -1,8 +1,8 @@
 import { computeResourceACLs } from "./acls.ts";
 import { AuditFilterEvaluator, parseAuditFilters } from "./audit-filter.ts";
-import { type Explanation, explainRequest } from "./explain.ts";
 import { conditionFactory } from "./conditions/factory.ts";
 import { type GeoTable, geoAttributes, parseGeoTable } from "./conditions/geo.ts";
+import { type Explanation, explainRequest } from "./explain.ts";
 import type { ExpressionEnv } from "./expression/index.ts";
 import { compileTemplate, resolveTemplate } from "./expression/index.ts";
 import { type MatchEnv, STATIC_ENV } from "./match/element-matcher.ts";
@@ -487,10 +487,10 @@ export class PolicyEngine {
 
   /** The expression view of a request (built per request, shared by its conditions). */
   expressionEnv(state: RequestState): ExpressionEnv {
-    const cached = (state as { _exprEnv?: ExpressionEnv })._exprEnv;
-    const base =
-      cached ??
-      ((state as { _exprEnv?: ExpressionEnv })._exprEnv = {
+    const holder = state as { _exprEnv?: ExpressionEnv };
+    let base = holder._exprEnv;
+    if (!base) {
+      base = {
         user: state.user,
         userGroups: state.groups,
         userRoles: [...state.roles()],
@@ -514,7 +514,9 @@ export class PolicyEngine {
         tags: state.tags,
         isAccessTypeAny: state.isAnyAccess,
         isAccessTypeDelegatedAdmin: state.accessType === "_admin",
-      });
+      };
+      holder._exprEnv = base;
+    }
     if (state.tag) return { ...base, currentTag: state.tag, tags: state.tags };
     return base;
   }

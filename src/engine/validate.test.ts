@@ -1,3 +1,4 @@
+/* biome-ignore-all lint/suspicious/noTemplateCurlyInString: Ranger `${{…}}` expressions are policy text, not templates */
 import { describe, expect, it } from "vitest";
 import type { RangerPolicy, RangerServiceDef } from "./index.ts";
 import { validatePolicy } from "./index.ts";

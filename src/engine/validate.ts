@@ -50,9 +50,9 @@ export function validatePolicy(serviceDef: RangerServiceDef, policy: RangerPolic
     err("policyType", `service-def '${serviceDef.name}' does not support row-filter policies`);
 
   validateResources(sd.resourcesByType[type], sd.hierarchiesByType[type], policy.resources ?? {}, "resources", err);
-  (policy.additionalResources ?? []).forEach((r, i) =>
-    validateResources(sd.resourcesByType[type], sd.hierarchiesByType[type], r ?? {}, `additionalResources[${i}]`, err),
-  );
+  (policy.additionalResources ?? []).forEach((r, i) => {
+    validateResources(sd.resourcesByType[type], sd.hierarchiesByType[type], r ?? {}, `additionalResources[${i}]`, err);
+  });
 
   // access types valid for this policy type (tag service-defs name them `component:access`)
   const accessNames = new Set<string>();
@@ -97,7 +97,9 @@ export function validatePolicy(serviceDef: RangerServiceDef, policy: RangerPolic
         err(`${field}.accesses[${j}].type`, `access type '${t}' is not defined for this policy type`);
     });
     if ((item.accesses?.length ?? 0) === 0 && item.delegateAdmin !== true) err(`${field}.accesses`, "no access types");
-    (item.conditions ?? []).forEach((c, j) => checkCondition(c, `${field}.conditions[${j}]`));
+    (item.conditions ?? []).forEach((c, j) => {
+      checkCondition(c, `${field}.conditions[${j}]`);
+    });
   };
   const checkCondition = (c: RangerPolicyItemCondition, field: string) => {
     let def = conditionDefs.get(c.type);
@@ -114,7 +116,11 @@ export function validatePolicy(serviceDef: RangerServiceDef, policy: RangerPolic
     }
   };
 
-  if (type === 0) for (const k of ITEM_LISTS) (policy[k] ?? []).forEach((it, i) => checkItem(it, `${k}[${i}]`));
+  if (type === 0)
+    for (const k of ITEM_LISTS)
+      (policy[k] ?? []).forEach((it, i) => {
+        checkItem(it, `${k}[${i}]`);
+      });
   if (type === 1)
     (policy.dataMaskPolicyItems ?? []).forEach((it: RangerDataMaskPolicyItem, i) => {
       const field = `dataMaskPolicyItems[${i}]`;
@@ -138,7 +144,9 @@ export function validatePolicy(serviceDef: RangerServiceDef, policy: RangerPolic
       if (!expr) err(`${field}.rowFilterInfo.filterExpr`, "missing row-filter expression");
       else for (const e of validateTemplate(expr).errors) err(`${field}.rowFilterInfo.filterExpr`, e.message);
     });
-  (policy.conditions ?? []).forEach((c, j) => checkCondition(c, `conditions[${j}]`));
+  (policy.conditions ?? []).forEach((c, j) => {
+    checkCondition(c, `conditions[${j}]`);
+  });
   (policy.validitySchedules ?? []).forEach((s, i) => {
     const failures: ScheduleValidationFailure[] = [];
     validateSchedule(s, failures);

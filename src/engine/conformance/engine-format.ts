@@ -26,7 +26,10 @@ export function rolesFromMaps(file: Json): RangerRole[] {
   const roles = new Map<string, RangerRole>();
   const get = (n: string) => {
     let r = roles.get(n);
-    if (!r) roles.set(n, (r = { name: n, users: [], groups: [], roles: [] }));
+    if (!r) {
+      r = { name: n, users: [], groups: [], roles: [] };
+      roles.set(n, r);
+    }
     return r;
   };
   for (const [u, rs] of Object.entries((file.userRoles as Record<string, string[]>) ?? {}))

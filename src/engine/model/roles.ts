@@ -16,7 +16,10 @@ export function buildRoleIndex(roles: readonly RangerRole[] | undefined): RoleIn
   const groupRoles = new Map<string, Set<string>>();
   const add = (m: Map<string, Set<string>>, k: string, role: string) => {
     let s = m.get(k);
-    if (!s) m.set(k, (s = new Set()));
+    if (!s) {
+      s = new Set();
+      m.set(k, s);
+    }
     s.add(role);
   };
   for (const role of byName.values()) {

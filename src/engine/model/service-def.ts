@@ -38,7 +38,10 @@ export function computeMarkerAccessTypes(accessTypes: readonly RangerAccessTypeD
     all.add(at.name);
     if (!at.category) continue;
     let set = byCategory.get(at.category);
-    if (!set) byCategory.set(at.category, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      byCategory.set(at.category, set);
+    }
     set.add(at.name);
     for (const g of at.impliedGrants ?? []) set.add(g);
   }
@@ -75,7 +78,10 @@ export function computeHierarchies(defs: readonly RangerResourceDef[]): RangerRe
     if (!parent) roots.push(d);
     else {
       let list = children.get(parent);
-      if (!list) children.set(parent, (list = []));
+      if (!list) {
+        list = [];
+        children.set(parent, list);
+      }
       list.push(d);
     }
   }
