@@ -9,12 +9,13 @@ import { FailureLimiter } from "./auth/failure-limiter.ts";
 import { OidcVerifier } from "./auth/oidc.ts";
 import { whoamiRoutes } from "./auth/whoami.routes.ts";
 import type { Config } from "./config/schema.ts";
+import { installDecisions } from "./decisions/index.ts";
 import { directoryRoutes } from "./directory/directory.routes.ts";
+import { distributionRoutes } from "./distribution/distribution.routes.ts";
 import { installAuthentication } from "./http/authentication.ts";
 import { installErrorHandling } from "./http/error-handler.ts";
 import "./http/fastify-types.ts";
 import { frontierRoutes } from "./compat/frontier/index.ts";
-import { puppetRoutes } from "./compat/puppet/index.ts";
 import { nx1Routes } from "./compat/nx1/index.ts";
 import { healthRoutes } from "./http/health.routes.ts";
 import { installIdempotency } from "./http/idempotency.ts";
@@ -75,7 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   installErrorHandling(app);
   await installOpenApi(app);
-  installMetrics(app, db);
+  const metrics = installMetrics(app, db);
 
   const authenticator = new Authenticator({
     db,
@@ -96,6 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   installAuthentication(app, { authenticator, limiter });
   installIdempotency(app, db);
+  await installDecisions(app, db, metrics);
 
   await app.register(healthRoutes(db));
   await app.register(whoamiRoutes);
@@ -106,7 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(policyRoutes(db));
   await app.register(nx1Routes(db, config.nx1Service));
   await app.register(frontierRoutes(db));
-  await app.register(puppetRoutes(db));
+  await app.register(distributionRoutes(db));
   return app;
 }
 

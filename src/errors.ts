@@ -200,6 +200,23 @@ export const BulkInputInvalid = defineError("BULK_INPUT_INVALID", 400, "the bulk
 export const TagAssociationNotFound = defineError("TAG_ASSOCIATION_NOT_FOUND", 404, "tag-role association not found");
 export const NameInvalid = defineError("NAME_INVALID", 400, "a name in the request breaks the naming rules");
 
+// ── decisions and policy distribution ─────────────────────────────────────
+export const DecisionUserUnknown = defineError(
+  "DECISION_USER_UNKNOWN",
+  404,
+  "the user of the decision is not in the directory; send its groups and roles to decide for an external user",
+);
+export const ResourceKeyUnknown = defineError(
+  "RESOURCE_KEY_UNKNOWN",
+  400,
+  "a resource key is not a resource of the service's definition",
+);
+export const AccessTypeUnknown = defineError(
+  "ACCESS_TYPE_UNKNOWN",
+  400,
+  "the access type is not defined by the service's definition",
+);
+
 // ── server side ────────────────────────────────────────────────────────────
 export const DatabaseUnavailable = defineError("DATABASE_UNAVAILABLE", 503, "the database is unavailable");
 export const ShuttingDown = defineError("SHUTTING_DOWN", 503, "the server is shutting down");

@@ -3,6 +3,7 @@ import { buildApp } from "./app.ts";
 import { pruneAuditEvents } from "./audit/audit.store.ts";
 import { ensureGeneralPsk } from "./auth/general-psk.ts";
 import type { Config } from "./config/schema.ts";
+import { startChangeFeed } from "./decisions/index.ts";
 import { pruneIdempotencyKeys } from "./http/idempotency.ts";
 import type { Db } from "./storage/db.ts";
 import { migrate } from "./storage/migrate.ts";
@@ -45,6 +46,12 @@ export async function startServer(config: Config): Promise<{ url: string; stop: 
   const url = await app.listen({ host: config.host, port: config.port });
   log.info({ url, database: db.kind, startupMs: Math.round(performance.now() - started) }, "gatehouse listening");
 
+  // Decisions: hear of policy and directory changes committed by other processes (LISTEN/NOTIFY).
+  const changeFeed = startChangeFeed(app.decisions, {
+    databaseUrl: config.databaseUrl,
+    onError: (err) => log.warn({ err }, "change notifications: connection lost; reconnecting"),
+  });
+
   const housekeeping = async () => {
     try {
       if (config.auditRetentionDays > 0) {
@@ -64,6 +71,7 @@ export async function startServer(config: Config): Promise<{ url: string; stop: 
   const stop = () => {
     stopping ??= (async () => {
       clearInterval(timer);
+      await changeFeed.stop();
       const force = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceSeconds * 1000);
       force.unref();
       await app.close();

@@ -27,6 +27,8 @@ export interface Database {
   policy_versions: PolicyVersionsTable;
   policy_deltas: PolicyDeltasTable;
   tag_role_associations: TagRoleAssociationsTable;
+  decision_log: DecisionLogTable;
+  plugin_downloads: PluginDownloadsTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -290,4 +292,38 @@ export interface TagRoleAssociationsTable {
   is_readonly: boolean;
   policy_id: number | null;
   created_at: CreatedAt;
+}
+
+// ── decisions (migration 0004) ─────────────────────────────────────────────
+
+export interface DecisionLogTable {
+  id: Generated<number>;
+  occurred_at: CreatedAt;
+  service: string;
+  user_name: string;
+  groups: ColumnType<string[], string[] | undefined, string[]>;
+  roles: ColumnType<string[], string[] | undefined, string[]>;
+  access_type: string;
+  action: string | null;
+  resource: string;
+  policy_type: number;
+  allowed: boolean;
+  determined: boolean;
+  policy_id: number | null;
+  policy_version: number | null;
+  reason: string | null;
+  request_id: string | null;
+  client_ip: string | null;
+}
+
+export interface PluginDownloadsTable {
+  service_id: number;
+  plugin_id: string;
+  kind: "policies" | "roles" | "tags";
+  cluster_name: string;
+  last_known_version: number | null;
+  served_version: number | null;
+  status: number;
+  client_ip: string | null;
+  downloaded_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }

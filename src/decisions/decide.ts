@@ -1,0 +1,210 @@
+import type { RangerAccessRequest, RangerAccessResult, RangerServiceDef } from "../engine/index.ts";
+import { AccessTypeUnknown, type AppError, DecisionUserUnknown, ResourceKeyUnknown } from "../errors.ts";
+import type { LiveEngine } from "./live-engines.ts";
+import type { PrincipalCache } from "./principals.ts";
+
+/** A decision request as the API takes it (`POST /v1/decisions`). */
+export interface DecisionInput {
+  service: string;
+  user: string;
+  groups?: string[] | undefined;
+  roles?: string[] | undefined;
+  resource: Record<string, string | string[]>;
+  accessType?: string | undefined;
+  action?: string | undefined;
+  policyType?: "access" | "datamask" | "rowfilter" | undefined;
+  context?: Record<string, unknown> | undefined;
+  clientIp?: string | undefined;
+}
+
+/** A decision as the API answers it: Ranger's result fields under plain names, plus a reason. */
+export interface DecisionOutput {
+  allowed: boolean;
+  determined: boolean;
+  /** The deciding policy, or -1 when none decided (default deny, super user). */
+  policyId: number;
+  /** Version of the deciding policy (Ranger's result `policyVersion`), or null. */
+  policyVersion: number | null;
+  /** The service policy version the engine served. */
+  servicePolicyVersion: number;
+  audited: boolean;
+  reason: string;
+  maskType?: string;
+  maskedValue?: string;
+  maskCondition?: string;
+  filterExpr?: string;
+}
+
+/** What the audit log keeps of one decision. */
+export interface DecisionRecord {
+  service: string;
+  user: string;
+  groups: string[];
+  roles: string[];
+  accessType: string;
+  action: string | null;
+  resource: string;
+  policyType: number;
+  allowed: boolean;
+  determined: boolean;
+  policyId: number | null;
+  policyVersion: number | null;
+  reason: string;
+}
+
+const SPECIAL_ACCESS = new Set(["", "_any", "_admin", "_super_user"]);
+const POLICY_TYPES = { access: 0, datamask: 1, rowfilter: 2 } as const;
+
+/** Resource and access-type names a service-def allows, computed once per def object. */
+interface DefNames {
+  resources: string[];
+  resourceSet: Set<string>;
+  accessTypes: Set<string>;
+}
+const defNames = new WeakMap<RangerServiceDef, DefNames>();
+
+function namesOf(def: RangerServiceDef): DefNames {
+  let names = defNames.get(def);
+  if (!names) {
+    const resources = [...new Set((def.resources ?? []).map((r) => r.name))];
+    const accessTypes = new Set<string>();
+    for (const a of [...(def.accessTypes ?? []), ...(def.markerAccessTypes ?? [])]) accessTypes.add(a.name);
+    names = { resources, resourceSet: new Set(resources), accessTypes };
+    defNames.set(def, names);
+  }
+  return names;
+}
+
+/** Throws RESOURCE_KEY_UNKNOWN / ACCESS_TYPE_UNKNOWN naming the offending input. */
+export function checkRequestNames(
+  live: LiveEngine,
+  resource: Record<string, unknown>,
+  accessType: string | undefined,
+  field = "body",
+): void {
+  const names = namesOf(live.def);
+  for (const key in resource) {
+    if (!names.resourceSet.has(key)) {
+      const message = `${field}.resource.${key}: \`${key}\` is not a resource of service \`${live.serviceName}\` (type \`${live.serviceType}\`: ${names.resources.join(", ")})`;
+      throw ResourceKeyUnknown(message, {
+        details: [{ field: `${field}.resource.${key}`, rule: "resourceKey", message }],
+      });
+    }
+  }
+  if (accessType !== undefined && !SPECIAL_ACCESS.has(accessType) && !names.accessTypes.has(accessType)) {
+    const message = `${field}.accessType: \`${accessType}\` is not an access type of service \`${live.serviceName}\` (${[...names.accessTypes].join(", ")})`;
+    throw AccessTypeUnknown(message, { details: [{ field: `${field}.accessType`, rule: "accessType", message }] });
+  }
+}
+
+/** `catalog=a/schema=b` in the service-def's resource order: the audit log's searchable form. */
+export function resourceKey(live: LiveEngine, resource: Record<string, string | string[]>): string {
+  const parts: string[] = [];
+  for (const name of namesOf(live.def).resources) {
+    const v = resource[name];
+    if (v === undefined) continue;
+    parts.push(`${name}=${Array.isArray(v) ? v.join("|") : v}`);
+  }
+  return parts.join("/");
+}
+
+/** The user's groups and roles: as given, or resolved from the directory. */
+export async function principalsFor(
+  principals: PrincipalCache,
+  input: { user: string; groups?: string[] | undefined; roles?: string[] | undefined },
+  field = "body",
+): Promise<{ groups: string[]; roles: string[] }> {
+  if (input.groups !== undefined && input.roles !== undefined) return { groups: input.groups, roles: input.roles };
+  const found = await principals.byUsername(input.user);
+  if (!found) {
+    if (input.groups !== undefined) return { groups: input.groups, roles: input.roles ?? [] };
+    const message = `${field}.user: user \`${input.user}\` is not in the directory; send \`groups\` and \`roles\` to decide for an external user`;
+    throw DecisionUserUnknown(message, { details: [{ field: `${field}.user`, rule: "exists", message }] });
+  }
+  return { groups: input.groups ?? found.groups, roles: input.roles ?? found.roles };
+}
+
+/** Builds the engine request; `roles` are always passed so the engine never guesses them. */
+export function toEngineRequest(input: DecisionInput, groups: string[], roles: string[]): RangerAccessRequest {
+  const req: RangerAccessRequest = {
+    resource: { elements: input.resource },
+    accessType: input.accessType ?? "",
+    user: input.user,
+    userGroups: groups,
+    // A non-empty list stops the engine from computing roles from its (empty) role store.
+    userRoles: roles,
+  };
+  if (input.action !== undefined) req.action = input.action;
+  if (input.context !== undefined) req.context = input.context;
+  if (input.clientIp !== undefined) req.clientIPAddress = input.clientIp;
+  return req;
+}
+
+/** Runs the engine for the requested policy type. */
+export function evaluate(live: LiveEngine, input: DecisionInput, req: RangerAccessRequest): RangerAccessResult {
+  const type = POLICY_TYPES[input.policyType ?? "access"];
+  if (type === 1) return live.engine.evaluateDataMask(req);
+  if (type === 2) return live.engine.evaluateRowFilter(req);
+  return live.engine.isAccessAllowed(req);
+}
+
+function reasonOf(res: RangerAccessResult): string {
+  if (res.reason) return res.reason;
+  if (res.policyType === 1) {
+    return res.maskType ? `masked (${res.maskType}) by policy ${res.policyId}` : "no data-mask policy applies";
+  }
+  if (res.policyType === 2) {
+    return res.filterExpr ? `row filter of policy ${res.policyId}` : "no row-filter policy applies";
+  }
+  if (res.policyId >= 0) return `${res.isAllowed ? "allowed" : "denied"} by policy ${res.policyId}`;
+  if (!res.isAccessDetermined) return "no policy decided: not determined";
+  return res.isAllowed ? "allowed" : "no policy allows the access: denied by default";
+}
+
+/** Shapes an engine result for the API. */
+export function present(live: LiveEngine, res: RangerAccessResult): DecisionOutput {
+  const out: DecisionOutput = {
+    allowed: res.isAllowed,
+    determined: res.isAccessDetermined,
+    policyId: res.policyId,
+    policyVersion: res.policyId >= 0 ? (live.policies.get(res.policyId)?.version ?? res.policyVersion ?? null) : null,
+    servicePolicyVersion: live.version,
+    audited: res.isAudited,
+    reason: reasonOf(res),
+  };
+  if (res.maskType !== undefined) out.maskType = res.maskType;
+  if (res.maskedValue !== undefined) out.maskedValue = res.maskedValue;
+  if (res.maskCondition !== undefined) out.maskCondition = res.maskCondition;
+  if (res.filterExpr !== undefined) out.filterExpr = res.filterExpr;
+  return out;
+}
+
+/** The audit record of a decision. */
+export function recordOf(
+  live: LiveEngine,
+  input: DecisionInput,
+  groups: string[],
+  roles: string[],
+  out: DecisionOutput,
+): DecisionRecord {
+  return {
+    service: live.serviceName,
+    user: input.user,
+    groups,
+    roles,
+    accessType: input.accessType ?? "",
+    action: input.action ?? null,
+    resource: resourceKey(live, input.resource),
+    policyType: POLICY_TYPES[input.policyType ?? "access"],
+    allowed: out.allowed,
+    determined: out.determined,
+    policyId: out.policyId >= 0 ? out.policyId : null,
+    policyVersion: out.policyVersion,
+    reason: out.reason,
+  };
+}
+
+/** An error of one batch item, in the catalogue's shape. */
+export function itemError(err: AppError): { code: string; message: string } {
+  return { code: err.code, message: err.message };
+}

@@ -1,0 +1,144 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyRequest } from "fastify";
+import { Type } from "typebox";
+import { AppError, ValidationFailed } from "../errors.ts";
+import {
+  checkRequestNames,
+  type DecisionInput,
+  type DecisionOutput,
+  evaluate,
+  itemError,
+  present,
+  principalsFor,
+  recordOf,
+  toEngineRequest,
+} from "./decide.ts";
+import { BatchRequest, BatchResponse, Decision, DecisionRequest } from "./decisions.schemas.ts";
+import { explainDecision } from "./explain.ts";
+import type { LiveEngine } from "./live-engines.ts";
+import type { DecisionRuntime } from "./runtime.ts";
+
+/**
+ * Decision routes: one decision, a batch, and an explained decision. The hot path awaits only
+ * when a service's engine or a user's memberships are not cached yet; audited decisions are
+ * queued for the decision log, never written on the request path.
+ */
+export function decisionRoutes(runtime: DecisionRuntime): FastifyPluginAsyncTypebox {
+  const engineOf = async (service: string): Promise<LiveEngine> =>
+    runtime.engines.peek(service) ?? (await runtime.engines.get(service));
+
+  const decideOne = async (input: DecisionInput, request: FastifyRequest, field: string): Promise<DecisionOutput> => {
+    const live = await engineOf(input.service);
+    checkRequestNames(live, input.resource, input.accessType, field);
+    const { groups, roles } = await principalsFor(runtime.principals, input, field);
+    const out = present(live, evaluate(live, input, toEngineRequest(input, groups, roles)));
+    runtime.countDecision(out.allowed);
+    if (out.audited) {
+      runtime.audit.push({
+        ...recordOf(live, input, groups, roles, out),
+        at: new Date(),
+        requestId: request.id,
+        clientIp: request.ip,
+      });
+    }
+    return out;
+  };
+
+  return async (app) => {
+    app.post(
+      "/v1/decisions",
+      {
+        config: { ability: "decision.check" },
+        schema: {
+          tags: ["decisions"],
+          summary: "Decide one access request",
+          description:
+            "Evaluates the service's policies for the user (groups and roles from the directory unless given). " +
+            "With `policyType` `datamask` or `rowfilter`, answers the mask or row filter.",
+          body: DecisionRequest,
+          response: { 200: Decision },
+        },
+      },
+      async (request) => decideOne({ ...request.body, clientIp: request.ip }, request, "body"),
+    );
+
+    app.post(
+      "/v1/decisions::batch",
+      {
+        config: { ability: "decision.check" },
+        // 10,000 requests with long resource names exceed the server-wide body limit.
+        bodyLimit: BATCH_BODY_LIMIT,
+        schema: {
+          tags: ["decisions"],
+          summary: "Decide up to 10,000 access requests",
+          description:
+            "Answers in request order. An item that cannot be decided (unknown service, user or resource key) " +
+            "gets its own `error`; the others are decided.",
+          body: BatchRequest,
+          response: { 200: BatchResponse },
+        },
+      },
+      async (request) => {
+        const { service, requests } = request.body;
+        const results: (DecisionOutput | { error: { code: string; message: string } })[] = new Array(requests.length);
+        let allowed = 0;
+        let denied = 0;
+        let failed = 0;
+        for (let i = 0; i < requests.length; i++) {
+          const item = requests[i] as (typeof requests)[number];
+          const field = `body.requests[${i}]`;
+          try {
+            const itemService = item.service ?? service;
+            if (!itemService) throw missingService(field);
+            const out = await decideOne({ ...item, service: itemService, clientIp: request.ip }, request, field);
+            results[i] = out;
+            if (out.allowed) allowed++;
+            else denied++;
+          } catch (err) {
+            if (!(err instanceof AppError) || err.status >= 500) throw err;
+            results[i] = { error: itemError(err) };
+            failed++;
+          }
+        }
+        return { results, allowed, denied, failed };
+      },
+    );
+
+    app.post(
+      "/v1/decisions::explain",
+      {
+        config: { ability: "decision.check" },
+        schema: {
+          tags: ["decisions"],
+          summary: "Decide one access request and explain it",
+          description:
+            "The decision plus the engine's explanation: which policies matched the resource, what each says " +
+            "for this user, its groups and roles, and which one decided.",
+          body: DecisionRequest,
+          response: {
+            200: Type.Object({ decision: Decision, explanation: Type.Unknown() }, { title: "ExplainedDecision" }),
+          },
+        },
+      },
+      async (request) => {
+        const input: DecisionInput = { ...request.body, clientIp: request.ip };
+        const live = await engineOf(input.service);
+        checkRequestNames(live, input.resource, input.accessType, "body");
+        const { groups, roles } = await principalsFor(runtime.principals, input, "body");
+        const req = toEngineRequest(input, groups, roles);
+        const decision = present(live, evaluate(live, input, req));
+        return { decision, explanation: explainDecision(live, input, req, groups, roles, decision) };
+      },
+    );
+  };
+}
+
+/** Bytes a batch body may have: 10,000 requests of up to about 3 kB each. */
+const BATCH_BODY_LIMIT = 32 * 1024 * 1024;
+
+function missingService(field: string): AppError {
+  const message = `${field}.service: is required when the batch has no \`service\``;
+  return ValidationFailed(message, {
+    details: [{ field: `${field}.service`, rule: "required", message }],
+  });
+}

@@ -1,0 +1,176 @@
+import { createEngine, type PolicyEngine, type RangerPolicy, type RangerServiceDef } from "../engine/index.ts";
+import { ServiceNotFound } from "../errors.ts";
+import type { Db } from "../storage/db.ts";
+import { readDeltas, readServiceSnapshot, readServiceState } from "./engine-source.ts";
+
+/** One service's engine and what it was built from. */
+export interface LiveEngine {
+  readonly serviceId: number;
+  readonly serviceName: string;
+  readonly serviceType: string;
+  readonly def: RangerServiceDef;
+  readonly engine: PolicyEngine;
+  /** The service policy version the engine serves (Ranger's policyVersion). */
+  version: number;
+  readonly builtAt: Date;
+  /** When a delta was last applied (null until the first). */
+  updatedAt: Date | null;
+  deltasApplied: number;
+  /** Current policies by id, kept in step with the deltas (what-can-a-user-access reads them). */
+  readonly policies: Map<number, RangerPolicy>;
+  /** Service and def update times at build: a change to either needs a rebuild. */
+  readonly serviceUpdatedAt: number;
+  readonly defUpdatedAt: number;
+}
+
+/** Counts for `GET /v1/services/{service}/engine` and tests. */
+export interface EngineStats {
+  builds: number;
+  deltaBatches: number;
+}
+
+/**
+ * The server's engines, one per service, built lazily from the database on first use and then
+ * kept current from the committed change log (`policy_deltas`): `refresh` applies the deltas
+ * after the engine's version, so a policy change costs one small query and an incremental
+ * update, never a rebuild. A rebuild happens only when the log cannot bridge the gap (versions
+ * without deltas), or when the service's configs or its service-def changed.
+ *
+ * Refreshes of one service are serialised, so deltas are applied once and in order whatever
+ * mix of notifications, in-process writes and polls asks for them.
+ */
+export class LiveEngines {
+  readonly #db: Db;
+  readonly #entries = new Map<string, LiveEngine>();
+  readonly #idToName = new Map<number, string>();
+  readonly #running = new Map<string, Promise<LiveEngine | undefined>>();
+  readonly #again = new Set<string>();
+  readonly stats: EngineStats = { builds: 0, deltaBatches: 0 };
+  /** Called after an engine was built or advanced (propagation tests and metrics). */
+  onUpdate: ((live: LiveEngine) => void) | undefined;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /** The engine of `name` if it is loaded: the decision hot path, no await. */
+  peek(name: string): LiveEngine | undefined {
+    return this.#entries.get(name);
+  }
+
+  /** The engine of `name`, loading it on first use; SERVICE_NOT_FOUND for an unknown service. */
+  async get(name: string): Promise<LiveEngine> {
+    const live = this.#entries.get(name) ?? (await this.refresh(name));
+    if (!live) throw ServiceNotFound(`service \`${name}\` not found`);
+    return live;
+  }
+
+  /** Names of the loaded services. */
+  loaded(): string[] {
+    return [...this.#entries.keys()];
+  }
+
+  /** Catches `name` up with the database (serialised per service); undefined when it is gone. */
+  refresh(name: string): Promise<LiveEngine | undefined> {
+    const running = this.#running.get(name);
+    if (running) {
+      // A change may have committed after the running refresh read the version: go once more.
+      this.#again.add(name);
+      return running;
+    }
+    const run = (async () => {
+      try {
+        let live = await this.#refreshOnce(name);
+        while (this.#again.delete(name)) live = await this.#refreshOnce(name);
+        return live;
+      } finally {
+        this.#running.delete(name);
+      }
+    })();
+    this.#running.set(name, run);
+    return run;
+  }
+
+  /** Refreshes the loaded service with this id (a notification names services by id). */
+  async refreshById(id: number): Promise<void> {
+    const name = this.#idToName.get(id);
+    if (name) await this.refresh(name);
+    else {
+      // A renamed service, or one this process has not loaded: refresh every loaded one.
+      await this.refreshAll();
+    }
+  }
+
+  /** Catches every loaded engine up (after a reconnect, a local write, or the safety poll). */
+  async refreshAll(): Promise<void> {
+    await Promise.all(this.loaded().map((name) => this.refresh(name)));
+  }
+
+  async #refreshOnce(name: string): Promise<LiveEngine | undefined> {
+    const current = this.#entries.get(name);
+    if (!current) return this.#build(name);
+    const state = await readServiceState(this.#db.kysely, name);
+    if (
+      !state ||
+      state.id !== current.serviceId ||
+      state.updatedAt.getTime() !== current.serviceUpdatedAt ||
+      state.defUpdatedAt.getTime() !== current.defUpdatedAt ||
+      state.policyVersion < current.version
+    ) {
+      return this.#build(name);
+    }
+    if (state.policyVersion === current.version) return current;
+    const deltas = await readDeltas(this.#db.kysely, state.id, current.version, state.policyVersion);
+    if (!deltas) return this.#build(name);
+    current.engine.applyDeltas(deltas, undefined, state.policyVersion);
+    for (const d of deltas) {
+      const id = d.policy.id;
+      if (id === undefined) continue;
+      if (d.changeType === 2) current.policies.delete(id);
+      else current.policies.set(id, d.policy);
+    }
+    current.version = state.policyVersion;
+    current.updatedAt = new Date();
+    current.deltasApplied += deltas.length;
+    this.stats.deltaBatches++;
+    this.onUpdate?.(current);
+    return current;
+  }
+
+  async #build(name: string): Promise<LiveEngine | undefined> {
+    const snapshot = await readServiceSnapshot(this.#db, name);
+    const previous = this.#entries.get(name);
+    if (previous) this.#idToName.delete(previous.serviceId);
+    if (!snapshot) {
+      this.#entries.delete(name);
+      return undefined;
+    }
+    const { service, def, policies } = snapshot;
+    const engine = createEngine({
+      serviceName: service.name,
+      serviceDef: def,
+      policies,
+      serviceConfig: { raw: service.configs },
+      policyVersion: service.policyVersion,
+    });
+    const live: LiveEngine = {
+      serviceId: service.id,
+      serviceName: service.name,
+      serviceType: service.type,
+      def,
+      engine,
+      version: service.policyVersion,
+      builtAt: new Date(),
+      updatedAt: null,
+      deltasApplied: 0,
+      policies: new Map(policies.map((p) => [p.id as number, p])),
+      serviceUpdatedAt: service.updatedAt.getTime(),
+      defUpdatedAt: service.defUpdatedAt.getTime(),
+    };
+    this.#entries.set(name, live);
+    this.#idToName.set(service.id, name);
+    this.stats.builds++;
+    this.onUpdate?.(live);
+    return live;
+  }
+}

@@ -1,0 +1,47 @@
+import { createHash } from "node:crypto";
+import type { RangerRole, RangerRoles } from "../engine/index.ts";
+import type { Queryable } from "../storage/db.ts";
+
+/**
+ * The directory's roles as Ranger's `RangerRoles`: each role lists the users and groups bound
+ * to it by name, and, as member roles, the composite roles that include it (holding a composite
+ * gives its children, which is Ranger's "members of a member role are members"). A plugin engine
+ * built from this computes the same roles for a user and its groups as the server resolves from
+ * the directory.
+ *
+ * `roleVersion` is a fingerprint of the content (48 bits of its SHA-256), not a counter: the
+ * directory keeps no role version, and equality is all a plugin's `lastKnownRoleVersion`
+ * comparison needs.
+ */
+export async function exportRangerRoles(db: Queryable, serviceName: string): Promise<RangerRoles> {
+  const roles = await db.selectFrom("roles").select(["id", "num", "name", "description"]).orderBy("num").execute();
+  const byId = new Map<string, RangerRole>();
+  for (const r of roles) {
+    byId.set(r.id, { id: r.num, name: r.name, description: r.description, users: [], groups: [], roles: [] });
+  }
+  const users = await db
+    .selectFrom("role_bindings as b")
+    .innerJoin("users as u", (j) => j.on("b.principal_type", "=", "user").onRef("u.id", "=", "b.principal_id"))
+    .select(["b.role_id", "u.username as name"])
+    .execute();
+  const groups = await db
+    .selectFrom("role_bindings as b")
+    .innerJoin("groups as g", (j) => j.on("b.principal_type", "=", "group").onRef("g.id", "=", "b.principal_id"))
+    .select(["b.role_id", "g.name as name"])
+    .execute();
+  const composites = await db.selectFrom("role_composites").select(["role_id", "child_role_id"]).execute();
+  const add = (list: { name: string; isAdmin?: boolean }[] | undefined, name: string) => {
+    if (list && !list.some((m) => m.name === name)) list.push({ name, isAdmin: false });
+  };
+  for (const u of users) add(byId.get(u.role_id)?.users, u.name);
+  for (const g of groups) add(byId.get(g.role_id)?.groups, g.name);
+  for (const c of composites) {
+    const parent = byId.get(c.role_id);
+    if (parent) add(byId.get(c.child_role_id)?.roles, parent.name);
+  }
+  const rangerRoles = [...byId.values()];
+  for (const r of rangerRoles)
+    for (const list of [r.users, r.groups, r.roles]) list?.sort((a, b) => (a.name < b.name ? -1 : 1));
+  const hash = createHash("sha256").update(JSON.stringify(rangerRoles)).digest("hex");
+  return { serviceName, roleVersion: Number.parseInt(hash.slice(0, 12), 16), rangerRoles };
+}
