@@ -60,8 +60,22 @@ class Node {
   selfCands: Candidates | null = null;
   /** cached: everything in this subtree */
   subCands: Candidates | null = null;
+  /** set when the node's only edges are hash edges of one resource name (the lookup fast path) */
+  fastName: string | null = null;
+  fastExact: Map<string, Node> | null = null;
   constructor(exactPath: boolean) {
     this.exactPath = exactPath;
+  }
+  refreshFast(): void {
+    const ls = this.levels;
+    const only = ls !== null && ls.length === 1 ? ls[0] : null;
+    if (only !== null && only.prefixes === null && only.any === null && only.exact !== null) {
+      this.fastName = only.name;
+      this.fastExact = only.exact;
+    } else {
+      this.fastName = null;
+      this.fastExact = null;
+    }
   }
   level(name: string): Level | null {
     const ls = this.levels;
@@ -85,7 +99,8 @@ export class ResourceIndex {
   private readonly policyType: number;
   /** resource names of this policy type, root→leaf */
   private readonly ordered: readonly string[];
-  private readonly fold: ReadonlyMap<string, boolean>;
+  /** whether `ordered[i]` folds case (its def's ignoreCase) */
+  private readonly orderedFold: readonly boolean[];
   /** valid spec key chains (hierarchy prefixes) joined by "\u0001" */
   private readonly chains: ReadonlySet<string>;
   // scratch for lookups (the engine is synchronous)
@@ -101,7 +116,7 @@ export class ResourceIndex {
     this.ordered = this.orderNames([...defs.keys()]);
     const fold = new Map<string, boolean>();
     for (const [name, d] of defs) fold.set(name, boolOption(d.matcherOptions, "ignoreCase", true));
-    this.fold = fold;
+    this.orderedFold = this.ordered.map((n) => fold.get(n) ?? true);
     const chains = new Set<string>();
     for (const h of sd.hierarchiesByType[policyType] ?? [])
       for (let i = 1; i <= h.length; i++)
@@ -253,6 +268,7 @@ export class ResourceIndex {
       } else {
         child = level.any ??= new Node(false);
       }
+      node.refreshFast();
       this.walkPlan(plan, depth + 1, child, at);
     }
   }
@@ -309,6 +325,32 @@ export class ResourceIndex {
       present++;
     }
     if (present === 0) return null;
+    // fast path: a chain of hash edges with nothing kept along the way
+    const folds = this.orderedFold;
+    let node = this.root;
+    let used = 0;
+    for (let i = 0; i < ordered.length && used < present; i++) {
+      const name = ordered[i];
+      const raw = elements[name] as string | undefined | null;
+      if (raw === undefined || raw === null) continue;
+      used++;
+      if (node.fastName !== name || node.always.length !== 0 || raw === "" || raw === "*")
+        return this.lookupGeneral(elements, present, withDescendants);
+      const child = node.fastExact!.get(folds[i] ? raw.toLowerCase() : raw);
+      if (child === undefined) return NO_CANDIDATES;
+      node = child;
+    }
+    if (used !== present) return NO_CANDIDATES;
+    if (withDescendants) return node.subCands ?? this.subOf(node);
+    return node.selfCands ?? this.selfOf(node);
+  }
+
+  private lookupGeneral(
+    elements: RangerAccessResource["elements"],
+    present: number,
+    withDescendants: boolean,
+  ): Candidates {
+    const ordered = this.ordered;
     const extra = this.extra;
     extra.length = 0;
     let frontier = this.frontier;
@@ -322,7 +364,7 @@ export class ResourceIndex {
       if (raw === undefined || raw === null) continue;
       used++;
       const allValues = raw === "" || raw === "*";
-      const v = allValues ? raw : this.fold.get(name) ? raw.toLowerCase() : raw;
+      const v = allValues ? raw : this.orderedFold[i] ? raw.toLowerCase() : raw;
       next.length = 0;
       for (let f = 0; f < frontier.length; f++) {
         const node = frontier[f];
