@@ -119,6 +119,7 @@ export class PolicyEvaluator {
     const roles = new Set<string>();
     const granted = new Set<string>();
     let anyPrincipal = this.isDenyAllElse;
+    let publicOrUser = false;
     let owner = false;
     let delegate = false;
     const all = [
@@ -130,7 +131,10 @@ export class PolicyEvaluator {
       ...this.rowFilterItems,
     ];
     for (const it of all) {
-      if (it.hasPublic || it.hasUserToken) anyPrincipal = true;
+      if (it.hasPublic || it.hasUserToken) {
+        anyPrincipal = true;
+        publicOrUser = true;
+      }
       if (it.hasOwner) owner = true;
       for (const u of it.users) users.add(u);
       for (const g of it.groups) groups.add(g);
@@ -147,7 +151,8 @@ export class PolicyEvaluator {
     this.hasOwnerItem = owner;
     this.grantedAccesses = only ? only.accesses : granted;
     this.hasDelegateAdmin = delegate;
-    this.evalOrder = computeEvalOrder(this, sd, users.size + groups.size, anyPrincipal, granted);
+    // Ranger counts `{OWNER}` among the item users, and only public/{USER} (not deny-all-else) as "everyone"
+    this.evalOrder = computeEvalOrder(this, sd, users.size + groups.size + (owner ? 1 : 0), publicOrUser, granted);
   }
 
   /** The resource matchers, one per spec; built on first use (the index answers most requests without them). */
