@@ -28,4 +28,12 @@ describe("Ranger conformance corpus", () => {
       "listed as known failures but passing now: remove them from the list",
     ).toEqual([]);
   });
+
+  it("runs Gatehouse's own Ranger-format cases (test/corpus) with no failures", () => {
+    const own = join(import.meta.dirname, "../../../test/corpus");
+    const summary = runAll([own], own);
+    const failing = summary.reports.flatMap((r) => r.failures.map((f) => `${relative(own, f.file)} :: ${f.test}`));
+    expect(failing).toEqual([]);
+    expect(summary.passed).toBeGreaterThan(0);
+  });
 });
