@@ -112,16 +112,30 @@ function tagPresence(type: string, values: readonly string[], mode: "all" | "any
   };
 }
 
-/** Hive's mutex conditions: do the query's REQUESTED_RESOURCES include all listed resources? */
+/**
+ * Hive's mutex conditions (`RangerHiveResourcesAccessedTogetherCondition` and its negation): the
+ * query's REQUESTED_RESOURCES are "accessed together" when, over all (requested resource, listed
+ * pattern) pairs, at least two match (Ranger's `RangerRequestedResources#isMutuallyExcluded`), so a
+ * single pattern such as `db.t.col*` matched by two requested columns counts.
+ */
 function accessedTogether(type: string, values: readonly string[], together: boolean): Condition {
   const patterns = values.map((v) => v.toLowerCase());
   return {
     type,
     isMatched: (s) => {
+      if (patterns.length === 0) return true;
       const requested = requestedResourceNames(s.context.REQUESTED_RESOURCES);
-      if (requested === null || patterns.length < 2) return !together;
-      const allFound = patterns.every((p) => requested.some((r) => wildcardMatch(r, p)));
-      return together ? allFound : !allFound;
+      if (requested === null) return !together;
+      let matched = 0;
+      let accessedTogether = false;
+      if (requested.length > 1)
+        outer: for (const r of requested)
+          for (const p of patterns)
+            if (wildcardMatch(r, p) && matched++ > 0) {
+              accessedTogether = true;
+              break outer;
+            }
+      return together ? accessedTogether : !accessedTogether;
     },
   };
 }
