@@ -430,6 +430,10 @@ export class PolicyEngine {
         return roles;
       },
       accessTypeGroups: groupsSpec,
+      // declared up front so every request state has one shape (the evaluators' loads stay monomorphic)
+      accessTypeResults: undefined,
+      tag: undefined,
+      tags: undefined,
     };
     (state as { env: MatchEnv }).env = this.matchEnv(state);
     const tags = this.requestTags(state, policyType);
@@ -438,17 +442,11 @@ export class PolicyEngine {
   }
 
   private matchEnv(state: RequestState): MatchEnv {
-    return {
-      token: (name) => {
-        if (name === "USER") return state.user;
-        if (name === "OWNER") return state.request.resource.ownerUser;
-        return state.context[`token:${name}`];
-      },
-      resolveExpressions: (text) => this.resolveText(text, state),
-    };
+    return new RequestEnv(this, state);
   }
 
-  private resolveText(text: string, state: RequestState): string | null {
+  /** Resolves `${{…}}` templates in a policy value for one request (null when it cannot). */
+  resolveText(text: string, state: RequestState): string | null {
     let t = this.templateCache.get(text);
     if (t === undefined) {
       try {
@@ -482,7 +480,11 @@ export class PolicyEngine {
       return undefined;
     }
     if (this.tagStore.isEmpty) return undefined;
-    return this.tagStore.tagsFor(state.request.resource, state.descendantsCount);
+    return this.tagStore.tagsFor(
+      state.request.resource,
+      state.descendantsCount,
+      state.request.resourceElementMatchingScopes,
+    );
   }
 
   /** The expression view of a request (built per request, shared by its conditions). */
@@ -524,7 +526,7 @@ export class PolicyEngine {
   // ------------------------------------------------------------------ evaluation
 
   private matchedZones(state: RequestState): string[] {
-    if (this.zones.size === 0) return [];
+    if (this.zones.size === 0) return NO_ZONES;
     const out: string[] = [];
     for (const z of this.zones.values()) {
       for (const m of z.matchers) {
@@ -748,6 +750,27 @@ export class PolicyEngine {
     }
   }
 }
+
+/** A request's view for dynamic resource values: one object per request instead of two closures. */
+class RequestEnv implements MatchEnv {
+  private readonly engine: PolicyEngine;
+  private readonly state: RequestState;
+  constructor(engine: PolicyEngine, state: RequestState) {
+    this.engine = engine;
+    this.state = state;
+  }
+  token(name: string): unknown {
+    const state = this.state;
+    if (name === "USER") return state.user;
+    if (name === "OWNER") return state.request.resource.ownerUser;
+    return state.context[`token:${name}`];
+  }
+  resolveExpressions(text: string): string | null {
+    return this.engine.resolveText(text, this.state);
+  }
+}
+
+const NO_ZONES: string[] = Object.freeze([]) as unknown as string[];
 
 function scheduleFn(schedules: readonly RangerValiditySchedule[], tz: string): (time: number) => boolean {
   try {
