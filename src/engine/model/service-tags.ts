@@ -1,6 +1,6 @@
 import { STATIC_ENV } from "../match/element-matcher.ts";
 import { type MatchType, PolicyResourceMatcher } from "../match/policy-resource-matcher.ts";
-import type { RangerAccessResource, RangerTagForEval, ServiceTags } from "../types.ts";
+import type { RangerAccessResource, RangerTagForEval, ResourceElementMatchingScope, ServiceTags } from "../types.ts";
 import type { PreparedServiceDef } from "./service-def.ts";
 
 /**
@@ -46,11 +46,15 @@ export class TagStore {
    * Tags of the resources related to `resource`. Like Ranger's set of `RangerTagForEval`, the same
    * tag (type, attributes, validity, match type) reached through several resources counts once.
    */
-  tagsFor(resource: RangerAccessResource, descendantsCount: boolean): RangerTagForEval[] {
+  tagsFor(
+    resource: RangerAccessResource,
+    descendantsCount: boolean,
+    scopes?: Record<string, ResourceElementMatchingScope>,
+  ): RangerTagForEval[] {
     const out: RangerTagForEval[] = [];
     let seen: Set<string> | null = null;
     for (const r of this.resources) {
-      const mt: MatchType = r.matcher.getMatchType(resource, undefined, STATIC_ENV);
+      const mt: MatchType = r.matcher.getMatchType(resource, scopes, STATIC_ENV);
       let ok = mt === "SELF" || mt === "SELF_AND_ALL_DESCENDANTS" || mt === "ANCESTOR";
       if (mt === "DESCENDANT") ok = descendantsCount;
       if (!ok) continue;
