@@ -16,6 +16,8 @@ import { installAuthentication } from "./http/authentication.ts";
 import { installErrorHandling } from "./http/error-handler.ts";
 import "./http/fastify-types.ts";
 import { frontierRoutes } from "./compat/frontier/index.ts";
+import { puppetRoutes } from "./compat/puppet/index.ts";
+import { ariaRoutes } from "./compat/vmware-aria/index.ts";
 import { nx1Routes } from "./compat/nx1/index.ts";
 import { healthRoutes } from "./http/health.routes.ts";
 import { installIdempotency } from "./http/idempotency.ts";
@@ -109,6 +111,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(nx1Routes(db, config.nx1Service));
   await app.register(frontierRoutes(db));
   await app.register(distributionRoutes(db));
+  await app.register(puppetRoutes(db));
+  await app.register(ariaRoutes(db));
   return app;
 }
 

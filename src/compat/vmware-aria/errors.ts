@@ -1,0 +1,68 @@
+import { Type } from "typebox";
+import type { ErrorShaper } from "../../http/error-handler.ts";
+
+// VMware Aria Operations answers errors with its `error` object: a message, the HTTP status
+// repeated, an API error code and the validation failures with the path of each.
+
+/** Aria's API error code for an expired token. */
+const TOKEN_EXPIRED = 1512;
+
+/** Native field names that Aria calls otherwise (the group's DN travels in `name`). */
+const ARIA_FIELDS: Record<string, string> = {
+  externalId: "name",
+  identitySourceId: "authSourceId",
+  orgId: "authSourceId",
+};
+
+/** `body.add[3]` → `userIds[3]`, `body.externalId` → `name`: the path an Aria client sent. */
+export function violationPathOf(field: string): string {
+  const path = field.replace(/^(body|path|query|header)\.?/, "");
+  const add = /^(?:add|remove)\[(\d+)\]$/.exec(path);
+  if (add) return `userIds[${add[1]}]`;
+  return ARIA_FIELDS[path] ?? path;
+}
+
+/** The `error` object. */
+export const AriaError = Type.Object(
+  {
+    message: Type.String(),
+    httpStatusCode: Type.Integer(),
+    apiErrorCode: Type.Integer({ description: "The HTTP status, or 1512 for an expired token" }),
+    validationFailures: Type.Optional(
+      Type.Array(Type.Object({ failureMessage: Type.String(), violationPath: Type.String() })),
+    ),
+  },
+  { title: "AriaError" },
+);
+
+/** Response schemas for the error statuses an Aria route documents. */
+export function ariaErrors(...statuses: number[]): Record<number, typeof AriaError> {
+  return Object.fromEntries(statuses.map((s) => [s, AriaError]));
+}
+
+/**
+ * Renders every failure as Aria does; field problems become `validationFailures` with Aria's
+ * paths. Statuses stay as the directory decided (422 for an unknown DN, which Aria would have
+ * silently imported as an orphan). Server faults other than a directory outage get a generic message.
+ */
+export const ariaErrorShape: ErrorShaper = (error) => {
+  const status = error.status;
+  const message = status >= 500 && error.code !== "DIRECTORY_UNAVAILABLE" ? "internal error" : error.message;
+  const expired = status === 401 && /expired/.test(error.message);
+  return {
+    status,
+    body: {
+      message,
+      httpStatusCode: status,
+      apiErrorCode: expired ? TOKEN_EXPIRED : status,
+      ...(error.details.length > 0 && status < 500
+        ? {
+            validationFailures: error.details.map((d) => ({
+              failureMessage: d.message,
+              violationPath: violationPathOf(d.field),
+            })),
+          }
+        : {}),
+    },
+  };
+};
