@@ -470,7 +470,7 @@ export class PolicyEngine {
       let list: unknown = raw;
       if (typeof raw === "string") {
         try {
-          list = JSON.parse(raw);
+          list = parseTagsJson(raw);
         } catch {
           list = [];
         }
@@ -784,5 +784,14 @@ function scheduleFn(schedules: readonly RangerValiditySchedule[], tz: string): (
     };
   } catch {
     return () => true;
+  }
+}
+
+/** `context.TAGS` JSON; like Ranger's lenient Gson it also accepts single-quoted strings. */
+function parseTagsJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return JSON.parse(raw.replace(/'/g, '"'));
   }
 }
