@@ -55,9 +55,18 @@ export function canonicalJson(value: unknown): string {
   );
 }
 
+/** jsonb keeps keys in its own order; clients read resources top-down (catalog, schema, ...). */
+function withResourcesInDefOrder(body: RangerPolicy, target: ServiceWithDef): RangerPolicy {
+  const resources = body.resources;
+  if (!resources) return body;
+  const order = new Map((target.def.resources ?? []).map((r, i) => [r.name, i]));
+  const keys = Object.keys(resources).sort((a, b) => (order.get(a) ?? 99) - (order.get(b) ?? 99));
+  return { ...body, resources: Object.fromEntries(keys.map((k) => [k, resources[k] ?? {}])) };
+}
+
 /** Presents a record of `target`'s service in Ranger's JSON. */
 export function present(record: PolicyRecord, target: ServiceWithDef): RangerPolicy {
-  return presentPolicy(record.body, {
+  return presentPolicy(withResourcesInDefOrder(record.body, target), {
     id: record.id,
     guid: record.guid,
     version: record.version,

@@ -121,7 +121,7 @@ function checkResources(
       f.add(
         at,
         "resourceKnown",
-        `\`${name}\` is not a ${TYPE_NAMES[policyType] ?? "policy"} resource of this service; known: ${[...byName.keys()].join(", ") || "none"}`,
+        `\`${name}\` is not a resource of ${TYPE_NAMES[policyType] ?? "access"} policies in this service; known: ${[...byName.keys()].join(", ") || "none"}`,
       );
       continue;
     }

@@ -79,6 +79,16 @@ const FASTAPI_TYPES: Record<string, [type: string, msg: string]> = {
   additionalProperties: ["extra_forbidden", "Extra inputs are not permitted"],
 };
 
+/** Pydantic's error type and message for a value of the wrong JSON type. */
+const PYDANTIC_TYPES: Record<string, [type: string, msg: string]> = {
+  array: ["list_type", "Input should be a valid list"],
+  string: ["string_type", "Input should be a valid string"],
+  object: ["dict_type", "Input should be a valid dictionary"],
+  integer: ["int_type", "Input should be a valid integer"],
+  number: ["float_type", "Input should be a valid number"],
+  boolean: ["bool_type", "Input should be a valid boolean"],
+};
+
 /** Turns `body.items.0`-style fields into FastAPI's `loc` (`["body", "items", 0]`). */
 function locOf(field: string): (string | number)[] {
   return field
@@ -109,7 +119,8 @@ export const fastApiValidationShape: ErrorShaper = (error, request: FastifyReque
       body: {
         detail: details.map((d) => {
           const loc = locOf(d.field);
-          const [type, msg] = FASTAPI_TYPES[d.rule] ?? [d.rule, d.message];
+          const expected = d.rule === "type" ? /must be (\w+)/.exec(d.message)?.[1] : undefined;
+          const [type, msg] = (expected && PYDANTIC_TYPES[expected]) ?? FASTAPI_TYPES[d.rule] ?? [d.rule, d.message];
           const input = loc[0] === "body" ? valueAt(request.body, loc.slice(1)) : undefined;
           return { loc, msg: d.rule in FASTAPI_TYPES ? `${msg}: ${d.message}` : msg, type, input: input ?? null };
         }),

@@ -252,7 +252,7 @@ describe(`Nx1 groups (${TEST_BACKEND})`, () => {
   });
 
   it("answers 422 HTTPValidationError for a malformed body", async () => {
-    for (const payload of [{ items: [{ name: "x" }] }, { items: { a: 1 } }]) {
+    for (const payload of [{ items: [{ name: "x" }] }, { items: { a: 1 } }, { items: "analysts" }]) {
       const res = await t.request({ method: "POST", url: GROUPS, payload });
       expect(res.statusCode).toBe(422);
       expectShape("HTTPValidationError", res.json());
@@ -273,7 +273,13 @@ describe(`Nx1 bulk (${TEST_BACKEND})`, () => {
   it("applies JSON rows independently, one line per derived policy, failures naming row and field", async () => {
     const base = uniqueName("bulk");
     const rows = [
-      { name: `${base}-a`, catalog: "hive", schemas: ["s1", "s2"], groups: "analysts", accesses: "select, show" },
+      {
+        name: `${base}-a`,
+        catalog: "hive",
+        schemas: ["s1", "s2"].map((s) => `${base}_${s}`),
+        groups: "analysts",
+        accesses: "select, show",
+      },
       { name: `${base}-b`, catalog: "hive", schemas: "s3", tables: "orders", users: ["bob"], accesses: ["fly"] },
       { name: `${base}-c`, schemas: "s4", users: "carol" },
       {
@@ -303,8 +309,8 @@ describe(`Nx1 bulk (${TEST_BACKEND})`, () => {
     expectShape("BulkPolicyCreateResponse", body);
     expect(body).toMatchObject({ total: 6, created: 4, updated: 0, failed: 2 });
     expect(body.results.map((r: { row_index: number; name: string }) => [r.row_index, r.name])).toEqual([
-      [0, `${base}-a_s1`],
-      [0, `${base}-a_s2`],
+      [0, `${base}-a_${base}_s1`],
+      [0, `${base}-a_${base}_s2`],
       [1, `${base}-b`],
       [2, `${base}-c`],
       [3, `${base}-m`],
