@@ -4,7 +4,9 @@ import { ConfigError, loadConfig } from "../config/load.ts";
 import { openConfiguredDb, startServer } from "../server.ts";
 import { migrate } from "../storage/migrate.ts";
 import { VERSION } from "../version.ts";
+import { checkCommand } from "./check-command.ts";
 import { testCommand } from "./test-command.ts";
+import { whoCommand } from "./who-command.ts";
 
 interface ServerFlags {
   config?: string;
@@ -74,6 +76,8 @@ export async function buildCli(): Promise<Command> {
     });
 
   program.addCommand(testCommand());
+  program.addCommand(checkCommand());
+  program.addCommand(whoCommand());
   return program;
 }
 

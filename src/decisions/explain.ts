@@ -14,7 +14,7 @@ interface PolicyVerdict {
 
 const RESULT = { [-1]: "denied", 0: "undetermined", 1: "allowed", 2: "conditional" } as const;
 
-type Explainer = { explain?: (req: RangerAccessRequest) => unknown };
+type Explainer = { explain?: (req: RangerAccessRequest, policyType?: number) => unknown };
 
 /**
  * The explanation of a decision. When the engine offers `explain` (its own trace of the
@@ -32,7 +32,10 @@ export function explainDecision(
   decision: DecisionOutput,
 ): unknown {
   const engine = live.engine as unknown as Explainer;
-  if (typeof engine.explain === "function") return { source: "engine", trace: engine.explain(req) };
+  if (typeof engine.explain === "function") {
+    const type = { access: 0, datamask: 1, rowfilter: 2 }[input.policyType ?? "access"];
+    return { source: "engine", trace: engine.explain(req, type) };
+  }
   const acls = live.engine.getResourceACLs(req, 0);
   const access = input.accessType ?? "";
   const verdicts: PolicyVerdict[] = [];

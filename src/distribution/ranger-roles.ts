@@ -9,7 +9,7 @@ import type { Queryable } from "../storage/db.ts";
  * built from this computes the same roles for a user and its groups as the server resolves from
  * the directory.
  *
- * `roleVersion` is a fingerprint of the content (48 bits of its SHA-256), not a counter: the
+ * `roleVersion` is a fingerprint of the content (31 bits of its SHA-256, so it fits Ranger's and our integer columns), not a counter: the
  * directory keeps no role version, and equality is all a plugin's `lastKnownRoleVersion`
  * comparison needs.
  */
@@ -43,5 +43,5 @@ export async function exportRangerRoles(db: Queryable, serviceName: string): Pro
   for (const r of rangerRoles)
     for (const list of [r.users, r.groups, r.roles]) list?.sort((a, b) => (a.name < b.name ? -1 : 1));
   const hash = createHash("sha256").update(JSON.stringify(rangerRoles)).digest("hex");
-  return { serviceName, roleVersion: Number.parseInt(hash.slice(0, 12), 16), rangerRoles };
+  return { serviceName, roleVersion: Number.parseInt(hash.slice(0, 8), 16) & 0x7fffffff, rangerRoles };
 }

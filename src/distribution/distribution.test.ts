@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uniqueName } from "../../test/support/factories.ts";
+import { type TestApp, testApp } from "../../test/support/test-app.ts";
+import { TEST_BACKEND } from "../../test/support/test-db.ts";
+import { PolicyClient } from "../engine-client/index.ts";
+
+let t: TestApp;
+
+/** `fetch` served by the test app's `inject`, so the client runs unchanged against it. */
+function injectFetch(app: TestApp, seen: { url: string; status: number; body: string }[]): typeof fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(String(input));
+    const res = await app.request({
+      method: "GET",
+      url: url.pathname + url.search,
+      headers: (init?.headers ?? {}) as Record<string, string>,
+    });
+    seen.push({ url: url.pathname + url.search, status: res.statusCode, body: res.body });
+    return new Response(res.statusCode === 304 ? null : res.body, { status: res.statusCode });
+  }) as typeof fetch;
+}
+
+beforeAll(async () => {
+  t = await testApp();
+});
+afterAll(async () => {
+  await t.app.close();
+});
+
+describe(`policy distribution (${TEST_BACKEND})`, () => {
+  it("serves ServicePolicies, 304 when current and deltas after a change; a client engine built from the downloads decides as the server", async () => {
+    const service = uniqueName("svc");
+    const post = async (url: string, payload: unknown) => {
+      const res = await t.request({ method: "POST", url, payload: payload as Record<string, unknown> });
+      expect(res.statusCode, res.body).toBeLessThan(300);
+      return res.json();
+    };
+    await post("/v1/services", { name: service, type: "trino" });
+    const parent = await post("/v1/groups", { name: uniqueName("eng") });
+    const child = await post("/v1/groups", { name: uniqueName("data"), parentId: parent.id });
+    const users: { id: string; username: string }[] = [];
+    for (let i = 0; i < 4; i++) users.push(await post("/v1/users", { username: uniqueName(`u${i}`) }));
+    await t.request({ method: "PUT", url: `/v1/groups/${child.id}/members/${users[0].id}` });
+    await t.request({ method: "PUT", url: `/v1/groups/${parent.id}/members/${users[1].id}` });
+    const readers = await post("/v1/roles", { name: uniqueName("readers") });
+    const leads = await post("/v1/roles", { name: uniqueName("leads"), composites: [readers.id] });
+    await post("/v1/role-bindings", { roleId: leads.id, principal: { type: "user", id: users[2].id } });
+    await post("/v1/role-bindings", { roleId: readers.id, principal: { type: "group", id: child.id } });
+
+    const schemas = [uniqueName("s"), uniqueName("s")];
+    const pol = (name: string, schema: string, table: string, extra: Record<string, unknown>) =>
+      post(`/v1/services/${service}/policies`, {
+        name,
+        resources: { catalog: { values: ["c"] }, schema: { values: [schema] }, table: { values: [table] } },
+        ...extra,
+      });
+    const p1 = await pol("parent-all", schemas[0], "*", {
+      policyItems: [{ groups: [parent.name], accesses: [{ type: "select" }, { type: "insert" }] }],
+    });
+    await pol("readers-t1", schemas[1], "t1", {
+      policyItems: [{ roles: [readers.name], accesses: [{ type: "select" }] }],
+    });
+    await pol("deny-u0-secret", schemas[0], "secret", {
+      denyPolicyItems: [{ users: [users[0].username], accesses: [{ type: "select" }] }],
+      policyItems: [{ users: [users[3].username], accesses: [{ type: "select" }] }],
+    });
+
+    const seen: { url: string; status: number; body: string }[] = [];
+    const client = await new PolicyClient({
+      serverUrl: "http://gatehouse.test",
+      serviceName: service,
+      pollIntervalMs: 0,
+      pluginId: "test-plugin@host",
+      fetch: injectFetch(t, seen),
+    }).start();
+    expect(JSON.parse(seen[1]?.body ?? "{}")).toMatchObject({ serviceName: service, policyVersion: 3 });
+    expect(JSON.parse(seen[1]?.body ?? "{}").policies).toHaveLength(3);
+    expect(await client.refresh()).toBe(false);
+    expect(seen.slice(2).map((s) => s.status)).toEqual([304, 304]);
+
+    const plugins = (await t.request({ method: "GET", url: `/v1/services/${service}/plugins` })).json();
+    expect(plugins.items.map((p: { kind: string; status: number }) => `${p.kind}:${p.status}`).sort()).toEqual([
+      "policies:304",
+      "roles:304",
+    ]);
+
+    const groupsOf = new Map<string, string[]>();
+    for (const u of users) {
+      groupsOf.set(u.username, (await t.app.decisions.principals.byId(u.id))?.groups ?? []);
+    }
+    const compare = async () => {
+      const requests = [];
+      for (const u of users)
+        for (const schema of schemas)
+          for (const table of ["t1", "secret", "other"])
+            for (const accessType of ["select", "insert", "delete"])
+              requests.push({ user: u.username, resource: { catalog: "c", schema, table }, accessType });
+      const server = (
+        await t.request({ method: "POST", url: "/v1/decisions:batch", payload: { service, requests } })
+      ).json();
+      let allowed = 0;
+      requests.forEach((r, i) => {
+        const local = client.isAccessAllowed({
+          resource: { elements: r.resource },
+          accessType: r.accessType,
+          user: r.user,
+          userGroups: groupsOf.get(r.user) ?? [],
+        });
+        expect({ i, allowed: local.isAllowed, policyId: local.policyId }).toEqual({
+          i,
+          allowed: server.results[i].allowed,
+          policyId: server.results[i].policyId,
+        });
+        if (local.isAllowed) allowed++;
+      });
+      return allowed;
+    };
+    expect(await compare()).toBeGreaterThan(3);
+
+    const upd = await t.request({
+      method: "PATCH",
+      url: `/v1/services/${service}/policies/${p1.id}`,
+      payload: { policyItems: [{ groups: [child.name], accesses: [{ type: "select" }, { type: "delete" }] }] },
+    });
+    expect(upd.statusCode).toBe(200);
+    const before = seen.length;
+    expect(await client.refresh()).toBe(true);
+    const delta = JSON.parse(seen.slice(before).find((s) => s.url.includes("/plugins/policies/"))?.body ?? "{}");
+    expect(delta.policyDeltas).toHaveLength(1);
+    expect(delta.policies).toBeUndefined();
+    expect(client.policyVersion).toBe(4);
+    await compare();
+
+    const full = await t.request({
+      method: "GET",
+      url: `/service/plugins/secure/policies/download/${service}?lastKnownVersion=1`,
+    });
+    expect(full.json().policies).toHaveLength(3);
+    const tags = await t.request({ method: "GET", url: `/service/tags/download/${service}?lastKnownVersion=-1` });
+    expect(tags.json()).toMatchObject({ serviceName: service, tagVersion: 0 });
+    const missing = await t.request({ method: "GET", url: "/service/plugins/policies/download/no-such-service" });
+    expect(missing.statusCode).toBe(404);
+  });
+});
