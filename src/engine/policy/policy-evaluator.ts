@@ -12,7 +12,7 @@ import type {
   RangerValiditySchedule,
 } from "../types.ts";
 import { ItemEvaluator, sortItems } from "./item-evaluator.ts";
-import type { PartialResult, RequestState } from "./request-state.ts";
+import { AccessTypeResults, type PartialResult, type RequestState } from "./request-state.ts";
 
 /**
  * One compiled policy: resource matchers, conditions, sorted items and the precomputed facts the
@@ -373,7 +373,7 @@ export class PolicyEvaluator {
       if (outcome === false && ignoreDescDeny) outcome = null;
       if (outcome === null) continue;
       if (!map) {
-        map = new Map();
+        map = new AccessTypeResults();
         state.accessTypeResults = map;
       }
       merged = true;
@@ -411,7 +411,7 @@ function resolveText(text: string | undefined, state: RequestState): string | un
 
 /** Merges one policy's outcome for access type `a` into the per-request map (priority rules of §2.3). */
 export function mergeAccessTypeResult(
-  map: Map<string, PartialResult>,
+  map: AccessTypeResults,
   a: string,
   one: PartialResult,
   isAccessPolicy: boolean,
@@ -436,7 +436,7 @@ export function mergeAccessTypeResult(
 }
 
 /** Derives the policy-level result from the per-access-type map and copies it into `res`. */
-export function applyComposite(map: Map<string, PartialResult>, state: RequestState, res: RangerAccessResult): void {
+export function applyComposite(map: AccessTypeResults, state: RequestState, res: RangerAccessResult): void {
   const chosen = compositeResult(map, state);
   if (!chosen) return;
   res.isAllowed = chosen.allowed;
@@ -447,7 +447,7 @@ export function applyComposite(map: Map<string, PartialResult>, state: RequestSt
   res.reason = chosen.reason;
 }
 
-function compositeResult(map: Map<string, PartialResult>, state: RequestState): PartialResult | null {
+function compositeResult(map: AccessTypeResults, state: RequestState): PartialResult | null {
   const groups = state.accessTypeGroups;
   if (groups && groups.length > 0) {
     let firstAllowed: PartialResult | null = null;

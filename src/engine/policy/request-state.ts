@@ -29,9 +29,35 @@ export interface RequestState {
   /** all tags of the request resource */
   tags?: readonly RangerTagForEval[];
   /** per-access-type results shared across the policies of one evaluation (Ranger's ACCESS_TYPE_RESULTS) */
-  accessTypeResults?: Map<string, PartialResult>;
+  accessTypeResults?: AccessTypeResults;
   /** `ALLACCESSTYPEGROUPS` when descendant denies are not ignored for `_any` */
   accessTypeGroups?: readonly (readonly string[])[];
+}
+
+/**
+ * Ranger's ACCESS_TYPE_RESULTS for one evaluation: access type → outcome, with Map's get/set
+ * semantics. Requests name one access type almost always, so the first entry lives inline and a
+ * Map is made only for a second one (one small object per allowed decision instead of a Map).
+ */
+export class AccessTypeResults {
+  private k0: string | undefined = undefined;
+  private v0: PartialResult | undefined = undefined;
+  private more: Map<string, PartialResult> | null = null;
+
+  get(accessType: string): PartialResult | undefined {
+    if (this.k0 === accessType) return this.v0;
+    return this.more === null ? undefined : this.more.get(accessType);
+  }
+
+  set(accessType: string, result: PartialResult): void {
+    if (this.k0 === undefined || this.k0 === accessType) {
+      this.k0 = accessType;
+      this.v0 = result;
+      return;
+    }
+    if (this.more === null) this.more = new Map();
+    this.more.set(accessType, result);
+  }
 }
 
 /** One access type's outcome from one policy. */

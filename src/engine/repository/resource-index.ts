@@ -27,7 +27,8 @@ export interface Candidates {
   readonly known: readonly (MatchType | undefined)[] | null;
 }
 
-export const NO_CANDIDATES: Candidates = { evaluators: [], known: null };
+const NO_EVALUATORS: readonly PolicyEvaluator[] = Object.freeze([]) as readonly PolicyEvaluator[];
+export const NO_CANDIDATES: Candidates = { evaluators: NO_EVALUATORS, known: null };
 
 /** Max value combinations one spec may expand to before it stops at the current node. */
 const MAX_COMBINATIONS = 64;
@@ -49,15 +50,18 @@ class Level {
   }
 }
 
-class Node {
+/** A tree node; it is also its own cached self candidate list (one hop less on the hot path). */
+class Node implements Candidates {
   readonly exactPath: boolean;
+  /** cached self list (valid when `selfReady`): ends + always + everything below through `any` edges only */
+  evaluators: readonly PolicyEvaluator[] = NO_EVALUATORS;
+  known: readonly (MatchType | undefined)[] | null = null;
+  selfReady = false;
   levels: Level[] | null = null;
   /** specs whose last key is this node's */
   ends: Entry[] = [];
   /** specs the tree cannot follow below this node */
   always: Entry[] = [];
-  /** cached: ends + always + everything below through `any` edges only */
-  selfCands: Candidates | null = null;
   /** cached: everything in this subtree */
   subCands: Candidates | null = null;
   /** set when the node's only edges are hash edges of one resource name (the lookup fast path) */
@@ -276,7 +280,7 @@ export class ResourceIndex {
   /** Drops the cached lists of every node from the root to the nodes a plan reaches (conservatively: the root's subtree caches are dropped along every branch of the plan). */
   private invalidatePath(plan: Plan, _target: Node): void {
     const visit = (node: Node, depth: number) => {
-      node.selfCands = null;
+      node.selfReady = false;
       node.subCands = null;
       if (depth === plan.steps.length) return;
       const level = node.level(plan.names[depth]);
@@ -291,7 +295,7 @@ export class ResourceIndex {
   }
 
   private invalidate(node: Node): void {
-    node.selfCands = null;
+    node.selfReady = false;
     node.subCands = null;
   }
 
@@ -336,13 +340,18 @@ export class ResourceIndex {
       used++;
       if (node.fastName !== name || node.always.length !== 0 || raw === "" || raw === "*")
         return this.lookupGeneral(elements, present, withDescendants);
-      const child = node.fastExact!.get(folds[i] ? raw.toLowerCase() : raw);
+      // keys are folded, so a hit on the raw value means it was already folded: fold only on a miss
+      let child = node.fastExact!.get(raw);
+      if (child === undefined && folds[i]) {
+        const lower = raw.toLowerCase();
+        if (lower !== raw) child = node.fastExact!.get(lower);
+      }
       if (child === undefined) return NO_CANDIDATES;
       node = child;
     }
     if (used !== present) return NO_CANDIDATES;
     if (withDescendants) return node.subCands ?? this.subOf(node);
-    return node.selfCands ?? this.selfOf(node);
+    return node.selfReady ? node : this.selfOf(node);
   }
 
   private lookupGeneral(
@@ -406,15 +415,16 @@ export class ResourceIndex {
 
   /** ends + always + everything reachable through `any` edges only. */
   private selfOf(node: Node): Candidates {
-    let c = node.selfCands;
-    if (c !== null) return c;
+    if (node.selfReady) return node;
     const parts: Candidates[] = [];
     if (node.ends.length > 0) parts.push(fromEntries(node.ends, true));
     if (node.always.length > 0) parts.push(fromEntries(node.always, false));
     if (node.levels) for (const l of node.levels) if (l.any !== null) parts.push(this.selfOf(l.any));
-    c = this.merge(parts);
-    node.selfCands = c;
-    return c;
+    const c = this.merge(parts);
+    node.evaluators = c.evaluators;
+    node.known = c.known;
+    node.selfReady = true;
+    return node;
   }
 
   /** Everything in the subtree of `node`. */
