@@ -55,7 +55,7 @@ describe("built-in service-defs", () => {
     expect(facts(ours)).toEqual(facts(ranger(name)));
   });
 
-  it.each(["trino", "hive", "hdfs"])("%s passes the custom service-def validation", (name) => {
+  it.each(["trino", "hive", "hdfs", "tag"])("%s passes the custom service-def validation", (name) => {
     const ours = BUILTIN_SERVICE_DEFS.find((d) => d.name === name) as RangerServiceDef;
     expect(validateServiceDef(ours)).toEqual([]);
   });

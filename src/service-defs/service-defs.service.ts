@@ -9,7 +9,7 @@ import {
   ServiceNotFound,
 } from "../errors.ts";
 import type { Db, Tx } from "../storage/db.ts";
-import { BUILTIN_SERVICE_DEFS } from "./builtin.ts";
+import { BUILTIN_SERVICE_DEFS, TAG_SERVICE } from "./builtin.ts";
 import { validateServiceDef } from "./service-def-validate.ts";
 import { findServiceDef, type Service, toService } from "./service-defs.store.ts";
 
@@ -18,7 +18,8 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 /**
- * Upserts the built-in service-defs and creates the `trino` service and the Nx1 service when
+ * Upserts the built-in service-defs and creates the `trino` service, the Nx1 service and the `tags`
+ * tag service when
  * absent. Runs at every start (idempotent, safe with several servers starting together).
  */
 export async function ensureBuiltins(db: Db, nx1Service: string): Promise<void> {
@@ -36,10 +37,12 @@ export async function ensureBuiltins(db: Db, nx1Service: string): Promise<void> 
         )
         .execute();
     }
-    for (const name of new Set(["trino", nx1Service])) {
+    const services: [string, string][] = [...new Set(["trino", nx1Service])].map((name) => [name, "trino"]);
+    services.push([TAG_SERVICE, "tag"]);
+    for (const [name, type] of services) {
       const inserted = await tx
         .insertInto("services")
-        .values({ name, type: "trino", description: "Created at first start", configs: "{}" })
+        .values({ name, type, description: "Created at first start", configs: "{}" })
         .onConflict((oc) => oc.column("name").doNothing())
         .returningAll()
         .executeTakeFirst();
@@ -48,7 +51,7 @@ export async function ensureBuiltins(db: Db, nx1Service: string): Promise<void> 
           action: "service.created",
           targetType: "service",
           targetId: String(inserted.id),
-          after: { name, type: "trino" },
+          after: { name, type },
         });
       }
     }

@@ -5,6 +5,7 @@ import { nx1BulkRoutes } from "./bulk.routes.ts";
 import { nx1GroupRoutes } from "./groups.routes.ts";
 import { nx1MetadataRoutes } from "./metadata.routes.ts";
 import { nx1PolicyRoutes } from "./policies.routes.ts";
+import { nx1TagRoutes } from "./tags.routes.ts";
 
 /** Largest bulk upload part: the stream is processed as it arrives, this only bounds abuse. */
 const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
@@ -23,5 +24,6 @@ export function nx1Routes(db: Db, serviceName: string): FastifyPluginAsyncTypebo
     await app.register(nx1BulkRoutes(db, serviceName));
     await app.register(nx1MetadataRoutes(db, serviceName));
     await app.register(nx1GroupRoutes(db));
+    await app.register(nx1TagRoutes(db, serviceName));
   };
 }

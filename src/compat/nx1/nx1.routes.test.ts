@@ -414,6 +414,62 @@ describe(`Nx1 bulk (${TEST_BACKEND})`, () => {
   });
 });
 
+describe(`Nx1 tag-role associations (${TEST_BACKEND})`, () => {
+  it("backs each tag's associations with one tag-based policy, one item per role", async () => {
+    const tag = uniqueName("PII");
+    const policyOf = async () =>
+      (
+        await t.request({
+          method: "GET",
+          url: `/v1/services/tags/policies?policyName=${encodeURIComponent(`nx1-tag:${tag}`)}`,
+        })
+      ).json().items[0];
+
+    const ro = await t.request({
+      method: "POST",
+      url: `/api/metastore/tags/${tag}/roles/nx1_engineer/associate?readonly=true`,
+    });
+    expect(ro.statusCode).toBe(200);
+    expect(ro.json()).toEqual({ tag, role: "nx1_engineer", is_readonly: true, id: expect.any(String) });
+    const rw = await t.request({
+      method: "POST",
+      url: `/api/metastore/tags/${tag}/roles/nx1_ask/associate?readonly=false`,
+    });
+    expect(rw.json().is_readonly).toBe(false);
+
+    const policy = await policyOf();
+    expect(policy.resources).toEqual({ tag: { values: [tag], isExcludes: false, isRecursive: false } });
+    const items = Object.fromEntries(
+      policy.policyItems.map((i: { roles: string[]; accesses: { type: string }[] }) => [
+        i.roles[0],
+        i.accesses.map((a) => a.type),
+      ]),
+    );
+    expect(items.nx1_engineer).toEqual(["trino:select"]);
+    expect(items.nx1_ask).toEqual(expect.arrayContaining(["trino:select", "trino:insert", "trino:delete"]));
+
+    const list = await t.request({ method: "GET", url: `/api/metastore/tags/${tag}/roles` });
+    expect(list.json().map((a: { role: string }) => a.role)).toEqual(["nx1_ask", "nx1_engineer"]);
+
+    expect((await t.request({ method: "DELETE", url: `/api/metastore/tags/${tag}/roles/nx1_ask` })).statusCode).toBe(
+      204,
+    );
+    expect((await policyOf()).policyItems).toHaveLength(1);
+    expect(
+      (await t.request({ method: "DELETE", url: `/api/metastore/tags/${tag}/roles/nx1_engineer` })).statusCode,
+    ).toBe(204);
+    expect(await policyOf()).toBeUndefined();
+    expectError(await t.request({ method: "DELETE", url: `/api/metastore/tags/${tag}/roles/nx1_engineer` }), 404);
+  });
+
+  it("answers 422 HTTPValidationError without readonly", async () => {
+    const res = await t.request({ method: "POST", url: "/api/metastore/tags/PII/roles/r/associate" });
+    expect(res.statusCode).toBe(422);
+    expectShape("HTTPValidationError", res.json());
+    expect(res.json().detail[0].loc).toEqual(["query", "readonly"]);
+  });
+});
+
 describe("Nx1 OpenAPI", () => {
   it("documents the seed operations with their error shapes and both security schemes", async () => {
     const doc = (await t.request({ method: "GET", url: "/openapi.json" })).json();
