@@ -28,6 +28,7 @@ export interface Candidates {
 }
 
 const NO_EVALUATORS: readonly PolicyEvaluator[] = Object.freeze([]) as readonly PolicyEvaluator[];
+const KNOWN_SELF: readonly (MatchType | undefined)[] = Object.freeze(["SELF"]) as readonly MatchType[];
 export const NO_CANDIDATES: Candidates = { evaluators: NO_EVALUATORS, known: null };
 
 /** Max value combinations one spec may expand to before it stops at the current node. */
@@ -220,6 +221,13 @@ export class ResourceIndex {
       this.walkPlan(plan, 0, this.root, (node, complete) => {
         this.invalidatePath(plan, node);
         insertEntry(complete ? node.ends : node.always, ev, complete && i === 0 && node.exactPath, sorted);
+        // a leaf with one policy (the common case): set its list now, next to the evaluator in memory
+        if (complete && node.ends.length === 1 && node.always.length === 0 && node.levels === null) {
+          const e = node.ends[0];
+          node.evaluators = [e.ev];
+          node.known = e.known ? KNOWN_SELF : null;
+          node.selfReady = true;
+        }
       });
     }
   }
@@ -498,6 +506,8 @@ function unknown(c: Candidates): Candidates {
 }
 
 function fromEntries(entries: readonly Entry[], useKnown: boolean): Candidates {
+  if (entries.length === 1)
+    return { evaluators: [entries[0].ev], known: useKnown && entries[0].known ? KNOWN_SELF : null };
   const evaluators: PolicyEvaluator[] = new Array(entries.length);
   let known: (MatchType | undefined)[] | null = null;
   for (let i = 0; i < entries.length; i++) {
