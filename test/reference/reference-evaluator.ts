@@ -533,11 +533,13 @@ function evaluateAccessItems(
     if (!old) typeResults.set(a, one);
     else if (old.allowed) {
       if (!one.allowed && prio >= old.priority) typeResults.set(a, one);
-      // §2.3 writes `prio > old.prio` for access policies, but Ranger's own tests
-      // (test_policyengine_hive "_any access to db1" → 3, test_policyengine_hdfs
-      // "read /test/restricted/sales.db" → 10) need a later allow at equal priority to replace an
-      // earlier one (the earlier policy had a deny, so the loop went on): `>=`.
-      if (one.allowed && prio >= old.priority) typeResults.set(a, one);
+      // §2.3: for access policies a later allow replaces an earlier allow only at strictly higher
+      // priority. Ranger's RangerDefaultPolicyEvaluator#evaluatePolicyItems: `if (oldResult.getIsAllowed())
+      // { … else if (policyType == ACCESS) { if (getPolicyPriority() > oldPriority) put(allowResult) } }`.
+      // The policyIds written in test_policyengine_hive "_any access to db1" (3) and test_policyengine_hdfs
+      // "read /test/restricted/sales.db" (10) disagree with that, but TestPolicyEngine does not assert
+      // policyId for access results (semantics §5.1), so they are not evidence.
+      if (one.allowed && prio > old.priority) typeResults.set(a, one);
     } else {
       if (one.allowed && prio >= old.priority && isAny) typeResults.set(a, one);
       else if (prio > old.priority) typeResults.set(a, one);

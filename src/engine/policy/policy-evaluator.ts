@@ -119,7 +119,6 @@ export class PolicyEvaluator {
     const roles = new Set<string>();
     const granted = new Set<string>();
     let anyPrincipal = this.isDenyAllElse;
-    let publicOrUser = false;
     let owner = false;
     let delegate = false;
     const all = [
@@ -131,10 +130,7 @@ export class PolicyEvaluator {
       ...this.rowFilterItems,
     ];
     for (const it of all) {
-      if (it.hasPublic || it.hasUserToken) {
-        anyPrincipal = true;
-        publicOrUser = true;
-      }
+      if (it.hasPublic || it.hasUserToken) anyPrincipal = true;
       if (it.hasOwner) owner = true;
       for (const u of it.users) users.add(u);
       for (const g of it.groups) groups.add(g);
@@ -151,8 +147,9 @@ export class PolicyEvaluator {
     this.hasOwnerItem = owner;
     this.grantedAccesses = only ? only.accesses : granted;
     this.hasDelegateAdmin = delegate;
-    // Ranger counts `{OWNER}` among the item users, and only public/{USER} (not deny-all-else) as "everyone"
-    this.evalOrder = computeEvalOrder(this, sd, users.size + groups.size + (owner ? 1 : 0), publicOrUser, granted);
+    // Ranger counts `{OWNER}` among the item users; public, {USER} and deny-all-else count as "everyone"
+    // (RangerOptimizedPolicyEvaluator#init sets hasPublicGroup for isDenyAllElse; computeEvalOrder)
+    this.evalOrder = computeEvalOrder(this, sd, users.size + groups.size + (owner ? 1 : 0), anyPrincipal, granted);
   }
 
   /** The resource matchers, one per spec; built on first use (the index answers most requests without them). */
@@ -201,10 +198,12 @@ export class PolicyEvaluator {
       if (!hit && this.hasOwnerItem) hit = true;
       if (!hit) return false;
     }
-    if (state.isAnyAccess) return true;
+    // Ranger's hasAllPerms is true for a deny-all-else policy, and it is checked before the
+    // `_admin` case: such a policy reaches its items (and denies) for `_admin` requests too
+    // (RangerOptimizedPolicyEvaluator#checkIfHasAllPerms / #hasMatchablePolicyItem)
+    if (state.isAnyAccess || this.isDenyAllElse) return true;
     const at = state.accessType;
     if (at === "_admin") return this.hasDelegateAdmin;
-    if (this.isDenyAllElse) return true;
     const types = state.requestedAccessTypes;
     for (let i = 0; i < types.length; i++) if (this.grantedAccesses.has(types[i])) return true;
     return false;
