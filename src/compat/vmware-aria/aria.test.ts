@@ -156,6 +156,20 @@ describe(`VMware Aria user groups against a real slapd (${TEST_BACKEND})`, () =>
     expect((await t.request({ method: "GET", url: `${URL}?name=x`, headers: ops(tenant) })).json().userGroups).toEqual(
       [],
     );
+    // The seed's full example with its "string" placeholders: each bad field reported once, by Aria's path.
+    const placeholders = await post(tenant, {
+      authSourceId: "string",
+      id: "string",
+      name: "string",
+      userIds: ["string"],
+    });
+    expect(placeholders.statusCode).toBe(400);
+    expect(
+      placeholders
+        .json()
+        .validationFailures.map((v: { violationPath: string }) => v.violationPath)
+        .sort(),
+    ).toEqual(["authSourceId", "id", "userIds[0]"].sort());
   });
 
   it("lists with id and name filters, gets, modifies with the full body, deletes", async () => {

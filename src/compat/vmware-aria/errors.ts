@@ -1,4 +1,5 @@
 import { Type } from "typebox";
+import type { ErrorDetail } from "../../errors.ts";
 import type { ErrorShaper } from "../../http/error-handler.ts";
 
 // VMware Aria Operations answers errors with its `error` object: a message, the HTTP status
@@ -16,7 +17,7 @@ const ARIA_FIELDS: Record<string, string> = {
 
 /** `body.add[3]` → `userIds[3]`, `body.externalId` → `name`: the path an Aria client sent. */
 export function violationPathOf(field: string): string {
-  const path = field.replace(/^(body|path|query|header)\.?/, "");
+  const path = field.replace(/^(body|path|query|header)\.?/, "").replace(/\.(\d+)(?=\.|$)/g, "[$1]");
   const add = /^(?:add|remove)\[(\d+)\]$/.exec(path);
   if (add) return `userIds[${add[1]}]`;
   return ARIA_FIELDS[path] ?? path;
@@ -45,9 +46,31 @@ export function ariaErrors(...statuses: number[]): Record<number, typeof AriaErr
  * paths. Statuses stay as the directory decided (422 for an unknown DN, which Aria would have
  * silently imported as an orphan). Server faults other than a directory outage get a generic message.
  */
+/**
+ * Drops the echoes a nullable field's schema adds to its real failure (`must be null`, `must match
+ * a schema in anyOf`), so a bad `authSourceId` is reported once.
+ */
+function relevant(details: ErrorDetail[]): ErrorDetail[] {
+  const echo = (d: ErrorDetail) => d.rule === "anyOf" || (d.rule === "type" && d.message.endsWith("must be null"));
+  const real = details.filter((d) => !echo(d)).map((d) => d.field);
+  const explained = (field: string) => real.some((r) => r === field || r.startsWith(`${field}.`));
+  return details.filter((d) => !echo(d) || !explained(d.field));
+}
+
+/** Native messages name native fields; Aria clients know them by Aria's names. */
+function ariaMessage(message: string): string {
+  return message.replace(/\bbody\.(\w+)(?=:)/g, (_m, field: string) => ARIA_FIELDS[field] ?? field);
+}
+
 export const ariaErrorShape: ErrorShaper = (error) => {
   const status = error.status;
-  const message = status >= 500 && error.code !== "DIRECTORY_UNAVAILABLE" ? "internal error" : error.message;
+  const details = relevant(error.details);
+  const message =
+    status >= 500 && error.code !== "DIRECTORY_UNAVAILABLE"
+      ? "internal error"
+      : details.length > 0 && details.length < error.details.length
+        ? ariaMessage(details.map((d) => d.message).join("; "))
+        : ariaMessage(error.message);
   const expired = status === 401 && /expired/.test(error.message);
   return {
     status,
@@ -55,10 +78,10 @@ export const ariaErrorShape: ErrorShaper = (error) => {
       message,
       httpStatusCode: status,
       apiErrorCode: expired ? TOKEN_EXPIRED : status,
-      ...(error.details.length > 0 && status < 500
+      ...(details.length > 0 && status < 500
         ? {
-            validationFailures: error.details.map((d) => ({
-              failureMessage: d.message,
+            validationFailures: details.map((d) => ({
+              failureMessage: ariaMessage(d.message),
               violationPath: violationPathOf(d.field),
             })),
           }
