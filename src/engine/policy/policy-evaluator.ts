@@ -118,6 +118,10 @@ export class PolicyEvaluator {
     const groups = new Set<string>();
     const roles = new Set<string>();
     const granted = new Set<string>();
+    // access types as listed in the items, before implied grants: Ranger's evalOrder is computed at
+    // init from the raw items (RangerOptimizedPolicyEvaluator#preprocessPolicyItems); implied grants
+    // are added to its accessPerms only later, for the pre-filter
+    const listed = new Set<string>();
     let anyPrincipal = this.isDenyAllElse;
     let owner = false;
     let delegate = false;
@@ -136,6 +140,11 @@ export class PolicyEvaluator {
       for (const g of it.groups) groups.add(g);
       for (const r of it.roles) roles.add(r);
       for (const a of it.accesses) granted.add(a);
+      for (const a of it.item.accesses ?? []) {
+        if (a.isAllowed === false) continue;
+        const t = ctx.normalizeAccess(a.type ?? "");
+        if (t !== null) listed.add(t.toLowerCase());
+      }
       if (it.delegateAdmin) delegate = true;
     }
     this.anyPrincipal = anyPrincipal;
@@ -149,7 +158,7 @@ export class PolicyEvaluator {
     this.hasDelegateAdmin = delegate;
     // Ranger counts `{OWNER}` among the item users; public, {USER} and deny-all-else count as "everyone"
     // (RangerOptimizedPolicyEvaluator#init sets hasPublicGroup for isDenyAllElse; computeEvalOrder)
-    this.evalOrder = computeEvalOrder(this, sd, users.size + groups.size + (owner ? 1 : 0), anyPrincipal, granted);
+    this.evalOrder = computeEvalOrder(this, sd, users.size + groups.size + (owner ? 1 : 0), anyPrincipal, listed);
   }
 
   /** The resource matchers, one per spec; built on first use (the index answers most requests without them). */
