@@ -96,6 +96,8 @@ export class PolicyEngine {
   private readonly tagAuditFilters: readonly AuditFilterEvaluator[];
   private readonly geo: readonly { table: GeoTable; prefix: string }[];
   private readonly allAccessTypes: readonly string[];
+  /** `[t]` for every known access type t (and `_admin`): the requested list without an array per request */
+  private readonly singleAccessTypes = new Map<string, readonly string[]>();
   private readonly isFallbackSupported: boolean;
   private readonly templateCache = new Map<string, ReturnType<typeof compileTemplate> | null>();
 
@@ -161,6 +163,8 @@ export class PolicyEngine {
         : [];
     this.isFallbackSupported = options.isFallbackSupported ?? cfg.isFallbackSupported ?? false;
     this.allAccessTypes = sd.accessTypeNames.map((a) => a.toLowerCase());
+    for (const a of [...this.allAccessTypes, ...sd.impliedGrants.keys(), "_admin", SUPER_USER_ACCESS])
+      this.singleAccessTypes.set(a, Object.freeze([a]));
     const geo: { table: GeoTable; prefix: string }[] = [];
     for (const e of sd.raw.contextEnrichers ?? []) {
       if (!(e.enricher ?? "").endsWith("GeolocationProvider")) continue;
@@ -377,7 +381,7 @@ export class PolicyEngine {
     const ctxAll = rc?.ALLACCESSTYPES;
     if (Array.isArray(ctxAll) && ctxAll.length > 0) requested = ctxAll.map((a) => String(a).toLowerCase());
     else if (isAny) requested = this.allAccessTypes;
-    else requested = [accessType];
+    else requested = this.singleAccessTypes.get(accessType) ?? [accessType];
     const ignoreDescendantDeny = request.isDescendantDenyIgnored !== false;
     let groupsSpec: string[][] | undefined;
     const ctxGroups = rc?.ALLACCESSTYPEGROUPS;

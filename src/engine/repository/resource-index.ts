@@ -68,6 +68,10 @@ class Node implements Candidates {
   /** set when the node's only edges are hash edges of one resource name (the lookup fast path) */
   fastName: string | null = null;
   fastExact: Map<string, Node> | null = null;
+  /** cached full answers for requests reaching this node by hash edges (valid while `fullGen` is current) */
+  fullGen = -1;
+  fullSelf: Candidates | null = null;
+  fullSub: Candidates | null = null;
   constructor(exactPath: boolean) {
     this.exactPath = exactPath;
   }
@@ -113,6 +117,8 @@ export class ResourceIndex {
   private next: Node[] = [];
   private readonly extra: Entry[][] = [];
   private epoch = 0;
+  /** bumped by every change to the index: invalidates the nodes' cached full answers */
+  private generation = 0;
 
   constructor(sd: PreparedServiceDef, policyType: number) {
     this.sd = sd;
@@ -211,6 +217,7 @@ export class ResourceIndex {
 
   /** Files every spec of `ev`. `sorted` keeps lists sorted on insert (deltas); bulk builds sort in finalize(). */
   add(ev: PolicyEvaluator, sorted: boolean): void {
+    this.generation++;
     for (let i = 0; i < ev.specCount; i++) {
       const plan = this.planOf(ev.specResources(i));
       if (plan === null) {
@@ -234,6 +241,7 @@ export class ResourceIndex {
 
   /** Removes every entry of `ev` (deltas): O(levels × combinations). */
   remove(ev: PolicyEvaluator): void {
+    this.generation++;
     for (let i = 0; i < ev.specCount; i++) {
       const plan = this.planOf(ev.specResources(i));
       if (plan === null) {
@@ -337,29 +345,51 @@ export class ResourceIndex {
       present++;
     }
     if (present === 0) return null;
-    // fast path: a chain of hash edges with nothing kept along the way
+    // Walk the chain of hash edges. Fast path: nothing kept along the way and no other edges, so the
+    // node's own list is the answer. Otherwise the answer (wildcard and any edges, kept specs) is still
+    // a function of the node reached, cached on it until the next change to the index.
     const folds = this.orderedFold;
     let node = this.root;
     let used = 0;
+    let fast = true;
     for (let i = 0; i < ordered.length && used < present; i++) {
       const name = ordered[i];
       const raw = elements[name] as string | undefined | null;
       if (raw === undefined || raw === null) continue;
       used++;
-      if (node.fastName !== name || node.always.length !== 0 || raw === "" || raw === "*")
-        return this.lookupGeneral(elements, present, withDescendants);
-      // keys are folded, so a hit on the raw value means it was already folded: fold only on a miss
-      let child = node.fastExact!.get(raw);
-      if (child === undefined && folds[i]) {
-        const lower = raw.toLowerCase();
-        if (lower !== raw) child = node.fastExact!.get(lower);
+      if (raw === "" || raw === "*") return this.lookupGeneral(elements, present, withDescendants);
+      let map: Map<string, Node> | null;
+      if (node.fastName === name && node.always.length === 0) map = node.fastExact;
+      else {
+        fast = false;
+        map = node.level(name)?.exact ?? null;
       }
-      if (child === undefined) return NO_CANDIDATES;
+      // keys are folded, so a hit on the raw value means it was already folded: fold only on a miss
+      let child = map === null ? undefined : map.get(raw);
+      if (child === undefined && map !== null && folds[i]) {
+        const lower = raw.toLowerCase();
+        if (lower !== raw) child = map.get(lower);
+      }
+      if (child === undefined) return fast ? NO_CANDIDATES : this.lookupGeneral(elements, present, withDescendants);
       node = child;
     }
-    if (used !== present) return NO_CANDIDATES;
-    if (withDescendants) return node.subCands ?? this.subOf(node);
-    return node.selfReady ? node : this.selfOf(node);
+    if (used !== present) return fast ? NO_CANDIDATES : this.lookupGeneral(elements, present, withDescendants);
+    if (fast) {
+      if (withDescendants) return node.subCands ?? this.subOf(node);
+      return node.selfReady ? node : this.selfOf(node);
+    }
+    if (node.fullGen === this.generation) {
+      const hit = withDescendants ? node.fullSub : node.fullSelf;
+      if (hit !== null) return hit;
+    } else {
+      node.fullGen = this.generation;
+      node.fullSelf = null;
+      node.fullSub = null;
+    }
+    const c = this.lookupGeneral(elements, present, withDescendants);
+    if (withDescendants) node.fullSub = c;
+    else node.fullSelf = c;
+    return c;
   }
 
   private lookupGeneral(
