@@ -1,7 +1,7 @@
 import type { RangerAccessRequest, RangerAccessResult, RangerServiceDef } from "../engine/index.ts";
 import { AccessTypeUnknown, type AppError, DecisionUserUnknown, ResourceKeyUnknown } from "../errors.ts";
 import type { LiveEngine } from "./live-engines.ts";
-import type { PrincipalCache } from "./principals.ts";
+import type { Principal, PrincipalCache } from "./principals.ts";
 
 /** A decision request as the API takes it (`POST /v1/decisions`). */
 export interface DecisionInput {
@@ -114,9 +114,31 @@ export async function principalsFor(
   input: { user: string; groups?: string[] | undefined; roles?: string[] | undefined },
   field = "body",
 ): Promise<{ groups: string[]; roles: string[] }> {
+  const known = principalsCached(principals, input, field);
+  if (known) return known;
+  return fromDirectory(await principals.byUsername(input.user), input, field);
+}
+
+/**
+ * `principalsFor` without awaiting, for the hot path: undefined when the user's memberships are
+ * not cached yet (the caller then awaits `principalsFor`).
+ */
+export function principalsCached(
+  principals: PrincipalCache,
+  input: { user: string; groups?: string[] | undefined; roles?: string[] | undefined },
+  field = "body",
+): { groups: string[]; roles: string[] } | undefined {
   if (input.groups !== undefined && input.roles !== undefined) return { groups: input.groups, roles: input.roles };
-  const found = await principals.byUsername(input.user);
-  if (!found) {
+  const found = principals.peek(input.user);
+  return found === undefined ? undefined : fromDirectory(found, input, field);
+}
+
+function fromDirectory(
+  found: Principal | null,
+  input: { user: string; groups?: string[] | undefined; roles?: string[] | undefined },
+  field: string,
+): { groups: string[]; roles: string[] } {
+  if (found === null) {
     if (input.groups !== undefined) return { groups: input.groups, roles: input.roles ?? [] };
     const message = `${field}.user: user \`${input.user}\` is not in the directory; send \`groups\` and \`roles\` to decide for an external user`;
     throw DecisionUserUnknown(message, { details: [{ field: `${field}.user`, rule: "exists", message }] });

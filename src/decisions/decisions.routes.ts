@@ -9,6 +9,7 @@ import {
   evaluate,
   itemError,
   present,
+  principalsCached,
   principalsFor,
   recordOf,
   toEngineRequest,
@@ -27,12 +28,30 @@ export function decisionRoutes(runtime: DecisionRuntime): FastifyPluginAsyncType
   const engineOf = async (service: string): Promise<LiveEngine> =>
     runtime.engines.peek(service) ?? (await runtime.engines.get(service));
 
-  const decideOne = async (input: DecisionInput, request: FastifyRequest, field: string): Promise<DecisionOutput> => {
-    const live = await engineOf(input.service);
+  /** Decides from cached state only; undefined when the engine or the user is not cached. */
+  const decideCached = (
+    input: DecisionInput,
+    request: FastifyRequest,
+    field: string,
+    count = true,
+  ): DecisionOutput | undefined => {
+    const live = runtime.engines.peek(input.service);
+    if (!live) return undefined;
     checkRequestNames(live, input.resource, input.accessType, field);
-    const { groups, roles } = await principalsFor(runtime.principals, input, field);
+    const principals = principalsCached(runtime.principals, input, field);
+    if (!principals) return undefined;
+    return finish(live, input, principals, request, count);
+  };
+
+  const finish = (
+    live: LiveEngine,
+    input: DecisionInput,
+    { groups, roles }: { groups: string[]; roles: string[] },
+    request: FastifyRequest,
+    count = true,
+  ): DecisionOutput => {
     const out = present(live, evaluate(live, input, toEngineRequest(input, groups, roles)));
-    runtime.countDecision(out.allowed);
+    if (count) runtime.countDecision(out.allowed);
     if (out.audited) {
       runtime.audit.push({
         ...recordOf(live, input, groups, roles, out),
@@ -42,6 +61,19 @@ export function decisionRoutes(runtime: DecisionRuntime): FastifyPluginAsyncType
       });
     }
     return out;
+  };
+
+  const decideOne = async (
+    input: DecisionInput,
+    request: FastifyRequest,
+    field: string,
+    count = true,
+  ): Promise<DecisionOutput> => {
+    const cached = decideCached(input, request, field, count);
+    if (cached) return cached;
+    const live = await engineOf(input.service);
+    checkRequestNames(live, input.resource, input.accessType, field);
+    return finish(live, input, await principalsFor(runtime.principals, input, field), request, count);
   };
 
   return async (app) => {
@@ -90,7 +122,8 @@ export function decisionRoutes(runtime: DecisionRuntime): FastifyPluginAsyncType
           try {
             const itemService = item.service ?? service;
             if (!itemService) throw missingService(field);
-            const out = await decideOne({ ...item, service: itemService, clientIp: request.ip }, request, field);
+            const input: DecisionInput = { ...item, service: itemService, clientIp: request.ip };
+            const out = decideCached(input, request, field, false) ?? (await decideOne(input, request, field, false));
             results[i] = out;
             if (out.allowed) allowed++;
             else denied++;
@@ -100,6 +133,8 @@ export function decisionRoutes(runtime: DecisionRuntime): FastifyPluginAsyncType
             failed++;
           }
         }
+        runtime.countDecision(true, allowed);
+        runtime.countDecision(false, denied);
         return { results, allowed, denied, failed };
       },
     );

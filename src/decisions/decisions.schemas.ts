@@ -76,11 +76,19 @@ export const BatchRequest = Type.Object(
   { additionalProperties: false, title: "DecisionBatchRequest" },
 );
 
-/** One batch answer: a decision, or the error of that item alone. */
-export const BatchItem = Type.Union([
-  Decision,
-  Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }) }),
-]);
+/**
+ * One batch answer: a decision, or `{error}` for that item alone. One object with optional
+ * fields rather than a union: the serializer then needs no per-item schema matching.
+ */
+export const BatchItem = Type.Object(
+  {
+    ...Type.Partial(Decision).properties,
+    error: Type.Optional(
+      Type.Object({ code: Type.String(), message: Type.String() }, { description: "Set when the item failed" }),
+    ),
+  },
+  { title: "DecisionBatchItem" },
+);
 
 /** `POST /v1/decisions:batch` answer, in request order. */
 export const BatchResponse = Type.Object(

@@ -37,6 +37,11 @@ export class PrincipalCache {
     this.#entries = new Map();
   }
 
+  /** The cached entry of `username` (null = known unknown, undefined = not cached): no await. */
+  peek(username: string): Principal | null | undefined {
+    return this.#entries.get(username);
+  }
+
   /** The user named `username` (exact, then case-insensitive), or null when unknown. */
   async byUsername(username: string): Promise<Principal | null> {
     const hit = this.#entries.get(username);

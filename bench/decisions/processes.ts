@@ -1,0 +1,85 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+
+/** A free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+/** Starts the bare Fastify server; resolves with its URL. */
+export async function startBare(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ["bench/decisions/bare-server.ts"], { stdio: ["ignore", "pipe", "inherit"] });
+  for await (const line of createInterface({ input: child.stdout as NonNullable<typeof child.stdout> })) {
+    if (line.startsWith("http")) return { url: line.trim(), child };
+  }
+  throw new Error("bare server did not start");
+}
+
+/** Starts `gatehouse serve` on PostgreSQL and waits for /readyz. */
+export async function startGatehouse(databaseUrl: string, psk: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  // GATEHOUSE_BENCH_NODE_ARGS: extra node flags for the servers, e.g. `--cpu-prof` to profile them.
+  const nodeArgs = (process.env.GATEHOUSE_BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, "src/main.ts", "serve", "--host", "127.0.0.1", "--port", String(port)], {
+    env: { ...process.env, GATEHOUSE_DATABASE_URL: databaseUrl, GATEHOUSE_PSK: psk, GATEHOUSE_LOG_LEVEL: "warn" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return { url, child };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGKILL");
+  throw new Error("gatehouse did not become ready");
+}
+
+/** A throwaway PostgreSQL (initdb + pg_ctl in a temp folder), as scripts/test.sh starts one. */
+export async function startPostgres(): Promise<{ url: string; stop: () => void }> {
+  const bins = readdirSync("/usr/lib/postgresql").sort();
+  const bin = `/usr/lib/postgresql/${bins[bins.length - 1]}/bin`;
+  const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-pg."));
+  const asPg = process.getuid?.() === 0 ? ["runuser", "-u", "postgres", "--"] : [];
+  if (asPg.length) execFileSync("chown", ["postgres", dir]);
+  const run = (cmd: string, args: string[]) =>
+    asPg.length
+      ? execFileSync(asPg[0] as string, [...asPg.slice(1), cmd, ...args], { stdio: "ignore" })
+      : execFileSync(cmd, args, { stdio: "ignore" });
+  const port = await freePort();
+  run(`${bin}/initdb`, ["-D", `${dir}/data`, "-U", "gatehouse", "--auth=trust", "-E", "UTF8"]);
+  run(`${bin}/pg_ctl`, [
+    "-D",
+    `${dir}/data`,
+    "-l",
+    `${dir}/pg.log`,
+    "-w",
+    "-o",
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200`,
+    "start",
+  ]);
+  return {
+    url: `postgres://gatehouse@127.0.0.1:${port}/postgres`,
+    stop: () => {
+      try {
+        run(`${bin}/pg_ctl`, ["-D", `${dir}/data`, "-m", "immediate", "stop"]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}

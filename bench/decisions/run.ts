@@ -1,0 +1,242 @@
+// `npm run bench:decisions [-- --json] [--duration S] [--connections N]`
+//
+// Decisions over HTTP against the ceiling of the HTTP stack, on this machine, in one run:
+//   1. a bare Fastify route returning a fixed small JSON body (own process): req/s at saturation;
+//   2. single decisions `POST /v1/decisions` (gatehouse process on PostgreSQL): req/s at
+//      saturation, then p99 latency at a fixed load of half the bare route's req/s;
+//   3. batches of 100 `POST /v1/decisions:batch`: decisions/s;
+//   4. change propagation: a policy change committed through one gatehouse process, timed until
+//      a second process (its own PostgreSQL connection, LISTEN/NOTIFY) decides by it.
+// Load comes from this process (autocannon) over loopback; the servers are separate processes.
+// PostgreSQL: GATEHOUSE_BENCH_DATABASE_URL, or a throwaway one started here (initdb + pg_ctl).
+import type { ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createRequire } from "node:module";
+import { cpus, loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import { startBare, startGatehouse, startPostgres } from "./processes.ts";
+
+interface CannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number };
+  non2xx: number;
+  errors: number;
+  duration: number;
+}
+type Cannon = (opts: Record<string, unknown>) => Promise<CannonResult>;
+const autocannon = createRequire(import.meta.url)("autocannon") as Cannon;
+
+const { values: flags } = parseArgs({
+  options: {
+    json: { type: "boolean", default: false },
+    duration: { type: "string", default: "10" },
+    connections: { type: "string", default: "32" },
+    propagations: { type: "string", default: "40" },
+  },
+});
+const duration = Number(flags.duration);
+const connections = Number(flags.connections);
+const PSK = "bench-psk-0123456789abcdef";
+const log = (msg: string) => {
+  if (!flags.json) process.stderr.write(`${msg}\n`);
+};
+
+const children: ChildProcess[] = [];
+let stopPg: (() => void) | undefined;
+async function cleanup() {
+  for (const c of children) {
+    if (c.exitCode === null) {
+      c.kill("SIGTERM");
+      await Promise.race([once(c, "exit"), new Promise((r) => setTimeout(r, 5_000))]);
+    }
+  }
+  stopPg?.();
+}
+
+async function api(url: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { "authorization-psk": PSK, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+const percentile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.max(0, Math.min(s.length - 1, Math.ceil(s.length * q) - 1))] ?? Number.NaN;
+};
+
+async function main() {
+  const load = { before: loadavg().map((l) => Number(l.toFixed(2))), cpus: cpus().length };
+  log(`load average before: ${load.before.join(" ")} on ${load.cpus} cpus`);
+  let databaseUrl = process.env.GATEHOUSE_BENCH_DATABASE_URL;
+  if (!databaseUrl) {
+    const pg = await startPostgres();
+    databaseUrl = pg.url;
+    stopPg = pg.stop;
+  }
+  const bare = await startBare();
+  children.push(bare.child);
+  const a = await startGatehouse(databaseUrl, PSK);
+  children.push(a.child);
+  const b = await startGatehouse(databaseUrl, PSK);
+  children.push(b.child);
+
+  // Seed: a service with 1,000 policies (one per schema), a group, its member and an outsider.
+  const suffix = Date.now().toString(36);
+  const service = `bench-${suffix}`;
+  await api(a.url, "POST", "/v1/services", { name: service, type: "trino" });
+  const group = await api(a.url, "POST", "/v1/groups", { name: `analysts-${suffix}` });
+  const alice = await api(a.url, "POST", "/v1/users", { username: `alice-${suffix}` });
+  const bob = await api(a.url, "POST", "/v1/users", { username: `bob-${suffix}` });
+  await api(a.url, "PUT", `/v1/groups/${group.id}/members/${alice.id}`);
+  const policies = Array.from({ length: 1_000 }, (_, i) => ({
+    name: `p${i}`,
+    isAuditEnabled: false,
+    resources: { catalog: { values: ["sales"] }, schema: { values: [`s${i}`] }, table: { values: ["*"] } },
+    policyItems: [{ groups: [group.name], accesses: [{ type: "select" }] }],
+  }));
+  for (const p of policies) await api(a.url, "POST", `/v1/services/${service}/policies`, p);
+  const target = await api(a.url, "GET", `/v1/services/${service}/policies?policyName=p7`);
+  const targetId = target.items[0].id as number;
+  const decision = (user: string, schema = "s7") => ({
+    service,
+    user,
+    resource: { catalog: "sales", schema, table: "orders" },
+    accessType: "select",
+  });
+  // Warm both engines and caches.
+  for (const url of [a.url, b.url]) {
+    await api(url, "POST", "/v1/decisions", decision(alice.username));
+    await api(url, "POST", "/v1/decisions", decision(bob.username));
+  }
+  log(`seeded ${service}: 1,000 policies; servers ${a.url} ${b.url}; bare ${bare.url}`);
+
+  const headers = { "content-type": "application/json", "authorization-psk": PSK };
+  const cannon = (opts: Record<string, unknown>) => autocannon({ connections, duration, ...opts });
+
+  // Warm-up of the JIT for both targets, then the measured runs.
+  await cannon({ url: `${bare.url}/bare`, method: "POST", headers, body: "{}", duration: 2 });
+  const bareRun = await cannon({ url: `${bare.url}/bare`, method: "POST", headers, body: "{}" });
+  log(`bare route: ${bareRun.requests.average.toFixed(0)} req/s, p99 ${bareRun.latency.p99} ms`);
+
+  const singleBody = JSON.stringify(decision(alice.username));
+  await cannon({ url: `${a.url}/v1/decisions`, method: "POST", headers, body: singleBody, duration: 3 });
+  const singleRun = await cannon({ url: `${a.url}/v1/decisions`, method: "POST", headers, body: singleBody });
+  log(`single decisions: ${singleRun.requests.average.toFixed(0)} req/s, p99 ${singleRun.latency.p99} ms (saturated)`);
+  const halfRate = Math.floor(bareRun.requests.average / 2);
+  const paced = await cannon({
+    url: `${a.url}/v1/decisions`,
+    method: "POST",
+    headers,
+    body: singleBody,
+    overallRate: halfRate,
+  });
+  log(
+    `single decisions at ${halfRate} req/s offered: ${paced.requests.average.toFixed(0)} req/s, p99 ${paced.latency.p99} ms`,
+  );
+
+  const batch = JSON.stringify({
+    service,
+    requests: Array.from({ length: 100 }, (_, i) => ({
+      user: i % 2 === 0 ? alice.username : bob.username,
+      resource: { catalog: "sales", schema: `s${(i * 37) % 1000}`, table: `t${i}` },
+      accessType: "select",
+    })),
+  });
+  await cannon({ url: `${a.url}/v1/decisions:batch`, method: "POST", headers, body: batch, duration: 2 });
+  const batchRun = await cannon({ url: `${a.url}/v1/decisions:batch`, method: "POST", headers, body: batch });
+  const batchDecisions = batchRun.requests.average * 100;
+  log(`batches of 100: ${batchRun.requests.average.toFixed(0)} req/s = ${batchDecisions.toFixed(0)} decisions/s`);
+
+  // Propagation: flip bob's grant on policy p7 through A, poll B until it decides by it.
+  const waits: number[] = [];
+  const count = Number(flags.propagations);
+  for (let i = 0; i < count; i++) {
+    const grant = i % 2 === 0;
+    const items = grant
+      ? [{ groups: [group.name], users: [bob.username], accesses: [{ type: "select" }] }]
+      : [{ groups: [group.name], accesses: [{ type: "select" }] }];
+    await api(a.url, "PATCH", `/v1/services/${service}/policies/${targetId}`, { policyItems: items });
+    const committed = performance.now();
+    for (;;) {
+      const d = await api(b.url, "POST", "/v1/decisions", decision(bob.username));
+      if (d.allowed === grant) break;
+      if (performance.now() - committed > 10_000) throw new Error("change did not propagate within 10 s");
+    }
+    waits.push(performance.now() - committed);
+  }
+  const propagationP99 = percentile(waits, 0.99);
+  log(
+    `propagation A→B over ${count} changes: p50 ${percentile(waits, 0.5).toFixed(1)} ms, p99 ${propagationP99.toFixed(1)} ms`,
+  );
+
+  const targets = [
+    {
+      name: "single decisions req/s ≥ 0.5 × bare route",
+      value: Math.round(singleRun.requests.average),
+      target: Math.round(bareRun.requests.average / 2),
+      pass: singleRun.requests.average >= bareRun.requests.average / 2,
+    },
+    {
+      name: "single decisions p99 ≤ 5 ms at half the bare route's req/s",
+      value: paced.latency.p99,
+      target: 5,
+      pass: paced.latency.p99 <= 5 && paced.requests.average >= halfRate * 0.95,
+    },
+    {
+      name: "batches of 100: decisions/s ≥ 200,000",
+      value: Math.round(batchDecisions),
+      target: 200_000,
+      pass: batchDecisions >= 200_000,
+    },
+    {
+      name: "change propagation between two processes p99 ≤ 1 s (ms)",
+      value: Number(propagationP99.toFixed(1)),
+      target: 1_000,
+      pass: propagationP99 <= 1_000,
+    },
+  ];
+  const errors = [bareRun, singleRun, paced, batchRun].reduce((n, r) => n + r.non2xx + r.errors, 0);
+  const report = {
+    machine: { ...load, after: loadavg().map((l) => Number(l.toFixed(2))), node: process.version },
+    settings: { duration, connections, policies: 1_000, audit: "off in the seeded policies" },
+    bare: { reqPerSec: Math.round(bareRun.requests.average), p99Ms: bareRun.latency.p99 },
+    single: {
+      reqPerSec: Math.round(singleRun.requests.average),
+      p99MsSaturated: singleRun.latency.p99,
+      pacedOfferedReqPerSec: halfRate,
+      pacedReqPerSec: Math.round(paced.requests.average),
+      pacedP99Ms: paced.latency.p99,
+    },
+    batch100: { reqPerSec: Math.round(batchRun.requests.average), decisionsPerSec: Math.round(batchDecisions) },
+    propagation: {
+      changes: count,
+      p50Ms: Number(percentile(waits, 0.5).toFixed(1)),
+      p99Ms: Number(propagationP99.toFixed(1)),
+      maxMs: Number(Math.max(...waits).toFixed(1)),
+    },
+    errors,
+    targets,
+    pass: targets.every((t) => t.pass) && errors === 0,
+  };
+  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else {
+    for (const t of targets)
+      process.stdout.write(`${t.pass ? "PASS" : "FAIL"}  ${t.name}: ${t.value} (target ${t.target})\n`);
+    process.stdout.write(`non-2xx or errors: ${errors}; load average after: ${report.machine.after.join(" ")}\n`);
+  }
+  process.exitCode = report.pass ? 0 : 1;
+}
+
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 2;
+} finally {
+  await cleanup();
+}
