@@ -95,7 +95,7 @@ export async function loadDirectory(db: Db, size: LoadSize, log: (line: string) 
                case when j = 1 and i % 97 = 0 then 'owner' else 'member' end
         from generate_series(${from}::int, ${to}::int) as i, generate_series(1, ${size.membershipsPerUser}) as j,
              lateral (select ((i::bigint * 7919 + j * 104729) % ${groups}) as g) pick
-        on conflict do nothing`.execute(db.kysely);
+        order by 1, 2`.execute(db.kysely);
       n += Number(r.numAffectedRows ?? 0);
     }
     return n;

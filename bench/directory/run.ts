@@ -117,6 +117,30 @@ try {
         union select g.parent_id from up join groups g on g.id = up.id where g.parent_id is not null)
         select id from up`.execute(db.kysely),
   );
+  // Effective members of a tree root (count of distinct users below it), both ways.
+  const rootOf = (t: number) => sql.raw(`md5('${org}-g-' || ${t} || '-0')::uuid`);
+  const trees0 = Math.ceil(SIZE.groups / 10);
+  const roots = Array.from({ length: 300 }, () => rand(trees0));
+  const members = async (query: (t: number) => Promise<unknown>) => {
+    let i = 0;
+    return measure(
+      roots.length,
+      1,
+      async () => {
+        await query(roots[i++] as number);
+        return 200;
+      },
+      200,
+    );
+  };
+  const closureMembers = await members((t) =>
+    sql`select count(distinct m.user_id) from group_closure c join group_members m on m.group_id = c.descendant_id
+        where c.ancestor_id = ${rootOf(t)}`.execute(db.kysely),
+  );
+  const recursiveMembers = await members((t) =>
+    sql`with recursive down(id) as (select ${rootOf(t)} union all select g.id from down join groups g on g.parent_id = down.id)
+        select count(distinct m.user_id) from down join group_members m on m.group_id = down.id`.execute(db.kysely),
+  );
   await db.close();
 
   log("starting gatehouse serve");
@@ -245,6 +269,7 @@ try {
     postgres: pg ? PG_SETTINGS : "GATEHOUSE_BENCH_DATABASE_URL",
     load: { totalSeconds: Math.round(load.totalSeconds * 10) / 10, steps: load.seconds },
     effectiveGroupsQuery: { closureTable: closure, recursiveWalk: recursive },
+    effectiveMembersQuery: { closureTable: closureMembers, recursiveWalk: recursiveMembers },
     http: results,
     targets,
     errors: allErrors,
@@ -275,6 +300,9 @@ try {
     log("effective groups of a user, SQL only (500 random users):");
     row("  closure table join", closure);
     row("  recursive walk up parent_id", recursive);
+    log("effective members of a tree root, SQL only (300 random trees):");
+    row("  closure table join", closureMembers);
+    row("  recursive walk down parent_id", recursiveMembers);
     log("");
     for (const t of targets) {
       log(

@@ -11,6 +11,7 @@ import { fail } from "./fail.ts";
 import { checkGroupName } from "./group-names.ts";
 import { checkDepth, lockHierarchy, moveSubtree } from "./hierarchy.ts";
 import { checkGroupMetadata, checkMetadataWith } from "./metaschema.ts";
+import { orgRulesOf } from "./org-rules.ts";
 import { type GroupView, presentGroup, presentRoleBinding } from "./present.ts";
 
 /** Fields of a new group. */
@@ -99,18 +100,10 @@ async function nameTaken(db: Queryable, orgId: string, name: string) {
  */
 export async function createGroup(tx: Tx, ctx: AuditContext, input: CreateGroupInput): Promise<GroupView> {
   const orgId = input.orgId ?? (await defaultOrgId(tx));
-  const org = await sql<{
-    group_name_pattern: string | null;
-    group_max_depth: number;
-    schema: Record<string, unknown> | null;
-  }>`
-    select o.group_name_pattern, o.group_max_depth, m.schema from orgs o
-    left join metaschemas m on m.org_id = o.id and m.kind = 'group' where o.id = ${orgId}::uuid`.execute(tx);
-  const rules = org.rows[0];
-  if (!rules) throw fail(ReferenceNotFound, "body.orgId", "exists", `organisation \`${orgId}\` not found`);
-  checkGroupName(input.name, rules.group_name_pattern);
+  const rules = await orgRulesOf(tx, orgId, "body.orgId");
+  checkGroupName(input.name, rules.groupNamePattern);
   const metadata = input.metadata ?? {};
-  checkMetadataWith(rules.schema, metadata);
+  checkMetadataWith(rules.metaschema, metadata);
   const parentId = input.parentId ?? null;
   if (parentId) {
     await lockHierarchy(tx, orgId, "shared");
@@ -121,7 +114,7 @@ export async function createGroup(tx: Tx, ctx: AuditContext, input: CreateGroupI
     if (!found || found.org_id !== orgId) {
       throw fail(ReferenceNotFound, "body.parentId", "exists", `group \`${parentId}\` not found in the organisation`);
     }
-    checkDepth(Number(found.level) + 1, rules.group_max_depth, "body.parentId");
+    checkDepth(Number(found.level) + 1, rules.groupMaxDepth, "body.parentId");
   }
   let source = input.source ?? "local";
   let externalId = input.externalId ?? null;

@@ -207,6 +207,19 @@ describe(`groups (${TEST_BACKEND})`, () => {
     expect(badCursor.statusCode).toBe(400);
   });
 
+  it("answers exact unfiltered totals from the maintained counts, through creations and deletions", async () => {
+    const org = await createOrgVia(t);
+    const groups = [];
+    for (let i = 0; i < 3; i++) groups.push(await createGroupVia(t, { orgId: org.id }));
+    await createGroupVia(t, { orgId: org.id, parentId: groups[0]?.id });
+    const list = async () => (await t.request({ method: "GET", url: `/v1/groups?orgId=${org.id}&limit=2` })).json();
+    expect((await list()).total).toBe(4);
+    await t.request({ method: "DELETE", url: `/v1/groups/${groups[0]?.id}?force=true` });
+    expect((await list()).total).toBe(2);
+    for (let i = 0; i < 3; i++) await createUserVia(t, { orgId: org.id });
+    expect((await t.request({ method: "GET", url: `/v1/users?orgId=${org.id}` })).json().total).toBe(3);
+  });
+
   it("refuses to delete a non-empty group unless forced, auditing each removal", async () => {
     const parent = await createGroupVia(t);
     const child = await createGroupVia(t, { parentId: parent.id });

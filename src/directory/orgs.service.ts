@@ -5,6 +5,7 @@ import type { OrgRow } from "../storage/schema.ts";
 import { fail, isUniqueViolation } from "./fail.ts";
 import { checkNamePattern } from "./group-names.ts";
 import { checkMetaschema, DEFAULT_GROUP_METASCHEMA } from "./metaschema.ts";
+import { forgetOrgRules } from "./org-rules.ts";
 import { type OrgView, presentOrg } from "./present.ts";
 
 /** Fields of a new organisation. */
@@ -96,6 +97,7 @@ export async function updateOrg(tx: Tx, ctx: AuditContext, id: string, input: Up
     .returningAll()
     .executeTakeFirstOrThrow();
   const view = presentOrg(row);
+  forgetOrgRules(id);
   await recordAudit(tx, ctx, {
     action: "org.updated",
     targetType: "org",
@@ -134,6 +136,7 @@ export async function setGroupMetaschema(
       oc.columns(["org_id", "kind"]).doUpdateSet({ schema: JSON.stringify(schema), updated_at: new Date() }),
     )
     .execute();
+  forgetOrgRules(orgId);
   await recordAudit(tx, ctx, {
     action: "metaschema.updated",
     targetType: "metaschema",

@@ -20,6 +20,7 @@ export interface Database {
   group_closure: GroupClosureTable;
   group_members: GroupMembersTable;
   role_composites: RoleCompositesTable;
+  directory_counts: DirectoryCountsTable;
   service_defs: ServiceDefsTable;
   services: ServicesTable;
   policies: PoliciesTable;
@@ -199,6 +200,14 @@ export interface GroupMembersTable {
 export interface RoleCompositesTable {
   role_id: string;
   child_role_id: string;
+}
+
+/** Sharded exact counts of groups and users per organisation (migration 0005, kept by triggers). */
+export interface DirectoryCountsTable {
+  org_id: string;
+  kind: "group" | "user";
+  shard: number;
+  n: number;
 }
 
 export type UserRow = Selectable<UsersTable>;
