@@ -45,6 +45,8 @@ export async function exportPolicies(db: Queryable, target: ServiceWithDef, expo
   };
 }
 
+const IMPORT_SLICE = 500;
+
 /** What an import did, or would do on a dry run. */
 export interface ImportReport {
   mode: "merge" | "replace";
@@ -71,12 +73,20 @@ export async function importPolicies(
   policies: RangerPolicy[],
   mode: "merge" | "replace",
 ): Promise<ImportReport> {
-  const outcomes = await applyChanges(
-    tx,
-    ctx,
-    target,
-    policies.map((policy, i) => ({ policy, mode: "upsert", field: `policies[${i}]` })),
-  );
+  // Slices keep each statement under PostgreSQL's parameter limit; one transaction keeps the
+  // import all or nothing.
+  const outcomes = [];
+  for (let start = 0; start < policies.length; start += IMPORT_SLICE) {
+    const slice = policies.slice(start, start + IMPORT_SLICE);
+    outcomes.push(
+      ...(await applyChanges(
+        tx,
+        ctx,
+        target,
+        slice.map((policy, i) => ({ policy, mode: "upsert", field: `policies[${start + i}]` })),
+      )),
+    );
+  }
   const report: ImportReport = {
     mode,
     dryRun: false,

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { AuditChange, AuditContext } from "../audit/audit.service.ts";
-import { recordAuditMany } from "../directory/audit-many.ts";
+import type { AuditContext } from "../audit/audit.service.ts";
 import {
   CHANGE_TYPE_POLICY_CREATE,
   CHANGE_TYPE_POLICY_DELETE,
@@ -8,16 +7,16 @@ import {
   type RangerPolicy,
 } from "../engine/types.ts";
 import { type AppError, PolicyDuplicateResources, PolicyInvalid, PolicyNameTaken, PolicyNotFound } from "../errors.ts";
-import { bumpPolicyVersion, type ServiceWithDef } from "../service-defs/service-defs.store.ts";
+import type { ServiceWithDef } from "../service-defs/service-defs.store.ts";
 import type { Tx } from "../storage/db.ts";
 import {
   deletePolicyRow,
   findConflicting,
   getPolicyRecord,
-  insertHistory,
   insertPolicies,
   type PolicyRecord,
   type PolicyWrite,
+  recordChanges,
   replacePolicyResources,
   updatePolicyRow,
 } from "./policies.store.ts";
@@ -294,46 +293,32 @@ export async function applyChanges(
       .map((w) => ({ id: w.record.id, resources: w.p.body.resources ?? {}, additional: w.p.body.additionalResources })),
     false,
   );
-  // The version bump takes the service row lock: taken last, it is held only until commit.
-  let nextVersion = (await bumpPolicyVersion(tx, serviceId, survivors.length)) - survivors.length;
-  const audits: AuditChange[] = [];
-  const deltas = written.map((w) => {
-    const presented = present(w.record, target);
-    outcomes[w.p.index] = {
-      status: w.created ? "created" : "updated",
-      name: w.record.name,
-      id: w.record.id,
-      policy: presented,
-    };
-    audits.push({
-      action: w.created ? "policy.created" : "policy.updated",
-      targetType: "policy",
-      targetId: String(w.record.id),
-      before: w.p.existing ? present(w.p.existing, target) : null,
-      after: presented,
-    });
-    nextVersion++;
-    return {
-      serviceId,
-      policyId: w.record.id,
-      changeType: w.created ? CHANGE_TYPE_POLICY_CREATE : CHANGE_TYPE_POLICY_UPDATE,
-      policiesVersion: nextVersion,
-      policy: presented,
-    };
-  });
-  await insertHistory(
+  await recordChanges(
     tx,
-    written.map((w) => ({
-      policyId: w.record.id,
-      version: w.record.version,
-      serviceId,
-      changeType: w.created ? CHANGE_TYPE_POLICY_CREATE : CHANGE_TYPE_POLICY_UPDATE,
-      body: w.p.body,
-      actor,
-    })),
-    deltas,
+    ctx,
+    serviceId,
+    written.map((w) => {
+      const presented = present(w.record, target);
+      const changeType = w.created ? CHANGE_TYPE_POLICY_CREATE : CHANGE_TYPE_POLICY_UPDATE;
+      outcomes[w.p.index] = {
+        status: w.created ? "created" : "updated",
+        name: w.record.name,
+        id: w.record.id,
+        policy: presented,
+      };
+      return {
+        version: { policyId: w.record.id, version: w.record.version, serviceId, changeType, body: w.p.body, actor },
+        delta: { serviceId, policyId: w.record.id, changeType, policy: presented },
+        audit: {
+          action: w.created ? "policy.created" : "policy.updated",
+          targetType: "policy",
+          targetId: String(w.record.id),
+          before: w.p.existing ? present(w.p.existing, target) : null,
+          after: presented,
+        },
+      };
+    }),
   );
-  await recordAuditMany(tx, ctx, audits);
   return outcomes;
 }
 
@@ -362,22 +347,11 @@ export async function deletePolicy(
   }
   const presented = present(record, target);
   await deletePolicyRow(tx, id);
-  const version = await bumpPolicyVersion(tx, target.service.id, 1);
-  await insertHistory(
-    tx,
-    [],
-    [
-      {
-        serviceId: target.service.id,
-        policyId: id,
-        changeType: CHANGE_TYPE_POLICY_DELETE,
-        policiesVersion: version,
-        policy: presented,
-      },
-    ],
-  );
-  await recordAuditMany(tx, ctx, [
-    { action: "policy.deleted", targetType: "policy", targetId: String(id), before: presented },
+  await recordChanges(tx, ctx, target.service.id, [
+    {
+      delta: { serviceId: target.service.id, policyId: id, changeType: CHANGE_TYPE_POLICY_DELETE, policy: presented },
+      audit: { action: "policy.deleted", targetType: "policy", targetId: String(id), before: presented },
+    },
   ]);
   return presented;
 }

@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import type { AuditChange, AuditContext } from "../audit/audit.service.ts";
 import type { RangerPolicy, RangerPolicyResources } from "../engine/types.ts";
 import type { Queryable } from "../storage/db.ts";
 
@@ -249,39 +250,119 @@ export interface DeltaWrite {
   policy: RangerPolicy;
 }
 
+/** Items written in one history statement; larger batches take the multi-statement path. */
+const ONE_STATEMENT_MAX = 1000;
+
+function auditRow(ctx: AuditContext, change: AuditChange) {
+  return {
+    actor_type: ctx.actor.type,
+    actor_id: ctx.actor.id,
+    actor_name: ctx.actor.name,
+    auth_method: ctx.actor.authMethod,
+    action: change.action,
+    target_type: change.targetType,
+    target_id: change.targetId,
+    org_id: change.orgId ?? null,
+    before: change.before === undefined || change.before === null ? null : JSON.stringify(change.before),
+    after: change.after === undefined || change.after === null ? null : JSON.stringify(change.after),
+    request_id: ctx.requestId,
+    client_ip: ctx.clientIp,
+  };
+}
+
 /**
- * Appends version-history rows and policy deltas in one statement (a data-modifying CTE), so a
- * single-policy write pays one round trip for both.
+ * Records a batch of policy changes: bumps the service's policy version by one per change and
+ * writes the version-history rows, the Ranger deltas (numbered with the new versions, in order)
+ * and the audit events (same columns as `recordAudit`). Up to 1,000 changes this is one statement
+ * of data-modifying CTEs, so a single-policy write pays one round trip for all of it, and the
+ * service row lock it takes is held only until the commit that follows.
  */
-export async function insertHistory(db: Queryable, versions: VersionWrite[], deltas: DeltaWrite[]): Promise<void> {
-  const deltaRows = deltas.map((d) => ({
-    service_id: d.serviceId,
-    policy_id: d.policyId,
-    change_type: d.changeType,
-    policies_version: d.policiesVersion,
-    policy: JSON.stringify(d.policy),
-  }));
-  if (versions.length === 0) {
-    if (deltaRows.length > 0) await db.insertInto("policy_deltas").values(deltaRows).execute();
+export async function recordChanges(
+  db: Queryable,
+  ctx: AuditContext,
+  serviceId: number,
+  changes: { version?: VersionWrite; delta: Omit<DeltaWrite, "policiesVersion">; audit: AuditChange }[],
+): Promise<void> {
+  const n = changes.length;
+  if (n === 0) return;
+  const versionRows = changes.flatMap((c) =>
+    c.version
+      ? [
+          {
+            policy_id: c.version.policyId,
+            version: c.version.version,
+            service_id: c.version.serviceId,
+            change_type: c.version.changeType,
+            body: JSON.stringify(c.version.body),
+            changed_by: c.version.actor,
+          },
+        ]
+      : [],
+  );
+  const bump = { policy_version: sql<number>`policy_version + ${n}`, policy_update_time: sql<Date>`now()` };
+  if (n <= ONE_STATEMENT_MAX) {
+    let q = db.with("b", (qb) =>
+      qb.updateTable("services").set(bump).where("id", "=", serviceId).returning("policy_version"),
+    );
+    if (versionRows.length > 0) {
+      q = q.with("v", (qb) =>
+        qb
+          .insertInto("policy_versions")
+          .values(versionRows)
+          .onConflict((oc) => oc.columns(["policy_id", "version"]).doNothing()),
+      ) as unknown as typeof q;
+    }
+    q = q.with("a", (qb) =>
+      qb.insertInto("audit_events").values(changes.map((c) => auditRow(ctx, c.audit))),
+    ) as unknown as typeof q;
+    await q
+      .insertInto("policy_deltas")
+      .values(
+        changes.map((c, k) => ({
+          service_id: c.delta.serviceId,
+          policy_id: c.delta.policyId,
+          change_type: c.delta.changeType,
+          policies_version: sql<number>`(select policy_version from b) - ${n - 1 - k}`,
+          policy: JSON.stringify(c.delta.policy),
+        })),
+      )
+      .execute();
     return;
   }
-  const versionRows = versions.map((v) => ({
-    policy_id: v.policyId,
-    version: v.version,
-    service_id: v.serviceId,
-    change_type: v.changeType,
-    body: JSON.stringify(v.body),
-    changed_by: v.actor,
-  }));
-  if (deltaRows.length === 0) {
-    await db.insertInto("policy_versions").values(versionRows).execute();
-    return;
+  const row = await db
+    .updateTable("services")
+    .set(bump)
+    .where("id", "=", serviceId)
+    .returning("policy_version")
+    .executeTakeFirstOrThrow();
+  const first = Number(row.policy_version) - n + 1;
+  for (let i = 0; i < n; i += ONE_STATEMENT_MAX) {
+    const slice = changes.slice(i, i + ONE_STATEMENT_MAX);
+    const versions = versionRows.filter((v) => slice.some((c) => c.version?.policyId === v.policy_id));
+    if (versions.length > 0) {
+      await db
+        .insertInto("policy_versions")
+        .values(versions)
+        .onConflict((oc) => oc.columns(["policy_id", "version"]).doNothing())
+        .execute();
+    }
+    await db
+      .insertInto("policy_deltas")
+      .values(
+        slice.map((c, k) => ({
+          service_id: c.delta.serviceId,
+          policy_id: c.delta.policyId,
+          change_type: c.delta.changeType,
+          policies_version: first + i + k,
+          policy: JSON.stringify(c.delta.policy),
+        })),
+      )
+      .execute();
+    await db
+      .insertInto("audit_events")
+      .values(slice.map((c) => auditRow(ctx, c.audit)))
+      .execute();
   }
-  await db
-    .with("v", (qb) => qb.insertInto("policy_versions").values(versionRows))
-    .insertInto("policy_deltas")
-    .values(deltaRows)
-    .execute();
 }
 
 /** Search filters of `GET /v1/services/{service}/policies` (Ranger's SearchFilter names). */
