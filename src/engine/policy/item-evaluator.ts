@@ -2,6 +2,7 @@ import { allConditionsMatch, type Condition } from "../conditions/condition.ts";
 import type { PreparedServiceDef } from "../model/service-def.ts";
 import type { RangerPolicyItem } from "../types.ts";
 import type { RequestState } from "./request-state.ts";
+import type { SetPool } from "./set-pool.ts";
 
 /**
  * A compiled policy item (allow, deny, exception, mask or row-filter item): principal sets,
@@ -32,6 +33,7 @@ export class ItemEvaluator {
     serviceDef: PreparedServiceDef,
     conditions: Condition[],
     normalizeAccess: (t: string) => string | null,
+    pool?: SetPool,
   ) {
     this.item = item;
     this.index = index;
@@ -49,9 +51,10 @@ export class ItemEvaluator {
       if (g === "public") hasPublic = true;
       else if (g) groups.add(g);
     }
-    this.users = shrink(users);
-    this.groups = shrink(groups);
-    this.roles = shrink(new Set((item.roles ?? []).filter((r) => r)));
+    const share = (s: Set<string>) => (pool ? pool.share(shrink(s)) : shrink(s));
+    this.users = share(users);
+    this.groups = share(groups);
+    this.roles = share(new Set((item.roles ?? []).filter((r) => r)));
     this.hasPublic = hasPublic;
     this.hasUserToken = hasUserToken;
     this.hasOwner = hasOwner;
@@ -64,7 +67,7 @@ export class ItemEvaluator {
       accesses.add(lower);
       for (const g of serviceDef.impliedGrants.get(lower) ?? []) accesses.add(g);
     }
-    this.accesses = shrink(accesses);
+    this.accesses = share(accesses);
     this.delegateAdmin = item.delegateAdmin === true;
     this.conditions = conditions;
     const accessCount = serviceDef.accessTypeNames.length || 1;

@@ -13,6 +13,7 @@ import type {
 } from "../types.ts";
 import { ItemEvaluator, sortItems } from "./item-evaluator.ts";
 import { AccessTypeResults, type PartialResult, type RequestState } from "./request-state.ts";
+import type { SetPool } from "./set-pool.ts";
 
 /**
  * One compiled policy: resource matchers, conditions, sorted items and the precomputed facts the
@@ -79,7 +80,7 @@ export class PolicyEvaluator {
   private matchers: readonly PolicyResourceMatcher[] | null = null;
   private readonly sd: PreparedServiceDef;
 
-  constructor(policy: RangerPolicy, ctx: CompileContext) {
+  constructor(policy: RangerPolicy, ctx: CompileContext, pool?: SetPool) {
     const sd = ctx.serviceDef;
     this.policy = policy;
     this.id = policy.id ?? -1;
@@ -98,7 +99,14 @@ export class PolicyEvaluator {
       if (!items || items.length === 0) return EMPTY_ITEMS;
       const list = items.map(
         (it, i) =>
-          new ItemEvaluator(it, i, sd, compileConditions(it.conditions, ctx, false), (t) => ctx.normalizeAccess(t)),
+          new ItemEvaluator(
+            it,
+            i,
+            sd,
+            compileConditions(it.conditions, ctx, false),
+            (t) => ctx.normalizeAccess(t),
+            pool,
+          ),
       );
       return sort ? sortItems(list) : list;
     };
@@ -150,11 +158,12 @@ export class PolicyEvaluator {
     this.anyPrincipal = anyPrincipal;
     // one item (the common case): share its sets instead of keeping equal copies
     const only = all.length === 1 ? all[0] : null;
-    this.principalUsers = users.size === 0 ? EMPTY_SET : only ? only.users : users;
-    this.principalGroups = groups.size === 0 ? EMPTY_SET : only ? only.groups : groups;
-    this.principalRoles = roles.size === 0 ? EMPTY_SET : only ? only.roles : roles;
+    const share = (s: Set<string>) => (pool ? pool.share(s) : s);
+    this.principalUsers = users.size === 0 ? EMPTY_SET : only ? only.users : share(users);
+    this.principalGroups = groups.size === 0 ? EMPTY_SET : only ? only.groups : share(groups);
+    this.principalRoles = roles.size === 0 ? EMPTY_SET : only ? only.roles : share(roles);
     this.hasOwnerItem = owner;
-    this.grantedAccesses = only ? only.accesses : granted;
+    this.grantedAccesses = only ? only.accesses : share(granted);
     this.hasDelegateAdmin = delegate;
     // Ranger counts `{OWNER}` among the item users; public, {USER} and deny-all-else count as "everyone"
     // (RangerOptimizedPolicyEvaluator#init sets hasPublicGroup for isDenyAllElse; computeEvalOrder)

@@ -1,5 +1,6 @@
 import { type CompileContext, compareEvalOrder, PolicyEvaluator } from "../policy/policy-evaluator.ts";
 import type { RequestState } from "../policy/request-state.ts";
+import { SetPool } from "../policy/set-pool.ts";
 import type { RangerPolicy } from "../types.ts";
 import { type Candidates, NO_CANDIDATES, ResourceIndex } from "./resource-index.ts";
 
@@ -27,6 +28,8 @@ export class PolicyRepository {
   readonly ctx: CompileContext;
   private readonly slots: TypeSlot[];
   private readonly byId = new Map<number, PolicyEvaluator>();
+  /** equal principal/access sets of this repository's policies share one object */
+  private readonly sets = new SetPool();
 
   constructor(policies: readonly RangerPolicy[], ctx: CompileContext) {
     this.ctx = ctx;
@@ -49,7 +52,7 @@ export class PolicyRepository {
   private compile(p: RangerPolicy): PolicyEvaluator | null {
     const type = p.policyType ?? 0;
     if (type < 0 || type > 2) return null;
-    const ev = new PolicyEvaluator(p, this.ctx);
+    const ev = new PolicyEvaluator(p, this.ctx, this.sets);
     ev.seq = seqCounter++;
     return ev;
   }
