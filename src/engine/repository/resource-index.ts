@@ -95,6 +95,16 @@ class Node implements Candidates {
 }
 
 type Step = { kind: 0; value: string } | { kind: 1; prefix: string } | { kind: 2 };
+const ANY_STEPS: Step[] = [{ kind: 2 }];
+
+interface LevelInfo {
+  /** path/URL matchers and quoted case-sensitivity: the tree never follows such a level */
+  readonly unindexable: boolean;
+  readonly wildCard: boolean;
+  readonly fold: boolean;
+  /** custom token delimiters: values may hold tokens the tree cannot see */
+  readonly tokenOptions: boolean;
+}
 
 /** A spec's plan: per level (in order) the steps to take, or `stopAt` where it must stop. */
 interface Plan {
@@ -108,6 +118,7 @@ export class ResourceIndex {
   private readonly policyType: number;
   /** resource names of this policy type, root→leaf */
   private readonly ordered: readonly string[];
+  private readonly orderedSet: ReadonlySet<string>;
   /** whether `ordered[i]` folds case (its def's ignoreCase) */
   private readonly orderedFold: readonly boolean[];
   /** valid spec key chains (hierarchy prefixes) joined by "\u0001" */
@@ -124,6 +135,7 @@ export class ResourceIndex {
     this.sd = sd;
     this.policyType = policyType;
     const defs = sd.resourcesByType[policyType];
+    this.orderedSet = new Set(defs.keys());
     this.ordered = this.orderNames([...defs.keys()]);
     const fold = new Map<string, boolean>();
     for (const [name, d] of defs) fold.set(name, boolOption(d.matcherOptions, "ignoreCase", true));
@@ -140,7 +152,37 @@ export class ResourceIndex {
     this.chains = chains;
   }
 
+  private readonly infos = new Map<string, LevelInfo>();
+
+  /** What the index needs from a resource def, computed once per name. */
+  private levelInfo(name: string): LevelInfo {
+    let info = this.infos.get(name);
+    if (info === undefined) {
+      const def = this.sd.resourcesByType[this.policyType].get(name);
+      const opts = def?.matcherOptions;
+      info = {
+        unindexable:
+          /PathResourceMatcher|URLResourceMatcher/.test(def?.matcher ?? "") ||
+          boolOption(opts, "quotedCaseSensitive", false),
+        wildCard: boolOption(opts, "wildCard", true),
+        fold: boolOption(opts, "ignoreCase", true),
+        tokenOptions: !!(
+          opts &&
+          (opts.tokenDelimiterStart || opts.tokenDelimiterEnd || opts.tokenDelimiterEscape || opts.tokenDelimiterPrefix)
+        ),
+      };
+      this.infos.set(name, info);
+    }
+    return info;
+  }
+
   private orderNames(names: string[]): string[] {
+    if (names.length === this.ordered?.length) {
+      // the common case, a spec naming every level: already known order
+      let same = true;
+      for (const n of names) if (!this.orderedSet.has(n)) same = false;
+      if (same) return this.ordered.slice();
+    }
     const defs = this.sd.resourcesByType[this.policyType];
     return names.sort((a, b) => {
       const la = defs.get(a)?.level ?? 0;
@@ -156,25 +198,27 @@ export class ResourceIndex {
    * anything that could be a token, an expression, a quoted or path value stops the walk.
    */
   private stepsOf(name: string, res: RangerPolicyResource): Step[] | null {
-    const def = this.sd.resourcesByType[this.policyType].get(name);
-    const opts = def?.matcherOptions;
-    if (/PathResourceMatcher|URLResourceMatcher/.test(def?.matcher ?? "")) return null;
+    const info = this.levelInfo(name);
+    if (info.unindexable) return null;
     if (res.isExcludes === true || res.isRecursive === true) return null;
-    if (boolOption(opts, "quotedCaseSensitive", false)) return null;
-    const wildCard = boolOption(opts, "wildCard", true);
-    const fold = boolOption(opts, "ignoreCase", true);
+    const wildCard = info.wildCard;
+    const fold = info.fold;
+    const values = res.values ?? [];
     let matchAny = true;
-    for (const v of res.values ?? []) {
+    for (const v of values) {
       if (v === null || v === undefined || v === "") continue;
-      if (wildCard && /^\*+$/.test(v)) return [{ kind: 2 }];
+      if (wildCard && v.charCodeAt(0) === 42 && /^\*+$/.test(v)) return ANY_STEPS;
       matchAny = false;
     }
-    if (matchAny) return [{ kind: 2 }];
-    if (
-      opts &&
-      (opts.tokenDelimiterStart || opts.tokenDelimiterEnd || opts.tokenDelimiterEscape || opts.tokenDelimiterPrefix)
-    )
-      return null;
+    if (matchAny) return ANY_STEPS;
+    if (info.tokenOptions) return null;
+    if (values.length === 1) {
+      const v0 = values[0];
+      if (/[{}\\$]/.test(v0)) return null;
+      const v = fold ? v0.toLowerCase() : v0;
+      const star = wildCard ? firstWildcard(v) : -1;
+      return [star < 0 ? { kind: 0, value: v } : { kind: 1, prefix: v.slice(0, star) }];
+    }
     const out: Step[] = [];
     const seen = new Set<string>();
     for (const v0 of res.values ?? []) {
