@@ -29,7 +29,12 @@ export const userIdSql = (org: string, i: string) => `md5('${org}-u-' || ${i})::
  * Groups come in trees of 10: even trees are chains (10 levels deep), odd trees are bushy
  * (3 levels). Each user joins `membershipsPerUser` distinct groups spread over all trees.
  */
-export async function loadDirectory(db: Db, size: LoadSize, log: (line: string) => void): Promise<LoadResult> {
+export async function loadDirectory(
+  db: Db,
+  size: LoadSize,
+  log: (line: string) => void,
+  scale = 1,
+): Promise<LoadResult> {
   const seconds: Record<string, number> = {};
   const rows: Record<string, number> = {};
   const started = performance.now();
@@ -41,7 +46,7 @@ export async function loadDirectory(db: Db, size: LoadSize, log: (line: string) 
   };
   const org = await db.kysely
     .insertInto("orgs")
-    .values({ name: `bench-${Date.now()}`, title: "Directory benchmark" })
+    .values({ name: `bench-${Date.now()}`, title: `Directory benchmark ${scale}` })
     .returning("id")
     .executeTakeFirstOrThrow();
   const orgId = org.id;

@@ -71,23 +71,30 @@ export async function membersOfGroup(
           from group_closure c join group_members m on m.group_id = c.descendant_id
           where c.ancestor_id = ${groupId}::uuid group by m.user_id`
     : sql`select m.user_id, true as direct, m.role from group_members m where m.group_id = ${groupId}::uuid`;
-  const prefix = options.usernamePrefix
-    ? sql`and lower(u.username) like ${`${escapeLike(options.usernamePrefix.toLowerCase())}%`}`
-    : sql``;
-  const total = await sql<{ n: number }>`
-    with mem as (${source})
-    select count(*)::int as n from mem join users u on u.id = mem.user_id where true ${prefix}`.execute(db);
-  const rows = await sql<MemberRow>`
-    with mem as (${source})
-    select u.*, mem.direct, mem.role from mem join users u on u.id = mem.user_id
-    where true ${prefix} ${position ? sql`and u.id > ${position.id}::uuid` : sql``}
-    order by u.id limit ${options.limit + 1}`.execute(db);
-  const kept = rows.rows.slice(0, options.limit);
+  // The filter needs usernames; without it the users table is only read for the rows of the page.
+  const members = options.usernamePrefix
+    ? sql`select mem.* from (${source}) mem join users u on u.id = mem.user_id
+          where lower(u.username) like ${`${escapeLike(options.usernamePrefix.toLowerCase())}%`}`
+    : source;
+  const rows = await sql<MemberRow & { total: number }>`
+    with mem as (${members}),
+    page as (
+      select * from mem ${position ? sql`where user_id > ${position.id}::uuid` : sql``}
+      order by user_id limit ${options.limit + 1}
+    )
+    select u.*, page.direct, page.role, (select count(*) from mem)::int as total
+    from page join users u on u.id = page.user_id order by u.id`.execute(db);
+  let total = Number(rows.rows[0]?.total ?? 0);
+  if (rows.rows.length === 0 && position) {
+    const counted = await sql<{ n: number }>`with mem as (${members}) select count(*)::int as n from mem`.execute(db);
+    total = Number(counted.rows[0]?.n ?? 0);
+  }
+  const kept = rows.rows.slice(0, options.limit).map(({ total: _total, ...row }) => row);
   const last = kept[kept.length - 1];
   return {
     items: kept,
     nextCursor: rows.rows.length > options.limit && last ? encodeCursor({ id: last.id }) : null,
-    total: Number(total.rows[0]?.n ?? 0),
+    total,
   };
 }
 
