@@ -481,14 +481,27 @@ export function referenceEvaluate(input: EngineInput, req: RangerAccessRequest, 
  * The policies Ranger's resource tries hand to the loop (§3.1), modelled without trie artefacts:
  * every policy when the request names no resource; otherwise a policy some resource spec of which is
  * related to the request (SELF, DESCENDANT, ANCESTOR or SELF_AND_ALL_DESCENDANTS), plus policies
- * with excludes values (the trie returns those for every lookup).
+ * with excludes values (the trie returns those for every lookup), plus policies whose spec names
+ * every requested key with a value matching it on its own. The last clause matters because Ranger
+ * looks up only the keys the request has (RangerResourceEvaluatorsRetriever#getEvaluators) and a
+ * candidate that then fails to match still counts for "allowed and no deny ⇒ determined"
+ * (RangerPolicyEngineImpl#evaluatePoliciesForOneAccessTypeNoAudit checks `ret.getIsAllowed() &&
+ * !evaluator.hasDeny()` after every evaluate): e.g. `res0=[""]` (match-any, in the root's wildcard
+ * set) with an excludes `res2=[""]` matches `{res0: ab}` as NONE, yet Ranger evaluates it.
  */
 function isCandidate(sd: RangerServiceDef, policyType: number, p: RangerPolicy, req: RangerAccessRequest): boolean {
-  if (requestKeys(req).length === 0) return true;
+  const keys = requestKeys(req);
+  if (keys.length === 0) return true;
+  const defs = resourceDefsFor(sd, policyType);
   const specs = [p.resources ?? {}, ...(p.additionalResources ?? [])];
   return specs.some(
     (spec) =>
-      specMatchType(sd, policyType, spec, req) !== "NONE" || requestKeys(req).some((k) => spec[k]?.isExcludes === true),
+      specMatchType(sd, policyType, spec, req) !== "NONE" ||
+      keys.some((k) => spec[k]?.isExcludes === true) ||
+      keys.every((k) => {
+        const def = defs.find((d) => d.name === k);
+        return def !== undefined && spec[k] !== undefined && elementMatches(def, spec[k], req.resource.elements[k]);
+      }),
   );
 }
 
