@@ -3,8 +3,7 @@ import type { ServiceWithDef } from "../service-defs/service-defs.store.ts";
 import type { Queryable } from "../storage/db.ts";
 import {
   countPolicies,
-  getPolicyRecords,
-  listCandidateResources,
+  listCandidates,
   listPolicies,
   type PolicyFilter,
   type PolicyRecord,
@@ -12,6 +11,16 @@ import {
   resourceStats,
 } from "./policies.store.ts";
 import { type MatchScope, matchesResourceSearch } from "./resource-filter.ts";
+
+const prepared = new WeakMap<object, ReturnType<typeof prepareServiceDef>>();
+function preparedOf(def: Parameters<typeof prepareServiceDef>[0]) {
+  let p = prepared.get(def);
+  if (!p) {
+    p = prepareServiceDef(def);
+    prepared.set(def, p);
+  }
+  return p;
+}
 
 const STATS_TTL_MS = 60_000;
 const statsCache = new Map<number, { at: number; stats: Promise<Map<string, ResourceStats>> }>();
@@ -84,22 +93,16 @@ export async function searchPolicies(
   }
   const filter: PolicyFilter = { ...rest, allowMissingKeys: resourceMatchScope !== "self" };
   if (!filter.allowMissingKeys) filter.drivingKey = drivingKey(search.resources, await statsOf(db, serviceId));
-  const candidates = await listCandidateResources(db, serviceId, filter);
-  const defsByType = prepareServiceDef(target.def).resourcesByType;
+  const candidates = await listCandidates(db, serviceId, filter);
+  const defsByType = preparedOf(target.def).resourcesByType;
   const matching = candidates.filter((c) =>
     matchesResourceSearch(
-      c.resources,
+      c.body.resources ?? {},
       search.resources ?? {},
       defsByType[search.policyType ?? 0] ?? defsByType[0] ?? new Map(),
       resourceMatchScope,
     ),
   );
   const page = matching.filter((c) => afterId === null || c.id > afterId).slice(0, limit);
-  return {
-    records: await getPolicyRecords(
-      db,
-      page.map((c) => c.id),
-    ),
-    total: matching.length,
-  };
+  return { records: page, total: matching.length };
 }

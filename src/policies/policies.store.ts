@@ -462,22 +462,11 @@ export async function listPolicies(
   return rows.map(toRecord);
 }
 
-/** Ids and resources of every candidate, for exact resource matching in code. */
-export async function listCandidateResources(
-  db: Queryable,
-  serviceId: number,
-  f: PolicyFilter,
-): Promise<{ id: number; resources: RangerPolicyResources }[]> {
+/** Every candidate of a resource search, whole: the caller matches resources exactly and pages. */
+export async function listCandidates(db: Queryable, serviceId: number, f: PolicyFilter): Promise<PolicyRecord[]> {
   const rows = await filtered(db, serviceId, f)
-    .select(["p.id", sql`p.body -> 'resources'`.as("resources")])
+    .select(RECORD_COLUMNS.map((c) => `p.${c}`))
     .orderBy("p.id")
     .execute();
-  return rows.map((r: { id: number; resources: RangerPolicyResources }) => ({ id: r.id, resources: r.resources }));
-}
-
-/** Policies by id, in id order. */
-export async function getPolicyRecords(db: Queryable, ids: number[]): Promise<PolicyRecord[]> {
-  if (ids.length === 0) return [];
-  const rows = await db.selectFrom("policies").select(RECORD_COLUMNS).where("id", "in", ids).orderBy("id").execute();
   return rows.map(toRecord);
 }

@@ -98,11 +98,25 @@ export async function findServiceWithDef(db: Queryable, name: string): Promise<S
     .selectFrom("services as s")
     .innerJoin("service_defs as d", "d.name", "s.type")
     .selectAll("s")
-    .select(["d.def as def", "d.id as def_id"])
+    .select(["d.def as def", "d.id as def_id", "d.updated_at as def_updated_at"])
     .where("s.name", "=", name)
     .executeTakeFirst();
   if (!row) return undefined;
-  return { service: toService(row), def: { ...(row.def as unknown as RangerServiceDef), id: row.def_id } };
+  return { service: toService(row), def: sharedDef(row.def_id, row.def_updated_at, row.def) };
+}
+
+const defs = new Map<number, { updatedAt: number; def: RangerServiceDef }>();
+
+/**
+ * One object per stored service-def version, so what is derived from a def (prepared
+ * hierarchies, validators) is computed once per process rather than once per request.
+ */
+function sharedDef(id: number, updatedAt: Date, json: unknown): RangerServiceDef {
+  const cached = defs.get(id);
+  if (cached && cached.updatedAt === updatedAt.getTime()) return cached.def;
+  const def = { ...(json as RangerServiceDef), id };
+  defs.set(id, { updatedAt: updatedAt.getTime(), def });
+  return def;
 }
 
 /** Lists services, optionally of one type. */
