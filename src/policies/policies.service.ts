@@ -127,10 +127,12 @@ export async function applyChanges(
   // enabled policies, and a disabled one can never collide (its guid is unique).
   const newGuids = items.map(() => randomUUID());
   const provisional = bodies.map((b, i) => (b ? resourceSignature(b, newGuids[i] as string) : ""));
+  const valid = bodies.filter((b): b is RangerPolicy => b !== null);
   const found = await findConflicting(
     tx,
     serviceId,
-    [...new Set(bodies.filter((b): b is RangerPolicy => b !== null).map((b) => b.name ?? ""))],
+    [...new Set(valid.map((b) => b.zoneName ?? ""))],
+    [...new Set(valid.map((b) => b.name ?? ""))],
     provisional.filter((sig) => sig !== ""),
   );
   const byName = new Map<string, PolicyRecord>();

@@ -97,12 +97,13 @@ export async function getPolicyRecord(db: Queryable, id: number, lock = false): 
 }
 
 /**
- * The policies of a service holding any of `names` or any of `signatures`: everything a batch of
- * writes can conflict with, in one round trip.
+ * The policies of a service holding any of `names` (in `zones`) or any of `signatures`:
+ * everything a batch of writes can conflict with, in one round trip.
  */
 export async function findConflicting(
   db: Queryable,
   serviceId: number,
+  zones: string[],
   names: string[],
   signatures: string[],
 ): Promise<PolicyRecord[]> {
@@ -113,7 +114,8 @@ export async function findConflicting(
     .where("service_id", "=", serviceId)
     .where((eb) =>
       eb.or([
-        ...(names.length > 0 ? [eb("name", "in", names)] : []),
+        // The zone keeps the (service_id, zone_name, name) index usable for the name probe.
+        ...(names.length > 0 ? [eb.and([eb("zone_name", "in", zones), eb("name", "in", names)])] : []),
         ...(signatures.length > 0 ? [eb("resource_signature", "in", signatures)] : []),
       ]),
     )
