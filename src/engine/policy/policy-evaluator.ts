@@ -65,6 +65,8 @@ export class PolicyEvaluator {
   readonly dataMaskItems: readonly ItemEvaluator[];
   readonly rowFilterItems: readonly ItemEvaluator[];
   private readonly schedule: ((time: number) => boolean) | null;
+  /** whether the policy has validity schedules (the engine reads the clock only then) */
+  readonly hasSchedule: boolean;
   // pre-filter (Ranger's RangerOptimizedPolicyEvaluator#hasMatchablePolicyItem)
   private readonly anyPrincipal: boolean;
   private readonly principalUsers: ReadonlySet<string>;
@@ -121,6 +123,7 @@ export class PolicyEvaluator {
       policy.validitySchedules && policy.validitySchedules.length > 0
         ? ctx.createSchedule(policy.validitySchedules)
         : null;
+    this.hasSchedule = this.schedule !== null;
 
     const users = new Set<string>();
     const groups = new Set<string>();
