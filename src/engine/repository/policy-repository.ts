@@ -86,6 +86,50 @@ export class PolicyRepository {
     return slot.index.lookup(req.resource, state.descendantsCount) ?? slot.allCands;
   }
 
+  /**
+   * Policies Ranger's tries also hand to the evaluation loop although they cannot match the request:
+   * those with a resource spec that ends above the requested resource (match type ANCESTOR).
+   * RangerResourceTrie#add files a policy that lacks a resource, but whose leaf is an ancestor of it,
+   * among that resource's inherited evaluators, so every requested key's lookup returns it. They
+   * never match a resource request, but the loop still applies its priority and "allowed, and this
+   * policy has no deny ⇒ determined" rules to them (RangerPolicyEngineImpl
+   * #evaluatePoliciesForOneAccessTypeNoAudit). Found through the index by looking up each proper
+   * prefix of the requested resource (in hierarchy order); in evaluation order. Only called on the
+   * rare path where those rules can fire (an allowed or tag-denied result not yet determined).
+   */
+  ancestorCandidates(state: RequestState, policyType: number): PolicyEvaluator[] {
+    const slot = this.slots[policyType];
+    const elements = state.request.resource.elements;
+    const defs = this.ctx.serviceDef.resourcesByType[policyType];
+    const keys: string[] = [];
+    for (const k in elements) {
+      const v = elements[k];
+      if (v !== undefined && v !== null && defs.has(k)) keys.push(k);
+    }
+    if (keys.length < 2 || slot.all.length === 0) return [];
+    keys.sort((a, b) => (defs.get(a)?.level ?? 0) - (defs.get(b)?.level ?? 0));
+    const seen = new Set<PolicyEvaluator>();
+    const out: PolicyEvaluator[] = [];
+    const resource = state.request.resource;
+    const scopes = state.request.resourceElementMatchingScopes;
+    for (let n = 1; n < keys.length; n++) {
+      const prefix: Record<string, string | string[]> = {};
+      for (let i = 0; i < n; i++) prefix[keys[i]] = elements[keys[i]] as string | string[];
+      const cands = slot.index.lookup({ ...resource, elements: prefix }, false) ?? slot.allCands;
+      for (const ev of cands.evaluators) {
+        if (seen.has(ev)) continue;
+        seen.add(ev);
+        for (const m of ev.resourceMatchers) {
+          if (m.getMatchType(resource, scopes, state.env) === "ANCESTOR") {
+            out.push(ev);
+            break;
+          }
+        }
+      }
+    }
+    return out.sort(compareEvalOrder);
+  }
+
   /** Incremental update: create (0), update (1) or delete (2) one policy; O(levels) index work. */
   applyDelta(changeType: number, policy: RangerPolicy): void {
     const id = policy.id;
