@@ -5,7 +5,7 @@ import { type GeoTable, geoAttributes, parseGeoTable } from "./conditions/geo.ts
 import { type Explanation, explainRequest } from "./explain.ts";
 import type { ExpressionEnv } from "./expression/index.ts";
 import { compileTemplate, resolveTemplate } from "./expression/index.ts";
-import { type MatchEnv, STATIC_ENV } from "./match/element-matcher.ts";
+import type { MatchEnv } from "./match/element-matcher.ts";
 import { type MatchType, PolicyResourceMatcher } from "./match/policy-resource-matcher.ts";
 import { buildRoleIndex, type RoleIndex, rolesFor } from "./model/roles.ts";
 import { type PreparedServiceDef, prepareServiceDef } from "./model/service-def.ts";
@@ -409,40 +409,28 @@ export class PolicyEngine {
       context = { ...context };
       for (const g of this.geo) Object.assign(context, geoAttributes(g.table, clientIP, g.prefix));
     }
-    const groups = request.userGroups ?? [];
-    const engine = this;
-    let roles: ReadonlySet<string> | null = null;
     const descendantsCount = isAny || request.resourceMatchingScope === "SELF_OR_DESCENDANTS";
-    const state: RequestState = {
-      request: req,
-      user: request.user ?? undefined,
-      groups,
+    const state = new EngineRequestState(
+      this,
+      req,
       accessType,
-      isAnyAccess: isAny,
-      requestedAccessTypes: requested,
+      isAny,
+      requested,
       descendantsCount,
       ignoreDescendantDeny,
-      accessTime: request.accessTime ?? Date.now(),
       context,
-      env: STATIC_ENV,
-      roles() {
-        if (roles === null) {
-          if (request.userRoles && request.userRoles.length > 0) roles = new Set(request.userRoles);
-          else if (engine.roles.isEmpty) roles = EMPTY_ROLES;
-          else roles = rolesFor(engine.roles, request.user, groups);
-        }
-        return roles;
-      },
-      accessTypeGroups: groupsSpec,
-      // declared up front so every request state has one shape (the evaluators' loads stay monomorphic)
-      accessTypeResults: undefined,
-      tag: undefined,
-      tags: undefined,
-    };
-    (state as { env: MatchEnv }).env = this.matchEnv(state);
+      groupsSpec,
+    );
     const tags = this.requestTags(state, policyType);
     if (tags) state.tags = tags;
     return state;
+  }
+
+  /** The user's roles for a request (Ranger's user-store lookup), on first use by a request state. */
+  rolesOf(request: RangerAccessRequest, groups: readonly string[]): ReadonlySet<string> {
+    if (request.userRoles && request.userRoles.length > 0) return new Set(request.userRoles);
+    if (this.roles.isEmpty) return EMPTY_ROLES;
+    return rolesFor(this.roles, request.user, groups);
   }
 
   private matchEnv(state: RequestState): MatchEnv {
@@ -626,7 +614,6 @@ export class PolicyEngine {
       const cands = repo.candidates(state, policyType);
       const evs = cands.evaluators;
       const known = cands.known;
-      const time = state.accessTime;
       // policies Ranger's tries also return although they end above the request (never a match, but
       // the rules of this loop apply to them): looked up only when those rules can fire
       let ancestors: PolicyEvaluator[] | null = null;
@@ -635,10 +622,12 @@ export class PolicyEngine {
       let stopped = false;
       for (let i = 0; i < evs.length; i++) {
         const ev = evs[i];
-        if (!ev.isApplicable(time)) continue;
+        // the clock is read only for policies with validity schedules
+        if (ev.hasSchedule && !ev.isApplicable(state.accessTime)) continue;
         if (!res.isAccessDetermined && (res.isAllowed || deniedByTags)) {
           ancestors ??= repo.ancestorCandidates(state, policyType);
-          if (ancestors.length > 0) ai = passAncestors(ancestors, ai, prev, ev, res, deniedByTags, policyType, time);
+          if (ancestors.length > 0)
+            ai = passAncestors(ancestors, ai, prev, ev, res, deniedByTags, policyType, state.accessTime);
         }
         prev = ev;
         if (deniedByTags) {
@@ -657,7 +646,8 @@ export class PolicyEngine {
       }
       if (!stopped && !res.isAccessDetermined && (res.isAllowed || deniedByTags)) {
         ancestors ??= repo.ancestorCandidates(state, policyType);
-        if (ancestors.length > 0) passAncestors(ancestors, ai, prev, null, res, deniedByTags, policyType, time);
+        if (ancestors.length > 0)
+          passAncestors(ancestors, ai, prev, null, res, deniedByTags, policyType, state.accessTime);
       }
       if (!res.isAccessDetermined) {
         if (deniedByTags) res.isAllowed = false;
@@ -740,6 +730,8 @@ export class PolicyEngine {
     };
     const ts: RequestState = {
       ...state,
+      // prototype members of the engine's state class are not own properties: carry them over
+      accessTime: state.accessTime,
       request: req,
       roles: state.roles,
       tag,
@@ -770,6 +762,87 @@ export class PolicyEngine {
         return;
       }
     }
+  }
+}
+
+/**
+ * The request state the engine builds (RequestState): roles and the access time (a clock read costs
+ * as much as a whole index lookup) are computed on first use, and the state is its own match env.
+ * tagState() copies it with a spread, which keeps own fields only: it carries `accessTime` over and
+ * gives the copy its own env; `roles` works on the copy through its copied `_roles`/`_engine`.
+ */
+class EngineRequestState implements RequestState, MatchEnv {
+  readonly request: RangerAccessRequest;
+  readonly user: string | undefined;
+  readonly groups: readonly string[];
+  readonly accessType: string;
+  readonly isAnyAccess: boolean;
+  readonly requestedAccessTypes: readonly string[];
+  readonly descendantsCount: boolean;
+  readonly ignoreDescendantDeny: boolean;
+  readonly context: Record<string, unknown>;
+  readonly env: MatchEnv;
+  accessTypeGroups: readonly (readonly string[])[] | undefined;
+  accessTypeResults: RequestState["accessTypeResults"] = undefined;
+  tag: RangerTagForEval | undefined = undefined;
+  tags: readonly RangerTagForEval[] | undefined = undefined;
+  _exprEnv: ExpressionEnv | undefined = undefined;
+  private _time: number | undefined;
+  private _roles: ReadonlySet<string> | null = null;
+  private readonly _engine: PolicyEngine;
+
+  constructor(
+    engine: PolicyEngine,
+    request: RangerAccessRequest,
+    accessType: string,
+    isAnyAccess: boolean,
+    requested: readonly string[],
+    descendantsCount: boolean,
+    ignoreDescendantDeny: boolean,
+    context: Record<string, unknown>,
+    accessTypeGroups: readonly (readonly string[])[] | undefined,
+  ) {
+    this._engine = engine;
+    this.request = request;
+    this.user = request.user ?? undefined;
+    this.groups = request.userGroups ?? [];
+    this.accessType = accessType;
+    this.isAnyAccess = isAnyAccess;
+    this.requestedAccessTypes = requested;
+    this.descendantsCount = descendantsCount;
+    this.ignoreDescendantDeny = ignoreDescendantDeny;
+    this.context = context;
+    this.env = this;
+    this.accessTypeGroups = accessTypeGroups;
+    this._time = request.accessTime ?? undefined;
+  }
+
+  get accessTime(): number {
+    let t = this._time;
+    if (t === undefined) {
+      t = Date.now();
+      this._time = t;
+    }
+    return t;
+  }
+
+  roles(): ReadonlySet<string> {
+    let r = this._roles;
+    if (r === null) {
+      r = this._engine.rolesOf(this.request, this.groups);
+      this._roles = r;
+    }
+    return r;
+  }
+
+  token(name: string): unknown {
+    if (name === "USER") return this.user;
+    if (name === "OWNER") return this.request.resource.ownerUser;
+    return this.context[`token:${name}`];
+  }
+
+  resolveExpressions(text: string): string | null {
+    return this._engine.resolveText(text, this);
   }
 }
 
