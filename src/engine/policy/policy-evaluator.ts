@@ -44,37 +44,39 @@ export interface MatchedItem {
 }
 
 export class PolicyEvaluator {
-  readonly policy: RangerPolicy;
-  readonly id: number;
-  readonly name: string;
-  readonly policyType: number;
+  // Field order is memory order (class fields are defined in declaration order): the fields an
+  // access decision reads come first, so a cold evaluator costs fewer cache lines.
+  /** whether the policy has validity schedules (the engine reads the clock only then) */
+  readonly hasSchedule: boolean;
   readonly priority: number;
-  readonly version: number | undefined;
-  readonly zoneName: string | undefined;
-  readonly isAuditEnabled: boolean;
-  readonly isDenyAllElse: boolean;
   readonly hasDeny: boolean;
-  readonly evalOrder: number;
+  readonly isAuditEnabled: boolean;
   /** number of resource specs (resources plus additionalResources) */
   readonly specCount: number;
   readonly conditions: readonly Condition[];
-  readonly allowItems: readonly ItemEvaluator[];
-  readonly denyItems: readonly ItemEvaluator[];
-  readonly allowExceptions: readonly ItemEvaluator[];
-  readonly denyExceptions: readonly ItemEvaluator[];
-  readonly dataMaskItems: readonly ItemEvaluator[];
-  readonly rowFilterItems: readonly ItemEvaluator[];
-  private readonly schedule: ((time: number) => boolean) | null;
-  /** whether the policy has validity schedules (the engine reads the clock only then) */
-  readonly hasSchedule: boolean;
   // pre-filter (Ranger's RangerOptimizedPolicyEvaluator#hasMatchablePolicyItem)
   private readonly anyPrincipal: boolean;
   private readonly principalUsers: ReadonlySet<string>;
   private readonly principalGroups: ReadonlySet<string>;
   private readonly principalRoles: ReadonlySet<string>;
   private readonly hasOwnerItem: boolean;
+  readonly isDenyAllElse: boolean;
   private readonly grantedAccesses: ReadonlySet<string>;
   private readonly hasDelegateAdmin: boolean;
+  readonly policyType: number;
+  readonly denyItems: readonly ItemEvaluator[];
+  readonly allowItems: readonly ItemEvaluator[];
+  readonly allowExceptions: readonly ItemEvaluator[];
+  readonly denyExceptions: readonly ItemEvaluator[];
+  readonly id: number;
+  readonly version: number | undefined;
+  readonly zoneName: string | undefined;
+  readonly policy: RangerPolicy;
+  readonly name: string;
+  readonly evalOrder: number;
+  readonly dataMaskItems: readonly ItemEvaluator[];
+  readonly rowFilterItems: readonly ItemEvaluator[];
+  private readonly schedule: ((time: number) => boolean) | null;
   /** sequence number assigned by the repository (stable tie-break after name) */
   seq = 0;
   /** scratch mark for the repository's candidate merges (dedup without a Set) */
