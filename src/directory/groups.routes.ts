@@ -50,9 +50,7 @@ export function groupRoutes(db: Db): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const orgId = await resolveOrgId(db.kysely, request.actor, request.body.orgId);
-        const group = await db.transaction((tx) =>
-          createGroup(tx, auditContextOf(request), { ...request.body, orgId }),
-        );
+        const group = await createGroup(db.kysely, auditContextOf(request), { ...request.body, orgId });
         return reply.code(201).header("location", `/v1/groups/${group.id}`).send(group);
       },
     );

@@ -94,11 +94,18 @@ async function nameTaken(db: Queryable, orgId: string, name: string) {
  * and, for a group bound to an LDAP source with `validate`, that the DN exists in the directory
  * (VMware Aria silently creates orphans here). The closure rows and the audit event are written
  * in the same transaction; a user creating a group becomes its first owner (as in Frontier).
+ * Pass a transaction; a plain connection is accepted and gets one when the creation needs it.
  *
  * @throws GROUP_NAME_TAKEN (409, `meta.existingId`), VALIDATION_FAILED, METADATA_INVALID,
  * REFERENCE_NOT_FOUND, GROUP_DEPTH_EXCEEDED, DIRECTORY_GROUP_NOT_FOUND, DIRECTORY_UNAVAILABLE.
  */
-export async function createGroup(tx: Tx, ctx: AuditContext, input: CreateGroupInput): Promise<GroupView> {
+export async function createGroup(db: Tx | Queryable, ctx: AuditContext, input: CreateGroupInput): Promise<GroupView> {
+  // A top-level group created by a non-user is written by one statement, atomic on its own, so a
+  // plain connection saves the BEGIN and COMMIT round trips on the hot path. Anything that needs
+  // a lock or a second write runs in a transaction (opened here when the caller did not).
+  const oneStatement = !input.parentId && !input.identitySourceId && ctx.actor.type !== "user";
+  if (!db.isTransaction && !oneStatement) return db.transaction().execute((tx) => createGroup(tx, ctx, input));
+  const tx = db as Tx;
   const orgId = input.orgId ?? (await defaultOrgId(tx));
   const rules = await orgRulesOf(tx, orgId, "body.orgId");
   checkGroupName(input.name, rules.groupNamePattern);

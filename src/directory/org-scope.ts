@@ -13,8 +13,17 @@ export async function resolveOrgId(db: Queryable, actor: Actor, requested: strin
     assertSameOrg(actor, requested);
     return requested;
   }
-  return actor.orgId ?? defaultOrgId(db);
+  if (actor.orgId) return actor.orgId;
+  // The default organisation never changes id (it cannot be renamed or deleted through the API).
+  let id = defaultIds.get(db);
+  if (!id) {
+    id = await defaultOrgId(db);
+    defaultIds.set(db, id);
+  }
+  return id;
 }
+
+const defaultIds = new WeakMap<Queryable, string>();
 
 /** Throws FORBIDDEN when an organisation-bound caller touches another organisation's resource. */
 export function assertSameOrg(actor: Actor, orgId: string): void {
