@@ -12,12 +12,12 @@ const EMPTY: ReadonlySet<string> = new Set();
 const shrink = (s: Set<string>): ReadonlySet<string> => (s.size === 0 ? EMPTY : s);
 
 export class ItemEvaluator {
-  readonly item: RangerPolicyItem;
+  // declaration order is memory order: the fields matching reads come first, the raw item last
+  readonly hasUserToken: boolean;
   readonly users: ReadonlySet<string>;
   readonly groups: ReadonlySet<string>;
   readonly roles: ReadonlySet<string>;
   readonly hasPublic: boolean;
-  readonly hasUserToken: boolean;
   readonly hasOwner: boolean;
   /** lower-cased access types this item allows (after one-level implied-grant expansion) */
   readonly accesses: ReadonlySet<string>;
@@ -26,6 +26,7 @@ export class ItemEvaluator {
   readonly evalOrder: number;
   /** position in the policy's list (stable tie-break) */
   readonly index: number;
+  readonly item: RangerPolicyItem;
 
   constructor(
     item: RangerPolicyItem,

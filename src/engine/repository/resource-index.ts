@@ -34,6 +34,9 @@ export const NO_CANDIDATES: Candidates = { evaluators: NO_EVALUATORS, known: nul
 /** Max value combinations one spec may expand to before it stops at the current node. */
 const MAX_COMBINATIONS = 64;
 
+/** the shared empty `always` list: never written (nodes get their own list before the first insert) */
+const NO_ENTRIES: Entry[] = [];
+
 interface Entry {
   readonly ev: PolicyEvaluator;
   /** spec 0 of `ev` ends here via hash edges only: SELF is proven */
@@ -53,21 +56,22 @@ class Level {
 
 /** A tree node; it is also its own cached self candidate list (one hop less on the hot path). */
 class Node implements Candidates {
-  readonly exactPath: boolean;
-  /** cached self list (valid when `selfReady`): ends + always + everything below through `any` edges only */
-  evaluators: readonly PolicyEvaluator[] = NO_EVALUATORS;
-  known: readonly (MatchType | undefined)[] | null = null;
-  selfReady = false;
-  levels: Level[] | null = null;
-  /** specs whose last key is this node's */
-  ends: Entry[] = [];
-  /** specs the tree cannot follow below this node */
-  always: Entry[] = [];
-  /** cached: everything in this subtree */
-  subCands: Candidates | null = null;
+  // declaration order is memory order: what the lookup fast path reads comes first
   /** set when the node's only edges are hash edges of one resource name (the lookup fast path) */
   fastName: string | null = null;
   fastExact: Map<string, Node> | null = null;
+  /** specs the tree cannot follow below this node (a shared empty list until it has one) */
+  always: Entry[] = NO_ENTRIES;
+  selfReady = false;
+  /** cached self list (valid when `selfReady`): ends + always + everything below through `any` edges only */
+  evaluators: readonly PolicyEvaluator[] = NO_EVALUATORS;
+  known: readonly (MatchType | undefined)[] | null = null;
+  readonly exactPath: boolean;
+  levels: Level[] | null = null;
+  /** specs whose last key is this node's */
+  ends: Entry[] = [];
+  /** cached: everything in this subtree */
+  subCands: Candidates | null = null;
   /** cached full answers for requests reaching this node by hash edges (valid while `fullGen` is current) */
   fullGen = -1;
   fullSelf: Candidates | null = null;
@@ -266,11 +270,13 @@ export class ResourceIndex {
       const plan = this.planOf(ev.specResources(i));
       if (plan === null) {
         this.invalidate(this.root);
+        if (this.root.always === NO_ENTRIES) this.root.always = [];
         insertEntry(this.root.always, ev, false, sorted);
         continue;
       }
       this.walkPlan(plan, 0, this.root, (node, complete) => {
         this.invalidatePath(plan, node);
+        if (!complete && node.always === NO_ENTRIES) node.always = [];
         insertEntry(complete ? node.ends : node.always, ev, complete && i === 0 && node.exactPath, sorted);
         // a leaf with one policy (the common case): set its list now, next to the evaluator in memory
         if (complete && node.ends.length === 1 && node.always.length === 0 && node.levels === null) {
