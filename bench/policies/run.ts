@@ -10,11 +10,13 @@
  * PostgreSQL is started in a temp folder like scripts/test.sh (initdb + pg_ctl on a free port,
  * removed afterwards) unless GATEHOUSE_BENCH_DATABASE_URL names one. The server runs as a child
  * process (`node src/main.ts serve`) so its memory is measured alone, from /proc/<pid>/status.
+ * Latencies are measured after autovacuum has finished with the imported rows (steady state).
  * `--quick` shrinks the sizes tenfold for a smoke run (targets are then not judged).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import pg from "pg";
 import { startPostgres } from "./postgres.ts";
 
 const args = new Set(process.argv.slice(2));
@@ -131,6 +133,28 @@ async function bulk(
   return { seconds, peakRssGrowthMb: peak - before, created: json.created, failed: json.failed };
 }
 
+/**
+ * Waits (up to 60 s) until no autovacuum worker runs: right after 110,000 inserts PostgreSQL
+ * vacuums and analyses the new tables, and latency is measured in steady state, not during that.
+ */
+async function settle(databaseUrl: string): Promise<number> {
+  const started = performance.now();
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    for (let quiet = 0; quiet < 3 && performance.now() - started < 60_000; ) {
+      const { rows } = await client.query(
+        "select count(*)::int as n from pg_stat_activity where backend_type = 'autovacuum worker'",
+      );
+      quiet = rows[0].n === 0 ? quiet + 1 : 0;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    await client.end();
+  }
+  return (performance.now() - started) / 1000;
+}
+
 async function latencies(count: number, call: (i: number) => Promise<Response>): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < count; i++) {
@@ -190,6 +214,8 @@ async function main(): Promise<void> {
       detail: { during10k: b1.peakRssGrowthMb },
     });
 
+    const settled = await settle(databaseUrl);
+    log(`waited ${settled.toFixed(1)} s for autovacuum after the imports (steady state)`);
     log("single policy create (Nx1 POST), 1000 sequential after 100 warm-up ...");
     const create = (i: number, tag: string) =>
       fetch(`${base}/api/govern/data-access/policies`, {
