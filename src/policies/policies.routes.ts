@@ -8,6 +8,7 @@ import { Page, PageQuery } from "../http/schemas.ts";
 import { findServiceWithDef, type ServiceWithDef } from "../service-defs/service-defs.store.ts";
 import type { Db, Queryable } from "../storage/db.ts";
 import { exportPolicies, type ImportReport, importPolicies } from "./import-export.ts";
+import { lookAhead } from "./look-ahead.ts";
 import {
   Policy,
   PolicyIdParams,
@@ -167,8 +168,9 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
+        const early = lookAhead(db, () => requireService(db.kysely, request.params.service));
         const outcome = await db.transaction(async (tx) => {
-          const target = await requireService(tx, request.params.service);
+          const target = await (early ?? requireService(tx, request.params.service));
           return applyOne(tx, auditContextOf(request), target, {
             policy: request.body as RangerPolicy,
             mode: "create",

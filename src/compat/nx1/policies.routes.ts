@@ -5,6 +5,7 @@ import type { RangerPolicy } from "../../engine/types.ts";
 import { DatabaseUnavailable, ServiceNotFound } from "../../errors.ts";
 import { decodeCursor, pageOf } from "../../http/cursor.ts";
 import { Page, PageQuery } from "../../http/schemas.ts";
+import { lookAhead } from "../../policies/look-ahead.ts";
 import { searchPolicies } from "../../policies/policies.search.ts";
 import { applyOne, deletePolicy, present, requirePolicy } from "../../policies/policies.service.ts";
 import { findServiceWithDef, type ServiceWithDef } from "../../service-defs/service-defs.store.ts";
@@ -60,8 +61,9 @@ export function nx1PolicyRoutes(db: Db, serviceName: string): FastifyPluginAsync
       },
       async (request, reply) => {
         const { overwrite, ...fields } = request.body;
+        const early = lookAhead(db, () => nx1Service(db.kysely, serviceName));
         const outcome = await db.transaction(async (tx) => {
-          const target = await nx1Service(tx, serviceName);
+          const target = await (early ?? nx1Service(tx, serviceName));
           return applyOne(tx, auditContextOf(request), target, {
             policy: fields as RangerPolicy,
             mode: overwrite ? "upsert" : "create",
