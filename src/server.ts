@@ -3,7 +3,7 @@ import { buildApp } from "./app.ts";
 import { pruneAuditEvents } from "./audit/audit.store.ts";
 import { ensureGeneralPsk } from "./auth/general-psk.ts";
 import type { Config } from "./config/schema.ts";
-import { startChangeFeed } from "./decisions/index.ts";
+import { pruneDecisionLog, startChangeFeed } from "./decisions/index.ts";
 import { pruneIdempotencyKeys } from "./http/idempotency.ts";
 import type { Db } from "./storage/db.ts";
 import { migrate } from "./storage/migrate.ts";
@@ -57,6 +57,8 @@ export async function startServer(config: Config): Promise<{ url: string; stop: 
       if (config.auditRetentionDays > 0) {
         const removed = await pruneAuditEvents(db.kysely, config.auditRetentionDays);
         if (removed > 0) log.info({ removed }, "audit events past retention removed");
+        const decisions = await pruneDecisionLog(db.kysely, config.auditRetentionDays);
+        if (decisions > 0) log.info({ removed: decisions }, "decision-log entries past retention removed");
       }
       await pruneIdempotencyKeys(db, IDEMPOTENCY_RETENTION_HOURS);
     } catch (err) {

@@ -128,3 +128,13 @@ export class DecisionAuditWriter {
       .execute();
   }
 }
+
+/**
+ * Deletes decision-log entries older than `days` (the audit retention applies to both logs);
+ * returns how many went. Run by the server's hourly housekeeping.
+ */
+export async function pruneDecisionLog(db: Queryable, days: number): Promise<number> {
+  const cutoff = new Date(Date.now() - days * 86_400_000);
+  const result = await db.deleteFrom("decision_log").where("occurred_at", "<", cutoff).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestApp, testApp } from "../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../test/support/test-db.ts";
-import { DecisionAuditWriter } from "./decision-audit.ts";
+import { DecisionAuditWriter, pruneDecisionLog } from "./decision-audit.ts";
 import { seedService } from "./test-seed.ts";
 
 let t: TestApp;
@@ -233,6 +233,10 @@ describe(`decisions (${TEST_BACKEND})`, () => {
     expect(dropped).toBe(1);
     await writer.stop();
     expect(writer.push(entry)).toBe(false);
+    const old = new DecisionAuditWriter(t.db.kysely);
+    old.push({ ...entry, at: new Date(Date.now() - 3 * 86_400_000) });
+    await old.stop();
+    expect(await pruneDecisionLog(t.db.kysely, 2)).toBeGreaterThanOrEqual(1);
     const metrics = await t.request({ method: "GET", url: "/metrics" });
     expect(metrics.body).toContain("gatehouse_decision_audit_dropped_total");
     expect(metrics.body).toContain("gatehouse_decisions_total");

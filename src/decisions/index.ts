@@ -7,6 +7,7 @@ import { decisionRoutes } from "./decisions.routes.ts";
 import { createDecisionRuntime, type DecisionRuntime } from "./runtime.ts";
 
 export { type ChangeFeed, startChangeFeed } from "./change-feed.ts";
+export { pruneDecisionLog } from "./decision-audit.ts";
 export type { DecisionRuntime } from "./runtime.ts";
 
 declare module "fastify" {
