@@ -35,6 +35,7 @@ export async function seedService(app: TestApp) {
     bob,
     schema,
     aliceId: a.id as string,
+    bobId: b.id as string,
     groupId: group.id as string,
     policy: policy.json(),
   };
