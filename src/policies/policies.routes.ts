@@ -191,7 +191,7 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const target = await requireService(db.kysely, request.params.service);
-        const record = await requirePolicy(db.kysely as never, target, request.params.id);
+        const record = await requirePolicy(db.kysely, target, request.params.id);
         return present(record, target) as never;
       },
     );

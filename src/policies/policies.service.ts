@@ -8,7 +8,7 @@ import {
 } from "../engine/types.ts";
 import { type AppError, PolicyDuplicateResources, PolicyInvalid, PolicyNameTaken, PolicyNotFound } from "../errors.ts";
 import type { ServiceWithDef } from "../service-defs/service-defs.store.ts";
-import type { Tx } from "../storage/db.ts";
+import type { Queryable, Tx } from "../storage/db.ts";
 import {
   deletePolicyRow,
   findConflicting,
@@ -359,7 +359,7 @@ export async function deletePolicy(
 }
 
 /** Loads a policy of `target` or throws POLICY_NOT_FOUND. */
-export async function requirePolicy(tx: Tx, target: ServiceWithDef, id: number): Promise<PolicyRecord> {
+export async function requirePolicy(tx: Queryable, target: ServiceWithDef, id: number): Promise<PolicyRecord> {
   const record = await getPolicyRecord(tx, id);
   if (!record || record.serviceId !== target.service.id) {
     throw PolicyNotFound(`policy ${id} not found in service \`${target.service.name}\``);

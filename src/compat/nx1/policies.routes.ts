@@ -94,7 +94,7 @@ export function nx1PolicyRoutes(db: Db, serviceName: string): FastifyPluginAsync
       },
       async (request) => {
         const target = await nx1Service(db.kysely, serviceName);
-        const record = await requirePolicy(db.kysely as never, target, request.params.policy_id);
+        const record = await requirePolicy(db.kysely, target, request.params.policy_id);
         return presentNx1Policy(present(record, target));
       },
     );
