@@ -315,6 +315,30 @@ describe(`policies (${TEST_BACKEND})`, () => {
     expect(again.json()).toMatchObject({ applied: true, unchanged: ["p0", "p1", "p2"], created: [] });
   });
 
+  it("imports more policies than one write slice, all or nothing", async () => {
+    const dest = uniqueName("big");
+    await t.request({ method: "POST", url: "/v1/services", payload: { name: dest, type: "trino" } });
+    const policies = Array.from({ length: 1200 }, (_, i) => accessPolicy(`p${i}`, `s${i}`));
+    const broken = [
+      ...policies,
+      { ...accessPolicy("bad", "bad"), policyItems: [{ users: ["a"], accesses: [{ type: "fly" }] }] },
+    ];
+    const failed = await t.request({
+      method: "POST",
+      url: `/v1/services/${dest}/import`,
+      payload: { policies: broken },
+    });
+    expect(failed.json()).toMatchObject({ applied: false });
+    expect(failed.json().failed).toEqual([expect.objectContaining({ index: 1200, name: "bad" })]);
+    expect((await t.request({ method: "GET", url: `/v1/services/${dest}/policies?limit=1` })).json().total).toBe(0);
+
+    const ok = await t.request({ method: "POST", url: `/v1/services/${dest}/import`, payload: { policies } });
+    expect(ok.json()).toMatchObject({ applied: true });
+    expect(ok.json().created).toHaveLength(1200);
+    const service = (await t.request({ method: "GET", url: `/v1/services/${dest}` })).json();
+    expect(service.policyVersion).toBe(1200);
+  });
+
   it("validates custom service-defs", async () => {
     const bad = await t.request({
       method: "POST",
