@@ -35,18 +35,20 @@ export async function installDecisions(
 ): Promise<DecisionRuntime> {
   const runtime = createDecisionRuntime(db, registry);
   app.decorate("decisions", runtime);
-  app.addHook("onSend", async (request, reply, payload) => {
+  // Callback style: no promise per request on the hot path, which is almost always a read.
+  app.addHook("onSend", (request, reply, payload, done) => {
     const m = request.method;
-    if (m === "GET" || m === "HEAD" || m === "OPTIONS" || reply.statusCode >= 400) return payload;
+    if (m === "GET" || m === "HEAD" || m === "OPTIONS" || reply.statusCode >= 400) return done(null, payload);
     const url = request.url;
-    for (const prefix of READ_ONLY_PREFIXES) if (url.startsWith(prefix)) return payload;
-    try {
-      await runtime.afterLocalWrite();
-    } catch (err) {
-      // The write committed; the safety poll and notifications will catch the engines up.
-      request.log.warn({ err }, "engines not refreshed after a write");
-    }
-    return payload;
+    for (const prefix of READ_ONLY_PREFIXES) if (url.startsWith(prefix)) return done(null, payload);
+    runtime.afterLocalWrite().then(
+      () => done(null, payload),
+      (err) => {
+        // The write committed; the safety poll and notifications will catch the engines up.
+        request.log.warn({ err }, "engines not refreshed after a write");
+        done(null, payload);
+      },
+    );
   });
   app.addHook("onClose", async () => {
     await runtime.audit.stop();
