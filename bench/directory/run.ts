@@ -5,12 +5,14 @@
 //   GATEHOUSE_BENCH_DATABASE_URL selects an existing, empty PostgreSQL database; otherwise the
 //   benchmark starts (and removes) a throwaway PostgreSQL like scripts/test.sh does.
 import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { createServer } from "node:net";
 import { availableParallelism, loadavg } from "node:os";
 import { sql } from "kysely";
 import { encodeCursor } from "../../src/http/cursor.ts";
 import { migrate } from "../../src/storage/migrate.ts";
 import { openDb } from "../../src/storage/open.ts";
+import { type CannonRequest, cannon } from "./cannon.ts";
 import { loadDirectory, userIdSql } from "./load.ts";
 import { type Figures, measure } from "./measure.ts";
 import { PG_SETTINGS, startPostgres, type ThrowawayPostgres } from "./postgres.ts";
@@ -167,74 +169,63 @@ try {
   server = started.child;
   const base = started.base;
   const headers = { "authorization-psk": PSK, "content-type": "application/json" };
-  const get = (path: string) =>
-    fetch(`${base}${path}`, { headers }).then(async (r) => {
-      await r.arrayBuffer();
-      return r.status;
-    });
   const post = (path: string, body: unknown) =>
     fetch(`${base}${path}`, { method: "POST", headers, body: JSON.stringify(body) }).then(async (r) => {
       await r.arrayBuffer();
       return r.status;
     });
-  const userId = async (n: number) => {
-    // The same md5 the loader used, computed client-side.
-    const { createHash } = await import("node:crypto");
-    const hex = createHash("md5").update(`${org}-u-${n}`).digest("hex");
+  // The same md5 ids the loader used, computed client-side.
+  const uuidOf = (text: string) => {
+    const hex = createHash("md5").update(text).digest("hex");
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   };
-  const groupId = async (t: number, k: number) => {
-    const { createHash } = await import("node:crypto");
-    const hex = createHash("md5").update(`${org}-g-${t}-${k}`).digest("hex");
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-  };
+  const userId = (n: number) => uuidOf(`${org}-u-${n}`);
+  const groupId = (t: number, k: number) => uuidOf(`${org}-g-${t}-${k}`);
   const trees = Math.ceil(SIZE.groups / 10);
   const run = Date.now().toString(36);
+  const page = () =>
+    `/v1/groups?orgId=${org}&limit=100&cursor=${encodeCursor({ k: `team-${String(rand(trees)).padStart(6, "0")}` })}`;
 
   log("warming up");
-  await measure(300, 4, async (i) => get(`/v1/users/${await userId(1 + (i % SIZE.users))}/groups?effective=true`), 200);
-  await measure(100, 4, () => get(`/v1/groups?orgId=${org}&limit=100`), 200);
+  await cannon(
+    base,
+    headers,
+    { method: "GET", path: () => `/v1/users/${userId(1 + rand(SIZE.users))}/groups` },
+    500,
+    4,
+    200,
+  );
+  await cannon(base, headers, { method: "GET", path: page }, 200, 4, 200);
 
   const results: Record<string, Figures> = {};
   log("measuring");
-  results["create group, 1 client"] = await measure(
-    1000,
-    1,
-    (i) => post("/v1/groups", { orgId: org, name: `seq-${run}-${i}` }),
-    201,
-  );
-  results["create group, 16 clients"] = await measure(
-    8000,
-    16,
-    (i) => post("/v1/groups", { orgId: org, name: `par-${run}-${i}` }),
-    201,
-  );
-  results["create child group, 16 clients"] = await measure(
-    4000,
-    16,
-    async (i) =>
-      post("/v1/groups", { orgId: org, name: `child-${run}-${i}`, parentId: await groupId(rand(trees), rand(9)) }),
-    201,
-  );
-  results["page of 100 groups"] = await measure(
-    2000,
-    1,
-    () =>
-      get(
-        `/v1/groups?orgId=${org}&limit=100&cursor=${encodeCursor({ k: `team-${String(rand(trees)).padStart(6, "0")}` })}`,
-      ),
-    200,
-  );
-  results["effective groups of a user"] = await measure(
+  const create = (prefix: string, parent = false): CannonRequest => ({
+    method: "POST",
+    path: () => "/v1/groups",
+    body: (i) => ({
+      orgId: org,
+      name: `${prefix}-${run}-${i}`,
+      ...(parent ? { parentId: groupId(rand(trees), rand(9)) } : {}),
+    }),
+  });
+  results["create group, 1 client"] = await cannon(base, headers, create("seq"), 1000, 1, 201);
+  results["create group, 16 clients"] = await cannon(base, headers, create("par"), 8000, 16, 201);
+  results["create child group, 16 clients"] = await cannon(base, headers, create("child", true), 4000, 16, 201);
+  results["page of 100 groups"] = await cannon(base, headers, { method: "GET", path: page }, 2000, 1, 200);
+  results["effective groups of a user"] = await cannon(
+    base,
+    headers,
+    { method: "GET", path: () => `/v1/users/${userId(1 + rand(SIZE.users))}/groups?effective=true` },
     3000,
     1,
-    async () => get(`/v1/users/${await userId(1 + rand(SIZE.users))}/groups?effective=true`),
     200,
   );
-  results["effective members page (tree root)"] = await measure(
+  results["effective members page (tree root)"] = await cannon(
+    base,
+    headers,
+    { method: "GET", path: () => `/v1/groups/${groupId(rand(trees), 0)}/members?effective=true&limit=100` },
     1000,
     1,
-    async () => get(`/v1/groups/${await groupId(rand(trees), 0)}/members?effective=true&limit=100`),
     200,
   );
   const batchGroups: string[] = [];
@@ -251,7 +242,7 @@ try {
     1,
     async (i) => {
       const start = 1 + rand(SIZE.users - 10_000);
-      const add = await Promise.all(Array.from({ length: 10_000 }, (_, j) => userId(start + j)));
+      const add = Array.from({ length: 10_000 }, (_, j) => userId(start + j));
       return post(`/v1/groups/${batchGroups[i]}/members:batch`, { add });
     },
     200,
