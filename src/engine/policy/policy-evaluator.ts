@@ -63,6 +63,8 @@ export class PolicyEvaluator {
   readonly isDenyAllElse: boolean;
   private readonly grantedAccesses: ReadonlySet<string>;
   private readonly hasDelegateAdmin: boolean;
+  /** exactly one item (of any kind) and not deny-all-else */
+  private readonly singleItem: boolean;
   readonly policyType: number;
   readonly denyItems: readonly ItemEvaluator[];
   readonly allowItems: readonly ItemEvaluator[];
@@ -163,6 +165,7 @@ export class PolicyEvaluator {
     this.anyPrincipal = anyPrincipal;
     // one item (the common case): share its sets instead of keeping equal copies
     const only = all.length === 1 ? all[0] : null;
+    this.singleItem = only !== null && !this.isDenyAllElse;
     const share = (s: Set<string>) => (pool ? pool.share(s) : s);
     this.principalUsers = users.size === 0 ? EMPTY_SET : only ? only.users : share(users);
     this.principalGroups = groups.size === 0 ? EMPTY_SET : only ? only.groups : share(groups);
@@ -292,7 +295,8 @@ export class PolicyEvaluator {
         res.auditPolicyId = this.id;
       }
       if (!res.isAccessDetermined) {
-        if (matchable < 0) matchable = this.hasMatchablePolicyItem(state) ? 1 : 0;
+        // one item and no deny-all-else: the item's own match decides, the pre-filter would repeat it
+        if (matchable < 0) matchable = this.singleItem || this.hasMatchablePolicyItem(state) ? 1 : 0;
         if (matchable === 1) this.evaluatePolicyItems(state, mt, res);
       }
     }
