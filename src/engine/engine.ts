@@ -575,7 +575,8 @@ export class PolicyEngine {
   }
 
   private isAuditExcluded(state: RequestState): boolean {
-    if (state.user !== undefined && this.auditExcludedUsers.has(state.user)) return true;
+    if (state.user !== undefined && this.auditExcludedUsers.size > 0 && this.auditExcludedUsers.has(state.user))
+      return true;
     if (this.auditExcludedGroups.size > 0)
       for (const g of state.groups) if (this.auditExcludedGroups.has(g)) return true;
     if (this.auditExcludedRoles.size > 0)
@@ -584,7 +585,7 @@ export class PolicyEngine {
   }
 
   private isSuperUser(state: RequestState): boolean {
-    if (state.user !== undefined && this.superUsers.has(state.user)) return true;
+    if (state.user !== undefined && this.superUsers.size > 0 && this.superUsers.has(state.user)) return true;
     if (this.superGroups.size > 0) for (const g of state.groups) if (this.superGroups.has(g)) return true;
     return false;
   }
