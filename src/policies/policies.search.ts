@@ -2,6 +2,7 @@ import { prepareServiceDef } from "../engine/model/service-def.ts";
 import type { ServiceWithDef } from "../service-defs/service-defs.store.ts";
 import type { Queryable } from "../storage/db.ts";
 import {
+  candidateIds,
   countPolicies,
   listCandidates,
   listPolicies,
@@ -92,7 +93,13 @@ export async function searchPolicies(
     return { records, total };
   }
   const filter: PolicyFilter = { ...rest, allowMissingKeys: resourceMatchScope !== "self" };
-  if (!filter.allowMissingKeys) filter.drivingKey = drivingKey(search.resources, await statsOf(db, serviceId));
+  if (!filter.allowMissingKeys) {
+    // Self scope: every match names the searched keys, so the most selective one finds them all.
+    const key = drivingKey(search.resources, await statsOf(db, serviceId)) as string;
+    filter.ids = await candidateIds(db, serviceId, key, search.resources[key] as string);
+    filter.resources = undefined;
+    if (filter.ids.length === 0) return { records: [], total: 0 };
+  }
   const candidates = await listCandidates(db, serviceId, filter);
   const defsByType = preparedOf(target.def).resourcesByType;
   const matching = candidates.filter((c) =>
