@@ -57,10 +57,10 @@ create table policies (
 create unique index policies_service_zone_name_key on policies (service_id, zone_name, name);
 create unique index policies_service_signature_key on policies (service_id, resource_signature);
 create index policies_service_lower_name on policies (service_id, lower(name) text_pattern_ops);
-create index policies_labels on policies using gin (labels) with (fastupdate = off);
-create index policies_users on policies using gin (users) with (fastupdate = off);
-create index policies_groups on policies using gin (groups) with (fastupdate = off);
-create index policies_roles on policies using gin (roles) with (fastupdate = off);
+create index policies_labels on policies using gin (labels);
+create index policies_users on policies using gin (users);
+create index policies_groups on policies using gin (groups);
+create index policies_roles on policies using gin (roles);
 
 -- One row per policy resource value, for search by resource. `wild` marks values that are not a
 -- plain literal (wildcards, tokens, excludes): those are candidates for every search value and
