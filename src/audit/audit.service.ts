@@ -2,9 +2,12 @@ import type { FastifyRequest } from "fastify";
 import type { Actor } from "../auth/actor.ts";
 import type { Tx } from "../storage/db.ts";
 
-/** Who did something and through which request: passed from routes into services. */
+/**
+ * Who did something and through which request: passed from routes into services. The actor's
+ * permissions travel with it so services can refuse grants beyond the caller's own.
+ */
 export interface AuditContext {
-  actor: Pick<Actor, "type" | "id" | "name" | "authMethod">;
+  actor: Pick<Actor, "type" | "id" | "name" | "authMethod" | "permissions">;
   requestId: string | null;
   clientIp: string | null;
 }
@@ -28,7 +31,7 @@ export function auditContextOf(request: FastifyRequest): AuditContext {
 
 /** The audit context of work the server does on its own (start-up, retention, sync). */
 export const SYSTEM_CONTEXT: AuditContext = {
-  actor: { type: "anonymous", id: "system", name: "system", authMethod: "none" },
+  actor: { type: "anonymous", id: "system", name: "system", authMethod: "none", permissions: new Set(["*"]) },
   requestId: null,
   clientIp: null,
 };

@@ -3,6 +3,7 @@ import { ReferenceNotFound, RoleBindingExists, RoleBindingNotFound, ValidationFa
 import type { Queryable, Tx } from "../storage/db.ts";
 import type { RoleBindingRow } from "../storage/schema.ts";
 import { fail } from "./fail.ts";
+import { assertMayGrant } from "./grant-guard.ts";
 import { presentRoleBinding, type RoleBindingView } from "./present.ts";
 
 /** What a binding grants its role on: the whole organisation, one service, or a resource selector. */
@@ -80,7 +81,8 @@ async function checkPrincipal(db: Queryable, orgId: string, principal: CreateRol
  * Binds a role to a user, group or service account at a scope. A group binding reaches every
  * effective member (through the hierarchy).
  *
- * @throws REFERENCE_NOT_FOUND for an unknown role or principal; ROLE_BINDING_EXISTS (409, `meta.existingId`).
+ * @throws REFERENCE_NOT_FOUND for an unknown role or principal; ROLE_BINDING_EXISTS (409, `meta.existingId`);
+ *   FORBIDDEN when the role reaches built-in permissions the caller does not hold.
  */
 export async function createRoleBinding(
   tx: Tx,
@@ -93,6 +95,7 @@ export async function createRoleBinding(
     throw fail(ReferenceNotFound, "body.roleId", "exists", `role \`${input.roleId}\` not found in the organisation`);
   }
   await checkPrincipal(tx, input.orgId, input.principal);
+  await assertMayGrant(tx, ctx, [input.roleId], "body.roleId");
   const row = await tx
     .insertInto("role_bindings")
     .values({

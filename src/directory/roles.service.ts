@@ -4,6 +4,7 @@ import { ReferenceNotFound, RoleBuiltinImmutable, RoleCompositeCycle, RoleNameTa
 import type { Queryable, Tx } from "../storage/db.ts";
 import type { RoleRow } from "../storage/schema.ts";
 import { fail } from "./fail.ts";
+import { assertMayGrant } from "./grant-guard.ts";
 import { lockHierarchy } from "./hierarchy.ts";
 import { presentRole, type RoleView } from "./present.ts";
 
@@ -103,6 +104,7 @@ export async function createRole(tx: Tx, ctx: AuditContext, input: CreateRoleInp
   if (taken) throw taken;
   const composites = [...new Set(input.composites ?? [])];
   await checkComposites(tx, null, input.orgId, composites);
+  await assertMayGrant(tx, ctx, composites, "body.composites");
   const row = await tx
     .insertInto("roles")
     .values({
@@ -149,6 +151,7 @@ export async function updateRole(tx: Tx, ctx: AuditContext, id: string, input: U
     await lockHierarchy(tx, `roles:${orgId}`, "exclusive");
     const composites = [...new Set(input.composites)];
     await checkComposites(tx, id, orgId, composites);
+    await assertMayGrant(tx, ctx, composites, "body.composites");
     await tx.deleteFrom("role_composites").where("role_id", "=", id).execute();
     if (composites.length > 0) {
       await tx
