@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
-import { type AuditContext, recordAudit } from "../audit/audit.service.ts";
+import { type AuditContext, auditRow, recordAudit, recordAuditMany } from "../audit/audit.service.ts";
 import { GroupNameTaken, GroupNotEmpty, GroupNotFound, ReferenceNotFound, ValidationFailed } from "../errors.ts";
 import { verifyDirectoryGroup } from "../identity-sources/directory-check.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
 import type { GroupRow } from "../storage/schema.ts";
-import { auditRow, recordAuditMany } from "./audit-many.ts";
 import { defaultOrgId } from "./default-org.ts";
 import { fail } from "./fail.ts";
 import { checkGroupName } from "./group-names.ts";

@@ -1,8 +1,7 @@
 import { sql } from "kysely";
-import { type AuditContext, recordAudit } from "../audit/audit.service.ts";
+import { type AuditContext, recordAudit, recordAuditMany } from "../audit/audit.service.ts";
 import { LastOwner, MemberNotFound, ReferenceNotFound, ValidationFailed } from "../errors.ts";
 import type { Tx } from "../storage/db.ts";
-import { recordAuditMany } from "./audit-many.ts";
 import { fail } from "./fail.ts";
 import { getGroupRow } from "./groups.service.ts";
 

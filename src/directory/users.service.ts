@@ -1,8 +1,7 @@
-import { type AuditContext, recordAudit } from "../audit/audit.service.ts";
+import { type AuditContext, recordAudit, recordAuditMany } from "../audit/audit.service.ts";
 import { ReferenceNotFound, UserNotFound, UsernameTaken } from "../errors.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
 import type { UserRow } from "../storage/schema.ts";
-import { recordAuditMany } from "./audit-many.ts";
 import { fail, isUniqueViolation } from "./fail.ts";
 import { presentRoleBinding, presentUser, type UserView } from "./present.ts";
 

@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import type { AuditChange, AuditContext } from "../audit/audit.service.ts";
+import { type AuditChange, type AuditContext, auditRow } from "../audit/audit.service.ts";
 import type { RangerPolicy, RangerPolicyResources } from "../engine/types.ts";
 import type { Queryable } from "../storage/db.ts";
 
@@ -254,23 +254,6 @@ export interface DeltaWrite {
 
 /** Items written in one history statement; larger batches take the multi-statement path. */
 const ONE_STATEMENT_MAX = 1000;
-
-function auditRow(ctx: AuditContext, change: AuditChange) {
-  return {
-    actor_type: ctx.actor.type,
-    actor_id: ctx.actor.id,
-    actor_name: ctx.actor.name,
-    auth_method: ctx.actor.authMethod,
-    action: change.action,
-    target_type: change.targetType,
-    target_id: change.targetId,
-    org_id: change.orgId ?? null,
-    before: change.before === undefined || change.before === null ? null : JSON.stringify(change.before),
-    after: change.after === undefined || change.after === null ? null : JSON.stringify(change.after),
-    request_id: ctx.requestId,
-    client_ip: ctx.clientIp,
-  };
-}
 
 /**
  * Records a batch of policy changes: bumps the service's policy version by one per change and
