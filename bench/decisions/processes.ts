@@ -1,9 +1,7 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { startPostgres as startThrowawayPostgres } from "../support/postgres.ts";
 
 /** A free TCP port on loopback. */
 export function freePort(): Promise<number> {
@@ -53,37 +51,7 @@ export async function startGatehouse(databaseUrl: string, psk: string): Promise<
   throw new Error("gatehouse did not become ready");
 }
 
-/** A throwaway PostgreSQL (initdb + pg_ctl in a temp folder), as scripts/test.sh starts one. */
-export async function startPostgres(): Promise<{ url: string; stop: () => void }> {
-  const bins = readdirSync("/usr/lib/postgresql").sort();
-  const bin = `/usr/lib/postgresql/${bins[bins.length - 1]}/bin`;
-  const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-pg."));
-  const asPg = process.getuid?.() === 0 ? ["runuser", "-u", "postgres", "--"] : [];
-  if (asPg.length) execFileSync("chown", ["postgres", dir]);
-  const run = (cmd: string, args: string[]) =>
-    asPg.length
-      ? execFileSync(asPg[0] as string, [...asPg.slice(1), cmd, ...args], { stdio: "ignore" })
-      : execFileSync(cmd, args, { stdio: "ignore" });
-  const port = await freePort();
-  run(`${bin}/initdb`, ["-D", `${dir}/data`, "-U", "gatehouse", "--auth=trust", "-E", "UTF8"]);
-  run(`${bin}/pg_ctl`, [
-    "-D",
-    `${dir}/data`,
-    "-l",
-    `${dir}/pg.log`,
-    "-w",
-    "-o",
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200`,
-    "start",
-  ]);
-  return {
-    url: `postgres://gatehouse@127.0.0.1:${port}/postgres`,
-    stop: () => {
-      try {
-        run(`${bin}/pg_ctl`, ["-D", `${dir}/data`, "-m", "immediate", "stop"]);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  };
+/** A throwaway PostgreSQL for this benchmark (see bench/support/postgres.ts). */
+export function startPostgres(): Promise<{ url: string; stop: () => void }> {
+  return startThrowawayPostgres(["fsync=off", "synchronous_commit=off", "max_connections=200"]);
 }

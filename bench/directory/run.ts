@@ -12,10 +12,10 @@ import { sql } from "kysely";
 import { encodeCursor } from "../../src/http/cursor.ts";
 import { migrate } from "../../src/storage/migrate.ts";
 import { openDb } from "../../src/storage/open.ts";
+import { PG_SETTINGS, startPostgres, type ThrowawayPostgres } from "../support/postgres.ts";
 import { type CannonRequest, cannon } from "./cannon.ts";
 import { loadDirectory, userIdSql } from "./load.ts";
 import { type Figures, measure } from "./measure.ts";
-import { PG_SETTINGS, startPostgres, type ThrowawayPostgres } from "./postgres.ts";
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");

@@ -19,7 +19,10 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import pg from "pg";
 import { type CannonRequest, cannon } from "../directory/cannon.ts";
-import { startPostgres } from "./postgres.ts";
+import { startPostgres } from "../support/postgres.ts";
+
+/** Server settings of the throwaway PostgreSQL (durability off: it is thrown away). */
+const PG_SETTINGS = ["fsync=off", "synchronous_commit=off", "shared_buffers=512MB", "max_wal_size=4GB"];
 
 const args = new Set(process.argv.slice(2));
 const asJson = args.has("--json");
@@ -154,7 +157,7 @@ async function settle(databaseUrl: string): Promise<number> {
 
 async function main(): Promise<void> {
   const external = process.env.GATEHOUSE_BENCH_DATABASE_URL;
-  const pg = external ? null : await startPostgres();
+  const pg = external ? null : await startPostgres(PG_SETTINGS);
   const databaseUrl = external ?? (pg?.url as string);
   const service = `bench_${randomUUID().slice(0, 8)}`;
   log(

@@ -4,8 +4,23 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** Server settings of the throwaway PostgreSQL (as scripts/test.sh: durability off, it is thrown away). */
-export const PG_SETTINGS = ["fsync=off", "synchronous_commit=off", "shared_buffers=512MB", "max_wal_size=4GB"];
+/**
+ * Default settings of a throwaway benchmark server (durability off: it is thrown away). Benchmarks
+ * print the settings they used with their results, so the figures can be reproduced.
+ */
+export const PG_SETTINGS = [
+  "fsync=off",
+  "shared_buffers=1GB",
+  "max_wal_size=8GB",
+  "maintenance_work_mem=512MB",
+  "max_connections=200",
+];
+
+/** A PostgreSQL the benchmark started itself; `stop()` removes it. */
+export interface ThrowawayPostgres {
+  url: string;
+  stop(): void;
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -18,20 +33,18 @@ async function freePort(): Promise<number> {
 }
 
 /**
- * Starts a PostgreSQL in a temp folder the way scripts/test.sh does (initdb as `postgres` when
- * root, pg_ctl on a free port) and returns its URL and a `stop()` that removes it.
+ * Starts PostgreSQL like scripts/test.sh: initdb in a temp folder (as `postgres` when root), pg_ctl
+ * on a free port, one database `gatehouse_bench`. Every benchmark that needs PostgreSQL uses this.
  */
-export async function startPostgres(): Promise<{ url: string; stop(): void }> {
+export async function startPostgres(settings: readonly string[] = PG_SETTINGS): Promise<ThrowawayPostgres> {
   const versions = readdirSync("/usr/lib/postgresql").sort((a, b) => Number(a) - Number(b));
   const bin = `/usr/lib/postgresql/${versions[versions.length - 1]}/bin`;
-  const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-policies-"));
+  const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-pg-"));
   const asPg = process.getuid?.() === 0 ? ["runuser", "-u", "postgres", "--"] : [];
   if (asPg.length > 0) {
-    chownSync(
-      dir,
-      Number(execFileSync("id", ["-u", "postgres"]).toString()),
-      Number(execFileSync("id", ["-g", "postgres"]).toString()),
-    );
+    const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim());
+    const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim());
+    chownSync(dir, uid, gid);
   }
   const run = (cmd: string, args: string[]) => {
     const all = [...asPg, cmd, ...args];
@@ -40,18 +53,19 @@ export async function startPostgres(): Promise<{ url: string; stop(): void }> {
   };
   const port = await freePort();
   run(`${bin}/initdb`, ["-D", `${dir}/data`, "-U", "gatehouse", "--auth=trust", "-E", "UTF8"]);
-  const options = [
-    `-p ${port}`,
-    `-k ${dir}`,
-    "-c listen_addresses=127.0.0.1",
-    ...PG_SETTINGS.map((s) => `-c ${s}`),
-  ].join(" ");
+  const options = [`-p ${port}`, `-k ${dir}`, "-c listen_addresses=127.0.0.1", ...settings.map((s) => `-c ${s}`)].join(
+    " ",
+  );
   run(`${bin}/pg_ctl`, ["-D", `${dir}/data`, "-l", `${dir}/pg.log`, "-w", "-o", options, "start"]);
   execFileSync(`${bin}/createdb`, ["-h", "127.0.0.1", "-p", String(port), "-U", "gatehouse", "gatehouse_bench"]);
   return {
     url: `postgres://gatehouse@127.0.0.1:${port}/gatehouse_bench`,
     stop() {
-      run(`${bin}/pg_ctl`, ["-D", `${dir}/data`, "-m", "immediate", "stop"]);
+      spawnSync(
+        asPg[0] ?? `${bin}/pg_ctl`,
+        [...asPg.slice(1), ...(asPg.length ? [`${bin}/pg_ctl`] : []), "-D", `${dir}/data`, "-m", "immediate", "stop"],
+        { stdio: "ignore" },
+      );
       rmSync(dir, { recursive: true, force: true });
     },
   };
