@@ -97,6 +97,7 @@ describe("gatehouse CLI", () => {
     expect(await stopped(second.child)).toBe(0);
   });
 
+  // Runs in the PostgreSQL pass of `npm test` only: two processes cannot share one embedded database.
   it.runIf(url)(
     "two servers started at once against one empty PostgreSQL both come up; migrations ran once",
     { timeout: 150_000 },

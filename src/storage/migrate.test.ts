@@ -22,6 +22,7 @@ describe("migrations", () => {
     }
   });
 
+  // Runs in the PostgreSQL pass of `npm test` only: advisory locks across processes need a shared server.
   it.runIf(url)("apply exactly once when two servers migrate one empty PostgreSQL at the same time", async () => {
     const name = `gh_mig_${randomUUID().slice(0, 8)}`;
     const admin = new pg.Client({ connectionString: url });
