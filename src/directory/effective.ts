@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { decodeCursor, encodeCursor } from "../http/cursor.ts";
+import { decodeCursor, encodeCursor, pageOf } from "../http/cursor.ts";
 import type { Queryable } from "../storage/db.ts";
 import type { GroupRow, UserRow } from "../storage/schema.ts";
 import type { MemberRole } from "./members.service.ts";
@@ -89,13 +89,8 @@ export async function membersOfGroup(
     const counted = await sql<{ n: number }>`with mem as (${members}) select count(*)::int as n from mem`.execute(db);
     total = Number(counted.rows[0]?.n ?? 0);
   }
-  const kept = rows.rows.slice(0, options.limit).map(({ total: _total, ...row }) => row);
-  const last = kept[kept.length - 1];
-  return {
-    items: kept,
-    nextCursor: rows.rows.length > options.limit && last ? encodeCursor({ id: last.id }) : null,
-    total,
-  };
+  const kept = pageOf(rows.rows, options.limit, (row) => ({ id: row.id }));
+  return { items: kept.rows.map(({ total: _total, ...row }) => row), nextCursor: kept.nextCursor, total };
 }
 
 /** One role a user holds, with how it reaches the user. */
@@ -162,13 +157,11 @@ function pageWithTotal<R extends { total: number }>(
   limit: number,
   positionOf: (row: R) => Cursor,
 ): PageResult<Omit<R, "total">> {
-  const total = Number(rows[0]?.total ?? 0);
-  const kept = rows.slice(0, limit).map(({ total: _t, ...rest }) => rest);
-  const last = rows[limit - 1];
+  const kept = pageOf(rows, limit, positionOf);
   return {
-    items: kept,
-    nextCursor: rows.length > limit && last ? encodeCursor(positionOf(last)) : null,
-    total,
+    items: kept.rows.map(({ total: _t, ...rest }) => rest),
+    nextCursor: kept.nextCursor,
+    total: Number(rows[0]?.total ?? 0),
   };
 }
 

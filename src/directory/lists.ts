@@ -1,5 +1,5 @@
 import { type SqlBool, sql } from "kysely";
-import { decodeCursor, encodeCursor } from "../http/cursor.ts";
+import { decodeCursor, pageOf } from "../http/cursor.ts";
 import type { Queryable } from "../storage/db.ts";
 import type { GroupRow, OrgRow, RoleBindingRow, RoleRow, UserRow } from "../storage/schema.ts";
 import { escapeLike, type PageResult } from "./effective.ts";
@@ -38,9 +38,8 @@ export async function countOf(db: Queryable, orgId: string, kind: "group" | "use
 }
 
 function page<R>(rows: R[], limit: number, total: number, key: (row: R) => Record<string, string>): PageResult<R> {
-  const kept = rows.slice(0, limit);
-  const last = kept[kept.length - 1];
-  return { items: kept, nextCursor: rows.length > limit && last ? encodeCursor(key(last)) : null, total };
+  const kept = pageOf(rows, limit, key);
+  return { items: kept.rows, nextCursor: kept.nextCursor, total };
 }
 
 /** Groups of an organisation ordered by name, filtered by name prefix or substring, source, parent, metadata. */
