@@ -331,6 +331,17 @@ class StatementParser {
   }
 
   /**
+   * Index just past the string literal or bracketed group starting at `j`, or -1 when `j` starts
+   * neither: the scanners below look only at top-level characters.
+   */
+  private pastNested(j: number): number {
+    const c = this.src[j];
+    if (c === "'" || c === '"') return skipString(this.src, j);
+    if (c === "(" || c === "[" || c === "{") return this.matching(j) + 1;
+    return -1;
+  }
+
+  /**
    * End of the statement starting at `from`: a top-level `;` or `}`, the end of input, or a
    * line break between two complete expressions (the common case of automatic semicolons).
    */
@@ -338,12 +349,9 @@ class StatementParser {
     let j = from;
     while (j < this.src.length) {
       const c = this.src[j];
-      if (c === "'" || c === '"') {
-        j = skipString(this.src, j);
-        continue;
-      }
-      if (c === "(" || c === "[" || c === "{") {
-        j = this.matching(j) + 1;
+      const past = this.pastNested(j);
+      if (past >= 0) {
+        j = past;
         continue;
       }
       if (c === ";" || c === "}" || c === ")" || c === "]") return j;
@@ -368,12 +376,9 @@ class StatementParser {
     let start = from;
     for (let j = from; j < to; ) {
       const c = this.src[j];
-      if (c === "'" || c === '"') {
-        j = skipString(this.src, j);
-        continue;
-      }
-      if (c === "(" || c === "[" || c === "{") {
-        j = this.matching(j) + 1;
+      const past = this.pastNested(j);
+      if (past >= 0) {
+        j = past;
         continue;
       }
       if (c === sep) {
@@ -397,12 +402,9 @@ class StatementParser {
   private findAssignment(from: number, to: number): number {
     for (let j = from; j < to; ) {
       const c = this.src[j];
-      if (c === "'" || c === '"') {
-        j = skipString(this.src, j);
-        continue;
-      }
-      if (c === "(" || c === "[" || c === "{") {
-        j = this.matching(j) + 1;
+      const past = this.pastNested(j);
+      if (past >= 0) {
+        j = past;
         continue;
       }
       if (c === "=") {
