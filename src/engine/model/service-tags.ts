@@ -2,12 +2,14 @@ import { STATIC_ENV } from "../match/element-matcher.ts";
 import { type MatchType, PolicyResourceMatcher } from "../match/policy-resource-matcher.ts";
 import type { RangerAccessResource, RangerTagForEval, ResourceElementMatchingScope, ServiceTags } from "../types.ts";
 import type { PreparedServiceDef } from "./service-def.ts";
+import { TagResourceIndex } from "./tag-index.ts";
 
 /**
  * Tag enrichment (Ranger's `RangerTagEnricher`): finds the service resources that relate to the
  * requested resource and returns their tags with the relation as match type. Tags on ancestors
  * and on the resource itself always apply; tags on descendants only for any-access or
- * descendant-scoped requests.
+ * descendant-scoped requests. Only the candidates of a `TagResourceIndex` are matched, so a
+ * lookup costs the related resources, not every tagged one.
  */
 interface TaggedResource {
   readonly matcher: PolicyResourceMatcher;
@@ -16,8 +18,10 @@ interface TaggedResource {
 
 export class TagStore {
   private readonly resources: TaggedResource[] = [];
+  private readonly index: TagResourceIndex;
 
   constructor(serviceTags: ServiceTags | undefined, sd: PreparedServiceDef) {
+    this.index = new TagResourceIndex(sd);
     if (!serviceTags) return;
     const tagsById = serviceTags.tags ?? {};
     for (const sr of serviceTags.serviceResources ?? []) {
@@ -34,7 +38,9 @@ export class TagStore {
         });
       }
       if (tags.length === 0) continue;
-      this.resources.push({ matcher: new PolicyResourceMatcher(sd, 0, sr.resourceElements), tags });
+      const matcher = new PolicyResourceMatcher(sd, 0, sr.resourceElements);
+      this.index.add(this.resources.length, matcher);
+      this.resources.push({ matcher, tags });
     }
   }
 
@@ -52,8 +58,11 @@ export class TagStore {
     scopes?: Record<string, ResourceElementMatchingScope>,
   ): RangerTagForEval[] {
     const out: RangerTagForEval[] = [];
+    const candidates = this.index.candidates(resource, descendantsCount, scopes);
+    const count = candidates === null ? this.resources.length : candidates.length;
     let seen: Set<string> | null = null;
-    for (const r of this.resources) {
+    for (let i = 0; i < count; i++) {
+      const r = this.resources[candidates === null ? i : candidates[i]];
       const mt: MatchType = r.matcher.getMatchType(resource, scopes, STATIC_ENV);
       let ok = mt === "SELF" || mt === "SELF_AND_ALL_DESCENDANTS" || mt === "ANCESTOR";
       if (mt === "DESCENDANT") ok = descendantsCount;

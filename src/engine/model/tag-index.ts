@@ -1,0 +1,368 @@
+import { ElementMatcher } from "../match/element-matcher.ts";
+import type { PolicyResourceMatcher } from "../match/policy-resource-matcher.ts";
+import type { RangerAccessResource, ResourceElementMatchingScope } from "../types.ts";
+import type { PreparedServiceDef } from "./service-def.ts";
+
+/**
+ * Candidate index over tagged service resources (the role of Ranger's `serviceResourceTrie` in
+ * `RangerTagEnricher`), so that tag enrichment matches only the resources that could relate to a
+ * request instead of every tagged resource (RANGER-4922: a scan over ~629k tagged resources costs
+ * milliseconds per request).
+ *
+ * One tree whose edges are (resource name, value) steps in hierarchy order, root→leaf. A resource is
+ * filed along its values: literal values are hash edges (case-folded when the resource def ignores
+ * case), wildcard values and recursive paths are prefix edges (the literal text that every matching
+ * request value starts with), match-any values an `any` edge. A level the tree cannot follow
+ * (excludes, tokens/expressions, quoted values under `quotedCaseSensitive`, more than
+ * MAX_COMBINATIONS value combinations) stops the resource at that node, where it is a candidate for
+ * every request reaching the node or asking for its subtree. A resource whose keys are not a
+ * root-anchored hierarchy chain is a candidate for every request.
+ *
+ * A request walks its keys in hierarchy order. Every node reached along the way contributes the
+ * resources ending there (the request's ancestors: ANCESTOR) and those stopped there; the nodes
+ * reached by the last key contribute themselves and everything below through `any` edges (SELF and
+ * SELF_AND_ALL_DESCENDANTS), or their whole subtree when descendants count (DESCENDANT).
+ *
+ * INVARIANT: the index is a pre-filter — a superset of the resources whose match type the request
+ * counts, returned as ascending ordinals so callers keep their insertion order. It never decides a
+ * match: the caller verifies every candidate with the resource's own matcher. Requests it cannot
+ * reason about (no keys, keys that are not a hierarchy chain, values that are neither strings nor
+ * string arrays) get null: the caller then scans every resource.
+ */
+
+/** Max value combinations one resource may expand to before it stops at the current node. */
+const MAX_COMBINATIONS = 64;
+
+const NO_ORDINALS: readonly number[] = Object.freeze([]) as readonly number[];
+
+class Level {
+  exact: Map<string, Node> | null = null;
+  /** prefix edges: literal prefix → node (wildcard values, recursive paths) */
+  prefixes: Map<string, Node> | null = null;
+  any: Node | null = null;
+  /** longest prefix key, so a lookup probes at most that many lengths */
+  longestPrefix = 0;
+}
+
+class Node {
+  /** resources whose last key is this node's */
+  ends: number[] = [];
+  /** resources the tree cannot follow below this node */
+  stops: number[] = [];
+  /** child levels by resource name */
+  levels: Map<string, Level> | null = null;
+}
+
+type Step = { kind: "exact"; value: string } | { kind: "prefix"; prefix: string } | { kind: "any" };
+const ANY_STEPS: readonly Step[] = [{ kind: "any" }];
+
+/** Where a resource goes: its names root→leaf and the steps of the levels the tree follows. */
+interface Plan {
+  readonly names: readonly string[];
+  /** steps per followed level; shorter than `names` when the resource stops early */
+  readonly steps: readonly (readonly Step[])[];
+}
+
+/** What the index needs to know about one resource def. */
+interface LevelDef {
+  readonly depth: number;
+  /** parent resource name; "" for a hierarchy root */
+  readonly parent: string;
+  readonly fold: boolean;
+  readonly wildCard: boolean;
+  readonly separator: string;
+  /** quote chars when `quotedCaseSensitive` is on (quoted values keep their case), else "" */
+  readonly quoteChars: string;
+}
+
+export class TagResourceIndex {
+  private readonly root = new Node();
+  /** resources that match any request (keys that are not a hierarchy chain) */
+  private readonly everywhere: number[] = [];
+  private readonly defs = new Map<string, LevelDef>();
+  // scratch for lookups (the engine is synchronous)
+  private marks = new Uint32Array(64);
+  private epoch = 0;
+  private readonly keys: string[] = [];
+  private frontier: Node[] = [];
+  private next: Node[] = [];
+
+  constructor(sd: PreparedServiceDef) {
+    const defs = sd.resourcesByType[0];
+    for (const h of sd.hierarchiesByType[0] ?? []) {
+      for (let i = 0; i < h.length; i++) {
+        const name = h[i].name;
+        if (this.defs.has(name)) continue;
+        // a probe matcher reads the options exactly as the real matchers do
+        const probe = new ElementMatcher(defs.get(name) ?? h[i], undefined);
+        const opts = (defs.get(name) ?? h[i]).matcherOptions;
+        const quoted = String(opts?.quotedCaseSensitive ?? "").toLowerCase() === "true";
+        this.defs.set(name, {
+          depth: i,
+          parent: i === 0 ? "" : h[i - 1].name,
+          fold: probe.ignoreCase,
+          wildCard: probe.wildCard,
+          separator: probe.separator,
+          quoteChars: quoted ? String(opts?.quoteChars ?? '"') : "",
+        });
+      }
+    }
+  }
+
+  /** Files resource `ordinal` (its position in the caller's list) under the values of `matcher`. */
+  add(ordinal: number, matcher: PolicyResourceMatcher): void {
+    if (ordinal >= this.marks.length) {
+      const grown = new Uint32Array(Math.max(ordinal + 1, this.marks.length * 2));
+      grown.set(this.marks);
+      this.marks = grown;
+    }
+    this.place(matcher, (list) => list.push(ordinal));
+  }
+
+  /** Removes resource `ordinal`, filed earlier with the same matcher: O(levels × combinations). */
+  remove(ordinal: number, matcher: PolicyResourceMatcher): void {
+    this.place(matcher, (list) => {
+      const i = list.indexOf(ordinal);
+      if (i >= 0) list.splice(i, 1);
+    });
+  }
+
+  /** Calls `at` with every list the resource of `matcher` belongs in, creating nodes on the way. */
+  private place(matcher: PolicyResourceMatcher, at: (list: number[]) => void): void {
+    // a resource without keys matches only requests without keys, which scan every resource
+    if (matcher.keyCount === 0) return;
+    const plan = this.planOf(matcher);
+    if (plan === null) {
+      at(this.everywhere);
+      return;
+    }
+    const walk = (node: Node, depth: number): void => {
+      if (depth === plan.steps.length) {
+        at(depth === plan.names.length ? node.ends : node.stops);
+        return;
+      }
+      const name = plan.names[depth];
+      node.levels ??= new Map();
+      let level = node.levels.get(name);
+      if (level === undefined) {
+        level = new Level();
+        node.levels.set(name, level);
+      }
+      for (const s of plan.steps[depth]) walk(childFor(level, s), depth + 1);
+    };
+    walk(this.root, 0);
+  }
+
+  /** The resource's names in hierarchy order and its steps; null when the keys are not a chain. */
+  private planOf(matcher: PolicyResourceMatcher): Plan | null {
+    const names = [...matcher.matchers.keys()];
+    if (!this.sortChain(names)) return null;
+    const steps: (readonly Step[])[] = [];
+    let combos = 1;
+    for (const name of names) {
+      const s = this.stepsOf(name, matcher.matchers.get(name) as ElementMatcher);
+      if (s === null) break;
+      combos *= s.length;
+      if (combos > MAX_COMBINATIONS) break;
+      steps.push(s);
+    }
+    return { names, steps };
+  }
+
+  /** The edges one level of a resource takes, or null when the tree cannot follow it. */
+  private stepsOf(name: string, m: ElementMatcher): readonly Step[] | null {
+    if (m.isExcludes || m.isDynamic) return null;
+    if (m.isMatchAny) return ANY_STEPS;
+    const def = this.defs.get(name) as LevelDef;
+    const out: Step[] = [];
+    const seen = new Set<string>();
+    for (const raw of m.values) {
+      if (def.quoteChars !== "" && def.quoteChars.includes(raw[0])) return null;
+      let v = def.fold ? raw.toLowerCase() : raw;
+      let prefix: string | null = null;
+      if (m.isPath && m.isRecursive) {
+        // a recursive path matches itself, itself without a trailing separator, and what is below it:
+        // every match starts with the value minus its trailing separator
+        if (v.length > 0 && v.endsWith(def.separator)) v = v.slice(0, -1);
+        prefix = v;
+      }
+      if (def.wildCard) {
+        const w = firstWildcard(v);
+        if (w >= 0) prefix = v.slice(0, w);
+      }
+      const key = prefix === null ? `=${v}` : `*${prefix}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(prefix === null ? { kind: "exact", value: v } : { kind: "prefix", prefix });
+    }
+    return out;
+  }
+
+  /** Sorts `names` into hierarchy order in place; false unless they form a root-anchored chain. */
+  private sortChain(names: string[]): boolean {
+    const defs = this.defs;
+    for (const n of names) if (!defs.has(n)) return false;
+    if (names.length > 1) names.sort((a, b) => (defs.get(a) as LevelDef).depth - (defs.get(b) as LevelDef).depth);
+    for (let i = 0; i < names.length; i++) {
+      const d = defs.get(names[i]) as LevelDef;
+      if (d.depth !== i || d.parent !== (i === 0 ? "" : names[i - 1])) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Ordinals, ascending and unique, of the resources that could relate to `resource` as its self,
+   * an ancestor, or (with `descendantsCount`, or through match-any levels) a descendant; null when
+   * the index cannot tell, and every resource must be checked.
+   */
+  candidates(
+    resource: RangerAccessResource,
+    descendantsCount: boolean,
+    scopes: Record<string, ResourceElementMatchingScope> | undefined,
+  ): readonly number[] | null {
+    const elements = resource.elements;
+    const keys = this.keys;
+    keys.length = 0;
+    for (const k in elements) {
+      const v = elements[k];
+      if (v === undefined || v === null) continue;
+      if (typeof v !== "string" && !Array.isArray(v)) return null;
+      keys.push(k);
+    }
+    if (keys.length === 0 || !this.sortChain(keys)) return null;
+
+    const epoch = this.nextEpoch();
+    const out: number[] = [];
+    this.collect(this.everywhere, epoch, out);
+    let frontier = this.frontier;
+    let next = this.next;
+    frontier.length = 0;
+    frontier.push(this.root);
+    for (let i = 0; i < keys.length && frontier.length > 0; i++) {
+      const name = keys[i];
+      const def = this.defs.get(name) as LevelDef;
+      const value = elements[name] as string | string[];
+      const scope = scopes?.[name];
+      const anyScope = scope !== undefined && scope !== "SELF";
+      next.length = 0;
+      for (let f = 0; f < frontier.length; f++) {
+        const node = frontier[f];
+        // resources ending here lack the request's key at this level: its ancestors
+        this.collect(node.ends, epoch, out);
+        this.collect(node.stops, epoch, out);
+        const level = node.levels?.get(name);
+        if (level === undefined) continue;
+        if (level.any !== null) next.push(level.any);
+        // an element scope (prefix or child) widens the match beyond the value: follow every edge
+        if (anyScope) pushAllEdges(level, next);
+        else if (typeof value === "string") {
+          // "" and "*" ask for all values: only match-any values (the `any` edge) match them
+          if (value !== "" && value !== "*") pushValueEdges(level, def.fold ? value.toLowerCase() : value, next);
+        } else
+          for (const v of value) if (typeof v === "string") pushValueEdges(level, def.fold ? v.toLowerCase() : v, next);
+      }
+      const t = frontier;
+      frontier = next;
+      next = t;
+    }
+    for (const node of frontier) this.collectBelow(node, descendantsCount, epoch, out);
+    this.frontier = frontier;
+    this.next = next;
+    frontier.length = 0;
+    if (out.length === 0) return NO_ORDINALS;
+    if (out.length > 1) out.sort(ascending);
+    return out;
+  }
+
+  /** The node's own resources and those below it: all of them, or only through `any` edges. */
+  private collectBelow(node: Node, all: boolean, epoch: number, out: number[]): void {
+    this.collect(node.ends, epoch, out);
+    this.collect(node.stops, epoch, out);
+    if (node.levels === null) return;
+    for (const level of node.levels.values()) {
+      if (level.any !== null) this.collectBelow(level.any, all, epoch, out);
+      if (!all) continue;
+      if (level.exact !== null) for (const child of level.exact.values()) this.collectBelow(child, all, epoch, out);
+      if (level.prefixes !== null)
+        for (const child of level.prefixes.values()) this.collectBelow(child, all, epoch, out);
+    }
+  }
+
+  private collect(list: readonly number[], epoch: number, out: number[]): void {
+    const marks = this.marks;
+    for (let i = 0; i < list.length; i++) {
+      const o = list[i];
+      if (marks[o] === epoch) continue;
+      marks[o] = epoch;
+      out.push(o);
+    }
+  }
+
+  private nextEpoch(): number {
+    if (this.epoch === 0xffffffff) {
+      this.marks.fill(0);
+      this.epoch = 0;
+    }
+    return ++this.epoch;
+  }
+}
+
+function childFor(level: Level, s: Step): Node {
+  if (s.kind === "any") {
+    level.any ??= new Node();
+    return level.any;
+  }
+  let map: Map<string, Node>;
+  if (s.kind === "exact") {
+    level.exact ??= new Map();
+    map = level.exact;
+  } else {
+    level.prefixes ??= new Map();
+    map = level.prefixes;
+  }
+  const key = s.kind === "exact" ? s.value : s.prefix;
+  let child = map.get(key);
+  if (child === undefined) {
+    child = new Node();
+    map.set(key, child);
+    if (s.kind === "prefix" && key.length > level.longestPrefix) level.longestPrefix = key.length;
+  }
+  return child;
+}
+
+/** Children whose values could match the (folded) request value `v`. */
+function pushValueEdges(level: Level, v: string, out: Node[]): void {
+  if (level.exact !== null) {
+    const c = level.exact.get(v);
+    if (c !== undefined) out.push(c);
+  }
+  const prefixes = level.prefixes;
+  if (prefixes === null) return;
+  const maxLen = Math.min(v.length, level.longestPrefix);
+  if (prefixes.size <= maxLen + 1) {
+    for (const [p, c] of prefixes) if (v.startsWith(p)) out.push(c);
+    return;
+  }
+  // many prefixes: probe the value's own prefixes instead of scanning the map
+  for (let len = 0; len <= maxLen; len++) {
+    const c = prefixes.get(v.slice(0, len));
+    if (c !== undefined) out.push(c);
+  }
+}
+
+function pushAllEdges(level: Level, out: Node[]): void {
+  if (level.exact !== null) for (const c of level.exact.values()) out.push(c);
+  if (level.prefixes !== null) for (const c of level.prefixes.values()) out.push(c);
+}
+
+function firstWildcard(v: string): number {
+  const a = v.indexOf("*");
+  const b = v.indexOf("?");
+  if (a < 0) return b;
+  if (b < 0) return a;
+  return a < b ? a : b;
+}
+
+function ascending(a: number, b: number): number {
+  return a - b;
+}
