@@ -16,6 +16,7 @@ import { compareByName, MATCH_TYPE_RANK } from "./policy/order.ts";
 import { type CompileContext, compareEvalOrder, PolicyEvaluator } from "./policy/policy-evaluator.ts";
 import type { RequestState } from "./policy/request-state.ts";
 import { copyAccess, copyAudit, newResult, setAudited } from "./policy/result.ts";
+import { decideSimple } from "./policy/simple-grants.ts";
 import { PolicyRepository } from "./repository/policy-repository.ts";
 import { compileSchedules, isScheduleApplicable } from "./schedule/index.ts";
 import type {
@@ -58,6 +59,7 @@ export interface ResourceAccessInfo {
 
 const EMPTY_CONTEXT: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 const EMPTY_ROLES: ReadonlySet<string> = new Set();
+const NO_GROUPS: readonly string[] = Object.freeze([]) as readonly string[];
 const SUPER_USER_ACCESS = "_super_user";
 
 interface Zone {
@@ -99,6 +101,14 @@ export class PolicyEngine {
   /** `[t]` for every known access type t (and `_admin`): the requested list without an array per request */
   private readonly singleAccessTypes = new Map<string, readonly string[]>();
   private readonly isFallbackSupported: boolean;
+  /**
+   * Whether the service configuration leaves access decisions to the policies alone (audit mode
+   * "audit-default", no audit filters or exclusions, no geo enrichment): the precondition of the
+   * simple-grant fast path (`decideFast`), checked once instead of per request.
+   */
+  private readonly fastConfig: boolean;
+  /** access types the fast path takes as they come: the service's lower-case names, without markers */
+  private readonly fastAccessTypes = new Set<string>();
   private readonly templateCache = new Map<string, ReturnType<typeof compileTemplate> | null>();
 
   constructor(input: EngineInput, options: EngineOptions = {}) {
@@ -177,6 +187,16 @@ export class PolicyEngine {
       geo.push({ table: parseGeoTable(text, dot), prefix: opts["geolocation.meta.prefix"] ?? "" });
     }
     this.geo = geo;
+    for (const a of this.allAccessTypes)
+      if (a !== "_any" && a !== "_admin" && a !== SUPER_USER_ACCESS) this.fastAccessTypes.add(a);
+    this.fastConfig =
+      this.auditMode === "audit-default" &&
+      this.auditFilters.length === 0 &&
+      this.tagAuditFilters.length === 0 &&
+      this.auditExcludedUsers.size === 0 &&
+      this.auditExcludedGroups.size === 0 &&
+      this.auditExcludedRoles.size === 0 &&
+      geo.length === 0;
   }
 
   /** Zone resources as matchers; values are recursive where the resource supports it (Ranger's zone trie). */
@@ -201,11 +221,44 @@ export class PolicyEngine {
 
   /** Access decision plus audit (Ranger `isAccessAllowed` + `evaluateAuditPolicies`). */
   isAccessAllowed(request: RangerAccessRequest): RangerAccessResult {
+    if (this.fastConfig) {
+      const fast = this.decideFast(request);
+      if (fast !== null) return fast;
+    }
     const state = this.preProcess(request);
     const res = this.zoneAwareEvaluate(state, 0);
     if (request.inlinePolicy) this.evaluateInlinePolicy(request.inlinePolicy, state, res);
     this.evaluateAuditFilters(state, res);
     return res;
+  }
+
+  /**
+   * The common access request answered from the simple-grant rows of its index node
+   * (policy/simple-grants.ts), without building the request state: one plain access type, no zones,
+   * no tags, no inline policy, no super user, no access-type groups, no matching scopes. Null when
+   * the request or its candidates need the full evaluation; otherwise exactly its result.
+   */
+  private decideFast(request: RangerAccessRequest): RangerAccessResult | null {
+    const at = request.accessType;
+    if (typeof at !== "string" || !this.fastAccessTypes.has(at)) return null;
+    if (request.inlinePolicy || this.zones.size > 0) return null;
+    if (request.resourceMatchingScope === "SELF_OR_DESCENDANTS") return null;
+    const scopes = request.resourceElementMatchingScopes;
+    if (scopes) for (const _ in scopes) return null;
+    const rc = request.context;
+    if (rc !== undefined && rc !== null) {
+      if (rc.ALLACCESSTYPES !== undefined || rc.ALLACCESSTYPEGROUPS !== undefined) return null;
+      if (this.tagRepo !== null && rc.TAGS !== undefined && rc.TAGS !== null) return null;
+    }
+    if (this.tagRepo !== null && !this.tagStore.isEmpty) return null;
+    const user = request.user ?? undefined;
+    const groups = request.userGroups ?? NO_GROUPS;
+    if (user !== undefined && this.superUsers.size > 0 && this.superUsers.has(user)) return null;
+    if (this.superGroups.size > 0) for (const g of groups) if (this.superGroups.has(g)) return null;
+    if (!this.repo.hasPolicies()) return null;
+    const grants = this.repo.accessGrants(request.resource);
+    if (grants === undefined) return null;
+    return decideSimple(grants, at, user, groups, request.resource.ownerUser, this.isFallbackSupported);
   }
 
   /** Ranger's `RangerInlinePolicyEvaluator`, after the service's policies decided. */

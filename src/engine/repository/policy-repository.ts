@@ -1,7 +1,8 @@
 import { type CompileContext, compareEvalOrder, PolicyEvaluator } from "../policy/policy-evaluator.ts";
 import type { RequestState } from "../policy/request-state.ts";
 import { SetPool } from "../policy/set-pool.ts";
-import type { RangerPolicy } from "../types.ts";
+import type { SimpleGrant } from "../policy/simple-grants.ts";
+import type { RangerAccessResource, RangerPolicy } from "../types.ts";
 import { type Candidates, NO_CANDIDATES, ResourceIndex } from "./resource-index.ts";
 
 export type { Candidates } from "./resource-index.ts";
@@ -84,6 +85,17 @@ export class PolicyRepository {
     const scopes = req.resourceElementMatchingScopes;
     if (scopes) for (const _ in scopes) return slot.allCands;
     return slot.index.lookup(req.resource, state.descendantsCount) ?? slot.allCands;
+  }
+
+  /**
+   * The access candidates for a resource as simple-grant rows (policy/simple-grants.ts): the first
+   * row, null when no access policy is a candidate, undefined when the full evaluator must run.
+   * The caller has already ruled out element matching scopes (they disable the index).
+   */
+  accessGrants(resource: RangerAccessResource): SimpleGrant | null | undefined {
+    const slot = this.slots[0];
+    if (slot.all.length === 0) return null;
+    return slot.index.lookupGrants(resource);
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { MatchType } from "../match/policy-resource-matcher.ts";
 import type { PreparedServiceDef } from "../model/service-def.ts";
 import { compareEvalOrder, type PolicyEvaluator } from "../policy/policy-evaluator.ts";
+import { buildSimpleGrants, type SimpleGrant } from "../policy/simple-grants.ts";
 import type { RangerAccessResource, RangerPolicyResource, RangerPolicyResources } from "../types.ts";
 
 /**
@@ -57,6 +58,9 @@ class Level {
 /** A tree node; it is also its own cached self candidate list (one hop less on the hot path). */
 class Node implements Candidates {
   // declaration order is memory order: what the lookup fast path reads comes first
+  /** simple-grant rows of the self list: 0 not built, 1 built (`grants`), 2 the list is not simple */
+  grantsState = 0;
+  grants: SimpleGrant | null = null;
   /** set when the node's only edges are hash edges of one resource name (the lookup fast path) */
   fastName: string | null = null;
   fastExact: Map<string, Node> | null = null;
@@ -284,6 +288,7 @@ export class ResourceIndex {
           node.evaluators = [e.ev];
           node.known = e.known ? KNOWN_SELF : null;
           node.selfReady = true;
+          node.grantsState = 0;
         }
       });
     }
@@ -347,6 +352,7 @@ export class ResourceIndex {
   private invalidatePath(plan: Plan, _target: Node): void {
     const visit = (node: Node, depth: number) => {
       node.selfReady = false;
+      node.grantsState = 0;
       node.subCands = null;
       if (depth === plan.steps.length) return;
       const level = node.level(plan.names[depth]);
@@ -362,6 +368,7 @@ export class ResourceIndex {
 
   private invalidate(node: Node): void {
     node.selfReady = false;
+    node.grantsState = 0;
     node.subCands = null;
   }
 
@@ -442,6 +449,25 @@ export class ResourceIndex {
     return c;
   }
 
+  /**
+   * The simple-grant rows (policy/simple-grants.ts) of the access candidates for a resource: the
+   * first row, null when there are no candidates, undefined when the full evaluator must run (the
+   * index cannot answer, the answer is not a hash-edge node's own list, or a candidate is not simple).
+   * Built on first use and cached on the node with its list.
+   */
+  lookupGrants(resource: RangerAccessResource): SimpleGrant | null | undefined {
+    const c = this.lookup(resource, false);
+    if (c === null) return undefined;
+    if (c === NO_CANDIDATES) return null;
+    if (!(c instanceof Node)) return undefined;
+    if (c.grantsState === 1) return c.grants;
+    if (c.grantsState === 2) return undefined;
+    const g = buildSimpleGrants(c.evaluators, c.known);
+    c.grants = g ?? null;
+    c.grantsState = g === undefined ? 2 : 1;
+    return g;
+  }
+
   private lookupGeneral(
     elements: RangerAccessResource["elements"],
     present: number,
@@ -512,6 +538,7 @@ export class ResourceIndex {
     node.evaluators = c.evaluators;
     node.known = c.known;
     node.selfReady = true;
+    node.grantsState = 0;
     return node;
   }
 

@@ -1,0 +1,74 @@
+/**
+ * Differential test of the engine's simple-grant fast path (src/engine/policy/simple-grants.ts)
+ * against its full evaluator, on every result field (evaluatedPoliciesCount, reason and
+ * policyVersion included, which the property test does not compare). The same request is asked
+ * twice: as is, and with `context.ALLACCESSTYPES` set to its own access type, which names the same
+ * requested access types but always takes the full path. Only requests the fast path answered are
+ * compared (the others ran the full path both times); the test also requires that it answered many.
+ * Worlds come from the property test's generator, once as generated and once with the features
+ * the fast path leaves to the full evaluator (deny items, exceptions, conditions, schedules, roles,
+ * additional resources, deny-all-else) stripped, so that most requests qualify.
+ */
+import fc from "fast-check";
+import { describe, expect, it, vi } from "vitest";
+import { createEngine, PolicyEngine } from "../../src/engine/index.ts";
+import type { EngineInput, RangerAccessRequest, RangerPolicy } from "../../src/engine/types.ts";
+import { arbWorld } from "./generators.ts";
+
+const SEED = 20261123;
+const WORLDS = 600;
+
+function simplified(input: EngineInput): EngineInput {
+  const policies = (input.policies ?? []).map((p): RangerPolicy => {
+    if ((p.policyType ?? 0) !== 0) return p;
+    const {
+      denyPolicyItems: _d,
+      allowExceptions: _a,
+      denyExceptions: _e,
+      conditions: _c,
+      validitySchedules: _v,
+      additionalResources: _r,
+      isDenyAllElse: _x,
+      ...rest
+    } = p;
+    return {
+      ...rest,
+      policyItems: (p.policyItems ?? []).map(({ conditions: _ic, roles: _ir, ...item }) => item),
+    };
+  });
+  return { ...input, policies };
+}
+
+describe("simple-grant fast path vs full evaluation", () => {
+  it("gives the full evaluator's result, field for field", { timeout: 120_000 }, () => {
+    const spy = vi.spyOn(PolicyEngine.prototype, "preProcess");
+    const worlds = fc.sample(arbWorld(100), { seed: SEED, numRuns: WORLDS });
+    let fast = 0;
+    let access = 0;
+    const mismatches: string[] = [];
+    for (const w of worlds) {
+      for (const input of [w.input, simplified(w.input)]) {
+        const engine = createEngine(structuredClone(input));
+        for (const c of w.cases) {
+          if (c.policyType !== 0) continue;
+          access++;
+          const calls = spy.mock.calls.length;
+          const got = engine.isAccessAllowed(structuredClone(c.request));
+          if (spy.mock.calls.length !== calls) continue; // answered by the full path
+          fast++;
+          const req: RangerAccessRequest = structuredClone(c.request);
+          req.context = { ...req.context, ALLACCESSTYPES: [req.accessType] };
+          const full = engine.isAccessAllowed(req);
+          if (JSON.stringify(got) !== JSON.stringify(full) && mismatches.length < 5)
+            mismatches.push(
+              `${JSON.stringify(c.request)}\n  fast ${JSON.stringify(got)}\n  full ${JSON.stringify(full)}`,
+            );
+        }
+      }
+    }
+    spy.mockRestore();
+    expect(mismatches, mismatches.join("\n")).toEqual([]);
+    // the fast path must have been exercised on a good share of the access requests
+    expect(fast).toBeGreaterThan(access / 10);
+  });
+});
