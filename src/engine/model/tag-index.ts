@@ -13,8 +13,7 @@ import type { PreparedServiceDef } from "./service-def.ts";
  * filed along its values: literal values are hash edges (case-folded when the resource def ignores
  * case), wildcard values and recursive paths are prefix edges (the literal text that every matching
  * request value starts with), match-any values an `any` edge. A level the tree cannot follow
- * (excludes, tokens/expressions, quoted values under `quotedCaseSensitive`, more than
- * MAX_COMBINATIONS value combinations) stops the resource at that node, where it is a candidate for
+ * (excludes, tokens/expressions, more than MAX_COMBINATIONS value combinations) stops the resource at that node, where it is a candidate for
  * every request reaching the node or asking for its subtree. A resource whose keys are not a
  * root-anchored hierarchy chain is a candidate for every request.
  *
@@ -71,8 +70,6 @@ interface LevelDef {
   readonly fold: boolean;
   readonly wildCard: boolean;
   readonly separator: string;
-  /** quote chars when `quotedCaseSensitive` is on (quoted values keep their case), else "" */
-  readonly quoteChars: string;
 }
 
 export class TagResourceIndex {
@@ -95,15 +92,12 @@ export class TagResourceIndex {
         if (this.defs.has(name)) continue;
         // a probe matcher reads the options exactly as the real matchers do
         const probe = new ElementMatcher(defs.get(name) ?? h[i], undefined);
-        const opts = (defs.get(name) ?? h[i]).matcherOptions;
-        const quoted = String(opts?.quotedCaseSensitive ?? "").toLowerCase() === "true";
         this.defs.set(name, {
           depth: i,
           parent: i === 0 ? "" : h[i - 1].name,
           fold: probe.ignoreCase,
           wildCard: probe.wildCard,
           separator: probe.separator,
-          quoteChars: quoted ? String(opts?.quoteChars ?? '"') : "",
         });
       }
     }
@@ -177,7 +171,8 @@ export class TagResourceIndex {
     const out: Step[] = [];
     const seen = new Set<string>();
     for (const raw of m.values) {
-      if (def.quoteChars !== "" && def.quoteChars.includes(raw[0])) return null;
+      // a quoted value under `quotedCaseSensitive` keeps its case; folding it and the request
+      // anyway only adds candidates
       let v = def.fold ? raw.toLowerCase() : raw;
       let prefix: string | null = null;
       if (m.isPath && m.isRecursive) {
