@@ -13,6 +13,7 @@ import { installDecisions } from "./decisions/index.ts";
 import { directoryRoutes } from "./directory/directory.routes.ts";
 import { distributionRoutes } from "./distribution/distribution.routes.ts";
 import { installAuthentication } from "./http/authentication.ts";
+import { closedQuery } from "./http/closed-query.ts";
 import { installErrorHandling } from "./http/error-handler.ts";
 import "./http/fastify-types.ts";
 import { frontierRoutes } from "./compat/frontier/index.ts";
@@ -119,7 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 /**
  * Checks and completes a route as it is registered: it must declare an ability (the interactive
  * reference's own asset routes are public), and native routes get the shared error responses so
- * the OpenAPI document lists them.
+ * the OpenAPI document lists them, and a closed query string (unknown parameters are a 400).
  */
 function declareRoute(route: RouteOptions): void {
   const config = (route.config ?? {}) as NonNullable<RouteOptions["config"]> & { ability?: string };
@@ -135,6 +136,9 @@ function declareRoute(route: RouteOptions): void {
   const schema = (route.schema ?? {}) as Record<string, unknown>;
   if (config.ability === "public") schema.security = [];
   if (!config.errorShape && !schema.hide) {
+    // Ranger plugins of different versions send different query parameters (pluginCapabilities, ...):
+    // the Ranger-compatible routes under /service/ stay open to them.
+    if (schema.querystring && !route.url.startsWith("/service/")) schema.querystring = closedQuery(schema.querystring);
     const response = (schema.response ?? {}) as Record<string, unknown>;
     response["4xx"] ??= { $ref: "Error#" };
     response["5xx"] ??= { $ref: "Error#" };
