@@ -157,8 +157,11 @@ const Search = {
   source: Type.Optional(Source),
 };
 
+const ExactName = (description: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 255, description }));
+
 export const GroupListQuery = Type.Object({
   ...Search,
+  name: ExactName("Exactly this name (case-insensitive, as names are unique that way): zero or one group"),
   parentId: Type.Optional(
     Type.String({
       pattern: "^(root|[0-9a-fA-F-]{36})$",
@@ -175,6 +178,7 @@ export const GroupListQuery = Type.Object({
 
 export const UserListQuery = Type.Object({
   ...Search,
+  username: ExactName("Exactly this username (case-insensitive, as usernames are unique that way): zero or one user"),
   status: Type.Optional(Type.Union([Type.Literal("active"), Type.Literal("disabled")])),
   attribute: Type.Optional(
     Type.String({

@@ -199,6 +199,10 @@ describe(`groups (${TEST_BACKEND})`, () => {
     expect(seen).toEqual([...names].sort((x, y) => x.toLowerCase().localeCompare(y.toLowerCase())));
     const prefix = await t.request({ method: "GET", url: `/v1/groups?prefix=ALPHA-${parent.id.slice(0, 8)}` });
     expect(prefix.json().total).toBe(1);
+    const exact = await t.request({ method: "GET", url: `/v1/groups?name=${names[4]?.toUpperCase()}` });
+    expect(exact.json()).toMatchObject({ total: 1, items: [{ name: names[4] }] });
+    const notAPrefix = await t.request({ method: "GET", url: `/v1/groups?name=${names[4]?.slice(0, -1)}` });
+    expect(notAPrefix.json()).toMatchObject({ total: 0, items: [] });
     const q = await t.request({ method: "GET", url: `/v1/groups?q=${parent.id.slice(0, 8)}&parentId=${parent.id}` });
     expect(q.json().total).toBe(5);
     const meta = await t.request({ method: "GET", url: `/v1/groups?parentId=${parent.id}&metadata=labels.tier:gold` });

@@ -46,11 +46,12 @@ function page<R>(rows: R[], limit: number, total: number, key: (row: R) => Recor
 export async function listGroups(
   db: Queryable,
   orgId: string,
-  filters: NameFilters & { parentId?: string | undefined; metadata?: string | undefined },
+  filters: NameFilters & { name?: string | undefined; parentId?: string | undefined; metadata?: string | undefined },
   limit: number,
   cursor: string | undefined,
 ): Promise<PageResult<GroupRow>> {
   let query = db.selectFrom("groups").where("org_id", "=", orgId);
+  if (filters.name) query = query.where(sql<SqlBool>`lower(name) = ${filters.name.toLowerCase()}`);
   if (filters.prefix) {
     query = query.where(sql<SqlBool>`lower(name) like ${`${escapeLike(filters.prefix.toLowerCase())}%`}`);
   }
@@ -59,7 +60,9 @@ export async function listGroups(
   if (filters.parentId === "root") query = query.where("parent_id", "is", null);
   else if (filters.parentId) query = query.where("parent_id", "=", filters.parentId);
   if (filters.metadata) query = query.where(sql<SqlBool>`metadata @> ${containmentOf(filters.metadata)}::jsonb`);
-  const filtered = Boolean(filters.prefix || filters.q || filters.source || filters.parentId || filters.metadata);
+  const filtered = Boolean(
+    filters.name || filters.prefix || filters.q || filters.source || filters.parentId || filters.metadata,
+  );
   const paged = cursor
     ? query.where(sql<SqlBool>`lower(name) > ${decodeCursor<{ k: string }>(cursor, ["k"]).k}`)
     : query;
@@ -99,11 +102,16 @@ export async function listGroups(
 export async function listUsers(
   db: Queryable,
   orgId: string,
-  filters: NameFilters & { status?: "active" | "disabled" | undefined; attribute?: string | undefined },
+  filters: NameFilters & {
+    username?: string | undefined;
+    status?: "active" | "disabled" | undefined;
+    attribute?: string | undefined;
+  },
   limit: number,
   cursor: string | undefined,
 ): Promise<PageResult<UserRow>> {
   let query = db.selectFrom("users").where("org_id", "=", orgId);
+  if (filters.username) query = query.where(sql<SqlBool>`lower(username) = ${filters.username.toLowerCase()}`);
   if (filters.prefix) {
     query = query.where(sql<SqlBool>`lower(username) like ${`${escapeLike(filters.prefix.toLowerCase())}%`}`);
   }
@@ -116,7 +124,9 @@ export async function listUsers(
   if (filters.source) query = query.where("source", "=", filters.source);
   if (filters.status) query = query.where("status", "=", filters.status);
   if (filters.attribute) query = query.where(sql<SqlBool>`attributes @> ${containmentOf(filters.attribute)}::jsonb`);
-  const filtered = Boolean(filters.prefix || filters.q || filters.source || filters.status || filters.attribute);
+  const filtered = Boolean(
+    filters.username || filters.prefix || filters.q || filters.source || filters.status || filters.attribute,
+  );
   const counted = filtered
     ? query.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()
     : countOf(db, orgId, "user").then((n) => ({ n }));

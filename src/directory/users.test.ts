@@ -25,6 +25,11 @@ describe(`users and organisations (${TEST_BACKEND})`, () => {
       url: `/v1/users?prefix=${name.toUpperCase()}&attribute=dept:sales`,
     });
     expect(found.json()).toMatchObject({ total: 1, items: [{ id: user.id }] });
+    // Keycloak's `username` + `exact=true`: exact, case-insensitive, never a prefix.
+    const exact = await t.request({ method: "GET", url: `/v1/users?username=${name.toUpperCase()}` });
+    expect(exact.json()).toMatchObject({ total: 1, items: [{ id: user.id }] });
+    const partial = await t.request({ method: "GET", url: `/v1/users?username=${name.slice(0, -1)}` });
+    expect(partial.json()).toMatchObject({ total: 0, items: [] });
     const badEmail = await t.request({
       method: "POST",
       url: "/v1/users",

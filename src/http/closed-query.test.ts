@@ -10,11 +10,11 @@ afterAll(() => t.app.close());
 
 describe("unknown query parameters", () => {
   it("are a 400 naming the parameter, not an ignored filter", async () => {
-    const res = await t.request({ method: "GET", url: "/v1/users?username=alice&limit=5" });
+    const res = await t.request({ method: "GET", url: "/v1/users?userName=alice&limit=5" });
     expect(res.statusCode).toBe(400);
     expect(res.json().code).toBe("VALIDATION_FAILED");
     expect(res.json().details).toEqual([
-      { field: "query.username", rule: "additionalProperties", message: "query.username: is not a known field" },
+      { field: "query.userName", rule: "additionalProperties", message: "query.userName: is not a known field" },
     ]);
   });
 
