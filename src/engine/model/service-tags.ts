@@ -14,6 +14,8 @@ import { TagResourceIndex } from "./tag-index.ts";
 interface TaggedResource {
   readonly matcher: PolicyResourceMatcher;
   readonly tags: readonly RangerTagForEval[];
+  /** per tag, its identity for deduplication without the match type (computed once, not per request) */
+  readonly tagKeys: readonly string[];
 }
 
 export class TagStore {
@@ -38,9 +40,12 @@ export class TagStore {
         });
       }
       if (tags.length === 0) continue;
+      const tagKeys = tags.map(
+        (t) => `${t.type}\u0000${JSON.stringify(t.attributes ?? {})}\u0000${JSON.stringify(t.validityPeriods ?? null)}`,
+      );
       const matcher = new PolicyResourceMatcher(sd, 0, sr.resourceElements);
       this.index.add(this.resources.length, matcher);
-      this.resources.push({ matcher, tags });
+      this.resources.push({ matcher, tags, tagKeys });
     }
   }
 
@@ -68,12 +73,12 @@ export class TagStore {
       if (mt === "DESCENDANT") ok = descendantsCount;
       if (!ok) continue;
       const matchType = mt === "SELF_AND_ALL_DESCENDANTS" ? "SELF" : mt;
-      for (const t of r.tags) {
+      for (let j = 0; j < r.tags.length; j++) {
         seen ??= new Set();
-        const key = `${matchType}\u0000${t.type}\u0000${JSON.stringify(t.attributes ?? {})}\u0000${JSON.stringify(t.validityPeriods ?? null)}`;
+        const key = `${matchType}\u0000${r.tagKeys[j]}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        out.push({ ...t, matchType });
+        out.push({ ...r.tags[j], matchType });
       }
     }
     return out;

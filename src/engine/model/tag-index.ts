@@ -35,12 +35,16 @@ const MAX_COMBINATIONS = 64;
 const NO_ORDINALS: readonly number[] = Object.freeze([]) as readonly number[];
 
 class Level {
+  readonly name: string;
   exact: Map<string, Node> | null = null;
   /** prefix edges: literal prefix → node (wildcard values, recursive paths) */
   prefixes: Map<string, Node> | null = null;
   any: Node | null = null;
   /** longest prefix key, so a lookup probes at most that many lengths */
   longestPrefix = 0;
+  constructor(name: string) {
+    this.name = name;
+  }
 }
 
 class Node {
@@ -48,8 +52,14 @@ class Node {
   ends: number[] = [];
   /** resources the tree cannot follow below this node */
   stops: number[] = [];
-  /** child levels by resource name */
-  levels: Map<string, Level> | null = null;
+  /** child levels, one per resource name (usually one: a short list beats a map) */
+  levels: Level[] | null = null;
+  level(name: string): Level | undefined {
+    const ls = this.levels;
+    if (ls === null) return undefined;
+    for (let i = 0; i < ls.length; i++) if (ls[i].name === name) return ls[i];
+    return undefined;
+  }
 }
 
 type Step = { kind: "exact"; value: string } | { kind: "prefix"; prefix: string } | { kind: "any" };
@@ -80,9 +90,12 @@ export class TagResourceIndex {
   // scratch for lookups (the engine is synchronous)
   private marks = new Uint32Array(64);
   private epoch = 0;
+  /** request keys by depth, then in hierarchy order */
   private readonly keys: string[] = [];
-  private frontier: Node[] = [];
-  private next: Node[] = [];
+  private readonly keyDefs: LevelDef[] = [];
+  private readonly out = new List<number>();
+  private frontier = new List<Node>();
+  private next = new List<Node>();
 
   constructor(sd: PreparedServiceDef) {
     const defs = sd.resourcesByType[0];
@@ -136,11 +149,11 @@ export class TagResourceIndex {
         return;
       }
       const name = plan.names[depth];
-      node.levels ??= new Map();
-      let level = node.levels.get(name);
+      node.levels ??= [];
+      let level = node.level(name);
       if (level === undefined) {
-        level = new Level();
-        node.levels.set(name, level);
+        level = new Level(name);
+        node.levels.push(level);
       }
       for (const s of plan.steps[depth]) walk(childFor(level, s), depth + 1);
     };
@@ -216,80 +229,116 @@ export class TagResourceIndex {
     scopes: Record<string, ResourceElementMatchingScope> | undefined,
   ): readonly number[] | null {
     const elements = resource.elements;
+    const count = this.orderRequestKeys(elements);
+    if (count <= 0) return null;
     const keys = this.keys;
-    keys.length = 0;
-    for (const k in elements) {
-      const v = elements[k];
-      if (v === undefined || v === null) continue;
-      if (typeof v !== "string" && !Array.isArray(v)) return null;
-      keys.push(k);
-    }
-    if (keys.length === 0 || !this.sortChain(keys)) return null;
-
+    const keyDefs = this.keyDefs;
     const epoch = this.nextEpoch();
-    const out: number[] = [];
-    this.collect(this.everywhere, epoch, out);
+    const out = this.out;
+    out.size = 0;
+    this.collect(this.everywhere, epoch);
     let frontier = this.frontier;
     let next = this.next;
-    frontier.length = 0;
+    frontier.size = 0;
     frontier.push(this.root);
-    for (let i = 0; i < keys.length && frontier.length > 0; i++) {
+    for (let i = 0; i < count && frontier.size > 0; i++) {
       const name = keys[i];
-      const def = this.defs.get(name) as LevelDef;
+      const fold = keyDefs[i].fold;
       const value = elements[name] as string | string[];
       const scope = scopes?.[name];
       const anyScope = scope !== undefined && scope !== "SELF";
-      next.length = 0;
-      for (let f = 0; f < frontier.length; f++) {
-        const node = frontier[f];
+      next.size = 0;
+      for (let f = 0; f < frontier.size; f++) {
+        const node = frontier.items[f];
         // resources ending here lack the request's key at this level: its ancestors
-        this.collect(node.ends, epoch, out);
-        this.collect(node.stops, epoch, out);
-        const level = node.levels?.get(name);
+        this.collect(node.ends, epoch);
+        this.collect(node.stops, epoch);
+        const level = node.level(name);
         if (level === undefined) continue;
         if (level.any !== null) next.push(level.any);
         // an element scope (prefix or child) widens the match beyond the value: follow every edge
         if (anyScope) pushAllEdges(level, next);
         else if (typeof value === "string") {
           // "" and "*" ask for all values: only match-any values (the `any` edge) match them
-          if (value !== "" && value !== "*") pushValueEdges(level, def.fold ? value.toLowerCase() : value, next);
-        } else
-          for (const v of value) if (typeof v === "string") pushValueEdges(level, def.fold ? v.toLowerCase() : v, next);
+          if (value !== "" && value !== "*") pushValueEdges(level, value, fold, next);
+        } else for (const v of value) if (typeof v === "string") pushValueEdges(level, v, fold, next);
       }
       const t = frontier;
       frontier = next;
       next = t;
     }
-    for (const node of frontier) this.collectBelow(node, descendantsCount, epoch, out);
+    for (let f = 0; f < frontier.size; f++) this.collectBelow(frontier.items[f], descendantsCount, epoch);
     this.frontier = frontier;
     this.next = next;
-    frontier.length = 0;
-    if (out.length === 0) return NO_ORDINALS;
-    if (out.length > 1) out.sort(ascending);
-    return out;
+    // (the scratch lists keep this lookup's nodes until the next one overwrites them)
+    frontier.size = 0;
+    for (let i = 0; i < count; i++) keys[i] = "";
+    if (out.size === 0) return NO_ORDINALS;
+    const found = out.items.slice(0, out.size);
+    if (found.length > 1) found.sort(ascending);
+    return found;
+  }
+
+  /**
+   * Puts the request's keys in hierarchy order into `keys`/`keyDefs` (no sorting: each name has one
+   * depth) and returns their count; 0 without keys, -1 when they are not a root-anchored chain or a
+   * value is neither a string nor a string array.
+   */
+  private orderRequestKeys(elements: RangerAccessResource["elements"]): number {
+    const keys = this.keys;
+    const keyDefs = this.keyDefs;
+    let count = 0;
+    let maxDepth = -1;
+    let ok = true;
+    for (const k in elements) {
+      const v = elements[k];
+      if (v === undefined || v === null) continue;
+      const def = this.defs.get(k);
+      if (def === undefined || (typeof v !== "string" && !Array.isArray(v))) {
+        ok = false;
+        break;
+      }
+      while (keys.length <= def.depth) {
+        keys.push("");
+        keyDefs.push(def);
+      }
+      if (keys[def.depth] !== "") {
+        ok = false; // two names at one depth: not a chain
+        break;
+      }
+      keys[def.depth] = k;
+      keyDefs[def.depth] = def;
+      count++;
+      if (def.depth > maxDepth) maxDepth = def.depth;
+    }
+    ok &&= maxDepth === count - 1;
+    for (let i = 0; ok && i < count; i++) ok = keyDefs[i].parent === (i === 0 ? "" : keys[i - 1]);
+    if (ok) return count;
+    keys.fill(""); // the slots stay clean between requests ("" is never a resource name)
+    return -1;
   }
 
   /** The node's own resources and those below it: all of them, or only through `any` edges. */
-  private collectBelow(node: Node, all: boolean, epoch: number, out: number[]): void {
-    this.collect(node.ends, epoch, out);
-    this.collect(node.stops, epoch, out);
+  private collectBelow(node: Node, all: boolean, epoch: number): void {
+    this.collect(node.ends, epoch);
+    this.collect(node.stops, epoch);
     if (node.levels === null) return;
-    for (const level of node.levels.values()) {
-      if (level.any !== null) this.collectBelow(level.any, all, epoch, out);
+    for (const level of node.levels) {
+      if (level.any !== null) this.collectBelow(level.any, all, epoch);
       if (!all) continue;
-      if (level.exact !== null) for (const child of level.exact.values()) this.collectBelow(child, all, epoch, out);
-      if (level.prefixes !== null)
-        for (const child of level.prefixes.values()) this.collectBelow(child, all, epoch, out);
+      if (level.exact !== null) for (const child of level.exact.values()) this.collectBelow(child, all, epoch);
+      if (level.prefixes !== null) for (const child of level.prefixes.values()) this.collectBelow(child, all, epoch);
     }
   }
 
-  private collect(list: readonly number[], epoch: number, out: number[]): void {
+  private collect(list: readonly number[], epoch: number): void {
     const marks = this.marks;
+    const out = this.out;
     for (let i = 0; i < list.length; i++) {
       const o = list[i];
       if (marks[o] === epoch) continue;
       marks[o] = epoch;
-      out.push(o);
+      out.items[out.size++] = o;
     }
   }
 
@@ -325,14 +374,23 @@ function childFor(level: Level, s: Step): Node {
   return child;
 }
 
-/** Children whose values could match the (folded) request value `v`. */
-function pushValueEdges(level: Level, v: string, out: Node[]): void {
+/**
+ * Children whose values could match the request value `raw`. Exact keys are folded when the level
+ * folds, so a hit on the raw value is a hit on its folded form: fold only on a miss.
+ */
+function pushValueEdges(level: Level, raw: string, fold: boolean, out: List<Node>): void {
+  let v = raw;
   if (level.exact !== null) {
-    const c = level.exact.get(v);
+    let c = level.exact.get(raw);
+    if (c === undefined && fold) {
+      v = raw.toLowerCase();
+      if (v !== raw) c = level.exact.get(v);
+    }
     if (c !== undefined) out.push(c);
   }
   const prefixes = level.prefixes;
   if (prefixes === null) return;
+  if (fold && v === raw) v = raw.toLowerCase();
   const maxLen = Math.min(v.length, level.longestPrefix);
   if (prefixes.size <= maxLen + 1) {
     for (const [p, c] of prefixes) if (v.startsWith(p)) out.push(c);
@@ -345,9 +403,18 @@ function pushValueEdges(level: Level, v: string, out: Node[]): void {
   }
 }
 
-function pushAllEdges(level: Level, out: Node[]): void {
+function pushAllEdges(level: Level, out: List<Node>): void {
   if (level.exact !== null) for (const c of level.exact.values()) out.push(c);
   if (level.prefixes !== null) for (const c of level.prefixes.values()) out.push(c);
+}
+
+/** A reusable list with its own size (truncating a JS array by `length = 0` is slow). */
+class List<T> {
+  items: T[] = [];
+  size = 0;
+  push(item: T): void {
+    this.items[this.size++] = item;
+  }
 }
 
 function firstWildcard(v: string): number {
