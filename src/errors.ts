@@ -200,6 +200,20 @@ export const BulkInputInvalid = defineError("BULK_INPUT_INVALID", 400, "the bulk
 export const TagAssociationNotFound = defineError("TAG_ASSOCIATION_NOT_FOUND", 404, "tag-role association not found");
 export const NameInvalid = defineError("NAME_INVALID", 400, "a name in the request breaks the naming rules");
 
+// ── resource tags and tag services ─────────────────────────────────────────
+export const TagServiceInvalid = defineError(
+  "TAG_SERVICE_INVALID",
+  400,
+  "the tag service of a service must be an existing service of the `tag` service-def, and a tag service has none",
+);
+export const TagServiceInUse = defineError("TAG_SERVICE_IN_USE", 409, "services are linked to this tag service");
+export const TagDefNotFound = defineError("TAG_DEF_NOT_FOUND", 404, "tag type not found");
+export const TagDefNameTaken = defineError("TAG_DEF_NAME_TAKEN", 409, "a tag type with this name exists");
+export const TagDefInUse = defineError("TAG_DEF_IN_USE", 409, "tags of this type exist");
+export const TagsInvalid = defineError("TAGS_INVALID", 400, "the tags, tag types or tagged resources are invalid");
+export const TaggedResourceNotFound = defineError("TAGGED_RESOURCE_NOT_FOUND", 404, "tagged resource not found");
+export const TagNotFound = defineError("TAG_NOT_FOUND", 404, "the resource carries no tag of this type");
+
 // ── decisions and policy distribution ─────────────────────────────────────
 export const DecisionUserUnknown = defineError(
   "DECISION_USER_UNKNOWN",

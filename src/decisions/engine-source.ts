@@ -2,6 +2,21 @@ import { sql } from "kysely";
 import type { RangerPolicy, RangerPolicyDelta, RangerServiceDef } from "../engine/index.ts";
 import { presentPolicy } from "../policies/policy-model.ts";
 import type { Db, Queryable } from "../storage/db.ts";
+import { readServiceTags, type ServiceTagsDocument } from "../tags/service-tags.ts";
+
+/** The tag service linked to a service: what its tag policies and their freshness depend on. */
+export interface TagServiceState {
+  id: number;
+  name: string;
+  type: string;
+  configs: Record<string, string>;
+  /** A disabled tag service contributes no tag policies (Ranger drops `tagPolicies`). */
+  isEnabled: boolean;
+  policyVersion: number;
+  policyUpdateTime: Date | null;
+  updatedAt: Date;
+  defUpdatedAt: Date;
+}
 
 /** The service row fields an engine depends on; `updatedAt` changes with its configs. */
 export interface ServiceState {
@@ -14,6 +29,19 @@ export interface ServiceState {
   policyUpdateTime: Date | null;
   updatedAt: Date;
   defUpdatedAt: Date;
+  /** Bumped by every change to the service's resource tags. */
+  tagVersion: number;
+  tagUpdateTime: Date | null;
+  /** The linked tag service, or null. */
+  tagService: TagServiceState | null;
+}
+
+/** The linked tag service's policies, as the engine and plugins take them. */
+export interface TagPolicySnapshot {
+  service: TagServiceState;
+  def: RangerServiceDef;
+  /** Every policy of the tag service; empty when the tag service is disabled. */
+  policies: RangerPolicy[];
 }
 
 /** Everything one engine is built from, read in one snapshot. */
@@ -22,13 +50,19 @@ export interface ServiceSnapshot {
   def: RangerServiceDef;
   /** Every policy of the service, as Ranger presents it (disabled ones included, as Ranger does). */
   policies: RangerPolicy[];
+  /** The linked tag service's policies; null when no enabled tag service is linked. */
+  tag: TagPolicySnapshot | null;
+  /** The service's resource tags (Ranger `ServiceTags`). */
+  serviceTags: ServiceTagsDocument;
 }
 
-/** The service named `name` with its def's update time, or undefined. */
+/** The service named `name` with its def's update time and its linked tag service, or undefined. */
 export async function readServiceState(db: Queryable, name: string): Promise<ServiceState | undefined> {
   const row = await db
     .selectFrom("services as s")
     .innerJoin("service_defs as d", "d.name", "s.type")
+    .leftJoin("services as t", "t.id", "s.tag_service_id")
+    .leftJoin("service_defs as td", "td.name", "t.type")
     .select([
       "s.id",
       "s.name",
@@ -38,11 +72,36 @@ export async function readServiceState(db: Queryable, name: string): Promise<Ser
       "s.policy_version",
       "s.policy_update_time",
       "s.updated_at",
+      "s.tag_version",
+      "s.tag_update_time",
       "d.updated_at as def_updated_at",
+      "t.id as t_id",
+      "t.name as t_name",
+      "t.type as t_type",
+      "t.configs as t_configs",
+      "t.is_enabled as t_is_enabled",
+      "t.policy_version as t_policy_version",
+      "t.policy_update_time as t_policy_update_time",
+      "t.updated_at as t_updated_at",
+      "td.updated_at as t_def_updated_at",
     ])
     .where("s.name", "=", name)
     .executeTakeFirst();
   if (!row) return undefined;
+  const tagService: TagServiceState | null =
+    row.t_id === null || row.t_name === null || row.t_type === null
+      ? null
+      : {
+          id: row.t_id,
+          name: row.t_name,
+          type: row.t_type,
+          configs: (row.t_configs ?? {}) as Record<string, string>,
+          isEnabled: row.t_is_enabled === true,
+          policyVersion: Number(row.t_policy_version),
+          policyUpdateTime: row.t_policy_update_time ?? null,
+          updatedAt: row.t_updated_at as Date,
+          defUpdatedAt: row.t_def_updated_at as Date,
+        };
   return {
     id: row.id,
     name: row.name,
@@ -53,56 +112,91 @@ export async function readServiceState(db: Queryable, name: string): Promise<Ser
     policyUpdateTime: row.policy_update_time,
     updatedAt: row.updated_at,
     defUpdatedAt: row.def_updated_at,
+    tagVersion: Number(row.tag_version),
+    tagUpdateTime: row.tag_update_time,
+    tagService,
+  };
+}
+
+/** Every policy of a service as Ranger presents it, in id order. */
+async function readPolicies(db: Queryable, service: { id: number; name: string; type: string }) {
+  const rows = await db
+    .selectFrom("policies")
+    .select([
+      "id",
+      "guid",
+      "version",
+      "is_enabled",
+      "resource_signature",
+      "body",
+      "created_by",
+      "updated_by",
+      "created_at",
+      "updated_at",
+    ])
+    .where("service_id", "=", service.id)
+    .orderBy("id")
+    .execute();
+  return rows.map((r) =>
+    presentPolicy(r.body as RangerPolicy, {
+      id: r.id,
+      guid: r.guid,
+      version: r.version,
+      service: service.name,
+      serviceType: service.type,
+      resourceSignature: r.resource_signature,
+      isEnabled: r.is_enabled,
+      createdBy: r.created_by,
+      updatedBy: r.updated_by,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    }),
+  );
+}
+
+/** A service-def by name with its id, as the engine takes it. */
+async function readDef(db: Queryable, name: string): Promise<RangerServiceDef> {
+  const def = await db
+    .selectFrom("service_defs")
+    .select(["id", "def"])
+    .where("name", "=", name)
+    .executeTakeFirstOrThrow();
+  return { ...(def.def as unknown as RangerServiceDef), id: def.id };
+}
+
+/**
+ * The linked tag service's def and policies (none when it is disabled, or when `withPolicies` is
+ * false: a delta answer needs the def only), or null when none is linked.
+ */
+export async function readTagPolicies(
+  db: Queryable,
+  service: ServiceState,
+  withPolicies = true,
+): Promise<TagPolicySnapshot | null> {
+  const tag = service.tagService;
+  if (!tag) return null;
+  return {
+    service: tag,
+    def: await readDef(db, tag.type),
+    policies: tag.isEnabled && withPolicies ? await readPolicies(db, tag) : [],
   };
 }
 
 /**
  * Reads a consistent snapshot of a service for a full build: in one transaction (REPEATABLE
- * READ on PostgreSQL), so the policy version and the policies agree even while writers commit.
+ * READ on PostgreSQL), so the policy version, the policies, the linked tag service's policies,
+ * the tag version and the resource tags agree even while writers commit.
  */
 export async function readServiceSnapshot(db: Db, name: string): Promise<ServiceSnapshot | undefined> {
   return db.transaction(async (tx) => {
     await sql`set transaction isolation level repeatable read`.execute(tx);
     const service = await readServiceState(tx, name);
     if (!service) return undefined;
-    const def = await tx
-      .selectFrom("service_defs")
-      .select(["id", "def"])
-      .where("name", "=", service.type)
-      .executeTakeFirstOrThrow();
-    const rows = await tx
-      .selectFrom("policies")
-      .select([
-        "id",
-        "guid",
-        "version",
-        "is_enabled",
-        "resource_signature",
-        "body",
-        "created_by",
-        "updated_by",
-        "created_at",
-        "updated_at",
-      ])
-      .where("service_id", "=", service.id)
-      .orderBy("id")
-      .execute();
-    const policies = rows.map((r) =>
-      presentPolicy(r.body as RangerPolicy, {
-        id: r.id,
-        guid: r.guid,
-        version: r.version,
-        service: service.name,
-        serviceType: service.type,
-        resourceSignature: r.resource_signature,
-        isEnabled: r.is_enabled,
-        createdBy: r.created_by,
-        updatedBy: r.updated_by,
-        createdAt: r.created_at,
-        updatedAt: r.updated_at,
-      }),
-    );
-    return { service, def: { ...(def.def as unknown as RangerServiceDef), id: def.id }, policies };
+    const def = await readDef(tx, service.type);
+    const policies = await readPolicies(tx, service);
+    const tag = await readTagPolicies(tx, service);
+    const serviceTags = await readServiceTags(tx, service);
+    return { service, def, policies, tag, serviceTags };
   });
 }
 
@@ -139,4 +233,9 @@ export async function readDeltas(
     policiesVersion: r.policies_version,
     policy: r.policy as unknown as RangerPolicy,
   }));
+}
+
+/** Whether a delta (from a service's own log) is a copy of a tag policy change of its tag service. */
+export function isTagPolicyDelta(delta: RangerPolicyDelta, tagServiceType: string | null): boolean {
+  return tagServiceType !== null && delta.policy?.serviceType === tagServiceType;
 }

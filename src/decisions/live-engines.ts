@@ -1,7 +1,13 @@
 import { createEngine, type PolicyEngine, type RangerPolicy, type RangerServiceDef } from "../engine/index.ts";
 import { ServiceNotFound } from "../errors.ts";
 import type { Db } from "../storage/db.ts";
-import { readDeltas, readServiceSnapshot, readServiceState } from "./engine-source.ts";
+import {
+  isTagPolicyDelta,
+  readDeltas,
+  readServiceSnapshot,
+  readServiceState,
+  type ServiceState,
+} from "./engine-source.ts";
 
 /** One service's engine and what it was built from. */
 export interface LiveEngine {
@@ -21,6 +27,21 @@ export interface LiveEngine {
   /** Service and def update times at build: a change to either needs a rebuild. */
   readonly serviceUpdatedAt: number;
   readonly defUpdatedAt: number;
+  /** The linked tag service and what the engine took from it; null when none is linked. */
+  readonly tag: LiveTagService | null;
+  /** Version of the service's resource tags the engine was built with (Ranger `tagVersion`). */
+  readonly tagVersion: number;
+}
+
+/** The tag service an engine takes tag policies from, as it was at build. */
+export interface LiveTagService {
+  readonly id: number;
+  readonly name: string;
+  /** Its service-def name (`tag`): deltas whose policy has this `serviceType` are tag policy deltas. */
+  readonly type: string;
+  readonly isEnabled: boolean;
+  readonly updatedAt: number;
+  readonly defUpdatedAt: number;
 }
 
 /** Counts for `GET /v1/services/{service}/engine` and tests. */
@@ -36,6 +57,12 @@ export interface EngineStats {
  * update, never a rebuild. A rebuild happens only when the log cannot bridge the gap (versions
  * without deltas), or when the service's configs or its service-def changed.
  *
+ * Tags: an engine includes its linked tag service's policies and the service's resource tags
+ * (`ServiceTags`). A tag policy change reaches it incrementally, as a delta copied into the
+ * service's own log (migration 0006); a change to the resource tags (`tagVersion`), to the link,
+ * or to the tag service's configs, enabled state or def rebuilds the engine, because the engine
+ * takes resource tags only at build.
+ *
  * Refreshes of one service are serialised, so deltas are applied once and in order whatever
  * mix of notifications, in-process writes and polls asks for them.
  */
@@ -43,6 +70,8 @@ export class LiveEngines {
   readonly #db: Db;
   readonly #entries = new Map<string, LiveEngine>();
   readonly #idToName = new Map<number, string>();
+  /** Tag service id → loaded services linked to it (a tag service's own notification names it). */
+  readonly #linked = new Map<number, Set<string>>();
   readonly #running = new Map<string, Promise<LiveEngine | undefined>>();
   readonly #again = new Set<string>();
   readonly stats: EngineStats = { builds: 0, deltaBatches: 0 };
@@ -91,10 +120,15 @@ export class LiveEngines {
     return run;
   }
 
-  /** Refreshes the loaded service with this id (a notification names services by id). */
+  /**
+   * Refreshes the loaded service with this id (a notification names services by id), or the
+   * loaded services linked to the tag service with this id.
+   */
   async refreshById(id: number): Promise<void> {
     const name = this.#idToName.get(id);
+    const linked = this.#linked.get(id);
     if (name) await this.refresh(name);
+    else if (linked && linked.size > 0) await Promise.all([...linked].map((n) => this.refresh(n)));
     else {
       // A renamed service, or one this process has not loaded: refresh every loaded one.
       await this.refreshAll();
@@ -115,17 +149,24 @@ export class LiveEngines {
       state.id !== current.serviceId ||
       state.updatedAt.getTime() !== current.serviceUpdatedAt ||
       state.defUpdatedAt.getTime() !== current.defUpdatedAt ||
-      state.policyVersion < current.version
+      state.policyVersion < current.version ||
+      state.tagVersion !== current.tagVersion ||
+      tagServiceChanged(current.tag, state)
     ) {
       return this.#build(name);
     }
     if (state.policyVersion === current.version) return current;
     const deltas = await readDeltas(this.#db.kysely, state.id, current.version, state.policyVersion);
     if (!deltas) return this.#build(name);
-    current.engine.applyDeltas(deltas, undefined, state.policyVersion);
+    // Tag policy deltas go to the engine's tag repository (it routes them by serviceType); a
+    // disabled tag service contributes nothing, so its deltas are skipped.
+    const tagType = current.tag?.type ?? null;
+    const applicable =
+      current.tag && !current.tag.isEnabled ? deltas.filter((d) => !isTagPolicyDelta(d, tagType)) : deltas;
+    current.engine.applyDeltas(applicable, undefined, state.policyVersion);
     for (const d of deltas) {
       const id = d.policy.id;
-      if (id === undefined) continue;
+      if (id === undefined || isTagPolicyDelta(d, tagType)) continue;
       if (d.changeType === 2) current.policies.delete(id);
       else current.policies.set(id, d.policy);
     }
@@ -140,19 +181,34 @@ export class LiveEngines {
   async #build(name: string): Promise<LiveEngine | undefined> {
     const snapshot = await readServiceSnapshot(this.#db, name);
     const previous = this.#entries.get(name);
-    if (previous) this.#idToName.delete(previous.serviceId);
+    if (previous) {
+      this.#idToName.delete(previous.serviceId);
+      if (previous.tag) this.#linked.get(previous.tag.id)?.delete(name);
+    }
     if (!snapshot) {
       this.#entries.delete(name);
       return undefined;
     }
-    const { service, def, policies } = snapshot;
+    const { service, def, policies, tag, serviceTags } = snapshot;
     const engine = createEngine({
       serviceName: service.name,
       serviceDef: def,
       policies,
       serviceConfig: { raw: service.configs },
       policyVersion: service.policyVersion,
+      ...(tag?.service.isEnabled
+        ? {
+            tagPolicies: {
+              serviceName: tag.service.name,
+              serviceDef: tag.def,
+              policies: tag.policies,
+              serviceConfig: tag.service.configs,
+            },
+          }
+        : {}),
+      serviceTags,
     });
+    const tagService = service.tagService;
     const live: LiveEngine = {
       serviceId: service.id,
       serviceName: service.name,
@@ -166,11 +222,39 @@ export class LiveEngines {
       policies: new Map(policies.map((p) => [p.id as number, p])),
       serviceUpdatedAt: service.updatedAt.getTime(),
       defUpdatedAt: service.defUpdatedAt.getTime(),
+      tag: tagService
+        ? {
+            id: tagService.id,
+            name: tagService.name,
+            type: tagService.type,
+            isEnabled: tagService.isEnabled,
+            updatedAt: tagService.updatedAt.getTime(),
+            defUpdatedAt: tagService.defUpdatedAt.getTime(),
+          }
+        : null,
+      tagVersion: service.tagVersion,
     };
     this.#entries.set(name, live);
     this.#idToName.set(service.id, name);
+    if (tagService) {
+      const names = this.#linked.get(tagService.id) ?? new Set<string>();
+      this.#linked.set(tagService.id, names);
+      names.add(name);
+    }
     this.stats.builds++;
     this.onUpdate?.(live);
     return live;
   }
+}
+
+/** Whether the link, or the linked tag service's configs, enabled state or def, changed since the build. */
+function tagServiceChanged(built: LiveTagService | null, state: ServiceState): boolean {
+  const now = state.tagService;
+  if (!built || !now) return built !== now;
+  return (
+    built.id !== now.id ||
+    built.isEnabled !== now.isEnabled ||
+    built.updatedAt !== now.updatedAt.getTime() ||
+    built.defUpdatedAt !== now.defUpdatedAt.getTime()
+  );
 }

@@ -7,6 +7,7 @@ import type { Db } from "../storage/db.ts";
 import { listDownloads, type PluginDownload, recordDownload } from "./plugin-records.ts";
 import { exportRangerRoles } from "./ranger-roles.ts";
 import { downloadPolicies } from "./service-policies.ts";
+import { downloadServiceTags } from "./service-tags-download.ts";
 
 const ServiceNameParams = Type.Object({ serviceName: Type.String({ minLength: 1, maxLength: 255 }) });
 
@@ -83,7 +84,7 @@ export function distributionRoutes(db: Db): FastifyPluginAsyncTypebox {
           schema: {
             tags: ["distribution"],
             summary: "Download the service's policies (Ranger ServicePolicies)",
-            description: `${RANGER_NOTE} 304 when \`lastKnownVersion\` is current; \`policyDeltas\` instead of \`policies\` when the plugin supports deltas and the change log has them.`,
+            description: `${RANGER_NOTE} 304 when \`lastKnownVersion\` is current; \`policyDeltas\` instead of \`policies\` when the plugin supports deltas and the change log has them. \`tagPolicies\` carries the linked tag service's policies (its changes also bump this service's version and arrive among the deltas).`,
             params: ServiceNameParams,
             querystring: PolicyQuery,
             response: { 200: Type.Unknown({ description: "ServicePolicies" }), 304: Type.Null() },
@@ -136,31 +137,19 @@ export function distributionRoutes(db: Db): FastifyPluginAsyncTypebox {
       request: FastifyRequest<{ Params: { serviceName: string }; Querystring: Static<typeof TagsQuery> }>,
       reply: FastifyReply,
     ) => {
-      const state = await readServiceState(db.kysely, request.params.serviceName);
-      if (!state) throw ServiceNotFound(`service \`${request.params.serviceName}\` not found`);
       const q = request.query;
-      // Gatehouse keeps no resource tags yet: version 0 with nothing in it.
-      const current = q.lastKnownVersion === 0;
+      const result = await downloadServiceTags(db, request.params.serviceName, q.lastKnownVersion);
       await record(request, {
-        serviceId: state.id,
+        serviceId: result.serviceId,
         pluginId: q.pluginId ?? "",
         kind: "tags",
         clusterName: q.clusterName ?? "",
         lastKnownVersion: q.lastKnownVersion,
-        servedVersion: 0,
-        status: current ? 304 : 200,
+        servedVersion: result.version,
+        status: result.status,
       });
-      if (current) return reply.code(304).send();
-      return reply.send({
-        op: "add_or_update",
-        serviceName: state.name,
-        tagVersion: 0,
-        tagDefinitions: {},
-        tags: {},
-        serviceResources: [],
-        resourceToTagIds: {},
-        isDelta: false,
-      });
+      if (result.status === 304) return reply.code(304).send();
+      return reply.send(result.body);
     };
     for (const url of ["/service/tags/download/:serviceName", "/service/tags/secure/download/:serviceName"]) {
       app.get(
@@ -170,7 +159,7 @@ export function distributionRoutes(db: Db): FastifyPluginAsyncTypebox {
           schema: {
             tags: ["distribution"],
             summary: "Download the resource tags (Ranger ServiceTags)",
-            description: `${RANGER_NOTE} Gatehouse keeps no resource tags yet: always version 0 and empty; 304 when \`lastKnownVersion\` is 0.`,
+            description: `${RANGER_NOTE} The service's tagged resources with their tags and tag types; 304 when \`lastKnownVersion\` equals the service's \`tagVersion\`. Always the whole document (\`isDelta\` false).`,
             params: ServiceNameParams,
             querystring: TagsQuery,
             response: { 200: Type.Unknown({ description: "ServiceTags" }), 304: Type.Null() },

@@ -1,5 +1,13 @@
-import { readDeltas, readServiceSnapshot, readServiceState } from "../decisions/engine-source.ts";
-import type { RangerPolicyDelta, ServicePolicies } from "../engine/index.ts";
+import {
+  isTagPolicyDelta,
+  readDeltas,
+  readServiceSnapshot,
+  readServiceState,
+  readTagPolicies,
+  type ServiceState,
+  type TagPolicySnapshot,
+} from "../decisions/engine-source.ts";
+import type { RangerPolicyDelta, ServicePolicies, TagPolicies } from "../engine/index.ts";
 import { ServiceNotFound } from "../errors.ts";
 import type { Db } from "../storage/db.ts";
 
@@ -12,8 +20,11 @@ export type PolicyDownload =
  * Ranger's `getServicePoliciesIfUpdated`: 304 when the plugin's `lastKnownVersion` is current;
  * the deltas since that version when the plugin supports deltas and the change log holds every
  * one of them (`policyDeltas`, `policies` null, as Ranger sends them); otherwise the full set of
- * policies with the service-def and service config. Gatehouse has no security zones and keeps
- * no tag service, so `securityZones` is empty and `tagPolicies` null.
+ * policies with the service-def and service config. `tagPolicies` carries the linked tag
+ * service's def, config and policies (in a delta answer its policies are absent: tag policy
+ * changes are among the `policyDeltas`, with the tag service-def's `serviceType`, as Ranger sends
+ * them); it is absent when no tag service is linked or the linked one is disabled. Gatehouse has
+ * no security zones, so `securityZones` is empty.
  */
 export async function downloadPolicies(
   db: Db,
@@ -33,11 +44,16 @@ export async function downloadPolicies(
         .select(["id", "def"])
         .where("name", "=", state.type)
         .executeTakeFirstOrThrow();
+      const tag = state.tagService?.isEnabled ? await readTagPolicies(db.kysely, state, false) : null;
+      // A disabled tag service contributes nothing: its policy changes are not the plugin's business.
+      const served = state.tagService?.isEnabled
+        ? deltas
+        : deltas.filter((d) => !isTagPolicyDelta(d, state.tagService?.type ?? null));
       return {
         status: 200,
         serviceId: state.id,
         version: state.policyVersion,
-        body: envelope(state, { ...(def.def as object), id: def.id }, null, deltas),
+        body: envelope(state, { ...(def.def as object), id: def.id }, null, served, tagPolicies(tag, false)),
       };
     }
   }
@@ -47,21 +63,37 @@ export async function downloadPolicies(
     status: 200,
     serviceId: snapshot.service.id,
     version: snapshot.service.policyVersion,
-    body: envelope(snapshot.service, snapshot.def, snapshot.policies, null),
+    body: envelope(
+      snapshot.service,
+      snapshot.def,
+      snapshot.policies,
+      null,
+      tagPolicies(snapshot.tag?.service.isEnabled ? snapshot.tag : null, true),
+    ),
   };
 }
 
+/** Ranger's `ServicePolicies.TagPolicies` of an enabled linked tag service (policies only in full answers). */
+function tagPolicies(tag: TagPolicySnapshot | null, withPolicies: boolean): TagPolicies | undefined {
+  if (!tag) return undefined;
+  return {
+    serviceName: tag.service.name,
+    serviceId: tag.service.id,
+    policyVersion: tag.service.policyVersion,
+    policyUpdateTime: tag.service.policyUpdateTime?.getTime() ?? null,
+    auditMode: "audit-default",
+    serviceDef: tag.def,
+    ...(withPolicies ? { policies: tag.policies } : {}),
+    serviceConfig: tag.service.configs,
+  } as TagPolicies;
+}
+
 function envelope(
-  service: {
-    id: number;
-    name: string;
-    policyVersion: number;
-    policyUpdateTime: Date | null;
-    configs: Record<string, string>;
-  },
+  service: Pick<ServiceState, "id" | "name" | "policyVersion" | "policyUpdateTime" | "configs">,
   def: object,
   policies: ServicePolicies["policies"] | null,
   deltas: RangerPolicyDelta[] | null,
+  tag: TagPolicies | undefined,
 ): ServicePolicies {
   return {
     serviceName: service.name,
@@ -72,7 +104,7 @@ function envelope(
     serviceDef: def as ServicePolicies["serviceDef"],
     policies: policies ?? undefined,
     policyDeltas: deltas ?? undefined,
-    tagPolicies: undefined,
+    tagPolicies: tag,
     securityZones: {},
     serviceConfig: service.configs,
   };

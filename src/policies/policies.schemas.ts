@@ -120,6 +120,11 @@ export const Service = Type.Object(
     isEnabled: Type.Boolean(),
     policyVersion: Type.Integer({ description: "Bumped by every policy change" }),
     policyUpdateTime: Type.Union([Type.Integer(), Type.Null()]),
+    tagService: Type.Union([Type.String(), Type.Null()], {
+      description: "Linked tag service, whose tag-based policies apply to this service",
+    }),
+    tagVersion: Type.Integer({ description: "Bumped by every change to the service's resource tags" }),
+    tagUpdateTime: Type.Union([Type.Integer(), Type.Null()]),
     createTime: Type.Integer(),
     updateTime: Type.Integer(),
   },

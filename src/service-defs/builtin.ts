@@ -34,3 +34,6 @@ export const BUILTIN_SERVICE_DEFS: readonly RangerServiceDef[] = [...COMPONENTS,
 
 /** Name of the tag service created at start-up; tag-role associations write their policies there. */
 export const TAG_SERVICE = "tags";
+
+/** Name of Ranger's tag service-def: services of this type hold tag-based policies. */
+export const TAG_SERVICE_DEF = "tag";

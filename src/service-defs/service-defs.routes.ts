@@ -14,8 +14,8 @@ import {
   updateService,
 } from "./service-defs.service.ts";
 import {
+  findService,
   findServiceDef,
-  findServiceWithDef,
   listServiceDefs,
   listServices,
   type Service as ServiceT,
@@ -46,6 +46,12 @@ const ServiceInput = Type.Object(
     description: Type.Optional(Type.String({ maxLength: 4096 })),
     configs: Type.Optional(Type.Record(Type.String(), Type.String())),
     isEnabled: Type.Optional(Type.Boolean()),
+    tagService: Type.Optional(
+      Type.Union([Type.String({ maxLength: 255 }), Type.Null()], {
+        description:
+          "Tag service whose tag-based policies apply to this service (a service of type `tag`, e.g. `tags`); null or empty unlinks",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -64,6 +70,9 @@ export function presentService(s: ServiceT) {
     isEnabled: s.isEnabled,
     policyVersion: s.policyVersion,
     policyUpdateTime: s.policyUpdateTime ? s.policyUpdateTime.getTime() : null,
+    tagService: s.tagService,
+    tagVersion: s.tagVersion,
+    tagUpdateTime: s.tagUpdateTime ? s.tagUpdateTime.getTime() : null,
     createTime: s.createdAt.getTime(),
     updateTime: s.updatedAt.getTime(),
   };
@@ -168,9 +177,9 @@ export function serviceDefRoutes(db: Db, nx1Service: string): FastifyPluginAsync
         schema: { tags, summary: "Get a service", params: ServiceParams, response: { 200: Service } },
       },
       async (request) => {
-        const found = await findServiceWithDef(db.kysely, request.params.service);
+        const found = await findService(db.kysely, request.params.service);
         if (!found) throw ServiceNotFound(`service \`${request.params.service}\` not found`);
-        return presentService(found.service);
+        return presentService(found);
       },
     );
     app.patch(
@@ -181,7 +190,8 @@ export function serviceDefRoutes(db: Db, nx1Service: string): FastifyPluginAsync
           tags,
           summary: "Update a service",
           description:
-            "Changes display name, description, configs (replaced whole) or enabled state; the type cannot change.",
+            "Changes display name, description, configs (replaced whole), enabled state or tag service; the type cannot change. " +
+            "Linking or unlinking a tag service bumps the policy version, so plugins download the policies again with the tag policies.",
           params: ServiceParams,
           body: Type.Partial(Type.Omit(ServiceInput, ["name", "type"]), { additionalProperties: false }),
           response: { 200: Service },

@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import { type AuditContext, recordAudit, SYSTEM_CONTEXT } from "../audit/audit.service.ts";
 import type { RangerServiceDef } from "../engine/types.ts";
 import {
@@ -7,9 +8,11 @@ import {
   ServiceDefNotFound,
   ServiceNameTaken,
   ServiceNotFound,
+  TagServiceInUse,
+  TagServiceInvalid,
 } from "../errors.ts";
 import type { Db, Tx } from "../storage/db.ts";
-import { BUILTIN_SERVICE_DEFS, TAG_SERVICE } from "./builtin.ts";
+import { BUILTIN_SERVICE_DEFS, TAG_SERVICE, TAG_SERVICE_DEF } from "./builtin.ts";
 import { validateServiceDef } from "./service-def-validate.ts";
 import { findServiceDef, type Service, toService } from "./service-defs.store.ts";
 
@@ -18,9 +21,11 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 /**
- * Upserts the built-in service-defs and creates the `trino` service, the Nx1 service and the `tags`
- * tag service when
- * absent. Runs at every start (idempotent, safe with several servers starting together).
+ * Upserts the built-in service-defs and creates the `tags` tag service, the `trino` service and the
+ * Nx1 service when absent. Runs at every start (idempotent, safe with several servers starting
+ * together). The `trino` and Nx1 services are linked to `tags` when they are created, because the
+ * Nx1 tag-role associations are tag policies of `tags` meant for them; an existing link (or its
+ * removal by an administrator) is never changed.
  */
 export async function ensureBuiltins(db: Db, nx1Service: string): Promise<void> {
   await db.transaction(async (tx) => {
@@ -37,21 +42,32 @@ export async function ensureBuiltins(db: Db, nx1Service: string): Promise<void> 
         )
         .execute();
     }
-    const services: [string, string][] = [...new Set(["trino", nx1Service])].map((name) => [name, "trino"]);
-    services.push([TAG_SERVICE, "tag"]);
+    const services: [string, string][] = [[TAG_SERVICE, TAG_SERVICE_DEF]];
+    for (const name of new Set(["trino", nx1Service])) services.push([name, "trino"]);
+    let tagServiceId: number | null = null;
     for (const [name, type] of services) {
       const inserted = await tx
         .insertInto("services")
-        .values({ name, type, description: "Created at first start", configs: "{}" })
+        .values({
+          name,
+          type,
+          description: "Created at first start",
+          configs: "{}",
+          tag_service_id: type === TAG_SERVICE_DEF ? null : tagServiceId,
+        })
         .onConflict((oc) => oc.column("name").doNothing())
         .returningAll()
         .executeTakeFirst();
+      if (name === TAG_SERVICE) {
+        const tags = await tx.selectFrom("services").select(["id", "type"]).where("name", "=", name).executeTakeFirst();
+        tagServiceId = tags?.type === TAG_SERVICE_DEF ? tags.id : null;
+      }
       if (inserted) {
         await recordAudit(tx, SYSTEM_CONTEXT, {
           action: "service.created",
           targetType: "service",
           targetId: String(inserted.id),
-          after: { name, type },
+          after: { name, type, ...(inserted.tag_service_id ? { tagService: TAG_SERVICE } : {}) },
         });
       }
     }
@@ -102,6 +118,38 @@ export interface ServiceInput {
   description?: string;
   configs?: Record<string, string>;
   isEnabled?: boolean;
+  /** Name of the tag service to link (Ranger `tagService`); null or "" unlinks. */
+  tagService?: string | null;
+}
+
+function tagServiceInvalid(rule: string, message: string) {
+  return TagServiceInvalid(message, { details: [{ field: "body.tagService", rule, message }] });
+}
+
+/**
+ * The id of the tag service a service of `type` may link to, or null to unlink: it must exist and
+ * be of the `tag` service-def, and a tag service links to none (Ranger's service validator).
+ */
+async function resolveTagService(tx: Tx, type: string, tagService: string | null): Promise<number | null> {
+  if (tagService === null || tagService === "") return null;
+  if (type === TAG_SERVICE_DEF) {
+    throw tagServiceInvalid("notTagService", "body.tagService: a tag service cannot be linked to a tag service");
+  }
+  const target = await tx
+    .selectFrom("services")
+    .select(["id", "type"])
+    .where("name", "=", tagService)
+    .executeTakeFirst();
+  if (!target) {
+    throw tagServiceInvalid("tagServiceExists", `body.tagService: service \`${tagService}\` does not exist`);
+  }
+  if (target.type !== TAG_SERVICE_DEF) {
+    throw tagServiceInvalid(
+      "tagServiceType",
+      `body.tagService: service \`${tagService}\` is of type \`${target.type}\`, not \`${TAG_SERVICE_DEF}\``,
+    );
+  }
+  return target.id;
 }
 
 /** Creates a service of an existing service-def. */
@@ -121,6 +169,7 @@ export async function createService(
       ],
     });
   }
+  const tagServiceId = await resolveTagService(tx, input.type, input.tagService ?? null);
   try {
     const row = await tx
       .insertInto("services")
@@ -131,10 +180,11 @@ export async function createService(
         description: input.description ?? "",
         configs: JSON.stringify(input.configs ?? {}),
         is_enabled: input.isEnabled ?? true,
+        tag_service_id: tagServiceId,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    const service = toService(row);
+    const service = toService({ ...row, tag_service_name: tagServiceId === null ? null : (input.tagService ?? null) });
     await recordAudit(tx, ctx, {
       action: "service.created",
       targetType: "service",
@@ -148,10 +198,25 @@ export async function createService(
   }
 }
 
-/** Changes a service's description, display name, configs or enabled state (not its type). */
+/**
+ * Changes a service's description, display name, configs, enabled state or tag service (not its
+ * type). Linking, relinking or unlinking a tag service also bumps the policy version without a
+ * delta (Ranger's service change): plugins and engines then load the whole policy set, with the
+ * new tag policies, instead of waiting for a policy change.
+ */
 export async function updateService(tx: Tx, ctx: AuditContext, name: string, input: ServiceInput): Promise<Service> {
-  const before = await tx.selectFrom("services").selectAll().where("name", "=", name).forUpdate().executeTakeFirst();
+  const before = await tx
+    .selectFrom("services as s")
+    .leftJoin("services as t", "t.id", "s.tag_service_id")
+    .selectAll("s")
+    .select("t.name as tag_service_name")
+    .where("s.name", "=", name)
+    .forUpdate("s")
+    .executeTakeFirst();
   if (!before) throw ServiceNotFound(`service \`${name}\` not found`);
+  const tagServiceId =
+    input.tagService === undefined ? before.tag_service_id : await resolveTagService(tx, before.type, input.tagService);
+  const relinked = tagServiceId !== before.tag_service_id;
   const row = await tx
     .updateTable("services")
     .set({
@@ -159,12 +224,18 @@ export async function updateService(tx: Tx, ctx: AuditContext, name: string, inp
       ...(input.description !== undefined ? { description: input.description } : {}),
       ...(input.configs !== undefined ? { configs: JSON.stringify(input.configs) } : {}),
       ...(input.isEnabled !== undefined ? { is_enabled: input.isEnabled } : {}),
+      ...(relinked
+        ? { tag_service_id: tagServiceId, policy_version: sql`policy_version + 1`, policy_update_time: sql`now()` }
+        : {}),
       updated_at: new Date(),
     })
     .where("id", "=", before.id)
     .returningAll()
     .executeTakeFirstOrThrow();
-  const service = toService(row);
+  const service = toService({
+    ...row,
+    tag_service_name: relinked ? (tagServiceId === null ? null : (input.tagService ?? null)) : before.tag_service_name,
+  });
   await recordAudit(tx, ctx, {
     action: "service.updated",
     targetType: "service",
@@ -175,8 +246,26 @@ export async function updateService(tx: Tx, ctx: AuditContext, name: string, inp
   return service;
 }
 
-/** Deletes a service and, by cascade, its policies and deltas (version history is kept). */
+/**
+ * Deletes a service and, by cascade, its policies, deltas and tagged resources (version history
+ * is kept). A tag service still linked to services is refused: deleting it would silently drop
+ * the tag policies (denials included) those services rely on.
+ */
 export async function deleteService(tx: Tx, ctx: AuditContext, name: string): Promise<void> {
+  const linked = await tx
+    .selectFrom("services as s")
+    .innerJoin("services as t", "t.id", "s.tag_service_id")
+    .select("s.name")
+    .where("t.name", "=", name)
+    .orderBy("s.name")
+    .execute();
+  if (linked.length > 0) {
+    const names = linked.map((l) => l.name);
+    throw TagServiceInUse(
+      `tag service \`${name}\` is linked to ${names.map((n) => `\`${n}\``).join(", ")}; unlink them first (PATCH with \`tagService: null\`)`,
+      { meta: { services: names } },
+    );
+  }
   const row = await tx.deleteFrom("services").where("name", "=", name).returningAll().executeTakeFirst();
   if (!row) throw ServiceNotFound(`service \`${name}\` not found`);
   await recordAudit(tx, ctx, {

@@ -13,6 +13,13 @@ export interface Service {
   isEnabled: boolean;
   policyVersion: number;
   policyUpdateTime: Date | null;
+  /** The linked tag service (Ranger `tagService`), whose tag policies apply to this service. */
+  tagServiceId: number | null;
+  /** Its name; null when none is linked (or when the query that loaded the row did not join it). */
+  tagService: string | null;
+  /** Bumped by every change to the service's resource tags (Ranger `tagVersion`). */
+  tagVersion: number;
+  tagUpdateTime: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -33,6 +40,10 @@ type ServiceRow = {
   is_enabled: boolean;
   policy_version: number;
   policy_update_time: Date | null;
+  tag_service_id: number | null;
+  tag_version: number;
+  tag_update_time: Date | null;
+  tag_service_name?: string | null;
   created_at: Date;
   updated_at: Date;
 };
@@ -49,6 +60,10 @@ export function toService(row: ServiceRow): Service {
     isEnabled: row.is_enabled,
     policyVersion: Number(row.policy_version),
     policyUpdateTime: row.policy_update_time,
+    tagServiceId: row.tag_service_id ?? null,
+    tagService: row.tag_service_name ?? null,
+    tagVersion: Number(row.tag_version ?? 0),
+    tagUpdateTime: row.tag_update_time ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -119,11 +134,28 @@ function sharedDef(id: number, updatedAt: Date, json: unknown): RangerServiceDef
   return def;
 }
 
-/** Lists services, optionally of one type. */
+/** Lists services, optionally of one type, with the names of their tag services. */
 export async function listServices(db: Queryable, type?: string): Promise<Service[]> {
-  let q = db.selectFrom("services").selectAll().orderBy("id");
-  if (type) q = q.where("type", "=", type);
+  let q = db
+    .selectFrom("services as s")
+    .leftJoin("services as t", "t.id", "s.tag_service_id")
+    .selectAll("s")
+    .select("t.name as tag_service_name")
+    .orderBy("s.id");
+  if (type) q = q.where("s.type", "=", type);
   return (await q.execute()).map(toService);
+}
+
+/** One service by name with the name of its tag service, or undefined. */
+export async function findService(db: Queryable, name: string): Promise<Service | undefined> {
+  const row = await db
+    .selectFrom("services as s")
+    .leftJoin("services as t", "t.id", "s.tag_service_id")
+    .selectAll("s")
+    .select("t.name as tag_service_name")
+    .where("s.name", "=", name)
+    .executeTakeFirst();
+  return row ? toService(row) : undefined;
 }
 
 /**

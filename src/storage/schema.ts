@@ -30,6 +30,10 @@ export interface Database {
   tag_role_associations: TagRoleAssociationsTable;
   decision_log: DecisionLogTable;
   plugin_downloads: PluginDownloadsTable;
+  tag_defs: TagDefsTable;
+  tags: TagsTable;
+  service_resources: ServiceResourcesTable;
+  resource_tags: ResourceTagsTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -240,6 +244,11 @@ export interface ServicesTable {
   is_enabled: Generated<boolean>;
   policy_version: Generated<number>;
   policy_update_time: Date | null;
+  /** The linked tag service (migration 0006); null when none. */
+  tag_service_id: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Bumped by every change to the service's resource tags (migration 0006). */
+  tag_version: Generated<number>;
+  tag_update_time: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -335,4 +344,43 @@ export interface PluginDownloadsTable {
   status: number;
   client_ip: string | null;
   downloaded_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+// ── resource tags (migration 0006) ─────────────────────────────────────────
+
+export interface TagDefsTable {
+  id: Generated<number>;
+  guid: Generated<string>;
+  name: string;
+  attribute_defs: Json<{ name: string; type?: string }[]>;
+  created_by: string | null;
+  updated_by: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface TagsTable {
+  id: Generated<number>;
+  guid: Generated<string>;
+  type: string;
+  attributes: Json<Record<string, string>>;
+  validity_periods: Json<unknown[]>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface ServiceResourcesTable {
+  id: Generated<number>;
+  guid: Generated<string>;
+  service_id: number;
+  resource_elements: Json<Record<string, unknown>>;
+  resource_signature: string;
+  owner_user: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface ResourceTagsTable {
+  resource_id: number;
+  tag_id: number;
 }

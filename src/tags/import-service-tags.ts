@@ -1,0 +1,425 @@
+import { type AuditContext, recordAudit } from "../audit/audit.service.ts";
+import type { RangerPolicyResources, RangerValiditySchedule } from "../engine/index.ts";
+import { type ErrorDetail, ServiceNotFound, TagDefInUse } from "../errors.ts";
+import { normalizeResources } from "../policies/policy-model.ts";
+import type { Tx } from "../storage/db.ts";
+import { attributeDefIssues, canonicalJson, failIfAny, refuseTagService } from "./tags.service.ts";
+import {
+  bumpTagVersions,
+  deleteOrphanTags,
+  findResourceBySignature,
+  findTagTarget,
+  findTagTypes,
+  lockServices,
+  type ResourceRow,
+  serviceResourceSignature,
+  servicesCarrying,
+  type TagTarget,
+} from "./tags.store.ts";
+import { attributeIssues, resourceElementIssues, type TagTypeInfo, validityPeriodIssues } from "./validate-tags.ts";
+
+/** Ranger's `ServiceTags` as a tag source (Atlas tag sync, scripts) sends it. */
+export interface ServiceTagsImport {
+  op?: "add_or_update" | "replace" | "delete";
+  serviceName: string;
+  tagDefinitions?: Record<string, { name: string; attributeDefs?: { name: string; type?: string }[] }>;
+  tags?: Record<
+    string,
+    { guid?: string; type: string; attributes?: Record<string, string>; validityPeriods?: RangerValiditySchedule[] }
+  >;
+  serviceResources?: {
+    id?: number;
+    guid?: string;
+    serviceName?: string;
+    resourceElements: RangerPolicyResources;
+    ownerUser?: string;
+  }[];
+  resourceToTagIds?: Record<string, number[]>;
+}
+
+/** What an import did, recorded in its audit event. */
+export interface ImportSummary {
+  op: string;
+  resourcesCreated: number;
+  resourcesUpdated: number;
+  resourcesDeleted: number;
+  tagsCreated: number;
+  tagsUpdated: number;
+  tagsDeleted: number;
+  tagDefsWritten: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function detail(field: string, rule: string, text: string): ErrorDetail {
+  return { field, rule, message: `${field}: ${text}` };
+}
+
+/** A doc resource as the import works with it. */
+interface DocResource {
+  index: number;
+  docId: string | null;
+  guid: string | null;
+  elements: RangerPolicyResources;
+  signature: string;
+  ownerUser: string | null;
+}
+
+/** Validates the document; every problem names its field (`body.tags.7.type`, ...). */
+async function validate(tx: Tx, target: TagTarget, doc: ServiceTagsImport): Promise<DocResource[]> {
+  const details: ErrorDetail[] = [];
+  const op = doc.op ?? "add_or_update";
+  const docDefs = new Map<string, TagTypeInfo>();
+  for (const [key, d] of Object.entries(doc.tagDefinitions ?? {})) {
+    details.push(...attributeDefIssues(d.attributeDefs ?? [], `body.tagDefinitions.${key}.attributeDefs`));
+    docDefs.set(d.name, { name: d.name, attributeDefs: d.attributeDefs ?? [] });
+  }
+  const tags = Object.entries(doc.tags ?? {});
+  const stored = await findTagTypes(
+    tx,
+    tags.map(([, t]) => t.type),
+  );
+  for (const [key, t] of tags) {
+    const at = `body.tags.${key}`;
+    if (t.guid !== undefined && !UUID.test(t.guid)) details.push(detail(`${at}.guid`, "format", "must be a UUID"));
+    if (op === "delete") continue;
+    const type = docDefs.get(t.type) ?? stored.get(t.type);
+    if (!type) {
+      details.push(
+        detail(`${at}.type`, "tagTypeKnown", `tag type \`${t.type}\` is neither in \`tagDefinitions\` nor defined`),
+      );
+    } else details.push(...attributeIssues(t.attributes ?? {}, type, `${at}.attributes`));
+    details.push(...validityPeriodIssues(t.validityPeriods ?? [], target.def, `${at}.validityPeriods`));
+  }
+  const resources: DocResource[] = [];
+  const docIds = new Set<string>();
+  const signatures = new Map<string, number>();
+  (doc.serviceResources ?? []).forEach((r, index) => {
+    const at = `body.serviceResources[${index}]`;
+    if (r.serviceName !== undefined && r.serviceName !== doc.serviceName) {
+      details.push(
+        detail(
+          `${at}.serviceName`,
+          "sameService",
+          `\`${r.serviceName}\` differs from body.serviceName \`${doc.serviceName}\``,
+        ),
+      );
+    }
+    if (r.guid !== undefined && !UUID.test(r.guid)) details.push(detail(`${at}.guid`, "format", "must be a UUID"));
+    const docId = r.id === undefined ? null : String(r.id);
+    if (docId !== null) {
+      if (docIds.has(docId)) details.push(detail(`${at}.id`, "uniqueItems", `id \`${docId}\` is used twice`));
+      docIds.add(docId);
+    }
+    const issues = resourceElementIssues(r.resourceElements, target.def, `${at}.resourceElements`);
+    details.push(...issues);
+    const elements = normalizeResources(r.resourceElements);
+    const signature = serviceResourceSignature(elements);
+    const twin = signatures.get(signature);
+    if (issues.length === 0 && twin !== undefined) {
+      details.push(
+        detail(`${at}.resourceElements`, "uniqueResource", `the same resource as body.serviceResources[${twin}]`),
+      );
+    }
+    signatures.set(signature, index);
+    resources.push({ index, docId, guid: r.guid ?? null, elements, signature, ownerUser: r.ownerUser ?? null });
+  });
+  for (const [key, ids] of Object.entries(doc.resourceToTagIds ?? {})) {
+    const at = `body.resourceToTagIds.${key}`;
+    if (!docIds.has(key)) {
+      details.push(detail(at, "resourceKnown", `\`${key}\` is not the id of an entry of body.serviceResources`));
+    }
+    for (const id of ids) {
+      if (!doc.tags?.[String(id)]) {
+        details.push(detail(at, "tagKnown", `tag id \`${id}\` is not a key of body.tags`));
+      }
+    }
+  }
+  failIfAny(details);
+  return resources;
+}
+
+/** The stored resource a doc resource names: by guid within the service, else by signature. */
+async function storedResource(tx: Tx, target: TagTarget, r: DocResource): Promise<ResourceRow | undefined> {
+  if (r.guid) {
+    const byGuid = (await tx
+      .selectFrom("service_resources")
+      .selectAll()
+      .where("service_id", "=", target.id)
+      .where("guid", "=", r.guid)
+      .executeTakeFirst()) as ResourceRow | undefined;
+    if (byGuid) return byGuid;
+  }
+  return findResourceBySignature(tx, target.id, r.signature);
+}
+
+/**
+ * Ranger's `PUT /service/tags/importservicetags` (`ServiceTagsProcessor`), in one transaction:
+ *
+ * - `add_or_update` (default): tag definitions are created or their attribute definitions
+ *   replaced; tags with a known `guid` are updated, others created; service resources are found
+ *   by `guid` (within the service) or by resource signature and updated, or created; for each
+ *   entry of `resourceToTagIds` the resource then carries exactly those tags (resources absent
+ *   from it keep theirs). Tags no resource carries are not kept.
+ * - `replace`: every resource of the service is removed first, then as `add_or_update`.
+ * - `delete`: the listed resources (by guid or signature) and the tags with the listed guids are
+ *   removed, and the listed tag definitions when no tag uses them.
+ *
+ * The whole document is validated before anything is written. Every service whose `ServiceTags`
+ * changed gets its tag version bumped (the imported one, and others sharing an updated tag or
+ * tag type), one audit event records the summary.
+ */
+export async function importServiceTags(tx: Tx, ctx: AuditContext, doc: ServiceTagsImport): Promise<ImportSummary> {
+  const target = await findTagTarget(tx, doc.serviceName);
+  if (!target) throw ServiceNotFound(`body.serviceName: service \`${doc.serviceName}\` not found`);
+  refuseTagService(target, "body.serviceName");
+  const resources = await validate(tx, target, doc);
+  const op = doc.op ?? "add_or_update";
+  const summary: ImportSummary = {
+    op,
+    resourcesCreated: 0,
+    resourcesUpdated: 0,
+    resourcesDeleted: 0,
+    tagsCreated: 0,
+    tagsUpdated: 0,
+    tagsDeleted: 0,
+    tagDefsWritten: 0,
+  };
+
+  // Every service whose document changes, locked in id order before any write.
+  const guids = Object.values(doc.tags ?? {})
+    .map((t) => t.guid)
+    .filter((g): g is string => g !== undefined);
+  const existingTags =
+    guids.length === 0
+      ? []
+      : await tx
+          .selectFrom("tags")
+          .select(["id", "guid", "type", "attributes", "validity_periods"])
+          .where("guid", "in", guids)
+          .execute();
+  const defNames = Object.values(doc.tagDefinitions ?? {}).map((d) => d.name);
+  const typedTags =
+    defNames.length === 0 ? [] : await tx.selectFrom("tags").select("id").where("type", "in", defNames).execute();
+  const affected = new Set([
+    target.id,
+    ...(await servicesCarrying(tx, [...existingTags.map((t) => t.id), ...typedTags.map((t) => t.id)])),
+  ]);
+  await lockServices(tx, affected);
+
+  if (op === "delete") {
+    await deleteListed(tx, target, doc, resources, existingTags, summary);
+  } else {
+    if (op === "replace") {
+      const mapped = await tx
+        .selectFrom("resource_tags as rt")
+        .innerJoin("service_resources as r", "r.id", "rt.resource_id")
+        .select("rt.tag_id")
+        .where("r.service_id", "=", target.id)
+        .execute();
+      const removed = await tx.deleteFrom("service_resources").where("service_id", "=", target.id).executeTakeFirst();
+      summary.resourcesDeleted += Number(removed.numDeletedRows);
+      await deleteOrphanTags(
+        tx,
+        mapped.map((m) => m.tag_id),
+      );
+    }
+    await addOrUpdate(tx, target, doc, resources, existingTags, summary);
+  }
+  await bumpTagVersions(tx, affected);
+  await recordAudit(tx, ctx, {
+    action: "service_tags.imported",
+    targetType: "service",
+    targetId: String(target.id),
+    after: { serviceName: target.name, ...summary },
+  });
+  return summary;
+}
+
+type StoredTag = {
+  id: number;
+  guid: string;
+  type: string;
+  attributes: Record<string, string>;
+  validity_periods: unknown[];
+};
+
+async function addOrUpdate(
+  tx: Tx,
+  target: TagTarget,
+  doc: ServiceTagsImport,
+  resources: DocResource[],
+  existingTags: StoredTag[],
+  summary: ImportSummary,
+): Promise<void> {
+  for (const d of Object.values(doc.tagDefinitions ?? {})) {
+    const attributeDefs = JSON.stringify(d.attributeDefs ?? []);
+    const current = await tx
+      .selectFrom("tag_defs")
+      .select(["id", "attribute_defs"])
+      .where("name", "=", d.name)
+      .executeTakeFirst();
+    if (!current) {
+      await tx.insertInto("tag_defs").values({ name: d.name, attribute_defs: attributeDefs }).execute();
+      summary.tagDefsWritten++;
+    } else if (canonicalJson(current.attribute_defs) !== canonicalJson(d.attributeDefs ?? [])) {
+      await tx
+        .updateTable("tag_defs")
+        .set({ attribute_defs: attributeDefs, updated_at: new Date() })
+        .where("id", "=", current.id)
+        .execute();
+      summary.tagDefsWritten++;
+    }
+  }
+
+  // Tags: update those known by guid; create the others that some resource will carry.
+  const carried = new Set(Object.values(doc.resourceToTagIds ?? {}).flatMap((ids) => ids.map(String)));
+  const byGuid = new Map(existingTags.map((t) => [t.guid, t]));
+  const tagIds = new Map<string, number>();
+  for (const [key, t] of Object.entries(doc.tags ?? {})) {
+    const attributes = t.attributes ?? {};
+    const periods = t.validityPeriods ?? [];
+    const known = t.guid ? byGuid.get(t.guid) : undefined;
+    if (known) {
+      tagIds.set(key, known.id);
+      const same =
+        known.type === t.type &&
+        canonicalJson(known.attributes) === canonicalJson(attributes) &&
+        canonicalJson(known.validity_periods ?? []) === canonicalJson(periods);
+      if (!same) {
+        await tx
+          .updateTable("tags")
+          .set({
+            type: t.type,
+            attributes: JSON.stringify(attributes),
+            validity_periods: JSON.stringify(periods),
+            updated_at: new Date(),
+          })
+          .where("id", "=", known.id)
+          .execute();
+        summary.tagsUpdated++;
+      }
+      continue;
+    }
+    if (!carried.has(key)) continue;
+    const row = await tx
+      .insertInto("tags")
+      .values({
+        ...(t.guid ? { guid: t.guid } : {}),
+        type: t.type,
+        attributes: JSON.stringify(attributes),
+        validity_periods: JSON.stringify(periods),
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    tagIds.set(key, row.id);
+    summary.tagsCreated++;
+  }
+
+  // Resources: update by guid or signature, or create.
+  const resourceIds = new Map<string, number>();
+  for (const r of resources) {
+    const found = await storedResource(tx, target, r);
+    let id: number;
+    if (found) {
+      id = found.id;
+      if (found.resource_signature !== r.signature || (r.ownerUser ?? null) !== found.owner_user) {
+        const clash = await findResourceBySignature(tx, target.id, r.signature);
+        if (clash && clash.id !== found.id) {
+          failIfAny([
+            detail(
+              `body.serviceResources[${r.index}].resourceElements`,
+              "uniqueResource",
+              `another resource of the service (id ${clash.id}) already has these elements`,
+            ),
+          ]);
+        }
+        await tx
+          .updateTable("service_resources")
+          .set({
+            resource_elements: JSON.stringify(r.elements),
+            resource_signature: r.signature,
+            owner_user: r.ownerUser,
+            updated_at: new Date(),
+          })
+          .where("id", "=", found.id)
+          .execute();
+        summary.resourcesUpdated++;
+      }
+    } else {
+      const row = await tx
+        .insertInto("service_resources")
+        .values({
+          ...(r.guid ? { guid: r.guid } : {}),
+          service_id: target.id,
+          resource_elements: JSON.stringify(r.elements),
+          resource_signature: r.signature,
+          owner_user: r.ownerUser,
+        })
+        .returning("id")
+        .executeTakeFirstOrThrow();
+      id = row.id;
+      summary.resourcesCreated++;
+    }
+    if (r.docId !== null) resourceIds.set(r.docId, id);
+  }
+
+  // Mappings: each listed resource carries exactly its listed tags.
+  const unmapped: number[] = [];
+  for (const [key, ids] of Object.entries(doc.resourceToTagIds ?? {})) {
+    const resourceId = resourceIds.get(key) as number;
+    const want = new Set(ids.map((i) => tagIds.get(String(i)) as number));
+    const have = await tx.selectFrom("resource_tags").select("tag_id").where("resource_id", "=", resourceId).execute();
+    const drop = have.map((h) => h.tag_id).filter((t) => !want.has(t));
+    if (drop.length > 0) {
+      await tx.deleteFrom("resource_tags").where("resource_id", "=", resourceId).where("tag_id", "in", drop).execute();
+      unmapped.push(...drop);
+    }
+    const haveSet = new Set(have.map((h) => h.tag_id));
+    const add = [...want].filter((t) => !haveSet.has(t));
+    if (add.length > 0) {
+      await tx
+        .insertInto("resource_tags")
+        .values(add.map((tagId) => ({ resource_id: resourceId, tag_id: tagId })))
+        .execute();
+    }
+  }
+  await deleteOrphanTags(tx, unmapped);
+}
+
+async function deleteListed(
+  tx: Tx,
+  target: TagTarget,
+  doc: ServiceTagsImport,
+  resources: DocResource[],
+  existingTags: StoredTag[],
+  summary: ImportSummary,
+): Promise<void> {
+  const orphans: number[] = [];
+  for (const r of resources) {
+    const found = await storedResource(tx, target, r);
+    if (!found) continue;
+    const mapped = await tx.selectFrom("resource_tags").select("tag_id").where("resource_id", "=", found.id).execute();
+    orphans.push(...mapped.map((m) => m.tag_id));
+    await tx.deleteFrom("service_resources").where("id", "=", found.id).execute();
+    summary.resourcesDeleted++;
+  }
+  if (existingTags.length > 0) {
+    await tx
+      .deleteFrom("tags")
+      .where(
+        "id",
+        "in",
+        existingTags.map((t) => t.id),
+      )
+      .execute();
+    summary.tagsDeleted += existingTags.length;
+  }
+  await deleteOrphanTags(tx, orphans);
+  for (const d of Object.values(doc.tagDefinitions ?? {})) {
+    const used = await tx.selectFrom("tags").select("id").where("type", "=", d.name).executeTakeFirst();
+    if (used) throw TagDefInUse(`body.tagDefinitions: tag type \`${d.name}\` is still used by tags`);
+    const removed = await tx.deleteFrom("tag_defs").where("name", "=", d.name).executeTakeFirst();
+    summary.tagDefsWritten += Number(removed.numDeletedRows);
+  }
+}

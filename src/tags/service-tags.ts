@@ -1,0 +1,119 @@
+import type {
+  RangerPolicyResources,
+  RangerServiceResource,
+  RangerTag,
+  RangerTagDef,
+  RangerValiditySchedule,
+  ServiceTags,
+} from "../engine/index.ts";
+import type { Queryable } from "../storage/db.ts";
+
+/** The service fields a `ServiceTags` document carries. */
+export interface ServiceTagsHeader {
+  id: number;
+  name: string;
+  tagVersion: number;
+  tagUpdateTime: Date | null;
+}
+
+/** Ranger's `ServiceTags` with its update time (epoch ms), as served to plugins. */
+export type ServiceTagsDocument = ServiceTags & { tagUpdateTime: number | null };
+
+/** A stored tag: Ranger's `RangerTag` with its id, guid and attributes always present. */
+export type StoredTag = RangerTag & { id: number; guid: string; attributes: Record<string, string> };
+
+/** A `tags` row as Ranger's `RangerTag` (empty validity periods omitted, as Ranger's JSON does). */
+export function presentTag(row: {
+  id: number;
+  guid: string;
+  type: string;
+  attributes: Record<string, string>;
+  validity_periods: unknown[];
+}): StoredTag {
+  const periods = (row.validity_periods ?? []) as RangerValiditySchedule[];
+  return {
+    id: row.id,
+    guid: row.guid,
+    type: row.type,
+    attributes: row.attributes ?? {},
+    ...(periods.length > 0 ? { validityPeriods: periods } : {}),
+  };
+}
+
+/** A `tag_defs` row as Ranger's `RangerTagDef`. */
+export function presentTagDef(row: {
+  id: number;
+  guid: string;
+  name: string;
+  attribute_defs: { name: string; type?: string }[];
+}): RangerTagDef {
+  return { id: row.id, guid: row.guid, name: row.name, attributeDefs: row.attribute_defs ?? [] };
+}
+
+/**
+ * Reads every tagged resource of a service with its tags and their definitions, as Ranger's
+ * `ServiceTags` (`resourceToTagIds` keyed by resource id). Callers that need the document to
+ * agree with `tagVersion` read both in one REPEATABLE READ transaction.
+ */
+export async function readServiceTags(db: Queryable, service: ServiceTagsHeader): Promise<ServiceTagsDocument> {
+  const resources = await db
+    .selectFrom("service_resources")
+    .select(["id", "guid", "resource_elements", "resource_signature", "owner_user"])
+    .where("service_id", "=", service.id)
+    .orderBy("id")
+    .execute();
+  const mappings = await db
+    .selectFrom("resource_tags as rt")
+    .innerJoin("service_resources as r", "r.id", "rt.resource_id")
+    .select(["rt.resource_id", "rt.tag_id"])
+    .where("r.service_id", "=", service.id)
+    .orderBy("rt.resource_id")
+    .orderBy("rt.tag_id")
+    .execute();
+  const tagIds = [...new Set(mappings.map((m) => m.tag_id))];
+  const tagRows =
+    tagIds.length === 0
+      ? []
+      : await db
+          .selectFrom("tags")
+          .select(["id", "guid", "type", "attributes", "validity_periods"])
+          .where("id", "in", tagIds)
+          .orderBy("id")
+          .execute();
+  const types = [...new Set(tagRows.map((t) => t.type))];
+  const defRows =
+    types.length === 0
+      ? []
+      : await db
+          .selectFrom("tag_defs")
+          .select(["id", "guid", "name", "attribute_defs"])
+          .where("name", "in", types)
+          .orderBy("id")
+          .execute();
+
+  const serviceResources: RangerServiceResource[] = resources.map((r) => ({
+    id: r.id,
+    guid: r.guid,
+    serviceName: service.name,
+    resourceElements: r.resource_elements as unknown as RangerPolicyResources,
+    resourceSignature: r.resource_signature,
+    ...(r.owner_user ? { ownerUser: r.owner_user } : {}),
+  }));
+  const resourceToTagIds: Record<string, number[]> = {};
+  for (const m of mappings) {
+    const key = String(m.resource_id);
+    resourceToTagIds[key] = [...(resourceToTagIds[key] ?? []), m.tag_id];
+  }
+  return {
+    op: "add_or_update",
+    tagModel: "shared",
+    serviceName: service.name,
+    tagVersion: service.tagVersion,
+    tagUpdateTime: service.tagUpdateTime?.getTime() ?? null,
+    tagDefinitions: Object.fromEntries(defRows.map((d) => [String(d.id), presentTagDef(d)])),
+    tags: Object.fromEntries(tagRows.map((t) => [String(t.id), presentTag(t)])),
+    serviceResources,
+    resourceToTagIds,
+    isDelta: false,
+  };
+}
