@@ -28,6 +28,7 @@ import { ErrorBody } from "./http/schemas.ts";
 import { policyRoutes } from "./policies/policies.routes.ts";
 import { serviceDefRoutes } from "./service-defs/service-defs.routes.ts";
 import type { Db } from "./storage/db.ts";
+import { tagRoutes } from "./tags/tags.routes.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -73,8 +74,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     declareRoute(route);
     routes.push(route);
   });
-  app.addHook("onRequest", async (request, reply) => {
+  // Callback-style hooks on the request path: an async hook costs a promise and a microtask per request.
+  app.addHook("onRequest", (request, reply, done) => {
     reply.header("x-request-id", request.id);
+    done();
   });
 
   installErrorHandling(app);
@@ -112,6 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(nx1Routes(db, config.nx1Service));
   await app.register(frontierRoutes(db));
   await app.register(distributionRoutes(db));
+  await app.register(tagRoutes(db));
   await app.register(puppetRoutes(db));
   await app.register(ariaRoutes(db));
   return app;
