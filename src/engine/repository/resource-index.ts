@@ -456,7 +456,43 @@ export class ResourceIndex {
    * Built on first use and cached on the node with its list.
    */
   lookupGrants(resource: RangerAccessResource): SimpleGrant | null | undefined {
-    const c = this.lookup(resource, false);
+    // lookup()'s hash-edge fast path in one pass over the request's own keys, which nearly always
+    // come in hierarchy order: a for-in reads each value without a keyed lookup by name. Anything
+    // else (keys out of order, unknown keys, non-string, empty or `*` values, a node with other
+    // edges or kept specs) is answered by lookup() itself.
+    const elements = resource.elements;
+    const ordered = this.ordered;
+    let node: Node | null = this.root;
+    let i = 0;
+    let present = 0;
+    for (const k in elements) {
+      const raw = elements[k];
+      if (raw === undefined || raw === null) continue;
+      if (typeof raw !== "string" || raw === "" || raw === "*") return this.grantsOf(this.lookup(resource, false));
+      present++;
+      while (i < ordered.length && ordered[i] !== k) i++;
+      if (i === ordered.length) return this.grantsOf(this.lookup(resource, false));
+      if (node !== null) {
+        if (node.fastName !== k || node.always.length !== 0) return this.grantsOf(this.lookup(resource, false));
+        const map = node.fastExact as Map<string, Node>;
+        // keys are folded, so a hit on the raw value means it was already folded: fold only on a miss
+        let child = map.get(raw);
+        if (child === undefined && this.orderedFold[i]) {
+          const lower = raw.toLowerCase();
+          if (lower !== raw) child = map.get(lower);
+        }
+        node = child ?? null;
+      }
+      i++;
+    }
+    if (present === 0) return undefined;
+    // a miss on a hash edge: no candidates (lookup() answers NO_CANDIDATES there)
+    if (node === null) return null;
+    return this.grantsOf(node.selfReady ? node : this.selfOf(node));
+  }
+
+  /** The simple-grant rows of a lookup answer (see lookupGrants), cached on its node. */
+  private grantsOf(c: Candidates | null): SimpleGrant | null | undefined {
     if (c === null) return undefined;
     if (c === NO_CANDIDATES) return null;
     if (!(c instanceof Node)) return undefined;
