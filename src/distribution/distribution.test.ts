@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueName } from "../../test/support/factories.ts";
 import { type TestApp, testApp } from "../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../test/support/test-db.ts";
+import { createEngine } from "../engine/index.ts";
 import { PolicyClient } from "../engine-client/index.ts";
+import { seedTaggedService } from "../tags/test-seed.ts";
 
 let t: TestApp;
 
@@ -76,12 +78,13 @@ describe(`policy distribution (${TEST_BACKEND})`, () => {
     expect(JSON.parse(seen[1]?.body ?? "{}")).toMatchObject({ serviceName: service, policyVersion: 3 });
     expect(JSON.parse(seen[1]?.body ?? "{}").policies).toHaveLength(3);
     expect(await client.refresh()).toBe(false);
-    expect(seen.slice(2).map((s) => s.status)).toEqual([304, 304]);
+    expect(seen.slice(3).map((s) => s.status)).toEqual([304, 304, 304]);
 
     const plugins = (await t.request({ method: "GET", url: `/v1/services/${service}/plugins` })).json();
     expect(plugins.items.map((p: { kind: string; status: number }) => `${p.kind}:${p.status}`).sort()).toEqual([
       "policies:304",
       "roles:304",
+      "tags:304",
     ]);
 
     const groupsOf = new Map<string, string[]>();
@@ -140,5 +143,124 @@ describe(`policy distribution (${TEST_BACKEND})`, () => {
     expect(tags.json()).toMatchObject({ serviceName: service, tagVersion: 0 });
     const missing = await t.request({ method: "GET", url: "/service/plugins/policies/download/no-such-service" });
     expect(missing.statusCode).toBe(404);
+  });
+});
+
+describe(`tag distribution (${TEST_BACKEND})`, () => {
+  it("a client engine built only from the downloads (policies, tagPolicies, ServiceTags) decides as the server, through tag changes", async () => {
+    const s = await seedTaggedService(t);
+    const tagOn = async (table: string, tags: Record<string, unknown>[]) => {
+      const res = await t.request({
+        method: "POST",
+        url: `/v1/services/${s.service}/tagged-resources`,
+        payload: { resourceElements: s.table(table), tags },
+      });
+      expect(res.statusCode, res.body).toBeLessThan(300);
+      return res.json();
+    };
+    // A second tag type allowing bob to insert into what carries it.
+    const finance = uniqueName("FINANCE");
+    await t.request({ method: "POST", url: "/v1/tag-defs", payload: { name: finance } });
+    const allowFinance = (
+      await t.request({
+        method: "POST",
+        url: `/v1/services/${s.tagService}/policies`,
+        payload: {
+          name: uniqueName("finance-insert"),
+          resources: { tag: { values: [finance] } },
+          policyItems: [{ users: [s.bob], accesses: [{ type: "trino:insert" }] }],
+        },
+      })
+    ).json();
+    const orders = await tagOn("orders", [{ type: s.pii, attributes: { level: "high" } }]);
+    await tagOn("payments", [{ type: s.pii }, { type: finance }]);
+
+    const seen: { url: string; status: number; body: string }[] = [];
+    const client = await new PolicyClient({
+      serverUrl: "http://gatehouse.test",
+      serviceName: s.service,
+      pollIntervalMs: 0,
+      fetch: injectFetch(t, seen),
+    }).start();
+    const groupsOf = new Map([
+      [s.alice, [s.analysts]],
+      [s.bob, []],
+    ]);
+    /** Server and both local engines (the client's, and one built here from raw downloads) agree on every request. */
+    const compare = async () => {
+      const full = await t.request({ method: "GET", url: `/service/plugins/policies/download/${s.service}` });
+      const tags = await t.request({ method: "GET", url: `/service/tags/download/${s.service}` });
+      const sp = full.json();
+      expect(sp.tagPolicies).toMatchObject({ serviceName: s.tagService, serviceDef: { name: "tag" } });
+      const raw = createEngine({
+        serviceName: sp.serviceName,
+        serviceDef: sp.serviceDef,
+        policies: sp.policies,
+        serviceConfig: { raw: sp.serviceConfig },
+        tagPolicies: sp.tagPolicies,
+        serviceTags: tags.json(),
+      });
+      const requests = [];
+      for (const user of [s.alice, s.bob])
+        for (const table of ["orders", "payments", "invoices"])
+          for (const accessType of ["select", "insert"])
+            requests.push({ user, resource: { catalog: "sales", schema: s.schema, table }, accessType });
+      const server = (
+        await t.request({ method: "POST", url: "/v1/decisions:batch", payload: { service: s.service, requests } })
+      ).json();
+      const deciding = new Set<number>();
+      requests.forEach((r, i) => {
+        const request = {
+          resource: { elements: r.resource },
+          accessType: r.accessType,
+          user: r.user,
+          userGroups: groupsOf.get(r.user) ?? [],
+        };
+        const expected = { i, allowed: server.results[i].allowed, policyId: server.results[i].policyId };
+        const local = client.isAccessAllowed(request);
+        expect({ i, allowed: local.isAllowed, policyId: local.policyId }).toEqual(expected);
+        const fromRaw = raw.isAccessAllowed(request);
+        expect({ i, allowed: fromRaw.isAllowed, policyId: fromRaw.policyId }).toEqual(expected);
+        deciding.add(local.policyId);
+      });
+      return deciding;
+    };
+    const first = await compare();
+    expect(first.has(s.tagPolicy.id)).toBe(true);
+    expect(first.has(allowFinance.id)).toBe(true);
+
+    // A tag policy change travels as a delta of the service; the client applies it in place.
+    const upd = await t.request({
+      method: "PATCH",
+      url: `/v1/services/${s.tagService}/policies/${s.tagPolicy.id}`,
+      payload: {
+        denyPolicyItems: [{ groups: [s.analysts], accesses: [{ type: "trino:select" }] }],
+        conditions: [],
+        policyItems: [],
+        isEnabled: false,
+      },
+    });
+    expect(upd.statusCode, upd.body).toBe(200);
+    const before = seen.length;
+    expect(await client.refresh()).toBe(true);
+    const delta = JSON.parse(seen.slice(before).find((x) => x.url.includes("/plugins/policies/"))?.body ?? "{}");
+    expect(delta.policyDeltas).toMatchObject([{ policy: { id: s.tagPolicy.id, serviceType: "tag" } }]);
+    expect((await compare()).has(s.tagPolicy.id)).toBe(false);
+
+    // Untagging changes the ServiceTags the client downloads.
+    await t.request({
+      method: "PATCH",
+      url: `/v1/services/${s.tagService}/policies/${s.tagPolicy.id}`,
+      payload: { isEnabled: true },
+    });
+    await t.request({
+      method: "DELETE",
+      url: `/v1/services/${s.service}/tagged-resources/${orders.id}/tags/${s.pii}`,
+    });
+    expect(await client.refresh()).toBe(true);
+    expect(client.tagVersion).toBe(3);
+    const last = await compare();
+    expect(last.has(s.tagPolicy.id)).toBe(true);
+    expect(await client.refresh()).toBe(false);
   });
 });

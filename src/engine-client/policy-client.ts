@@ -5,8 +5,11 @@ import {
   type RangerAccessRequest,
   type RangerAccessResult,
   type RangerPolicy,
+  type RangerPolicyDelta,
   type RangerRoles,
   type ServicePolicies,
+  type ServiceTags,
+  type TagPolicies,
 } from "../engine/index.ts";
 
 /** How to reach the server and how often to ask it. */
@@ -32,11 +35,13 @@ export interface PolicyClientOptions {
 }
 
 /**
- * A policy client for Node services: it downloads a service's policies and roles from Gatehouse
- * with Ranger's plugin protocol (`/service/plugins/policies/download`, `/service/roles/download`),
- * keeps a local engine, and polls for changes, applying policy deltas when the server sends them
- * and rebuilding only on a full download or a role change. Decisions are then in-process and
- * synchronous, the way a Ranger plugin decides; a failed poll leaves the last engine in place.
+ * A policy client for Node services: it downloads a service's policies, roles and resource tags
+ * from Gatehouse with Ranger's plugin protocol (`/service/plugins/policies/download`,
+ * `/service/roles/download`, `/service/tags/download`), keeps a local engine, and polls for
+ * changes, applying policy deltas (tag policy deltas included) when the server sends them and
+ * rebuilding only on a full download, a role change or a tag change. Decisions are then
+ * in-process and synchronous, the way a Ranger plugin decides; a failed poll leaves the last
+ * engine in place.
  */
 export class PolicyClient {
   readonly #o: PolicyClientOptions;
@@ -44,6 +49,10 @@ export class PolicyClient {
   #engine: PolicyEngine | null = null;
   #servicePolicies: ServicePolicies | null = null;
   #policies = new Map<number, RangerPolicy>();
+  /** The linked tag service's header (def, config) and its policies by id; null when none. */
+  #tagPolicies: TagPolicies | null = null;
+  #tagPolicyMap = new Map<number, RangerPolicy>();
+  #serviceTags: ServiceTags | null = null;
   #roles: RangerRoles | null = null;
   #timer: NodeJS.Timeout | null = null;
   #polling: Promise<boolean> | null = null;
@@ -88,6 +97,11 @@ export class PolicyClient {
     return this.#roles?.roleVersion ?? -1;
   }
 
+  /** Resource-tag version held (-1 before the first download). */
+  get tagVersion(): number {
+    return this.#serviceTags?.tagVersion ?? -1;
+  }
+
   /** Access decision by the local engine. */
   isAccessAllowed(request: RangerAccessRequest): RangerAccessResult {
     return this.engine.isAccessAllowed(request);
@@ -102,40 +116,50 @@ export class PolicyClient {
   }
 
   async #poll(): Promise<boolean> {
-    const roles = await this.#get<RangerRoles>(`/service/roles/download/${encodeURIComponent(this.#o.serviceName)}`, {
+    const service = encodeURIComponent(this.#o.serviceName);
+    const roles = await this.#get<RangerRoles>(`/service/roles/download/${service}`, {
       lastKnownRoleVersion: String(this.roleVersion),
     });
-    const policies = await this.#get<ServicePolicies>(
-      `/service/plugins/policies/download/${encodeURIComponent(this.#o.serviceName)}`,
-      { lastKnownVersion: String(this.policyVersion), supportsPolicyDeltas: "true" },
-    );
+    const policies = await this.#get<ServicePolicies>(`/service/plugins/policies/download/${service}`, {
+      lastKnownVersion: String(this.policyVersion),
+      supportsPolicyDeltas: "true",
+    });
+    const tags = await this.#get<ServiceTags>(`/service/tags/download/${service}`, {
+      lastKnownVersion: String(this.tagVersion),
+    });
     if (roles) this.#roles = roles;
-    if (!policies && !roles) return false;
-    if (policies?.policyDeltas && this.#engine && this.#servicePolicies && !roles) {
-      // Deltas: update the engine in place, keep the policy list in step for a later rebuild.
-      this.#engine.applyDeltas(policies.policyDeltas, undefined, policies.policyVersion);
-      for (const d of policies.policyDeltas) {
-        if (d.policy.id === undefined) continue;
-        if (d.changeType === 2) this.#policies.delete(d.policy.id);
-        else this.#policies.set(d.policy.id, d.policy);
-      }
+    if (tags) this.#serviceTags = tags;
+    if (!policies && !roles && !tags) return false;
+    const hadTagRepo = this.#tagPolicies !== null;
+    if (policies?.policyDeltas && this.#servicePolicies) {
+      this.#track(policies.policyDeltas);
+      if (policies.tagPolicies) this.#tagPolicies = { ...policies.tagPolicies, policies: undefined };
       this.#servicePolicies = { ...this.#servicePolicies, policyVersion: policies.policyVersion };
-    } else {
-      if (policies?.policyDeltas) {
-        for (const d of policies.policyDeltas) {
-          if (d.policy.id === undefined) continue;
-          if (d.changeType === 2) this.#policies.delete(d.policy.id);
-          else this.#policies.set(d.policy.id, d.policy);
-        }
-        this.#servicePolicies = { ...(this.#servicePolicies ?? policies), policyVersion: policies.policyVersion };
-      } else if (policies) {
-        this.#servicePolicies = policies;
-        this.#policies = new Map((policies.policies ?? []).map((p) => [p.id as number, p]));
-      }
-      this.#rebuild();
+    } else if (policies) {
+      this.#servicePolicies = policies;
+      this.#policies = new Map((policies.policies ?? []).map((p) => [p.id as number, p]));
+      this.#tagPolicies = policies.tagPolicies ? { ...policies.tagPolicies, policies: undefined } : null;
+      this.#tagPolicyMap = new Map((policies.tagPolicies?.policies ?? []).map((p) => [p.id as number, p]));
     }
+    const incremental =
+      policies?.policyDeltas && this.#engine && !roles && !tags && hadTagRepo === (this.#tagPolicies !== null);
+    if (incremental && policies?.policyDeltas) {
+      // Deltas: update the engine in place (it routes tag policy deltas to its tag repository).
+      this.#engine?.applyDeltas(policies.policyDeltas, undefined, policies.policyVersion);
+    } else this.#rebuild();
     this.#o.onUpdate?.(this.policyVersion);
     return true;
+  }
+
+  /** Keeps the policy lists in step with deltas (for a later rebuild), tag policies apart. */
+  #track(deltas: readonly RangerPolicyDelta[]): void {
+    const tagType = this.#tagPolicies?.serviceDef?.name;
+    for (const d of deltas) {
+      if (d.policy.id === undefined) continue;
+      const list = tagType && d.policy.serviceType === tagType ? this.#tagPolicyMap : this.#policies;
+      if (d.changeType === 2) list.delete(d.policy.id);
+      else list.set(d.policy.id, d.policy);
+    }
   }
 
   #rebuild(): void {
@@ -149,6 +173,17 @@ export class PolicyClient {
         roles: this.#roles?.rangerRoles ?? [],
         serviceConfig: { raw: sp.serviceConfig ?? {} },
         policyVersion: sp.policyVersion,
+        ...(this.#tagPolicies?.serviceDef
+          ? {
+              tagPolicies: {
+                serviceName: this.#tagPolicies.serviceName,
+                serviceDef: this.#tagPolicies.serviceDef,
+                policies: [...this.#tagPolicyMap.values()],
+                serviceConfig: this.#tagPolicies.serviceConfig ?? {},
+              },
+            }
+          : {}),
+        ...(this.#serviceTags ? { serviceTags: this.#serviceTags } : {}),
       },
       this.#o.engineOptions,
     );
