@@ -21,6 +21,8 @@ interface TaggedResource {
 export class TagStore {
   private readonly resources: TaggedResource[] = [];
   private readonly index: TagResourceIndex;
+  /** tag sets by their keys: resources with equal tags share a group in the index */
+  private readonly tagSets = new Map<string, number>();
 
   constructor(serviceTags: ServiceTags | undefined, sd: PreparedServiceDef) {
     this.index = new TagResourceIndex(sd);
@@ -44,7 +46,13 @@ export class TagStore {
         (t) => `${t.type}\u0000${JSON.stringify(t.attributes ?? {})}\u0000${JSON.stringify(t.validityPeriods ?? null)}`,
       );
       const matcher = new PolicyResourceMatcher(sd, 0, sr.resourceElements);
-      this.index.add(this.resources.length, matcher);
+      const setKey = tagKeys.join("\u0001");
+      let group = this.tagSets.get(setKey);
+      if (group === undefined) {
+        group = this.tagSets.size;
+        this.tagSets.set(setKey, group);
+      }
+      this.index.add(this.resources.length, matcher, group);
       this.resources.push({ matcher, tags, tagKeys });
     }
   }
@@ -64,11 +72,32 @@ export class TagStore {
   ): RangerTagForEval[] {
     const out: RangerTagForEval[] = [];
     const candidates = this.index.candidates(resource, descendantsCount, scopes);
-    const count = candidates === null ? this.resources.length : candidates.length;
+    let order: readonly number[] | null = null;
+    let descendants: Set<number> | null = null;
+    if (candidates !== null) {
+      order = candidates.near;
+      if (candidates.far.length > 0) {
+        // per group, the first DESCENDANT stands for all (the index's INVARIANT: far is DESCENDANT or NONE)
+        descendants = new Set();
+        for (const group of candidates.far)
+          for (const o of group)
+            if (this.resources[o].matcher.getMatchType(resource, scopes, STATIC_ENV) === "DESCENDANT") {
+              descendants.add(o);
+              break;
+            }
+        if (descendants.size > 0)
+          order = mergeAscending(
+            order,
+            [...descendants].sort((a, b) => a - b),
+          );
+      }
+    }
+    const count = order === null ? this.resources.length : order.length;
     let seen: Set<string> | null = null;
     for (let i = 0; i < count; i++) {
-      const r = this.resources[candidates === null ? i : candidates[i]];
-      const mt: MatchType = r.matcher.getMatchType(resource, scopes, STATIC_ENV);
+      const o = order === null ? i : order[i];
+      const r = this.resources[o];
+      const mt: MatchType = descendants?.has(o) ? "DESCENDANT" : r.matcher.getMatchType(resource, scopes, STATIC_ENV);
       let ok = mt === "SELF" || mt === "SELF_AND_ALL_DESCENDANTS" || mt === "ANCESTOR";
       if (mt === "DESCENDANT") ok = descendantsCount;
       if (!ok) continue;
@@ -83,4 +112,16 @@ export class TagStore {
     }
     return out;
   }
+}
+
+/** Union of two ascending lists, ascending, without duplicates. */
+function mergeAscending(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = j >= b.length || (i < a.length && a[i] <= b[j]) ? a[i++] : b[j++];
+    if (out.length === 0 || out[out.length - 1] !== x) out.push(x);
+  }
+  return out;
 }

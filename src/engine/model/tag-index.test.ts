@@ -13,7 +13,7 @@ import type {
 } from "../types.ts";
 import { type PreparedServiceDef, prepareServiceDef } from "./service-def.ts";
 import { TagStore } from "./service-tags.ts";
-import { TagResourceIndex } from "./tag-index.ts";
+import { type TagCandidates, TagResourceIndex } from "./tag-index.ts";
 
 /**
  * The tag index is a pre-filter: for every request, each tagged resource whose match type tag
@@ -151,21 +151,36 @@ function counted(
   );
 }
 
+/** Every ordinal a lookup returns (near and far), and whether each list is ascending and unique. */
+function flatten(got: TagCandidates): { all: Set<number>; sorted: boolean } {
+  const all = new Set<number>();
+  let sorted = true;
+  for (const list of [got.near, ...got.far]) {
+    for (let i = 1; i < list.length; i++) if (list[i] <= list[i - 1]) sorted = false;
+    for (const o of list) all.add(o);
+  }
+  return { all, sorted };
+}
+
+/** The group each generated resource is filed with: a few groups, so far lists have several members. */
+const groupOf = (ordinal: number) => ordinal % 4;
+
 /** Checks the index against the scan for `requests` generated requests; returns pruning figures. */
 function compareWithScan(
   sd: PreparedServiceDef,
   specs: readonly RangerPolicyResources[],
   seed: number,
   requests: number,
-): { answered: number; candidates: number; matched: number; byType: Map<string, number> } {
+): { answered: number; candidates: number; far: number; matched: number; byType: Map<string, number> } {
   const r = rng(seed);
   const matchers = specs.map((s) => new PolicyResourceMatcher(sd, 0, s));
   const index = new TagResourceIndex(sd);
   matchers.forEach((m, i) => {
-    index.add(i, m);
+    index.add(i, m, groupOf(i));
   });
   let answered = 0;
   let candidates = 0;
+  let far = 0;
   let matched = 0;
   const byType = new Map<string, number>();
   for (let q = 0; q < requests; q++) {
@@ -181,20 +196,30 @@ function compareWithScan(
     matched += expected.length;
     if (got === null) continue;
     answered++;
-    candidates += got.length;
-    let ascending = true;
-    for (let i = 1; i < got.length; i++) if (got[i] <= got[i - 1]) ascending = false;
-    if (!ascending)
-      expect(got, `ascending, unique (seed ${seed}, request ${q})`).toEqual([...new Set(got)].sort((a, b) => a - b));
-    const have = new Set(got);
-    const missed = expected.filter((i) => !have.has(i));
+    const { all, sorted } = flatten(got);
+    candidates += all.size;
+    expect(sorted, `ascending, unique lists (seed ${seed}, request ${q})`).toBe(true);
+    const missed = expected.filter((i) => !all.has(i));
     if (missed.length > 0)
       expect(
         missed.map((i) => ({ resource: specs[i], request: req })),
         `missed candidates (seed ${seed}, request ${q})`,
       ).toEqual([]);
+    // far lists hold one group each, and only resources that are DESCENDANT or NONE
+    for (const group of got.far) {
+      far += group.length;
+      const wrong = group.filter((o) => {
+        const mt = matchers[o].getMatchType(req.resource, req.scopes, STATIC_ENV);
+        return groupOf(o) !== groupOf(group[0]) || (mt !== "DESCENDANT" && mt !== "NONE");
+      });
+      if (wrong.length > 0)
+        expect(
+          wrong.map((o) => ({ resource: specs[o], request: req })),
+          `far resources of another group or match type (seed ${seed}, request ${q})`,
+        ).toEqual([]);
+    }
   }
-  return { answered, candidates, matched, byType };
+  return { answered, candidates, far, matched, byType };
 }
 
 describe("TagResourceIndex", () => {
@@ -203,6 +228,7 @@ describe("TagResourceIndex", () => {
       const sd = prepareServiceDef(serviceDef(variant));
       let answered = 0;
       let candidates = 0;
+      let far = 0;
       let matched = 0;
       const byType = new Map<string, number>();
       for (let seed = 1; seed <= 12; seed++) {
@@ -211,6 +237,7 @@ describe("TagResourceIndex", () => {
         const c = compareWithScan(sd, specs, seed * 7919 + variant, 300);
         answered += c.answered;
         candidates += c.candidates;
+        far += c.far;
         matched += c.matched;
         for (const [k, v] of c.byType) byType.set(k, (byType.get(k) ?? 0) + v);
       }
@@ -222,6 +249,7 @@ describe("TagResourceIndex", () => {
       // (these resources are dense on purpose — ~45% of them are candidates, ~14% match; the
       // tests below measure pruning on realistic data)
       expect(candidates).toBeLessThan(answered * 150 * 0.6);
+      expect(far, "far candidates").toBeGreaterThan(1000);
       expect(matched).toBeGreaterThan(0);
     });
   }
@@ -235,15 +263,21 @@ describe("TagResourceIndex", () => {
     }
     const index = new TagResourceIndex(sd);
     specs.forEach((s, i) => {
-      index.add(i, new PolicyResourceMatcher(sd, 0, s));
+      index.add(i, new PolicyResourceMatcher(sd, 0, s), i % 2);
     });
     const column = { resource: { elements: { database: "DB3", table: "t7", column: "c" } } };
-    expect(index.candidates(column.resource, false, undefined)).toEqual([3 * 51, 3 * 51 + 8]);
-    // a database-level request with descendants gets the database and its 50 tables, nothing else
-    const db = index.candidates({ elements: { database: "db3" } }, true, undefined);
-    expect(db).toEqual(Array.from({ length: 51 }, (_, i) => 3 * 51 + i));
-    expect(index.candidates({ elements: { database: "db3" } }, false, undefined)).toEqual([3 * 51]);
-    expect(index.candidates({ elements: { database: "other", table: "t7" } }, true, undefined)).toEqual([]);
+    expect(index.candidates(column.resource, false, undefined)).toEqual({ near: [3 * 51, 3 * 51 + 8], far: [] });
+    // a database-level request with descendants gets the database, and its 50 tables by group
+    const tables = Array.from({ length: 50 }, (_, i) => 3 * 51 + 1 + i);
+    expect(index.candidates({ elements: { database: "db3" } }, true, undefined)).toEqual({
+      near: [3 * 51],
+      far: [tables.filter((o) => o % 2 === 0), tables.filter((o) => o % 2 === 1)],
+    });
+    expect(index.candidates({ elements: { database: "db3" } }, false, undefined)).toEqual({ near: [3 * 51], far: [] });
+    expect(index.candidates({ elements: { database: "other", table: "t7" } }, true, undefined)).toEqual({
+      near: [],
+      far: [],
+    });
   });
 
   it("prunes paths: a recursive path is a candidate below itself only", () => {
@@ -252,48 +286,47 @@ describe("TagResourceIndex", () => {
     for (let i = 0; i < 500; i++) specs.push({ url: { values: [`/data/d${i}/`], isRecursive: true } });
     const index = new TagResourceIndex(sd);
     specs.forEach((s, i) => {
-      index.add(i, new PolicyResourceMatcher(sd, 0, s));
+      index.add(i, new PolicyResourceMatcher(sd, 0, s), 0);
     });
-    const got = index.candidates({ elements: { url: "/data/d42/x/y" } }, false, undefined);
+    const got = index.candidates({ elements: { url: "/data/d42/x/y" } }, false, undefined)?.near;
     // "/data/d4/" is filed under the prefix "/data/d4", which "/data/d42/…" also starts with: an
     // over-approximation the matcher then rejects; none of the other 498 paths is a candidate
     expect(got).toEqual([4, 42]);
   });
 
-  it("after remove, a resource is no longer a candidate and the others still are", () => {
+  it("after changes, removed resources are gone and added ones found, cached far lists included", () => {
     const sd = prepareServiceDef(serviceDef(0));
     const r = rng(42);
     const specs = Array.from({ length: 300 }, () => randomResource(r));
     const matchers = specs.map((s) => new PolicyResourceMatcher(sd, 0, s));
     const index = new TagResourceIndex(sd);
-    matchers.forEach((m, i) => {
-      index.add(i, m);
-    });
-    const removed = new Set<number>();
-    matchers.forEach((m, i) => {
-      if (i % 3 === 0) {
-        index.remove(i, m);
-        removed.add(i);
-      }
-    });
+    // the first 200 now, the rest after lookups have filled the nodes' far caches
+    for (let i = 0; i < 200; i++) index.add(i, matchers[i], groupOf(i));
     const q = rng(43);
+    const requests = Array.from({ length: 2000 }, () => randomRequest(q));
+    for (const req of requests) index.candidates(req.resource, req.descendantsCount, req.scopes);
+    const removed = new Set<number>();
+    for (let i = 0; i < 200; i += 3) {
+      index.remove(i, matchers[i]);
+      removed.add(i);
+    }
+    for (let i = 200; i < 300; i++) index.add(i, matchers[i], groupOf(i));
     let checked = 0;
     const returned: number[] = [];
     const missed: number[] = [];
-    for (let n = 0; n < 2000; n++) {
-      const req = randomRequest(q);
+    for (const req of requests) {
       const got = index.candidates(req.resource, req.descendantsCount, req.scopes);
       if (got === null) continue;
-      const have = new Set(got);
-      for (const i of got) if (removed.has(i)) returned.push(i);
+      const { all } = flatten(got);
+      for (const i of all) if (removed.has(i)) returned.push(i);
       matchers.forEach((m, i) => {
         if (removed.has(i) || !counted(m, req.resource, req.descendantsCount, req.scopes)) return;
         checked++;
-        if (!have.has(i)) missed.push(i);
+        if (!all.has(i)) missed.push(i);
       });
     }
     expect(returned, "removed resources returned").toEqual([]);
-    expect(missed, "resources missed after removals").toEqual([]);
+    expect(missed, "resources missed after changes").toEqual([]);
     expect(checked).toBeGreaterThan(100);
   });
 });

@@ -20,19 +20,37 @@ import type { PreparedServiceDef } from "./service-def.ts";
  * A request walks its keys in hierarchy order. Every node reached along the way contributes the
  * resources ending there (the request's ancestors: ANCESTOR) and those stopped there; the nodes
  * reached by the last key contribute themselves and everything below through `any` edges (SELF and
- * SELF_AND_ALL_DESCENDANTS), or their whole subtree when descendants count (DESCENDANT).
+ * SELF_AND_ALL_DESCENDANTS): the `near` candidates. When descendants count, the rest of their
+ * subtrees is the `far` part, returned by group (the caller's tag set), sorted and cached per node:
+ * a far resource has a value that is not match-any at a level the request does not name, so its
+ * match type can only be DESCENDANT or NONE, and the caller needs only the first DESCENDANT of each
+ * group — every later one of the group adds the same tags with the same match type. This keeps
+ * ancestor lookups with descendants (`_any` access on a volume or schema) at the number of tag sets
+ * below, not the number of tagged resources (RANGER-4922's 10-22 ms partial-path lookups).
  *
- * INVARIANT: the index is a pre-filter — a superset of the resources whose match type the request
- * counts, returned as ascending ordinals so callers keep their insertion order. It never decides a
- * match: the caller verifies every candidate with the resource's own matcher. Requests it cannot
- * reason about (no keys, keys that are not a hierarchy chain, values that are neither strings nor
- * string arrays) get null: the caller then scans every resource.
+ * INVARIANT: the index is a pre-filter — near ∪ far is a superset of the resources whose match type
+ * the request counts, in ascending ordinals so callers keep their insertion order, and far
+ * resources are only ever DESCENDANT or NONE. It never decides a match: the caller verifies with
+ * the resource's own matcher. Requests it cannot reason about (no keys, keys that are not a
+ * hierarchy chain, values that are neither strings nor string arrays) get null: the caller then
+ * scans every resource.
  */
 
 /** Max value combinations one resource may expand to before it stops at the current node. */
 const MAX_COMBINATIONS = 64;
 
 const NO_ORDINALS: readonly number[] = Object.freeze([]) as readonly number[];
+const NO_GROUPS: readonly (readonly number[])[] = Object.freeze([]) as readonly (readonly number[])[];
+
+/** What a lookup returns (see the file comment). */
+export interface TagCandidates {
+  /** ascending ordinals to verify one by one */
+  readonly near: readonly number[];
+  /** per group, ascending ordinals that can only be DESCENDANT or NONE (empty unless descendants count) */
+  readonly far: readonly (readonly number[])[];
+}
+
+const NO_CANDIDATES: TagCandidates = Object.freeze({ near: NO_ORDINALS, far: NO_GROUPS });
 
 class Level {
   readonly name: string;
@@ -54,6 +72,8 @@ class Node {
   stops: number[] = [];
   /** child levels, one per resource name (usually one: a short list beats a map) */
   levels: Level[] | null = null;
+  /** cached far groups of this node; dropped by every change below it */
+  far: readonly (readonly number[])[] | null = null;
   level(name: string): Level | undefined {
     const ls = this.levels;
     if (ls === null) return undefined;
@@ -86,6 +106,8 @@ export class TagResourceIndex {
   private readonly root = new Node();
   /** resources that match any request (keys that are not a hierarchy chain) */
   private readonly everywhere: number[] = [];
+  /** group of each ordinal */
+  private readonly groups: number[] = [];
   private readonly defs = new Map<string, LevelDef>();
   // scratch for lookups (the engine is synchronous)
   private marks = new Uint32Array(64);
@@ -116,8 +138,12 @@ export class TagResourceIndex {
     }
   }
 
-  /** Files resource `ordinal` (its position in the caller's list) under the values of `matcher`. */
-  add(ordinal: number, matcher: PolicyResourceMatcher): void {
+  /**
+   * Files resource `ordinal` (its position in the caller's list) under the values of `matcher`.
+   * `group` gathers resources the caller treats alike once one of them is a DESCENDANT (its tag set).
+   */
+  add(ordinal: number, matcher: PolicyResourceMatcher, group: number): void {
+    this.groups[ordinal] = group;
     if (ordinal >= this.marks.length) {
       const grown = new Uint32Array(Math.max(ordinal + 1, this.marks.length * 2));
       grown.set(this.marks);
@@ -144,6 +170,7 @@ export class TagResourceIndex {
       return;
     }
     const walk = (node: Node, depth: number): void => {
+      node.far = null;
       if (depth === plan.steps.length) {
         at(depth === plan.names.length ? node.ends : node.stops);
         return;
@@ -227,7 +254,7 @@ export class TagResourceIndex {
     resource: RangerAccessResource,
     descendantsCount: boolean,
     scopes: Record<string, ResourceElementMatchingScope> | undefined,
-  ): readonly number[] | null {
+  ): TagCandidates | null {
     const elements = resource.elements;
     const count = this.orderRequestKeys(elements);
     if (count <= 0) return null;
@@ -267,16 +294,23 @@ export class TagResourceIndex {
       frontier = next;
       next = t;
     }
-    for (let f = 0; f < frontier.size; f++) this.collectBelow(frontier.items[f], descendantsCount, epoch);
+    let far = NO_GROUPS;
+    for (let f = 0; f < frontier.size; f++) {
+      const node = frontier.items[f];
+      this.collectNear(node, epoch);
+      if (!descendantsCount) continue;
+      const groups = this.farOf(node);
+      if (groups.length > 0) far = far.length === 0 ? groups : far.concat(groups);
+    }
     this.frontier = frontier;
     this.next = next;
     // (the scratch lists keep this lookup's nodes until the next one overwrites them)
     frontier.size = 0;
     for (let i = 0; i < count; i++) keys[i] = "";
-    if (out.size === 0) return NO_ORDINALS;
-    const found = out.items.slice(0, out.size);
-    if (found.length > 1) found.sort(ascending);
-    return found;
+    if (out.size === 0 && far.length === 0) return NO_CANDIDATES;
+    const near = out.items.slice(0, out.size);
+    if (near.length > 1) near.sort(ascending);
+    return { near, far };
   }
 
   /**
@@ -318,17 +352,50 @@ export class TagResourceIndex {
     return -1;
   }
 
-  /** The node's own resources and those below it: all of them, or only through `any` edges. */
-  private collectBelow(node: Node, all: boolean, epoch: number): void {
+  /** The node's own resources and those below it through `any` edges only. */
+  private collectNear(node: Node, epoch: number): void {
     this.collect(node.ends, epoch);
     this.collect(node.stops, epoch);
     if (node.levels === null) return;
-    for (const level of node.levels) {
-      if (level.any !== null) this.collectBelow(level.any, all, epoch);
-      if (!all) continue;
-      if (level.exact !== null) for (const child of level.exact.values()) this.collectBelow(child, all, epoch);
-      if (level.prefixes !== null) for (const child of level.prefixes.values()) this.collectBelow(child, all, epoch);
+    for (const level of node.levels) if (level.any !== null) this.collectNear(level.any, epoch);
+  }
+
+  /**
+   * The rest of the node's subtree (below at least one hash or prefix edge), by group, each group's
+   * ordinals ascending and unique; cached on the node until a change below it.
+   */
+  private farOf(node: Node): readonly (readonly number[])[] {
+    if (node.far !== null) return node.far;
+    const byGroup = new Map<number, number[]>();
+    const all = (n: Node): void => {
+      for (const list of [n.ends, n.stops])
+        for (const o of list) {
+          const g = this.groups[o];
+          const members = byGroup.get(g);
+          if (members === undefined) byGroup.set(g, [o]);
+          else members.push(o);
+        }
+      if (n.levels !== null) for (const level of n.levels) forEachChild(level, all);
+    };
+    const below = (n: Node): void => {
+      if (n.levels === null) return;
+      for (const level of n.levels) {
+        if (level.exact !== null) for (const child of level.exact.values()) all(child);
+        if (level.prefixes !== null) for (const child of level.prefixes.values()) all(child);
+        if (level.any !== null) below(level.any);
+      }
+    };
+    below(node);
+    const far: number[][] = [];
+    for (const members of byGroup.values()) {
+      members.sort(ascending);
+      let w = 0;
+      for (let r = 0; r < members.length; r++) if (w === 0 || members[w - 1] !== members[r]) members[w++] = members[r];
+      members.length = w;
+      far.push(members);
     }
+    node.far = far;
+    return far;
   }
 
   private collect(list: readonly number[], epoch: number): void {
@@ -401,6 +468,12 @@ function pushValueEdges(level: Level, raw: string, fold: boolean, out: List<Node
     const c = prefixes.get(v.slice(0, len));
     if (c !== undefined) out.push(c);
   }
+}
+
+function forEachChild(level: Level, fn: (child: Node) => void): void {
+  if (level.exact !== null) for (const c of level.exact.values()) fn(c);
+  if (level.prefixes !== null) for (const c of level.prefixes.values()) fn(c);
+  if (level.any !== null) fn(level.any);
 }
 
 function pushAllEdges(level: Level, out: List<Node>): void {
