@@ -23,9 +23,12 @@ export interface ChangeFeed {
 /**
  * Keeps this process's engines and directory cache in step with changes committed by any
  * process sharing the database: a policy notification (a service id) catches that service up
- * from the change log; a directory notification clears the principal cache; every
- * (re)connection does both for everything, because notifications sent while the listener was
- * away are lost. A slow poll covers what no notification announced.
+ * from the change log, or the services linked to it when it is a tag service; a directory
+ * notification clears the principal cache; every (re)connection does both for everything,
+ * because notifications sent while the listener was away are lost. A slow poll covers what no
+ * notification announced. Tag changes need no channel of their own: a tag policy delta is copied
+ * into each linked service's log and a resource-tag change bumps the service's `tag_version`,
+ * and both notify on the policy channel with the linked service's id (migrations 0004, 0006).
  */
 export function startChangeFeed(runtime: DecisionRuntime, options: ChangeFeedOptions): ChangeFeed {
   const onError = options.onError ?? (() => {});
