@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import { sql } from "kysely";
 import { type AuditContext, recordAudit } from "../audit/audit.service.ts";
 import type { RangerPolicyResources, RangerValiditySchedule } from "../engine/index.ts";
 import { type ErrorDetail, ServiceNotFound, TagDefInUse } from "../errors.ts";
@@ -139,18 +141,48 @@ async function validate(tx: Tx, target: TagTarget, doc: ServiceTagsImport): Prom
   return resources;
 }
 
-/** The stored resource a doc resource names: by guid within the service, else by signature. */
-async function storedResource(tx: Tx, target: TagTarget, r: DocResource): Promise<ResourceRow | undefined> {
-  if (r.guid) {
-    const byGuid = (await tx
+/** Rows per statement: well under PostgreSQL's 65,535 parameters for every statement here. */
+const CHUNK = 1000;
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}
+
+/**
+ * The stored resources the doc resources name, by doc index: by guid within the service, else
+ * by signature. A few queries for the whole document, not one per resource.
+ */
+async function storedResources(tx: Tx, target: TagTarget, resources: DocResource[]): Promise<Map<number, ResourceRow>> {
+  const guids = resources.flatMap((r) => (r.guid ? [r.guid] : []));
+  const signatures = resources.map((r) => r.signature);
+  const byGuid = new Map<string, ResourceRow>();
+  const bySignature = new Map<string, ResourceRow>();
+  for (const part of chunks(guids)) {
+    const rows = (await tx
       .selectFrom("service_resources")
       .selectAll()
       .where("service_id", "=", target.id)
-      .where("guid", "=", r.guid)
-      .executeTakeFirst()) as ResourceRow | undefined;
-    if (byGuid) return byGuid;
+      .where("guid", "in", part)
+      .execute()) as ResourceRow[];
+    for (const row of rows) byGuid.set(row.guid, row);
   }
-  return findResourceBySignature(tx, target.id, r.signature);
+  for (const part of chunks(signatures)) {
+    const rows = (await tx
+      .selectFrom("service_resources")
+      .selectAll()
+      .where("service_id", "=", target.id)
+      .where("resource_signature", "in", part)
+      .execute()) as ResourceRow[];
+    for (const row of rows) bySignature.set(row.resource_signature, row);
+  }
+  const out = new Map<number, ResourceRow>();
+  for (const r of resources) {
+    const found = (r.guid ? byGuid.get(r.guid) : undefined) ?? bySignature.get(r.signature);
+    if (found) out.set(r.index, found);
+  }
+  return out;
 }
 
 /**
@@ -186,25 +218,41 @@ export async function importServiceTags(tx: Tx, ctx: AuditContext, doc: ServiceT
     tagDefsWritten: 0,
   };
 
-  // Every service whose document changes, locked in id order before any write.
-  const guids = Object.values(doc.tags ?? {})
-    .map((t) => t.guid)
-    .filter((g): g is string => g !== undefined);
-  const existingTags =
-    guids.length === 0
-      ? []
-      : await tx
-          .selectFrom("tags")
-          .select(["id", "guid", "type", "attributes", "validity_periods"])
-          .where("guid", "in", guids)
-          .execute();
-  const defNames = Object.values(doc.tagDefinitions ?? {}).map((d) => d.name);
-  const typedTags =
-    defNames.length === 0 ? [] : await tx.selectFrom("tags").select("id").where("type", "in", defNames).execute();
-  const affected = new Set([
-    target.id,
-    ...(await servicesCarrying(tx, [...existingTags.map((t) => t.id), ...typedTags.map((t) => t.id)])),
-  ]);
+  // Every service whose document changes, locked in id order before any write: this one, those
+  // carrying a tag this import changes or deletes, those carrying tags of a changed tag type.
+  const guids = Object.values(doc.tags ?? {}).flatMap((t) => (t.guid ? [t.guid] : []));
+  const existingTags: StoredTag[] = [];
+  for (const part of chunks(guids)) {
+    existingTags.push(
+      ...(await tx
+        .selectFrom("tags")
+        .select(["id", "guid", "type", "attributes", "validity_periods"])
+        .where("guid", "in", part)
+        .execute()),
+    );
+  }
+  const incoming = new Map(Object.values(doc.tags ?? {}).flatMap((t) => (t.guid ? [[t.guid, t] as const] : [])));
+  const touched = existingTags.filter((known) => {
+    if (op === "delete") return true;
+    const t = incoming.get(known.guid);
+    return !t || !sameTag(known, t);
+  });
+  const changedTypes = await changedTagTypes(tx, doc);
+  const affected = new Set([target.id]);
+  for (const part of chunks(touched.map((t) => t.id))) {
+    for (const id of await servicesCarrying(tx, part)) affected.add(id);
+  }
+  if (changedTypes.length > 0) {
+    const rows = await tx
+      .selectFrom("resource_tags as rt")
+      .innerJoin("tags as t", "t.id", "rt.tag_id")
+      .innerJoin("service_resources as r", "r.id", "rt.resource_id")
+      .select("r.service_id")
+      .distinct()
+      .where("t.type", "in", changedTypes)
+      .execute();
+    for (const r of rows) affected.add(r.service_id);
+  }
   await lockServices(tx, affected);
 
   if (op === "delete") {
@@ -234,6 +282,35 @@ export async function importServiceTags(tx: Tx, ctx: AuditContext, doc: ServiceT
     after: { serviceName: target.name, ...summary },
   });
   return summary;
+}
+
+/** Whether a stored tag already holds what the document says. */
+function sameTag(
+  known: StoredTag,
+  t: { type: string; attributes?: Record<string, string>; validityPeriods?: RangerValiditySchedule[] },
+): boolean {
+  return (
+    known.type === t.type &&
+    canonicalJson(known.attributes) === canonicalJson(t.attributes ?? {}) &&
+    canonicalJson(known.validity_periods ?? []) === canonicalJson(t.validityPeriods ?? [])
+  );
+}
+
+/** Names of the document's tag types that are new or whose attribute definitions change. */
+async function changedTagTypes(tx: Tx, doc: ServiceTagsImport): Promise<string[]> {
+  const defs = Object.values(doc.tagDefinitions ?? {});
+  if (defs.length === 0) return [];
+  const stored = await tx
+    .selectFrom("tag_defs")
+    .select(["name", "attribute_defs"])
+    .where(
+      "name",
+      "in",
+      defs.map((d) => d.name),
+    )
+    .execute();
+  const current = new Map(stored.map((d) => [d.name, canonicalJson(d.attribute_defs)]));
+  return defs.filter((d) => current.get(d.name) !== canonicalJson(d.attributeDefs ?? [])).map((d) => d.name);
 }
 
 type StoredTag = {
@@ -276,17 +353,15 @@ async function addOrUpdate(
   const carried = new Set(Object.values(doc.resourceToTagIds ?? {}).flatMap((ids) => ids.map(String)));
   const byGuid = new Map(existingTags.map((t) => [t.guid, t]));
   const tagIds = new Map<string, number>();
+  const newTags: { key: string; row: { guid: string; type: string; attributes: string; validity_periods: string } }[] =
+    [];
   for (const [key, t] of Object.entries(doc.tags ?? {})) {
     const attributes = t.attributes ?? {};
     const periods = t.validityPeriods ?? [];
     const known = t.guid ? byGuid.get(t.guid) : undefined;
     if (known) {
       tagIds.set(key, known.id);
-      const same =
-        known.type === t.type &&
-        canonicalJson(known.attributes) === canonicalJson(attributes) &&
-        canonicalJson(known.validity_periods ?? []) === canonicalJson(periods);
-      if (!same) {
+      if (!sameTag(known, t)) {
         await tx
           .updateTable("tags")
           .set({
@@ -302,89 +377,118 @@ async function addOrUpdate(
       continue;
     }
     if (!carried.has(key)) continue;
-    const row = await tx
-      .insertInto("tags")
-      .values({
-        ...(t.guid ? { guid: t.guid } : {}),
+    newTags.push({
+      key,
+      row: {
+        guid: t.guid ?? randomUUID(),
         type: t.type,
         attributes: JSON.stringify(attributes),
         validity_periods: JSON.stringify(periods),
-      })
-      .returning("id")
-      .executeTakeFirstOrThrow();
-    tagIds.set(key, row.id);
-    summary.tagsCreated++;
+      },
+    });
+  }
+  for (const part of chunks(newTags)) {
+    const rows = await tx
+      .insertInto("tags")
+      .values(part.map((p) => p.row))
+      .returning(["id", "guid"])
+      .execute();
+    const ids = new Map(rows.map((r) => [r.guid, r.id]));
+    for (const p of part) tagIds.set(p.key, ids.get(p.row.guid) as number);
+    summary.tagsCreated += rows.length;
   }
 
   // Resources: update by guid or signature, or create.
+  const stored = await storedResources(tx, target, resources);
   const resourceIds = new Map<string, number>();
+  const created: { r: DocResource; guid: string }[] = [];
   for (const r of resources) {
-    const found = await storedResource(tx, target, r);
-    let id: number;
-    if (found) {
-      id = found.id;
-      if (found.resource_signature !== r.signature || (r.ownerUser ?? null) !== found.owner_user) {
-        const clash = await findResourceBySignature(tx, target.id, r.signature);
-        if (clash && clash.id !== found.id) {
-          failIfAny([
-            detail(
-              `body.serviceResources[${r.index}].resourceElements`,
-              "uniqueResource",
-              `another resource of the service (id ${clash.id}) already has these elements`,
-            ),
-          ]);
-        }
-        await tx
-          .updateTable("service_resources")
-          .set({
-            resource_elements: JSON.stringify(r.elements),
-            resource_signature: r.signature,
-            owner_user: r.ownerUser,
-            updated_at: new Date(),
-          })
-          .where("id", "=", found.id)
-          .execute();
-        summary.resourcesUpdated++;
-      }
-    } else {
-      const row = await tx
-        .insertInto("service_resources")
-        .values({
-          ...(r.guid ? { guid: r.guid } : {}),
+    const found = stored.get(r.index);
+    if (!found) {
+      created.push({ r, guid: r.guid ?? randomUUID() });
+      continue;
+    }
+    if (r.docId !== null) resourceIds.set(r.docId, found.id);
+    if (found.resource_signature === r.signature && (r.ownerUser ?? null) === found.owner_user) continue;
+    const clash = await findResourceBySignature(tx, target.id, r.signature);
+    if (clash && clash.id !== found.id) {
+      failIfAny([
+        detail(
+          `body.serviceResources[${r.index}].resourceElements`,
+          "uniqueResource",
+          `another resource of the service (id ${clash.id}) already has these elements`,
+        ),
+      ]);
+    }
+    await tx
+      .updateTable("service_resources")
+      .set({
+        resource_elements: JSON.stringify(r.elements),
+        resource_signature: r.signature,
+        owner_user: r.ownerUser,
+        updated_at: new Date(),
+      })
+      .where("id", "=", found.id)
+      .execute();
+    summary.resourcesUpdated++;
+  }
+  for (const part of chunks(created)) {
+    const rows = await tx
+      .insertInto("service_resources")
+      .values(
+        part.map(({ r, guid }) => ({
+          guid,
           service_id: target.id,
           resource_elements: JSON.stringify(r.elements),
           resource_signature: r.signature,
           owner_user: r.ownerUser,
-        })
-        .returning("id")
-        .executeTakeFirstOrThrow();
-      id = row.id;
-      summary.resourcesCreated++;
-    }
-    if (r.docId !== null) resourceIds.set(r.docId, id);
+        })),
+      )
+      .returning(["id", "guid"])
+      .execute();
+    const ids = new Map(rows.map((row) => [row.guid, row.id]));
+    for (const { r, guid } of part) if (r.docId !== null) resourceIds.set(r.docId, ids.get(guid) as number);
+    summary.resourcesCreated += rows.length;
   }
 
   // Mappings: each listed resource carries exactly its listed tags.
-  const unmapped: number[] = [];
+  const want = new Map<number, Set<number>>();
   for (const [key, ids] of Object.entries(doc.resourceToTagIds ?? {})) {
-    const resourceId = resourceIds.get(key) as number;
-    const want = new Set(ids.map((i) => tagIds.get(String(i)) as number));
-    const have = await tx.selectFrom("resource_tags").select("tag_id").where("resource_id", "=", resourceId).execute();
-    const drop = have.map((h) => h.tag_id).filter((t) => !want.has(t));
-    if (drop.length > 0) {
-      await tx.deleteFrom("resource_tags").where("resource_id", "=", resourceId).where("tag_id", "in", drop).execute();
-      unmapped.push(...drop);
-    }
-    const haveSet = new Set(have.map((h) => h.tag_id));
-    const add = [...want].filter((t) => !haveSet.has(t));
-    if (add.length > 0) {
-      await tx
-        .insertInto("resource_tags")
-        .values(add.map((tagId) => ({ resource_id: resourceId, tag_id: tagId })))
-        .execute();
+    want.set(resourceIds.get(key) as number, new Set(ids.map((i) => tagIds.get(String(i)) as number)));
+  }
+  const have = new Map<number, Set<number>>();
+  for (const part of chunks([...want.keys()])) {
+    const rows = await tx
+      .selectFrom("resource_tags")
+      .select(["resource_id", "tag_id"])
+      .where("resource_id", "in", part)
+      .execute();
+    for (const row of rows) {
+      const set = have.get(row.resource_id) ?? new Set<number>();
+      have.set(row.resource_id, set);
+      set.add(row.tag_id);
     }
   }
-  await deleteOrphanTags(tx, unmapped);
+  const drop: [number, number][] = [];
+  const add: { resource_id: number; tag_id: number }[] = [];
+  for (const [resourceId, tags] of want) {
+    const current = have.get(resourceId) ?? new Set<number>();
+    for (const tagId of current) if (!tags.has(tagId)) drop.push([resourceId, tagId]);
+    for (const tagId of tags) if (!current.has(tagId)) add.push({ resource_id: resourceId, tag_id: tagId });
+  }
+  for (const part of chunks(drop)) {
+    // Pairs as two arrays joined by position: one index probe per pair, two parameters per chunk.
+    const resourceIds = part.map(([r]) => r);
+    const tagIdList = part.map(([, t]) => t);
+    await sql`delete from resource_tags rt
+      using unnest(${resourceIds}::integer[], ${tagIdList}::integer[]) as d(resource_id, tag_id)
+      where rt.resource_id = d.resource_id and rt.tag_id = d.tag_id`.execute(tx);
+  }
+  for (const part of chunks(add)) await tx.insertInto("resource_tags").values(part).execute();
+  await deleteOrphanTags(
+    tx,
+    drop.map(([, t]) => t),
+  );
 }
 
 async function deleteListed(
@@ -396,24 +500,16 @@ async function deleteListed(
   summary: ImportSummary,
 ): Promise<void> {
   const orphans: number[] = [];
-  for (const r of resources) {
-    const found = await storedResource(tx, target, r);
-    if (!found) continue;
-    const mapped = await tx.selectFrom("resource_tags").select("tag_id").where("resource_id", "=", found.id).execute();
+  const found = [...new Set([...(await storedResources(tx, target, resources)).values()].map((r) => r.id))];
+  for (const part of chunks(found)) {
+    const mapped = await tx.selectFrom("resource_tags").select("tag_id").where("resource_id", "in", part).execute();
     orphans.push(...mapped.map((m) => m.tag_id));
-    await tx.deleteFrom("service_resources").where("id", "=", found.id).execute();
-    summary.resourcesDeleted++;
+    const removed = await tx.deleteFrom("service_resources").where("id", "in", part).executeTakeFirst();
+    summary.resourcesDeleted += Number(removed.numDeletedRows);
   }
-  if (existingTags.length > 0) {
-    await tx
-      .deleteFrom("tags")
-      .where(
-        "id",
-        "in",
-        existingTags.map((t) => t.id),
-      )
-      .execute();
-    summary.tagsDeleted += existingTags.length;
+  for (const part of chunks(existingTags.map((t) => t.id))) {
+    await tx.deleteFrom("tags").where("id", "in", part).execute();
+    summary.tagsDeleted += part.length;
   }
   await deleteOrphanTags(tx, orphans);
   for (const d of Object.values(doc.tagDefinitions ?? {})) {

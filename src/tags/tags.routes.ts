@@ -31,6 +31,9 @@ import {
 import { findTagTarget, listResources, presentResources, serviceResourceSignature } from "./tags.store.ts";
 import { TAG_TYPE_PATTERN } from "./validate-tags.ts";
 
+/** Body limit of `importservicetags` (64 MB, as the policy import). */
+const IMPORT_BODY_LIMIT = 64 * 1024 * 1024;
+
 const ServiceParams = Type.Object({ service: Type.String({ minLength: 1, maxLength: 255 }) });
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) });
 const ResourceListQuery = Type.Object({
@@ -309,6 +312,8 @@ export function tagRoutes(db: Db): FastifyPluginAsyncTypebox {
         url,
         {
           config: { ability: "policy.write" },
+          // A full sync from Atlas carries every tagged entity of a cluster: the policy import's limit.
+          bodyLimit: IMPORT_BODY_LIMIT,
           schema: {
             tags: ["distribution"],
             summary: "Import resource tags (Ranger ServiceTags)",

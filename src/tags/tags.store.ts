@@ -116,14 +116,15 @@ export async function servicesCarrying(db: Queryable, tagIds: number[]): Promise
 /** Deletes those of the tags that no resource carries any more: a tag lives with its resources. */
 export async function deleteOrphanTags(db: Queryable, tagIds: Iterable<number>): Promise<void> {
   const ids = [...new Set(tagIds)];
-  if (ids.length === 0) return;
-  await db
-    .deleteFrom("tags")
-    .where("id", "in", ids)
-    .where(({ not, exists, selectFrom }) =>
-      not(exists(selectFrom("resource_tags as rt").select("rt.tag_id").whereRef("rt.tag_id", "=", "tags.id"))),
-    )
-    .execute();
+  for (let i = 0; i < ids.length; i += 5000) {
+    await db
+      .deleteFrom("tags")
+      .where("id", "in", ids.slice(i, i + 5000))
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom("resource_tags as rt").select("rt.tag_id").whereRef("rt.tag_id", "=", "tags.id"))),
+      )
+      .execute();
+  }
 }
 
 /** One resource of a service by id, or undefined. */

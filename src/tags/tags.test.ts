@@ -175,6 +175,19 @@ describe(`resource tags (${TEST_BACKEND})`, () => {
     expect(Object.values(doc.tags)).toMatchObject([{ guid, type: s.pii }]);
     expect((await t.request({ method: "GET", url: `/v1/tag-defs/${s.pii}` })).json().attributeDefs).toHaveLength(2);
 
+    // add_or_update again: orders listed with no tags loses its tag; payments is left alone.
+    expect(
+      (
+        await put({
+          serviceName: s.service,
+          serviceResources: [{ id: 1, resourceElements: s.table("orders") }],
+          resourceToTagIds: { "1": [] },
+        })
+      ).statusCode,
+    ).toBe(204);
+    expect((await s.decide("orders")).allowed).toBe(true);
+    expect((await s.decide("payments")).allowed).toBe(false);
+
     // replace: only payments stays tagged.
     expect(
       (
@@ -202,7 +215,7 @@ describe(`resource tags (${TEST_BACKEND})`, () => {
     ).toBe(204);
     expect((await s.decide("payments")).allowed).toBe(true);
     const last = (await t.request({ method: "GET", url: `/service/tags/download/${s.service}` })).json();
-    expect(last).toMatchObject({ tagVersion: 3, serviceResources: [], tags: {} });
+    expect(last).toMatchObject({ tagVersion: 4, serviceResources: [], tags: {} });
     const audit = await t.request({ method: "GET", url: `/v1/audit/events?action=service_tags.imported&limit=5` });
     expect(audit.statusCode).toBe(200);
   });
