@@ -126,9 +126,8 @@ export class LiveEngines {
    */
   async refreshById(id: number): Promise<void> {
     const name = this.#idToName.get(id);
-    const linked = this.#linked.get(id);
-    if (name) await this.refresh(name);
-    else if (linked && linked.size > 0) await Promise.all([...linked].map((n) => this.refresh(n)));
+    const names = [...(name ? [name] : []), ...(this.#linked.get(id) ?? [])];
+    if (names.length > 0) await Promise.all(names.map((n) => this.refresh(n)));
     else {
       // A renamed service, or one this process has not loaded: refresh every loaded one.
       await this.refreshAll();

@@ -12,6 +12,7 @@ import {
   TagServiceInvalid,
 } from "../errors.ts";
 import type { Db, Tx } from "../storage/db.ts";
+import { deleteOrphanTags } from "../tags/tags.store.ts";
 import { BUILTIN_SERVICE_DEFS, TAG_SERVICE, TAG_SERVICE_DEF } from "./builtin.ts";
 import { validateServiceDef } from "./service-def-validate.ts";
 import { findServiceDef, type Service, toService } from "./service-defs.store.ts";
@@ -232,6 +233,32 @@ export async function updateService(tx: Tx, ctx: AuditContext, name: string, inp
     .where("id", "=", before.id)
     .returningAll()
     .executeTakeFirstOrThrow();
+  if (
+    row.type === TAG_SERVICE_DEF &&
+    (row.is_enabled !== before.is_enabled || JSON.stringify(row.configs) !== JSON.stringify(before.configs))
+  ) {
+    // The linked services' `tagPolicies` change (dropped when disabled, audit filters in the
+    // configs): bump their policy versions without a delta, so plugins load them again. Locked
+    // after this tag service, as the tag policy fan-out of migration 0006 does.
+    const linked = await tx
+      .selectFrom("services")
+      .select("id")
+      .where("tag_service_id", "=", row.id)
+      .orderBy("id")
+      .forUpdate()
+      .execute();
+    if (linked.length > 0) {
+      await tx
+        .updateTable("services")
+        .set({ policy_version: sql`policy_version + 1`, policy_update_time: sql`now()` })
+        .where(
+          "id",
+          "in",
+          linked.map((l) => l.id),
+        )
+        .execute();
+    }
+  }
   const service = toService({
     ...row,
     tag_service_name: relinked ? (tagServiceId === null ? null : (input.tagService ?? null)) : before.tag_service_name,
@@ -266,8 +293,20 @@ export async function deleteService(tx: Tx, ctx: AuditContext, name: string): Pr
       { meta: { services: names } },
     );
   }
+  const tagIds = await tx
+    .selectFrom("resource_tags as rt")
+    .innerJoin("service_resources as r", "r.id", "rt.resource_id")
+    .innerJoin("services as s", "s.id", "r.service_id")
+    .select("rt.tag_id")
+    .where("s.name", "=", name)
+    .execute();
   const row = await tx.deleteFrom("services").where("name", "=", name).returningAll().executeTakeFirst();
   if (!row) throw ServiceNotFound(`service \`${name}\` not found`);
+  // Its tagged resources went by cascade; the tags only they carried go too.
+  await deleteOrphanTags(
+    tx,
+    tagIds.map((t) => t.tag_id),
+  );
   await recordAudit(tx, ctx, {
     action: "service.deleted",
     targetType: "service",

@@ -115,6 +115,35 @@ describe(`resource tags (${TEST_BACKEND})`, () => {
     expect(full.json().tagPolicies).toBeUndefined();
   });
 
+  it("a disabled tag service contributes no tag policies, and the linked services' plugins reload", async () => {
+    const s = await seedTaggedService(t);
+    await t.request({
+      method: "POST",
+      url: `/v1/services/${s.service}/tagged-resources`,
+      payload: { resourceElements: s.table("orders"), tags: [{ type: s.pii }] },
+    });
+    expect((await s.decide("orders")).allowed).toBe(false);
+    const version = (await t.request({ method: "GET", url: `/v1/services/${s.service}` })).json().policyVersion;
+    const toggle = (isEnabled: boolean) =>
+      t.request({ method: "PATCH", url: `/v1/services/${s.tagService}`, payload: { isEnabled } });
+    expect((await toggle(false)).statusCode).toBe(200);
+    expect((await s.decide("orders")).allowed).toBe(true);
+    const download = await t.request({
+      method: "GET",
+      url: `/service/plugins/policies/download/${s.service}?lastKnownVersion=${version}`,
+    });
+    expect(download.json()).toMatchObject({ policyVersion: version + 1 });
+    expect(download.json().tagPolicies).toBeUndefined();
+    expect((await toggle(true)).statusCode).toBe(200);
+    expect((await s.decide("orders")).allowed).toBe(false);
+    // Deleting the service takes its tagged resources and their tags along.
+    const tagId = (await t.request({ method: "GET", url: `/v1/services/${s.service}/tagged-resources` })).json()
+      .items[0].tags[0].id;
+    expect((await t.request({ method: "DELETE", url: `/v1/services/${s.service}` })).statusCode).toBe(204);
+    const left = await t.db.kysely.selectFrom("tags").select("id").where("id", "=", tagId).execute();
+    expect(left).toEqual([]);
+  });
+
   it("serves ServiceTags with the service's tag version, 304 when current", async () => {
     const s = await seedTaggedService(t);
     const url = (v: number) => `/service/tags/download/${s.service}?lastKnownVersion=${v}&pluginId=tags-test`;
