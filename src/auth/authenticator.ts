@@ -1,6 +1,7 @@
 import { InvalidCredentials, TokenInvalid } from "../errors.ts";
 import type { Db } from "../storage/db.ts";
 import { type Actor, ANONYMOUS } from "./actor.ts";
+import { CredentialCache } from "./credential-cache.ts";
 import { builtinRolesOf, permissionsOfRoles } from "./credentials.store.ts";
 import type { OidcVerifier } from "./oidc.ts";
 import { hashSecret, secretMatches } from "./secrets.ts";
@@ -17,38 +18,59 @@ export interface AuthenticatorOptions {
   /** Token role → built-in roles. A token role named like a built-in role maps to itself. */
   roleMapping: Readonly<Record<string, readonly string[]>>;
   builtinRoleNames: readonly string[];
+  /** Verified credentials kept for a short time (a default cache when absent). */
+  cache?: CredentialCache | undefined;
 }
+
+/** The general PSK's actor: the same frozen object for every request that presents it. */
+const GENERAL_PSK_ACTOR: Actor = Object.freeze({
+  ...ANONYMOUS,
+  type: "psk",
+  id: "psk",
+  name: "psk",
+  authMethod: "general_psk",
+  roles: Object.freeze(["gatehouse-admin"]) as string[],
+  permissions: new Set(["*"]),
+});
 
 /**
  * Turns credentials into an `Actor`. Each method returns the actor, or throws a 401 error naming
  * what was wrong with a credential that was presented; it never logs or echoes secrets.
+ *
+ * The methods answer synchronously whenever they can (the general PSK, a credential verified
+ * moments ago and still in the cache), so the common request never waits for a promise; they
+ * return a promise only when the database or the token issuer must be asked.
  */
 export class Authenticator {
   readonly #options: AuthenticatorOptions;
+  readonly #cache: CredentialCache;
 
   constructor(options: AuthenticatorOptions) {
     this.#options = options;
+    this.#cache = options.cache ?? new CredentialCache();
+  }
+
+  /** Forgets every cached credential: called after a local change to credentials, users or roles. */
+  forgetCredentials(): void {
+    this.#cache.clear();
   }
 
   /** `Authorization-PSK`: the general PSK or a user's API key. */
-  async fromPsk(presented: string): Promise<Actor> {
+  fromPsk(presented: string): Actor | Promise<Actor> {
     if (presented.startsWith(`${API_KEY_PREFIX}_`)) return this.fromApiKey(presented);
     if (!secretMatches(presented, this.#options.generalPskHash)) {
       throw InvalidCredentials("the pre-shared key is not valid");
     }
-    return {
-      ...ANONYMOUS,
-      type: "psk",
-      id: "psk",
-      name: "psk",
-      authMethod: "general_psk",
-      roles: ["gatehouse-admin"],
-      permissions: new Set(["*"]),
-    };
+    return GENERAL_PSK_ACTOR;
   }
 
   /** A per-user API key (`ghk_<prefix>_<secret>`): valid while not revoked, not expired and its user active. */
-  async fromApiKey(presented: string): Promise<Actor> {
+  fromApiKey(presented: string): Actor | Promise<Actor> {
+    const key = `k:${hashSecret(presented)}`;
+    return this.#cache.get(key) ?? this.#verifyApiKey(presented, key);
+  }
+
+  async #verifyApiKey(presented: string, cacheKey: string): Promise<Actor> {
     const prefix = presented.split("_")[1] ?? "";
     const row = await this.#options.db.kysely
       .selectFrom("api_keys as k")
@@ -81,7 +103,7 @@ export class Authenticator {
         .execute();
     }
     const roles = await builtinRolesOf(this.#options.db.kysely, "user", row.id);
-    return {
+    const actor: Actor = {
       type: "user",
       id: row.id,
       name: row.username,
@@ -94,10 +116,17 @@ export class Authenticator {
       realmRoles: roles.map((r) => r.name),
       clientRoles: [],
     };
+    this.#cache.set(cacheKey, actor, row.expires_at?.getTime());
+    return actor;
   }
 
   /** `Authorization: Basic base64(clientId:secret)` of a service account. */
-  async fromBasic(encoded: string): Promise<Actor> {
+  fromBasic(encoded: string): Actor | Promise<Actor> {
+    const key = `b:${hashSecret(encoded)}`;
+    return this.#cache.get(key) ?? this.#verifyBasic(encoded, key);
+  }
+
+  async #verifyBasic(encoded: string, cacheKey: string): Promise<Actor> {
     const decoded = Buffer.from(encoded, "base64").toString("utf8");
     const colon = decoded.indexOf(":");
     if (colon < 1) throw InvalidCredentials("basic credentials must be `client id:secret` in base64");
@@ -112,7 +141,7 @@ export class Authenticator {
     if (!row || !matches) throw InvalidCredentials("the service account credentials are not valid");
     if (row.disabled) throw InvalidCredentials("the service account is disabled");
     const permissions = await permissionsOfRoles(this.#options.db.kysely, row.roles);
-    return {
+    const actor: Actor = {
       type: "service_account",
       id: row.id,
       name: row.name,
@@ -125,12 +154,19 @@ export class Authenticator {
       realmRoles: row.roles,
       clientRoles: [],
     };
+    this.#cache.set(cacheKey, actor);
+    return actor;
   }
 
   /** `Authorization: Bearer <JWT>` from the configured OIDC issuer. */
-  async fromBearer(token: string): Promise<Actor> {
+  fromBearer(token: string): Actor | Promise<Actor> {
     const oidc = this.#options.oidc;
     if (!oidc) throw TokenInvalid("bearer tokens are not accepted: no oidc issuer is configured");
+    const key = `t:${hashSecret(token)}`;
+    return this.#cache.get(key) ?? this.#verifyBearer(oidc, token, key);
+  }
+
+  async #verifyBearer(oidc: OidcVerifier, token: string, cacheKey: string): Promise<Actor> {
     let claims: Awaited<ReturnType<OidcVerifier["verify"]>>;
     try {
       claims = await oidc.verify(token);
@@ -138,7 +174,7 @@ export class Authenticator {
       throw TokenInvalid(`the bearer token is invalid: ${tokenFailure(err)}`, { cause: err });
     }
     const roles = this.#mapTokenRoles([...claims.realmRoles, ...claims.clientRoles]);
-    return {
+    const actor: Actor = {
       type: "token",
       id: claims.sub,
       name: claims.username,
@@ -151,6 +187,9 @@ export class Authenticator {
       realmRoles: claims.realmRoles,
       clientRoles: claims.clientRoles,
     };
+    // Never past the token's own expiry.
+    this.#cache.set(cacheKey, actor, claims.expiresAt ?? undefined);
+    return actor;
   }
 
   #mapTokenRoles(tokenRoles: string[]): string[] {

@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serviceAccountHeaders } from "../../test/support/credentials.ts";
 import { bindBuiltinRole, buildUser } from "../../test/support/factories.ts";
 import { type TestApp, testApp } from "../../test/support/test-app.ts";
+import { BUILTIN_ROLES } from "./abilities.ts";
+import { Authenticator } from "./authenticator.ts";
+import { CredentialCache } from "./credential-cache.ts";
+import { hashSecret } from "./secrets.ts";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -212,5 +216,83 @@ describe("failed-authentication rate limit", () => {
     } finally {
       await limited.app.close();
     }
+  });
+});
+
+describe("verified credentials are cached briefly and forgotten on every change", () => {
+  const whoami = (headers: Record<string, string>, remoteAddress = "10.3.0.1") =>
+    t.request({ method: "GET", url: "/v1/whoami", headers, remoteAddress });
+
+  it("a key in use stops working as soon as it is revoked", async () => {
+    const user = await buildUser(t.db);
+    const created = await issueKey(user.id);
+    const headers = { "authorization-psk": created.key };
+    expect((await whoami(headers)).statusCode).toBe(200);
+    expect((await whoami(headers)).statusCode).toBe(200);
+    expect((await t.request({ method: "DELETE", url: `/v1/api-keys/${created.id}` })).statusCode).toBe(204);
+    expect((await whoami(headers)).statusCode).toBe(401);
+  });
+
+  it("a key in use stops working as soon as its user is disabled through the api", async () => {
+    const user = await buildUser(t.db);
+    const created = await issueKey(user.id);
+    const headers = { "authorization-psk": created.key };
+    expect((await whoami(headers)).statusCode).toBe(200);
+    const disabled = await t.request({ method: "PATCH", url: `/v1/users/${user.id}`, payload: { status: "disabled" } });
+    expect(disabled.statusCode).toBe(200);
+    const after = await whoami(headers);
+    expect(after.statusCode).toBe(401);
+    expect(after.json().message).toMatch(/disabled/);
+  });
+
+  it("a service account in use loses its old secret as soon as the secret is rotated", async () => {
+    const created = await t.request({
+      method: "POST",
+      url: "/v1/service-accounts",
+      payload: { name: `cached-${Date.now()}`, roles: ["viewer"] },
+    });
+    const { id, clientId, clientSecret } = created.json();
+    const headers = { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString("base64")}` };
+    expect((await whoami(headers)).statusCode).toBe(200);
+    const rotated = await t.request({ method: "POST", url: `/v1/service-accounts/${id}/secret` });
+    expect(rotated.statusCode).toBe(200);
+    expect((await whoami(headers, "10.3.0.2")).statusCode).toBe(401);
+  });
+
+  it("a change made elsewhere (another process) takes effect once the entry's lifetime ends", async () => {
+    const user = await buildUser(t.db);
+    const created = await issueKey(user.id);
+    const authenticator = new Authenticator({
+      db: t.db,
+      generalPskHash: hashSecret("unused"),
+      roleMapping: {},
+      builtinRoleNames: BUILTIN_ROLES,
+      cache: new CredentialCache({ ttlMs: 200 }),
+    });
+    expect((await authenticator.fromPsk(created.key)).id).toBe(user.id);
+    // Revoked behind this process's back: no local write tells the cache.
+    await t.db.kysely.updateTable("api_keys").set({ revoked_at: new Date() }).where("id", "=", created.id).execute();
+    const cached = authenticator.fromPsk(created.key);
+    expect(cached).not.toBeInstanceOf(Promise);
+    expect((cached as { id: string }).id).toBe(user.id);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await expect(async () => authenticator.fromPsk(created.key)).rejects.toMatchObject({ code: "INVALID_CREDENTIALS" });
+  });
+
+  it("a wrong key is checked in full every time (never cached)", async () => {
+    const authenticator = new Authenticator({
+      db: t.db,
+      generalPskHash: hashSecret("the-general-psk"),
+      roleMapping: {},
+      builtinRoleNames: BUILTIN_ROLES,
+    });
+    expect(() => authenticator.fromPsk("not-the-general-psk")).toThrow(/not valid/);
+    expect(authenticator.fromPsk("the-general-psk")).toMatchObject({ type: "psk", authMethod: "general_psk" });
+    await expect(async () => authenticator.fromPsk("ghk_nope_nope")).rejects.toMatchObject({
+      code: "INVALID_CREDENTIALS",
+    });
+    await expect(async () => authenticator.fromPsk("ghk_nope_nope")).rejects.toMatchObject({
+      code: "INVALID_CREDENTIALS",
+    });
   });
 });

@@ -8,6 +8,8 @@ export interface VerifiedToken {
   fullName: string | null;
   realmRoles: string[];
   clientRoles: string[];
+  /** When the token expires (epoch ms, from `exp`), or null when it carries no expiry. */
+  expiresAt: number | null;
 }
 
 /** Settings of the token verifier. */
@@ -68,6 +70,7 @@ export class OidcVerifier {
       fullName: text(payload.name),
       realmRoles: strings(realm),
       clientRoles: strings(client),
+      expiresAt: typeof payload.exp === "number" ? payload.exp * 1000 : null,
     };
   }
 }

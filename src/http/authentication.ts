@@ -12,11 +12,15 @@ export const WWW_AUTHENTICATE =
 /**
  * Reads a credential from a request and resolves it; returns null when the request carries none.
  * Native routes use `nativeCredentials`; compatibility routes bring their own header schemes.
+ * A reader may answer synchronously (a cached or general credential) or with a promise.
  */
-export type CredentialReader = (request: FastifyRequest, authenticator: Authenticator) => Promise<Actor | null>;
+export type CredentialReader = (
+  request: FastifyRequest,
+  authenticator: Authenticator,
+) => Actor | null | Promise<Actor | null>;
 
 /** `Authorization-PSK`, `Authorization: Bearer` and `Authorization: Basic`. */
-export const nativeCredentials: CredentialReader = async (request, authenticator) => {
+export const nativeCredentials: CredentialReader = (request, authenticator) => {
   const psk = request.headers["authorization-psk"];
   if (typeof psk === "string" && psk.length > 0) return authenticator.fromPsk(psk.trim());
   const authorization = request.headers.authorization;
@@ -32,47 +36,82 @@ export const nativeCredentials: CredentialReader = async (request, authenticator
   );
 };
 
+/** Abilities whose writes can change who a credential is or what it may do (keys, users, roles). */
+const CREDENTIAL_CHANGING = new Set<string>(["credentials.write", "directory.write", "authenticated"]);
+const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
 /**
  * Authenticates every request before its body is validated, then checks the route's declared
  * ability. A client address with too many failures gets 429 before its credentials are even read.
+ *
+ * The hook is callback-style and completes synchronously when the credential resolves without
+ * I/O (the general PSK, a recently verified key or token): no promise and no extra microtask on
+ * the common request. After a successful local write that can change credentials, the
+ * authenticator forgets what it cached, so a revocation is effective on the next request.
  */
 export function installAuthentication(
   app: FastifyInstance,
   deps: { authenticator: Authenticator; limiter: FailureLimiter },
 ): void {
+  const { authenticator, limiter } = deps;
   app.decorateRequest("actor", null as unknown as Actor);
-  app.addHook("onRequest", async (request) => {
+  app.addHook("onRequest", (request, _reply, done) => {
     request.actor = ANONYMOUS;
     const config = request.routeOptions.config;
     const ability = config.ability;
-    if (!ability || ability === "public") return;
-    const retryAfter = deps.limiter.retryAfter(request.ip);
+    if (!ability || ability === "public") return done();
+    const challenge = config.challenge ?? WWW_AUTHENTICATE;
+    const retryAfter = limiter.retryAfter(request.ip);
     if (retryAfter > 0) {
-      throw TooManyAuthFailures(`too many failed authentication attempts; retry in ${retryAfter} s`, {
-        headers: { "retry-after": String(retryAfter) },
-      });
+      return done(
+        TooManyAuthFailures(`too many failed authentication attempts; retry in ${retryAfter} s`, {
+          headers: { "retry-after": String(retryAfter) },
+        }),
+      );
     }
-    const read = config.credentials ?? nativeCredentials;
-    let actor: Actor | null;
-    try {
-      actor = await read(request, deps.authenticator);
-    } catch (err) {
-      if (err instanceof AppError && err.status === 401) {
-        deps.limiter.fail(request.ip);
-        throw withChallenge(err, config.challenge ?? WWW_AUTHENTICATE);
+    const admit = (actor: Actor | null): void => {
+      if (!actor) {
+        done(
+          Unauthenticated("authentication is required: send Authorization-PSK, a Bearer token or Basic credentials", {
+            headers: { "www-authenticate": challenge },
+          }),
+        );
+        return;
       }
-      throw err;
+      request.actor = actor;
+      try {
+        authorize(actor, ability);
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
+      done();
+    };
+    const reject = (err: unknown): void => {
+      if (err instanceof AppError && err.status === 401) {
+        limiter.fail(request.ip);
+        done(withChallenge(err, challenge));
+        return;
+      }
+      done(err as Error);
+    };
+    let read: Actor | null | Promise<Actor | null>;
+    try {
+      read = (config.credentials ?? nativeCredentials)(request, authenticator);
+    } catch (err) {
+      reject(err);
+      return;
     }
-    if (!actor) {
-      throw Unauthenticated("authentication is required: send Authorization-PSK, a Bearer token or Basic credentials", {
-        headers: { "www-authenticate": config.challenge ?? WWW_AUTHENTICATE },
-      });
-    }
-    request.actor = actor;
-    authorize(actor, ability);
+    if (read instanceof Promise) read.then(admit, reject);
+    else admit(read);
+  });
+  app.addHook("onSend", (request, reply, payload, done) => {
+    if (READ_METHODS.has(request.method) || reply.statusCode >= 400) return done(null, payload);
+    const ability = request.routeOptions.config.ability;
+    if (ability !== undefined && CREDENTIAL_CHANGING.has(ability)) authenticator.forgetCredentials();
+    done(null, payload);
   });
 }
-
 function withChallenge(error: AppError, challenge: string): AppError {
   return new AppError(error.code, error.status, error.message, {
     details: error.details,
