@@ -63,18 +63,29 @@ export function decisionRoutes(runtime: DecisionRuntime): FastifyPluginAsyncType
     return out;
   };
 
-  const decideOne = async (
+  /** Decides after loading the engine or the user's memberships (the first request for either). */
+  const decideLoading = async (
     input: DecisionInput,
     request: FastifyRequest,
     field: string,
     count = true,
   ): Promise<DecisionOutput> => {
-    const cached = decideCached(input, request, field, count);
-    if (cached) return cached;
     const live = await engineOf(input.service);
     checkRequestNames(live, input.resource, input.accessType, field);
     return finish(live, input, await principalsFor(runtime.principals, input, field), request, count);
   };
+
+  /**
+   * One decision: synchronous when everything is cached (the handler then returns the value, and
+   * Fastify sends it without a promise), a promise only when something must be loaded first.
+   */
+  const decideOne = (
+    input: DecisionInput,
+    request: FastifyRequest,
+    field: string,
+    count = true,
+  ): DecisionOutput | Promise<DecisionOutput> =>
+    decideCached(input, request, field, count) ?? decideLoading(input, request, field, count);
 
   return async (app) => {
     app.post(
@@ -91,7 +102,8 @@ export function decisionRoutes(runtime: DecisionRuntime): FastifyPluginAsyncType
           response: { 200: Decision },
         },
       },
-      async (request) => decideOne({ ...request.body, clientIp: request.ip }, request, "body"),
+      // Not async: a cached decision is returned as a value (see decideOne).
+      (request) => decideOne({ ...request.body, clientIp: request.ip }, request, "body"),
     );
 
     app.post(
@@ -123,7 +135,8 @@ export function decisionRoutes(runtime: DecisionRuntime): FastifyPluginAsyncType
             const itemService = item.service ?? service;
             if (!itemService) throw missingService(field);
             const input: DecisionInput = { ...item, service: itemService, clientIp: request.ip };
-            const out = decideCached(input, request, field, false) ?? (await decideOne(input, request, field, false));
+            const out =
+              decideCached(input, request, field, false) ?? (await decideLoading(input, request, field, false));
             results[i] = out;
             if (out.allowed) allowed++;
             else denied++;

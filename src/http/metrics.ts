@@ -34,10 +34,12 @@ export function installMetrics(app: FastifyInstance, db: Db): Registry {
       this.set({ state: "waiting" }, stats.waiting);
     },
   });
-  app.addHook("onResponse", async (request, reply) => {
+  // Callback style: no promise per request.
+  app.addHook("onResponse", (request, reply, done) => {
     const route = request.routeOptions.url ?? "unmatched";
     requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    done();
   });
   app.get(
     "/metrics",
