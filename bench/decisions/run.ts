@@ -14,10 +14,14 @@ import { once } from "node:events";
 import { createRequire } from "node:module";
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
+import { cpuSecondsOf } from "./cpu.ts";
 import { startBare, startGatehouse, startPostgres } from "./processes.ts";
+import { apiOf, seed } from "./seed.ts";
 
 interface CannonResult {
   requests: { average: number; total: number };
+  /** Server CPU time per answered request (µs), set by `measured`. */
+  cpuUsPerRequest?: number;
   latency: { p50: number; p99: number; average: number };
   non2xx: number;
   errors: number;
@@ -54,16 +58,7 @@ async function cleanup() {
   stopPg?.();
 }
 
-async function api(url: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: { "authorization-psk": PSK, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
+const round1 = (x: number | undefined) => (x === undefined ? null : Number(x.toFixed(1)));
 
 const percentile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -87,59 +82,58 @@ async function main() {
   children.push(b.child);
 
   // Seed: a service with 1,000 policies (one per schema), a group, its member and an outsider.
-  const suffix = Date.now().toString(36);
-  const service = `bench-${suffix}`;
-  await api(a.url, "POST", "/v1/services", { name: service, type: "trino" });
-  const group = await api(a.url, "POST", "/v1/groups", { name: `analysts-${suffix}` });
-  const alice = await api(a.url, "POST", "/v1/users", { username: `alice-${suffix}` });
-  const bob = await api(a.url, "POST", "/v1/users", { username: `bob-${suffix}` });
-  await api(a.url, "PUT", `/v1/groups/${group.id}/members/${alice.id}`);
-  const policies = Array.from({ length: 1_000 }, (_, i) => ({
-    name: `p${i}`,
-    isAuditEnabled: false,
-    resources: { catalog: { values: ["sales"] }, schema: { values: [`s${i}`] }, table: { values: ["*"] } },
-    policyItems: [{ groups: [group.name], accesses: [{ type: "select" }] }],
-  }));
-  for (const p of policies) await api(a.url, "POST", `/v1/services/${service}/policies`, p);
-  const target = await api(a.url, "GET", `/v1/services/${service}/policies?policyName=p7`);
-  const targetId = target.items[0].id as number;
-  const decision = (user: string, schema = "s7") => ({
-    service,
-    user,
-    resource: { catalog: "sales", schema, table: "orders" },
-    accessType: "select",
-  });
+  const seeded = await seed(apiOf(a.url, PSK), 1_000);
+  const { service, alice, bob, group, targetId, decision } = seeded;
+  const apiA = apiOf(a.url, PSK);
+  const apiB = apiOf(b.url, PSK);
   // Warm both engines and caches.
-  for (const url of [a.url, b.url]) {
-    await api(url, "POST", "/v1/decisions", decision(alice.username));
-    await api(url, "POST", "/v1/decisions", decision(bob.username));
+  for (const api of [apiA, apiB]) {
+    await api("POST", "/v1/decisions", decision(alice.username));
+    await api("POST", "/v1/decisions", decision(bob.username));
   }
   log(`seeded ${service}: 1,000 policies; servers ${a.url} ${b.url}; bare ${bare.url}`);
 
   const headers = { "content-type": "application/json", "authorization-psk": PSK };
   const cannon = (opts: Record<string, unknown>) => autocannon({ connections, duration, ...opts });
+  // A run that also reports the server's CPU time per request (CPU seconds of its process over the
+  // run ÷ requests answered): far steadier than req/s on a shared machine.
+  const measured = async (pid: number | undefined, opts: Record<string, unknown>) => {
+    const before = pid ? cpuSecondsOf(pid) : 0;
+    const r = await cannon(opts);
+    if (pid && r.requests.total > 0) r.cpuUsPerRequest = ((cpuSecondsOf(pid) - before) / r.requests.total) * 1e6;
+    return r;
+  };
   // Best of `--repeat` runs: other work on a shared machine only ever lowers a run's figure, and
   // the bare route gets the same treatment, so the ratio stays fair.
-  const best = async (opts: Record<string, unknown>) => {
+  const best = async (pid: number | undefined, opts: Record<string, unknown>) => {
     let top: CannonResult | undefined;
     for (let i = 0; i < Math.max(1, Number(flags.repeat)); i++) {
-      const r = await cannon(opts);
+      const r = await measured(pid, opts);
       if (!top || r.requests.average > top.requests.average) top = r;
     }
     return top as CannonResult;
   };
+  const cpu = (r: CannonResult) =>
+    r.cpuUsPerRequest === undefined ? "" : `, ${r.cpuUsPerRequest.toFixed(1)} µs CPU/req`;
 
   // Warm-up of the JIT for both targets, then the measured runs.
   await cannon({ url: `${bare.url}/bare`, method: "POST", headers, body: "{}", duration: 2 });
-  const bareRun = await best({ url: `${bare.url}/bare`, method: "POST", headers, body: "{}" });
-  log(`bare route: ${bareRun.requests.average.toFixed(0)} req/s, p99 ${bareRun.latency.p99} ms`);
+  const bareRun = await best(bare.child.pid, { url: `${bare.url}/bare`, method: "POST", headers, body: "{}" });
+  log(`bare route: ${bareRun.requests.average.toFixed(0)} req/s, p99 ${bareRun.latency.p99} ms${cpu(bareRun)}`);
 
   const singleBody = JSON.stringify(decision(alice.username));
   await cannon({ url: `${a.url}/v1/decisions`, method: "POST", headers, body: singleBody, duration: 3 });
-  const singleRun = await best({ url: `${a.url}/v1/decisions`, method: "POST", headers, body: singleBody });
-  log(`single decisions: ${singleRun.requests.average.toFixed(0)} req/s, p99 ${singleRun.latency.p99} ms (saturated)`);
+  const singleRun = await best(a.child.pid, {
+    url: `${a.url}/v1/decisions`,
+    method: "POST",
+    headers,
+    body: singleBody,
+  });
+  log(
+    `single decisions: ${singleRun.requests.average.toFixed(0)} req/s, p99 ${singleRun.latency.p99} ms (saturated)${cpu(singleRun)}`,
+  );
   const halfRate = Math.floor(bareRun.requests.average / 2);
-  const paced = await cannon({
+  const paced = await measured(a.child.pid, {
     url: `${a.url}/v1/decisions`,
     method: "POST",
     headers,
@@ -147,7 +141,7 @@ async function main() {
     overallRate: halfRate,
   });
   log(
-    `single decisions at ${halfRate} req/s offered: ${paced.requests.average.toFixed(0)} req/s, p99 ${paced.latency.p99} ms`,
+    `single decisions at ${halfRate} req/s offered: ${paced.requests.average.toFixed(0)} req/s, p99 ${paced.latency.p99} ms${cpu(paced)}`,
   );
 
   const batch = JSON.stringify({
@@ -159,7 +153,12 @@ async function main() {
     })),
   });
   await cannon({ url: `${a.url}/v1/decisions:batch`, method: "POST", headers, body: batch, duration: 2 });
-  const batchRun = await best({ url: `${a.url}/v1/decisions:batch`, method: "POST", headers, body: batch });
+  const batchRun = await best(a.child.pid, {
+    url: `${a.url}/v1/decisions:batch`,
+    method: "POST",
+    headers,
+    body: batch,
+  });
   const batchDecisions = batchRun.requests.average * 100;
   log(`batches of 100: ${batchRun.requests.average.toFixed(0)} req/s = ${batchDecisions.toFixed(0)} decisions/s`);
 
@@ -171,10 +170,10 @@ async function main() {
     const items = grant
       ? [{ groups: [group.name], users: [bob.username], accesses: [{ type: "select" }] }]
       : [{ groups: [group.name], accesses: [{ type: "select" }] }];
-    await api(a.url, "PATCH", `/v1/services/${service}/policies/${targetId}`, { policyItems: items });
+    await apiA("PATCH", `/v1/services/${service}/policies/${targetId}`, { policyItems: items });
     const committed = performance.now();
     for (;;) {
-      const d = await api(b.url, "POST", "/v1/decisions", decision(bob.username));
+      const d = await apiB<{ allowed: boolean }>("POST", "/v1/decisions", decision(bob.username));
       if (d.allowed === grant) break;
       if (performance.now() - committed > 10_000) throw new Error("change did not propagate within 10 s");
     }
@@ -222,13 +221,19 @@ async function main() {
       policies: 1_000,
       audit: "off in the seeded policies",
     },
-    bare: { reqPerSec: Math.round(bareRun.requests.average), p99Ms: bareRun.latency.p99 },
+    bare: {
+      reqPerSec: Math.round(bareRun.requests.average),
+      p99Ms: bareRun.latency.p99,
+      cpuUsPerRequest: round1(bareRun.cpuUsPerRequest),
+    },
     single: {
       reqPerSec: Math.round(singleRun.requests.average),
       p99MsSaturated: singleRun.latency.p99,
       pacedOfferedReqPerSec: halfRate,
       pacedReqPerSec: Math.round(paced.requests.average),
       pacedP99Ms: paced.latency.p99,
+      cpuUsPerRequest: round1(singleRun.cpuUsPerRequest),
+      pacedCpuUsPerRequest: round1(paced.cpuUsPerRequest),
     },
     batch100: { reqPerSec: Math.round(batchRun.requests.average), decisionsPerSec: Math.round(batchDecisions) },
     propagation: {
