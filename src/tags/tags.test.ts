@@ -144,6 +144,48 @@ describe(`resource tags (${TEST_BACKEND})`, () => {
     expect(left).toEqual([]);
   });
 
+  it("the built-in trino service is linked to `tags`, so an Nx1 tag-role association grants access to tagged data", async () => {
+    expect((await t.request({ method: "GET", url: "/v1/services/trino" })).json()).toMatchObject({
+      tagService: "tags",
+    });
+    const tag = uniqueName("Confidential");
+    const role = uniqueName("auditors");
+    const schema = uniqueName("s");
+    expect((await t.request({ method: "POST", url: "/v1/tag-defs", payload: { name: tag } })).statusCode).toBe(201);
+    const assoc = await t.request({
+      method: "POST",
+      url: `/api/metastore/tags/${tag}/roles/${role}/associate?readonly=true`,
+    });
+    expect(assoc.statusCode, assoc.body).toBeLessThan(300);
+    const decide = async () =>
+      (
+        await t.request({
+          method: "POST",
+          url: "/v1/decisions",
+          payload: {
+            service: "trino",
+            user: uniqueName("ext"),
+            groups: [],
+            roles: [role],
+            resource: { catalog: "lake", schema, table: "ledger" },
+            accessType: "select",
+          },
+        })
+      ).json();
+    expect((await decide()).allowed).toBe(false);
+    const tagged = await t.request({
+      method: "POST",
+      url: "/v1/services/trino/tagged-resources",
+      payload: {
+        resourceElements: { catalog: { values: ["lake"] }, schema: { values: [schema] } },
+        tags: [{ type: tag }],
+      },
+    });
+    expect(tagged.statusCode, tagged.body).toBe(201);
+    // The tag on the schema applies to its tables (an ancestor's tag).
+    expect(await decide()).toMatchObject({ allowed: true });
+  });
+
   it("serves ServiceTags with the service's tag version, 304 when current", async () => {
     const s = await seedTaggedService(t);
     const url = (v: number) => `/service/tags/download/${s.service}?lastKnownVersion=${v}&pluginId=tags-test`;
