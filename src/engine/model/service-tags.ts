@@ -13,47 +13,67 @@ import { TagResourceIndex } from "./tag-index.ts";
  */
 interface TaggedResource {
   readonly matcher: PolicyResourceMatcher;
+  readonly tags: TagList;
+}
+
+/** The tags of a resource; resources with the same tag ids share one list. */
+interface TagList {
   readonly tags: readonly RangerTagForEval[];
   /** per tag, its identity for deduplication without the match type (computed once, not per request) */
-  readonly tagKeys: readonly string[];
+  readonly keys: readonly string[];
+  /** index group: lists with equal keys share one, whatever their tag ids */
+  readonly group: number;
 }
 
 export class TagStore {
   private readonly resources: TaggedResource[] = [];
   private readonly index: TagResourceIndex;
-  /** tag sets by their keys: resources with equal tags share a group in the index */
-  private readonly tagSets = new Map<string, number>();
 
   constructor(serviceTags: ServiceTags | undefined, sd: PreparedServiceDef) {
     this.index = new TagResourceIndex(sd);
     if (!serviceTags) return;
     const tagsById = serviceTags.tags ?? {};
-    for (const sr of serviceTags.serviceResources ?? []) {
-      const ids = serviceTags.resourceToTagIds?.[String(sr.id)] ?? [];
+    const lists = new Map<string, TagList | null>();
+    const groups = new Map<string, number>();
+    const listOf = (ids: readonly number[]): TagList | null => {
+      const idsKey = ids.join(",");
+      let list = lists.get(idsKey);
+      if (list !== undefined) return list;
       const tags: RangerTagForEval[] = [];
+      const keys: string[] = [];
       for (const id of ids) {
         const t = tagsById[String(id)];
         if (!t) continue;
-        tags.push({
+        const tag = {
           type: t.type,
           attributes: t.attributes ?? {},
           validityPeriods: t.validityPeriods,
           options: t.options,
-        });
+        };
+        tags.push(tag);
+        keys.push(
+          `${tag.type}\u0000${JSON.stringify(tag.attributes)}\u0000${JSON.stringify(tag.validityPeriods ?? null)}`,
+        );
       }
-      if (tags.length === 0) continue;
-      const tagKeys = tags.map(
-        (t) => `${t.type}\u0000${JSON.stringify(t.attributes ?? {})}\u0000${JSON.stringify(t.validityPeriods ?? null)}`,
-      );
+      list = null;
+      if (tags.length > 0) {
+        const groupKey = keys.join("\u0001");
+        let group = groups.get(groupKey);
+        if (group === undefined) {
+          group = groups.size;
+          groups.set(groupKey, group);
+        }
+        list = { tags, keys, group };
+      }
+      lists.set(idsKey, list);
+      return list;
+    };
+    for (const sr of serviceTags.serviceResources ?? []) {
+      const tags = listOf(serviceTags.resourceToTagIds?.[String(sr.id)] ?? []);
+      if (tags === null) continue;
       const matcher = new PolicyResourceMatcher(sd, 0, sr.resourceElements);
-      const setKey = tagKeys.join("\u0001");
-      let group = this.tagSets.get(setKey);
-      if (group === undefined) {
-        group = this.tagSets.size;
-        this.tagSets.set(setKey, group);
-      }
-      this.index.add(this.resources.length, matcher, group);
-      this.resources.push({ matcher, tags, tagKeys });
+      this.index.add(this.resources.length, matcher, tags.group);
+      this.resources.push({ matcher, tags });
     }
   }
 
@@ -102,12 +122,13 @@ export class TagStore {
       if (mt === "DESCENDANT") ok = descendantsCount;
       if (!ok) continue;
       const matchType = mt === "SELF_AND_ALL_DESCENDANTS" ? "SELF" : mt;
-      for (let j = 0; j < r.tags.length; j++) {
+      const { tags, keys } = r.tags;
+      for (let j = 0; j < tags.length; j++) {
         seen ??= new Set();
-        const key = `${matchType}\u0000${r.tagKeys[j]}`;
+        const key = `${matchType}\u0000${keys[j]}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        out.push({ ...r.tags[j], matchType });
+        out.push({ ...tags[j], matchType });
       }
     }
     return out;

@@ -13,9 +13,10 @@ import type { PreparedServiceDef } from "./service-def.ts";
  * filed along its values: literal values are hash edges (case-folded when the resource def ignores
  * case), wildcard values and recursive paths are prefix edges (the literal text that every matching
  * request value starts with), match-any values an `any` edge. A level the tree cannot follow
- * (excludes, tokens/expressions, more than MAX_COMBINATIONS value combinations) stops the resource at that node, where it is a candidate for
- * every request reaching the node or asking for its subtree. A resource whose keys are not a
- * root-anchored hierarchy chain is a candidate for every request.
+ * (excludes, tokens/expressions, more than MAX_COMBINATIONS value combinations) stops the resource
+ * at that node, where it is a candidate for every request reaching the node or asking for its
+ * subtree. A resource whose keys are not a root-anchored hierarchy chain is a candidate for every
+ * request.
  *
  * A request walks its keys in hierarchy order. Every node reached along the way contributes the
  * resources ending there (the request's ancestors: ANCESTOR) and those stopped there; the nodes
@@ -40,6 +41,8 @@ import type { PreparedServiceDef } from "./service-def.ts";
 const MAX_COMBINATIONS = 64;
 
 const NO_ORDINALS: readonly number[] = Object.freeze([]) as readonly number[];
+/** the shared empty `stops` list of most nodes: never written (a node gets its own before the first insert) */
+const NO_STOPS: number[] = [];
 const NO_GROUPS: readonly (readonly number[])[] = Object.freeze([]) as readonly (readonly number[])[];
 
 /** What a lookup returns (see the file comment). */
@@ -69,7 +72,7 @@ class Node {
   /** resources whose last key is this node's */
   ends: number[] = [];
   /** resources the tree cannot follow below this node */
-  stops: number[] = [];
+  stops: number[] = NO_STOPS;
   /** child levels, one per resource name (usually one: a short list beats a map) */
   levels: Level[] | null = null;
   /** cached far groups of this node; dropped by every change below it */
@@ -172,7 +175,11 @@ export class TagResourceIndex {
     const walk = (node: Node, depth: number): void => {
       node.far = null;
       if (depth === plan.steps.length) {
-        at(depth === plan.names.length ? node.ends : node.stops);
+        if (depth === plan.names.length) at(node.ends);
+        else {
+          if (node.stops === NO_STOPS) node.stops = [];
+          at(node.stops);
+        }
         return;
       }
       const name = plan.names[depth];
@@ -368,13 +375,14 @@ export class TagResourceIndex {
     if (node.far !== null) return node.far;
     const byGroup = new Map<number, number[]>();
     const all = (n: Node): void => {
-      for (const list of [n.ends, n.stops])
-        for (const o of list) {
-          const g = this.groups[o];
-          const members = byGroup.get(g);
-          if (members === undefined) byGroup.set(g, [o]);
-          else members.push(o);
-        }
+      const add = (o: number) => {
+        const g = this.groups[o];
+        const members = byGroup.get(g);
+        if (members === undefined) byGroup.set(g, [o]);
+        else members.push(o);
+      };
+      n.ends.forEach(add);
+      n.stops.forEach(add);
       if (n.levels !== null) for (const level of n.levels) forEachChild(level, all);
     };
     const below = (n: Node): void => {
