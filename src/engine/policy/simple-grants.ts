@@ -1,4 +1,5 @@
 import type { MatchType } from "../match/policy-resource-matcher.ts";
+import { intern } from "../model/intern.ts";
 import type { RangerAccessResult } from "../types.ts";
 import type { PolicyEvaluator } from "./policy-evaluator.ts";
 import { newResult } from "./result.ts";
@@ -67,8 +68,7 @@ export class SimpleGrant {
     this.groups = item.groups;
     const onlyGroup =
       item.groups.size === 1 && item.users.size === 0 && !item.hasPublic && !item.hasUserToken && !item.hasOwner;
-    // the pooled set's element: one string object per group name, shared by every row naming it
-    this.group = onlyGroup ? (item.groups.values().next().value as string) : null;
+    this.group = onlyGroup ? intern(item.groups.values().next().value as string) : null;
   }
 }
 

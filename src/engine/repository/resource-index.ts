@@ -1,6 +1,7 @@
 import type { MatchType } from "../match/policy-resource-matcher.ts";
 import type { PreparedServiceDef } from "../model/service-def.ts";
 import { compareEvalOrder, type PolicyEvaluator } from "../policy/policy-evaluator.ts";
+import { intern } from "../model/intern.ts";
 import { buildSimpleGrants, type SimpleGrant } from "../policy/simple-grants.ts";
 import type { RangerAccessResource, RangerPolicyResource, RangerPolicyResources } from "../types.ts";
 
@@ -331,7 +332,7 @@ export class ResourceIndex {
         child = level.exact.get(s.value);
         if (!child) {
           child = new Node(node.exactPath);
-          level.exact.set(s.value, child);
+          level.exact.set(intern(s.value), child);
         }
       } else if (s.kind === 1) {
         level.prefixes ??= new Map();
