@@ -15,7 +15,9 @@ create index services_tag_service on services (tag_service_id) where tag_service
 
 -- The built-in `trino` service exists for the Nx1 API, whose tag-role associations are tag
 -- policies of the `tags` service: link them, so the associations take effect once data is tagged.
-update services s set tag_service_id = t.id
+-- The policy version moves without a delta, so plugins download the policies again, with them.
+update services s
+  set tag_service_id = t.id, policy_version = s.policy_version + 1, policy_update_time = now()
   from services t
   where s.name = 'trino' and s.type = 'trino' and t.name = 'tags' and t.type = 'tag';
 
