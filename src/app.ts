@@ -24,6 +24,7 @@ import { healthRoutes } from "./http/health.routes.ts";
 import { installIdempotency } from "./http/idempotency.ts";
 import { installMetrics } from "./http/metrics.ts";
 import { installOpenApi } from "./http/openapi.ts";
+import { lazyChildLogger } from "./http/request-logger.ts";
 import { ErrorBody } from "./http/schemas.ts";
 import { policyRoutes } from "./policies/policies.routes.ts";
 import { serviceDefRoutes } from "./service-defs/service-defs.routes.ts";
@@ -56,7 +57,7 @@ const ABILITY_SET = new Set<string>(ABILITIES);
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, db } = deps;
   const app = Fastify({
-    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    ...(deps.logger ? { loggerInstance: deps.logger, childLoggerFactory: lazyChildLogger } : { logger: false }),
     bodyLimit: config.bodyLimitBytes,
     genReqId: (request) => {
       const given = request.headers["x-request-id"];

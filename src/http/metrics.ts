@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { Db } from "../storage/db.ts";
+import { RequestMetrics } from "./request-metrics.ts";
 
 /**
  * Prometheus metrics of one app: request counts and latency per route, database connections and
@@ -9,19 +10,8 @@ import type { Db } from "../storage/db.ts";
 export function installMetrics(app: FastifyInstance, db: Db): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "gatehouse_" });
-  const requests = new Counter({
-    name: "gatehouse_http_requests_total",
-    help: "HTTP requests by method, route and status",
-    labelNames: ["method", "route", "status"],
-    registers: [registry],
-  });
-  const latency = new Histogram({
-    name: "gatehouse_http_request_duration_seconds",
-    help: "HTTP request latency by method and route",
-    labelNames: ["method", "route"],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [registry],
-  });
+  const requests = new RequestMetrics();
+  requests.register(registry);
   new Gauge({
     name: "gatehouse_db_connections",
     help: "Database connections by state",
@@ -36,9 +26,12 @@ export function installMetrics(app: FastifyInstance, db: Db): Registry {
   });
   // Callback style: no promise per request.
   app.addHook("onResponse", (request, reply, done) => {
-    const route = request.routeOptions.url ?? "unmatched";
-    requests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    requests.record(
+      request.method,
+      request.routeOptions.url ?? "unmatched",
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
     done();
   });
   app.get(
