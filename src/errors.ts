@@ -214,6 +214,29 @@ export const TagsInvalid = defineError("TAGS_INVALID", 400, "the tags, tag types
 export const TaggedResourceNotFound = defineError("TAGGED_RESOURCE_NOT_FOUND", 404, "tagged resource not found");
 export const TagNotFound = defineError("TAG_NOT_FOUND", 404, "the resource carries no tag of this type");
 
+// ── security zones ─────────────────────────────────────────────────────────
+export const ZoneNotFound = defineError("ZONE_NOT_FOUND", 404, "security zone not found");
+export const ZoneNameTaken = defineError(
+  "ZONE_NAME_TAKEN",
+  409,
+  "a security zone with this name exists (names ignore case)",
+);
+export const ZoneInvalid = defineError(
+  "ZONE_INVALID",
+  400,
+  "the security zone is invalid: unknown services, or resources that are not valid for the service-def",
+);
+export const ZoneResourcesOverlap = defineError(
+  "ZONE_RESOURCES_OVERLAP",
+  409,
+  "resources of the zone overlap resources another zone claims in the same service",
+);
+export const ZoneInUse = defineError(
+  "ZONE_IN_USE",
+  409,
+  "policies belong to the zone (or to the service being removed from it); delete or move them first",
+);
+
 // ── decisions and policy distribution ─────────────────────────────────────
 export const DecisionUserUnknown = defineError(
   "DECISION_USER_UNKNOWN",

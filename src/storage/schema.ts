@@ -34,6 +34,8 @@ export interface Database {
   tags: TagsTable;
   service_resources: ServiceResourcesTable;
   resource_tags: ResourceTagsTable;
+  security_zones: SecurityZonesTable;
+  security_zone_services: SecurityZoneServicesTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -383,4 +385,29 @@ export interface ServiceResourcesTable {
 export interface ResourceTagsTable {
   resource_id: number;
   tag_id: number;
+}
+
+/** migrations/0007: a security zone (Ranger `RangerSecurityZone`). */
+export interface SecurityZonesTable {
+  id: Generated<number>;
+  guid: Generated<string>;
+  name: string;
+  description: Generated<string>;
+  admin_users: Generated<string[]>;
+  admin_user_groups: Generated<string[]>;
+  admin_roles: Generated<string[]>;
+  audit_users: Generated<string[]>;
+  audit_user_groups: Generated<string[]>;
+  audit_roles: Generated<string[]>;
+  created_by: string | null;
+  updated_by: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** migrations/0007: a service taking part in a zone, with the resources the zone claims in it. */
+export interface SecurityZoneServicesTable {
+  zone_id: number;
+  service_id: number;
+  resources: Json<Record<string, string[]>[]>;
 }
