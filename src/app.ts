@@ -30,6 +30,7 @@ import { policyRoutes } from "./policies/policies.routes.ts";
 import { serviceDefRoutes } from "./service-defs/service-defs.routes.ts";
 import type { Db } from "./storage/db.ts";
 import { tagRoutes } from "./tags/tags.routes.ts";
+import { zoneRoutes } from "./zones/zones.routes.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -117,6 +118,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(frontierRoutes(db));
   await app.register(distributionRoutes(db));
   await app.register(tagRoutes(db));
+  await app.register(zoneRoutes(db));
   await app.register(puppetRoutes(db));
   await app.register(ariaRoutes(db));
   return app;
