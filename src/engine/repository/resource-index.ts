@@ -65,6 +65,9 @@ class Node implements Candidates {
   /** set when the node's only edges are hash edges of one resource name (the lookup fast path) */
   fastName: string | null = null;
   fastExact: Map<string, Node> | null = null;
+  /** the only hash edge, when `fastExact` has exactly one (one catalog, one database): `===` instead of a Map lookup */
+  fastKey: string | null = null;
+  fastChild: Node | null = null;
   /** specs the tree cannot follow below this node (a shared empty list until it has one) */
   always: Entry[] = NO_ENTRIES;
   selfReady = false;
@@ -90,9 +93,20 @@ class Node implements Candidates {
     if (only !== null && only.prefixes === null && only.any === null && only.exact !== null) {
       this.fastName = only.name;
       this.fastExact = only.exact;
+      if (only.exact.size === 1) {
+        for (const [key, child] of only.exact) {
+          this.fastKey = key;
+          this.fastChild = child;
+        }
+      } else {
+        this.fastKey = null;
+        this.fastChild = null;
+      }
     } else {
       this.fastName = null;
       this.fastExact = null;
+      this.fastKey = null;
+      this.fastChild = null;
     }
   }
   level(name: string): Level | null {
@@ -475,12 +489,19 @@ export class ResourceIndex {
       if (i === ordered.length) return this.grantsOf(this.lookup(resource, false));
       if (node !== null) {
         if (node.fastName !== k || node.always.length !== 0) return this.grantsOf(this.lookup(resource, false));
-        const map = node.fastExact as Map<string, Node>;
         // keys are folded, so a hit on the raw value means it was already folded: fold only on a miss
-        let child = map.get(raw);
-        if (child === undefined && this.orderedFold[i]) {
-          const lower = raw.toLowerCase();
-          if (lower !== raw) child = map.get(lower);
+        const key: string | null = node.fastKey;
+        let child: Node | null | undefined;
+        if (key !== null) {
+          child = key === raw ? node.fastChild : undefined;
+          if (child === undefined && this.orderedFold[i] && key === raw.toLowerCase()) child = node.fastChild;
+        } else {
+          const map = node.fastExact as Map<string, Node>;
+          child = map.get(raw);
+          if (child === undefined && this.orderedFold[i]) {
+            const lower = raw.toLowerCase();
+            if (lower !== raw) child = map.get(lower);
+          }
         }
         node = child ?? null;
       }
@@ -489,6 +510,8 @@ export class ResourceIndex {
     if (present === 0) return undefined;
     // a miss on a hash edge: no candidates (lookup() answers NO_CANDIDATES there)
     if (node === null) return null;
+    // built rows imply a ready list (both are dropped together): one field read on the cold leaf
+    if (node.grantsState === 1) return node.grants;
     return this.grantsOf(node.selfReady ? node : this.selfOf(node));
   }
 
