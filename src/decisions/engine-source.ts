@@ -1,8 +1,9 @@
 import { sql } from "kysely";
-import type { RangerPolicy, RangerPolicyDelta, RangerServiceDef } from "../engine/index.ts";
+import type { RangerPolicy, RangerPolicyDelta, RangerServiceDef, SecurityZoneInfo } from "../engine/index.ts";
 import { presentPolicy } from "../policies/policy-model.ts";
 import type { Db, Queryable } from "../storage/db.ts";
 import { readServiceTags, type ServiceTagsDocument } from "../tags/service-tags.ts";
+import { securityZonesOf } from "../zones/zones.store.ts";
 
 /** The tag service linked to a service: what its tag policies and their freshness depend on. */
 export interface TagServiceState {
@@ -54,6 +55,8 @@ export interface ServiceSnapshot {
   tag: TagPolicySnapshot | null;
   /** The service's resource tags (Ranger `ServiceTags`). */
   serviceTags: ServiceTagsDocument;
+  /** The security zones the service takes part in: resources and tag-service flag, no policies. */
+  zones: Record<string, SecurityZoneInfo>;
 }
 
 /** The service named `name` with its def's update time and its linked tag service, or undefined. */
@@ -185,7 +188,7 @@ export async function readTagPolicies(
 /**
  * Reads a consistent snapshot of a service for a full build: in one transaction (REPEATABLE
  * READ on PostgreSQL), so the policy version, the policies, the linked tag service's policies,
- * the tag version and the resource tags agree even while writers commit.
+ * the tag version, the resource tags and the security zones agree even while writers commit.
  */
 export async function readServiceSnapshot(db: Db, name: string): Promise<ServiceSnapshot | undefined> {
   return db.transaction(async (tx) => {
@@ -196,7 +199,8 @@ export async function readServiceSnapshot(db: Db, name: string): Promise<Service
     const policies = await readPolicies(tx, service);
     const tag = await readTagPolicies(tx, service);
     const serviceTags = await readServiceTags(tx, service);
-    return { service, def, policies, tag, serviceTags };
+    const zones = await securityZonesOf(tx, service.id, service.tagService?.id ?? null);
+    return { service, def, policies, tag, serviceTags, zones };
   });
 }
 

@@ -1,6 +1,13 @@
-import { createEngine, type PolicyEngine, type RangerPolicy, type RangerServiceDef } from "../engine/index.ts";
+import {
+  createEngine,
+  type PolicyEngine,
+  type RangerPolicy,
+  type RangerPolicyDelta,
+  type RangerServiceDef,
+} from "../engine/index.ts";
 import { ServiceNotFound } from "../errors.ts";
 import type { Db } from "../storage/db.ts";
+import { splitPoliciesByZone } from "../zones/zone-policies.ts";
 import {
   isTagPolicyDelta,
   readDeltas,
@@ -62,6 +69,11 @@ export interface EngineStats {
  * service's own log (migration 0006); a change to the resource tags (`tagVersion`), to the link,
  * or to the tag service's configs, enabled state or def rebuilds the engine, because the engine
  * takes resource tags only at build.
+ *
+ * Security zones: an engine has one repository per zone of the service (policies with that
+ * `zoneName`) besides the default one. A policy delta reaches its zone's repository
+ * incrementally; a zone change bumps the service's version without a delta, so the engine is
+ * rebuilt, as it is for a delta that moves a policy from one zone to another.
  *
  * Refreshes of one service are serialised, so deltas are applied once and in order whatever
  * mix of notifications, in-process writes and polls asks for them.
@@ -157,9 +169,17 @@ export class LiveEngines {
     if (state.policyVersion === current.version) return current;
     const deltas = await readDeltas(this.#db.kysely, state.id, current.version, state.policyVersion);
     if (!deltas) return this.#build(name);
+    // Tag policies live in one tag repository whatever their zone: only resource policies can move.
+    const tagType = current.tag?.type ?? null;
+    if (
+      movesZone(
+        deltas.filter((d) => !isTagPolicyDelta(d, tagType)),
+        current.policies,
+      )
+    )
+      return this.#build(name);
     // Tag policy deltas go to the engine's tag repository (it routes them by serviceType); a
     // disabled tag service contributes nothing, so its deltas are skipped.
-    const tagType = current.tag?.type ?? null;
     const applicable =
       current.tag && !current.tag.isEnabled ? deltas.filter((d) => !isTagPolicyDelta(d, tagType)) : deltas;
     current.engine.applyDeltas(applicable, undefined, state.policyVersion);
@@ -188,11 +208,13 @@ export class LiveEngines {
       this.#entries.delete(name);
       return undefined;
     }
-    const { service, def, policies, tag, serviceTags } = snapshot;
+    const { service, def, policies, tag, serviceTags, zones } = snapshot;
+    const split = splitPoliciesByZone(policies, zones);
     const engine = createEngine({
       serviceName: service.name,
       serviceDef: def,
-      policies,
+      policies: split.policies,
+      securityZones: split.securityZones,
       serviceConfig: { raw: service.configs },
       policyVersion: service.policyVersion,
       ...(tag?.service.isEnabled
@@ -244,6 +266,23 @@ export class LiveEngines {
     this.onUpdate?.(live);
     return live;
   }
+}
+
+/**
+ * Whether a delta moves a policy between zones (or into or out of one): the engine applies an
+ * update in the repository of the policy's new zone only, so the old copy would stay.
+ */
+function movesZone(deltas: readonly RangerPolicyDelta[], policies: ReadonlyMap<number, RangerPolicy>): boolean {
+  const zones = new Map<number, string>();
+  for (const d of deltas) {
+    const id = d.policy?.id;
+    if (id === undefined) continue;
+    const before = zones.get(id) ?? policies.get(id)?.zoneName ?? "";
+    const after = d.policy.zoneName ?? "";
+    if (d.changeType === 1 && before !== after) return true;
+    zones.set(id, after);
+  }
+  return false;
 }
 
 /** Whether the link, or the linked tag service's configs, enabled state or def, changed since the build. */

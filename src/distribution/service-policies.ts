@@ -7,9 +7,11 @@ import {
   type ServiceState,
   type TagPolicySnapshot,
 } from "../decisions/engine-source.ts";
-import type { RangerPolicyDelta, ServicePolicies, TagPolicies } from "../engine/index.ts";
+import type { RangerPolicyDelta, SecurityZoneInfo, ServicePolicies, TagPolicies } from "../engine/index.ts";
 import { ServiceNotFound } from "../errors.ts";
 import type { Db } from "../storage/db.ts";
+import { splitDeltasByZone, splitPoliciesByZone } from "../zones/zone-policies.ts";
+import { securityZonesOf } from "../zones/zones.store.ts";
 
 /** What a policy download answers: 304 (nothing newer) or Ranger's `ServicePolicies`. */
 export type PolicyDownload =
@@ -23,8 +25,11 @@ export type PolicyDownload =
  * policies with the service-def and service config. `tagPolicies` carries the linked tag
  * service's def, config and policies (in a delta answer its policies are absent: tag policy
  * changes are among the `policyDeltas`, with the tag service-def's `serviceType`, as Ranger sends
- * them); it is absent when no tag service is linked or the linked one is disabled. Gatehouse has
- * no security zones, so `securityZones` is empty.
+ * them); it is absent when no tag service is linked or the linked one is disabled.
+ * `securityZones` holds every zone of the service, in Ranger's form: its resources in the service,
+ * `containsAssociatedTagService`, and its policies (full answers) or policy deltas (delta
+ * answers), which are then absent from the top-level `policies` / `policyDeltas`. A zone change
+ * bumps the version without a delta, so it always reaches plugins as a full answer.
  */
 export async function downloadPolicies(
   db: Db,
@@ -49,16 +54,25 @@ export async function downloadPolicies(
       const served = state.tagService?.isEnabled
         ? deltas
         : deltas.filter((d) => !isTagPolicyDelta(d, state.tagService?.type ?? null));
+      const zones = splitDeltasByZone(served, await securityZonesOf(db.kysely, state.id, state.tagService?.id ?? null));
       return {
         status: 200,
         serviceId: state.id,
         version: state.policyVersion,
-        body: envelope(state, { ...(def.def as object), id: def.id }, null, served, tagPolicies(tag, false)),
+        body: envelope(
+          state,
+          { ...(def.def as object), id: def.id },
+          null,
+          zones.policyDeltas,
+          tagPolicies(tag, false),
+          zones.securityZones,
+        ),
       };
     }
   }
   const snapshot = await readServiceSnapshot(db, serviceName);
   if (!snapshot) throw ServiceNotFound(`service \`${serviceName}\` not found`);
+  const split = splitPoliciesByZone(snapshot.policies, snapshot.zones);
   return {
     status: 200,
     serviceId: snapshot.service.id,
@@ -66,9 +80,10 @@ export async function downloadPolicies(
     body: envelope(
       snapshot.service,
       snapshot.def,
-      snapshot.policies,
+      split.policies,
       null,
       tagPolicies(snapshot.tag?.service.isEnabled ? snapshot.tag : null, true),
+      split.securityZones,
     ),
   };
 }
@@ -94,6 +109,7 @@ function envelope(
   policies: ServicePolicies["policies"] | null,
   deltas: RangerPolicyDelta[] | null,
   tag: TagPolicies | undefined,
+  securityZones: Record<string, SecurityZoneInfo>,
 ): ServicePolicies {
   return {
     serviceName: service.name,
@@ -105,7 +121,7 @@ function envelope(
     policies: policies ?? undefined,
     policyDeltas: deltas ?? undefined,
     tagPolicies: tag,
-    securityZones: {},
+    securityZones,
     serviceConfig: service.configs,
   };
 }

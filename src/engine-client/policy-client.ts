@@ -7,10 +7,12 @@ import {
   type RangerPolicy,
   type RangerPolicyDelta,
   type RangerRoles,
+  type SecurityZoneInfo,
   type ServicePolicies,
   type ServiceTags,
   type TagPolicies,
 } from "../engine/index.ts";
+import { splitPoliciesByZone } from "../zones/zone-policies.ts";
 
 /** How to reach the server and how often to ask it. */
 export interface PolicyClientOptions {
@@ -48,7 +50,10 @@ export class PolicyClient {
   readonly #fetch: typeof fetch;
   #engine: PolicyEngine | null = null;
   #servicePolicies: ServicePolicies | null = null;
+  /** Resource policies by id, the zones' included (each carries its `zoneName`). */
   #policies = new Map<number, RangerPolicy>();
+  /** The service's security zones (resources, tag-service flag), without their policies. */
+  #zones: Record<string, SecurityZoneInfo> = {};
   /** The linked tag service's header (def, config) and its policies by id; null when none. */
   #tagPolicies: TagPolicies | null = null;
   #tagPolicyMap = new Map<number, RangerPolicy>();
@@ -131,21 +136,29 @@ export class PolicyClient {
     if (tags) this.#serviceTags = tags;
     if (!policies && !roles && !tags) return false;
     const hadTagRepo = this.#tagPolicies !== null;
-    if (policies?.policyDeltas && this.#servicePolicies) {
-      this.#track(policies.policyDeltas);
+    // Ranger sends zone policies (and their deltas) under `securityZones`: one list for tracking.
+    const deltas = policies?.policyDeltas ? allDeltas(policies) : null;
+    let zonesChanged = false;
+    if (policies && deltas && this.#servicePolicies) {
+      zonesChanged = !sameZones(this.#zones, policies.securityZones ?? {}) || this.#movesZone(deltas);
+      this.#zones = zoneHeaders(policies.securityZones ?? {});
+      this.#track(deltas);
       if (policies.tagPolicies) this.#tagPolicies = { ...policies.tagPolicies, policies: undefined };
       this.#servicePolicies = { ...this.#servicePolicies, policyVersion: policies.policyVersion };
     } else if (policies) {
       this.#servicePolicies = policies;
-      this.#policies = new Map((policies.policies ?? []).map((p) => [p.id as number, p]));
+      const zoned = Object.values(policies.securityZones ?? {}).flatMap((z) => z.policies ?? []);
+      this.#policies = new Map([...(policies.policies ?? []), ...zoned].map((p) => [p.id as number, p]));
+      this.#zones = zoneHeaders(policies.securityZones ?? {});
       this.#tagPolicies = policies.tagPolicies ? { ...policies.tagPolicies, policies: undefined } : null;
       this.#tagPolicyMap = new Map((policies.tagPolicies?.policies ?? []).map((p) => [p.id as number, p]));
     }
     const incremental =
-      policies?.policyDeltas && this.#engine && !roles && !tags && hadTagRepo === (this.#tagPolicies !== null);
-    if (incremental && policies?.policyDeltas) {
-      // Deltas: update the engine in place (it routes tag policy deltas to its tag repository).
-      this.#engine?.applyDeltas(policies.policyDeltas, undefined, policies.policyVersion);
+      deltas && this.#engine && !roles && !tags && !zonesChanged && hadTagRepo === (this.#tagPolicies !== null);
+    if (incremental && deltas) {
+      // Deltas: update the engine in place (it routes tag policy deltas to its tag repository and
+      // zone policy deltas, by their `zoneName`, to their zone's repository).
+      this.#engine?.applyDeltas(deltas, undefined, policies?.policyVersion);
     } else this.#rebuild();
     this.#o.onUpdate?.(this.policyVersion);
     return true;
@@ -162,14 +175,28 @@ export class PolicyClient {
     }
   }
 
+  /** Whether a delta moves a resource policy between zones (the engine would keep the old copy). */
+  #movesZone(deltas: readonly RangerPolicyDelta[]): boolean {
+    const tagType = this.#tagPolicies?.serviceDef?.name;
+    return deltas.some(
+      (d) =>
+        d.changeType === 1 &&
+        d.policy.id !== undefined &&
+        !(tagType && d.policy.serviceType === tagType) &&
+        (this.#policies.get(d.policy.id)?.zoneName ?? "") !== (d.policy.zoneName ?? ""),
+    );
+  }
+
   #rebuild(): void {
     const sp = this.#servicePolicies;
     if (!sp?.serviceDef) throw new Error("policy download carried no service definition");
+    const split = splitPoliciesByZone([...this.#policies.values()], this.#zones);
     this.#engine = createEngine(
       {
         serviceName: sp.serviceName,
         serviceDef: sp.serviceDef,
-        policies: [...this.#policies.values()],
+        policies: split.policies,
+        securityZones: split.securityZones,
         roles: this.#roles?.rangerRoles ?? [],
         serviceConfig: { raw: sp.serviceConfig ?? {} },
         policyVersion: sp.policyVersion,
@@ -202,4 +229,27 @@ export class PolicyClient {
     if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
   }
+}
+
+/** The top-level deltas followed by every zone's (`securityZones[zone].policyDeltas`). */
+function allDeltas(sp: ServicePolicies): RangerPolicyDelta[] {
+  return [...(sp.policyDeltas ?? []), ...Object.values(sp.securityZones ?? {}).flatMap((z) => z.policyDeltas ?? [])];
+}
+
+/** Zones without their policies or deltas: what the client keeps to rebuild. */
+function zoneHeaders(zones: Record<string, SecurityZoneInfo>): Record<string, SecurityZoneInfo> {
+  const out: Record<string, SecurityZoneInfo> = {};
+  for (const [name, z] of Object.entries(zones)) {
+    out[name] = {
+      zoneName: z.zoneName ?? name,
+      resources: z.resources ?? [],
+      containsAssociatedTagService: z.containsAssociatedTagService === true,
+    };
+  }
+  return out;
+}
+
+/** Whether two zone sets have the same names, resources and tag-service flags. */
+function sameZones(held: Record<string, SecurityZoneInfo>, sent: Record<string, SecurityZoneInfo>): boolean {
+  return JSON.stringify(zoneHeaders(held)) === JSON.stringify(zoneHeaders(sent));
 }

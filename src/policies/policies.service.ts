@@ -9,6 +9,7 @@ import {
 import { type AppError, PolicyDuplicateResources, PolicyInvalid, PolicyNameTaken, PolicyNotFound } from "../errors.ts";
 import type { ServiceWithDef } from "../service-defs/service-defs.store.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
+import { zoneNamesLike, zonesIncludingService } from "../zones/zones.store.ts";
 import {
   deletePolicyRow,
   findConflicting,
@@ -80,6 +81,39 @@ export function present(record: PolicyRecord, target: ServiceWithDef): RangerPol
   });
 }
 
+/**
+ * Ranger's zone rule (ranger-semantics §1.5): a policy's `zoneName` must name an existing zone
+ * that includes the policy's service (as a data service or a tag service). The zones found are
+ * share-locked for the transaction, so a zone cannot go (or drop the service) under the write.
+ * Returns one POLICY_INVALID naming `<field>.zoneName` per failing item.
+ */
+async function zoneFailures(
+  db: Queryable,
+  target: ServiceWithDef,
+  bodies: (RangerPolicy | null)[],
+  items: ChangeItem[],
+): Promise<{ index: number; error: AppError }[]> {
+  const named = [...new Set(bodies.flatMap((b) => (b?.zoneName ? [b.zoneName] : [])))];
+  if (named.length === 0) return [];
+  const including = await zonesIncludingService(db, target.service.id, named);
+  const spelled = named.some((n) => !including.has(n)) ? await zoneNamesLike(db, named) : new Map<string, string>();
+  const out: { index: number; error: AppError }[] = [];
+  bodies.forEach((b, i) => {
+    const zone = b?.zoneName;
+    if (!zone || including.has(zone)) return;
+    const field = `${items[i]?.field ?? "body"}.zoneName`;
+    const exact = spelled.get(zone.toLowerCase());
+    const message =
+      exact === undefined
+        ? `${field}: security zone \`${zone}\` does not exist`
+        : exact !== zone
+          ? `${field}: security zone \`${zone}\` does not exist; did you mean \`${exact}\`?`
+          : `${field}: security zone \`${zone}\` does not include service \`${target.service.name}\`; add the service to the zone first`;
+    out.push({ index: i, error: PolicyInvalid(message, { details: [{ field, rule: "zoneKnown", message }] }) });
+  });
+  return out;
+}
+
 interface Planned {
   index: number;
   body: RangerPolicy;
@@ -121,6 +155,12 @@ export async function applyChanges(
     }
     return body;
   });
+
+  // Ranger: a policy's zone must exist and include the policy's service.
+  for (const z of await zoneFailures(tx, target, bodies, items)) {
+    fail(z.index, z.error);
+    bodies[z.index] = null;
+  }
 
   // One lookup for both conflicts: same names, and same resource signatures. A new policy's guid
   // only enters its signature when it is disabled, so provisional signatures are final for
