@@ -248,5 +248,8 @@ describe(`decisions (${TEST_BACKEND})`, () => {
     const metrics = await t.request({ method: "GET", url: "/metrics" });
     expect(metrics.body).toContain("gatehouse_decision_audit_dropped_total");
     expect(metrics.body).toContain("gatehouse_decisions_total");
+    // Counted per decision by the tests above (the app is shared by this file).
+    expect(metrics.body).toMatch(/gatehouse_decisions_total\{result="allowed"\} [1-9]/);
+    expect(metrics.body).toMatch(/gatehouse_decisions_total\{result="denied"\} [1-9]/);
   });
 });

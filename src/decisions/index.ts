@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
+import { appendOnSend, isWriteRoute } from "../http/route-hooks.ts";
 import type { Db } from "../storage/db.ts";
 import { accessRoutes } from "./access.routes.ts";
 import { decisionLogRoutes } from "./decision-log.routes.ts";
@@ -22,11 +23,11 @@ const READ_ONLY_PREFIXES = ["/v1/decisions", "/v1/audit", "/service/", "/metrics
 
 /**
  * Installs the decision domain on the root app: its runtime (`app.decisions`), its routes, and
- * a root `onSend` hook that, after any successful write of another domain, clears the directory
- * cache and catches the loaded engines up before the response leaves. That gives
+ * an `onSend` hook on every write route of another domain that, after a successful write, clears
+ * the directory cache and catches the loaded engines up before the response leaves. That gives
  * read-your-writes within a process on both databases; other processes learn through
  * LISTEN/NOTIFY (`startChangeFeed`). Call it before the other domains register their routes, so
- * the hook covers them.
+ * the hook covers them (it is attached to each route as it is registered).
  */
 export async function installDecisions(
   app: FastifyInstance,
@@ -35,20 +36,22 @@ export async function installDecisions(
 ): Promise<DecisionRuntime> {
   const runtime = createDecisionRuntime(db, registry);
   app.decorate("decisions", runtime);
-  // Callback style: no promise per request on the hot path, which is almost always a read.
-  app.addHook("onSend", (request, reply, payload, done) => {
-    const m = request.method;
-    if (m === "GET" || m === "HEAD" || m === "OPTIONS" || reply.statusCode >= 400) return done(null, payload);
-    const url = request.url;
-    for (const prefix of READ_ONLY_PREFIXES) if (url.startsWith(prefix)) return done(null, payload);
-    runtime.afterLocalWrite().then(
-      () => done(null, payload),
-      (err) => {
-        // The write committed; the safety poll and notifications will catch the engines up.
-        request.log.warn({ err }, "engines not refreshed after a write");
-        done(null, payload);
-      },
-    );
+  // Only on routes that can write outside the read-only prefixes, so the decision path runs no
+  // hook for it; callback style, so a failed or read request costs no promise.
+  app.addHook("onRoute", (route) => {
+    if (!isWriteRoute(route) || READ_ONLY_PREFIXES.some((prefix) => route.url.startsWith(prefix))) return;
+    appendOnSend(route, (request, reply, payload, done) => {
+      const m = request.method;
+      if (m === "GET" || m === "HEAD" || m === "OPTIONS" || reply.statusCode >= 400) return done(null, payload);
+      runtime.afterLocalWrite().then(
+        () => done(null, payload),
+        (err) => {
+          // The write committed; the safety poll and notifications will catch the engines up.
+          request.log.warn({ err }, "engines not refreshed after a write");
+          done(null, payload);
+        },
+      );
+    });
   });
   app.addHook("onClose", async () => {
     await runtime.audit.stop();

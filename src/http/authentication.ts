@@ -4,6 +4,7 @@ import { type Actor, ANONYMOUS } from "../auth/actor.ts";
 import type { Authenticator } from "../auth/authenticator.ts";
 import type { FailureLimiter } from "../auth/failure-limiter.ts";
 import { AppError, InvalidCredentials, TooManyAuthFailures, Unauthenticated } from "../errors.ts";
+import { appendOnSend, isWriteRoute } from "./route-hooks.ts";
 
 /** What `WWW-Authenticate` offers on a 401 from native routes. */
 export const WWW_AUTHENTICATE =
@@ -46,8 +47,9 @@ const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  *
  * The hook is callback-style and completes synchronously when the credential resolves without
  * I/O (the general PSK, a recently verified key or token): no promise and no extra microtask on
- * the common request. After a successful local write that can change credentials, the
- * authenticator forgets what it cached, so a revocation is effective on the next request.
+ * the common request. After a successful local write that can change credentials (a hook on
+ * those routes only), the authenticator forgets what it cached, so a revocation is effective on
+ * the next request.
  */
 export function installAuthentication(
   app: FastifyInstance,
@@ -105,13 +107,18 @@ export function installAuthentication(
     if (read instanceof Promise) read.then(admit, reject);
     else admit(read);
   });
-  app.addHook("onSend", (request, reply, payload, done) => {
-    if (READ_METHODS.has(request.method) || reply.statusCode >= 400) return done(null, payload);
-    const ability = request.routeOptions.config.ability;
-    if (ability !== undefined && CREDENTIAL_CHANGING.has(ability)) authenticator.forgetCredentials();
-    done(null, payload);
+  // Writes that can change credentials make the authenticator forget what it cached, before the
+  // response leaves: the caller's next request already sees the change.
+  app.addHook("onRoute", (route) => {
+    const ability = (route.config as { ability?: string } | undefined)?.ability;
+    if (ability === undefined || !CREDENTIAL_CHANGING.has(ability) || !isWriteRoute(route)) return;
+    appendOnSend(route, (request, reply, payload, done) => {
+      if (!READ_METHODS.has(request.method) && reply.statusCode < 400) authenticator.forgetCredentials();
+      done(null, payload);
+    });
   });
 }
+
 function withChallenge(error: AppError, challenge: string): AppError {
   return new AppError(error.code, error.status, error.message, {
     details: error.details,
