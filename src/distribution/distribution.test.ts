@@ -4,6 +4,7 @@ import { type TestApp, testApp } from "../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../test/support/test-db.ts";
 import { createEngine } from "../engine/index.ts";
 import { PolicyClient } from "../engine-client/index.ts";
+import { seedService } from "../decisions/test-seed.ts";
 import { seedTaggedService } from "../tags/test-seed.ts";
 
 let t: TestApp;
@@ -261,6 +262,120 @@ describe(`tag distribution (${TEST_BACKEND})`, () => {
     expect(client.tagVersion).toBe(3);
     const last = await compare();
     expect(last.has(s.tagPolicy.id)).toBe(true);
+    expect(await client.refresh()).toBe(false);
+  });
+
+  it("a client engine built only from the downloads decides as the server with security zones, through zone policy deltas, zone changes and a policy moving zones", async () => {
+    const s = await seedService(t);
+    const ok = async (method: "POST" | "PATCH", url: string, payload: Record<string, unknown>) => {
+      const res = await t.request({ method, url, payload });
+      expect(res.statusCode, res.body).toBeLessThan(300);
+      return res.json();
+    };
+    const other = uniqueName("other");
+    const otherPolicy = await ok("POST", `/v1/services/${s.service}/policies`, {
+      name: uniqueName("other"),
+      resources: { catalog: { values: ["sales"] }, schema: { values: [other] }, table: { values: ["*"] } },
+      policyItems: [{ users: [s.alice, s.bob], accesses: [{ type: "select" }] }],
+    });
+    const zone = uniqueName("fin");
+    await ok("POST", "/v1/zones", {
+      name: zone,
+      services: { [s.service]: { resources: [{ catalog: ["sales"], schema: [s.schema] }] } },
+    });
+    const zonePolicy = await ok("POST", `/v1/services/${s.service}/policies`, {
+      name: uniqueName("fin-bob"),
+      zoneName: zone,
+      resources: { catalog: { values: ["sales"] }, schema: { values: [s.schema] }, table: { values: ["orders"] } },
+      policyItems: [{ users: [s.bob], accesses: [{ type: "select" }, { type: "insert" }] }],
+    });
+
+    const seen: { url: string; status: number; body: string }[] = [];
+    const client = await new PolicyClient({
+      serverUrl: "http://gatehouse.test",
+      serviceName: s.service,
+      pollIntervalMs: 0,
+      fetch: injectFetch(t, seen),
+    }).start();
+    const groupsOf = new Map([
+      [s.alice, [s.analysts]],
+      [s.bob, []],
+    ]);
+    /** Server, the client's engine and an engine built here from a raw full download agree on every request. */
+    const compare = async () => {
+      const sp = (await t.request({ method: "GET", url: `/service/plugins/policies/download/${s.service}` })).json();
+      const raw = createEngine({
+        serviceName: sp.serviceName,
+        serviceDef: sp.serviceDef,
+        policies: sp.policies,
+        securityZones: sp.securityZones,
+        serviceConfig: { raw: sp.serviceConfig },
+      });
+      const requests = [];
+      for (const user of [s.alice, s.bob])
+        for (const schema of [s.schema, other])
+          for (const table of ["orders", "invoices"])
+            for (const accessType of ["select", "insert"])
+              requests.push({ user, resource: { catalog: "sales", schema, table }, accessType });
+      const server = (
+        await t.request({ method: "POST", url: "/v1/decisions:batch", payload: { service: s.service, requests } })
+      ).json();
+      const deciding = new Set<number>();
+      requests.forEach((r, i) => {
+        const request = {
+          resource: { elements: r.resource },
+          accessType: r.accessType,
+          user: r.user,
+          userGroups: groupsOf.get(r.user) ?? [],
+        };
+        const expected = { i, allowed: server.results[i].allowed, policyId: server.results[i].policyId };
+        const local = client.isAccessAllowed(request);
+        expect({ i, allowed: local.isAllowed, policyId: local.policyId }).toEqual(expected);
+        const fromRaw = raw.isAccessAllowed(request);
+        expect({ i, allowed: fromRaw.isAllowed, policyId: fromRaw.policyId }).toEqual(expected);
+        if (local.isAllowed) deciding.add(local.policyId);
+      });
+      return { sp, deciding };
+    };
+
+    // Ranger's form: the zone policy under securityZones, not in the top-level list.
+    const first = await compare();
+    expect(first.sp.securityZones).toEqual({
+      [zone]: {
+        zoneName: zone,
+        resources: [{ catalog: ["sales"], schema: [s.schema] }],
+        containsAssociatedTagService: false,
+        policies: [expect.objectContaining({ id: zonePolicy.id, zoneName: zone })],
+      },
+    });
+    expect(first.sp.policies.map((p: { id: number }) => p.id).sort()).toEqual([s.policy.id, otherPolicy.id].sort());
+    // The default-zone grant of the analysts on the zone's schema no longer applies there.
+    expect([...first.deciding].sort()).toEqual([zonePolicy.id, otherPolicy.id].sort());
+
+    // A zone policy change travels as a delta under its zone; the client applies it in place.
+    await ok("PATCH", `/v1/services/${s.service}/policies/${zonePolicy.id}`, {
+      policyItems: [{ users: [s.bob, s.alice], accesses: [{ type: "select" }] }],
+    });
+    let before = seen.length;
+    expect(await client.refresh()).toBe(true);
+    const delta = JSON.parse(seen.slice(before).find((x) => x.url.includes("/plugins/policies/"))?.body ?? "{}");
+    expect(delta.policyDeltas).toEqual([]);
+    expect(delta.securityZones[zone].policyDeltas).toMatchObject([{ changeType: 1, policy: { id: zonePolicy.id } }]);
+    expect((await compare()).deciding.has(zonePolicy.id)).toBe(true);
+
+    // Widening the zone to the whole catalog reaches the client as a full download.
+    await ok("PATCH", `/v1/zones/${zone}`, { services: { [s.service]: { resources: [{ catalog: ["sales"] }] } } });
+    before = seen.length;
+    expect(await client.refresh()).toBe(true);
+    const widened = JSON.parse(seen.slice(before).find((x) => x.url.includes("/plugins/policies/"))?.body ?? "{}");
+    expect(widened.policyDeltas).toBeUndefined();
+    expect(widened.securityZones[zone].resources).toEqual([{ catalog: ["sales"] }]);
+    expect([...(await compare()).deciding]).toEqual([zonePolicy.id]);
+
+    // Moving the policy out of the zone (a delta between zones): the client rebuilds and agrees.
+    await ok("PATCH", `/v1/services/${s.service}/policies/${zonePolicy.id}`, { zoneName: "" });
+    expect(await client.refresh()).toBe(true);
+    expect((await compare()).deciding.size).toBe(0);
     expect(await client.refresh()).toBe(false);
   });
 });
