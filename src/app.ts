@@ -14,7 +14,7 @@ import { directoryRoutes } from "./directory/directory.routes.ts";
 import { distributionRoutes } from "./distribution/distribution.routes.ts";
 import { installAuthentication } from "./http/authentication.ts";
 import { closedQuery } from "./http/closed-query.ts";
-import { installErrorHandling } from "./http/error-handler.ts";
+import { installErrorHandling, schemaErrorFormatter } from "./http/error-handler.ts";
 import "./http/fastify-types.ts";
 import { frontierRoutes } from "./compat/frontier/index.ts";
 import { nx1Routes } from "./compat/nx1/index.ts";
@@ -67,6 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: "idle",
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: "array", useDefaults: true } },
+    schemaErrorFormatter,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema(ErrorBody);

@@ -1,4 +1,4 @@
-// `node bench/decisions/cost.ts [--duration S] [--connections N] [--only a,b]`
+// `node bench/decisions/cost.ts [--duration S] [--connections N] [--only a,b]` (names contain a or b)
 //
 // Where a request's time goes: drives one gatehouse process (PostgreSQL) route by route with
 // autocannon from this process and reports, beside req/s and p99, the server's CPU time per
@@ -52,6 +52,14 @@ try {
   const json = { "content-type": "application/json" };
   const auth = { "authorization-psk": PSK };
   const body = JSON.stringify(seeded.decision(seeded.alice.username));
+  const batch = JSON.stringify({
+    service: seeded.service,
+    requests: Array.from({ length: 100 }, (_, i) => ({
+      user: i % 2 === 0 ? seeded.alice.username : seeded.bob.username,
+      resource: { catalog: "sales", schema: `s${(i * 37) % 1000}`, table: `t${i}` },
+      accessType: "select",
+    })),
+  });
   const scenarios: { name: string; pid: number; opts: Record<string, unknown>; expect: number }[] = [
     {
       name: "bare POST",
@@ -76,6 +84,12 @@ try {
       name: "POST /v1/decisions 200",
       pid: gh.child.pid ?? 0,
       opts: { url: `${gh.url}/v1/decisions`, method: "POST", headers: { ...json, ...auth }, body },
+      expect: 200,
+    },
+    {
+      name: "POST /v1/decisions:batch of 100",
+      pid: gh.child.pid ?? 0,
+      opts: { url: `${gh.url}/v1/decisions:batch`, method: "POST", headers: { ...json, ...auth }, body: batch },
       expect: 200,
     },
   ];

@@ -55,14 +55,26 @@ export function validationDetails(validation: AjvError[], context: string | unde
   });
 }
 
+/** A schema-validation failure as the catalogue's VALIDATION_FAILED, naming every field. */
+function validationFailed(validation: AjvError[], context: string | undefined): AppError {
+  const details = validationDetails(validation, context);
+  return ValidationFailed(details.map((d) => d.message).join("; "), { details });
+}
+
+/**
+ * Fastify `schemaErrorFormatter`: builds the VALIDATION_FAILED error directly, so a rejected
+ * request creates one error (and captures one stack) instead of Fastify's own error with its
+ * composed message, which the error handler then translated.
+ */
+export function schemaErrorFormatter(errors: unknown[], dataVar: string): Error {
+  return validationFailed(errors as AjvError[], dataVar);
+}
+
 /** Maps anything thrown during a request to an `AppError`; unknown errors become INTERNAL. */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   const fastifyError = error as FastifyError & { validation?: AjvError[]; validationContext?: string };
-  if (fastifyError.validation) {
-    const details = validationDetails(fastifyError.validation, fastifyError.validationContext);
-    return ValidationFailed(details.map((d) => d.message).join("; "), { details });
-  }
+  if (fastifyError.validation) return validationFailed(fastifyError.validation, fastifyError.validationContext);
   switch (fastifyError.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       return PayloadTooLarge("the request body is larger than the limit of this route", { cause: error });
