@@ -1,7 +1,7 @@
 import type { MatchType } from "../match/policy-resource-matcher.ts";
+import { intern } from "../model/intern.ts";
 import type { PreparedServiceDef } from "../model/service-def.ts";
 import { compareEvalOrder, type PolicyEvaluator } from "../policy/policy-evaluator.ts";
-import { intern } from "../model/intern.ts";
 import { buildSimpleGrants, type SimpleGrant } from "../policy/simple-grants.ts";
 import type { RangerAccessResource, RangerPolicyResource, RangerPolicyResources } from "../types.ts";
 
