@@ -140,6 +140,15 @@ function combinations(resource: ZoneResource): Record<string, string | string[]>
   return out;
 }
 
+/** The names of the zones (of `zones`) whose resources match an access resource, by the engine's zone routing. */
+function zoneMatcher(
+  def: RangerServiceDef,
+  zones: Record<string, { zoneName: string; resources: ZoneResource[] }>,
+): (elements: Record<string, string | string[]>) => string[] {
+  const engine = createEngine({ serviceDef: def, policies: [], securityZones: zones });
+  return (elements) => engine.zoneNamesFor(engine.preProcess({ resource: { elements }, accessType: "" }));
+}
+
 /** A conflict between the zone being written and another zone claiming resources of the same service. */
 export interface ZoneOverlap {
   service: string;
@@ -174,30 +183,23 @@ export function findOverlap(
     z.resources.push(...o.resources);
     zones[o.zoneName] = z;
   }
-  // The written zone under a key no stored zone can have (names are unique ignoring case).
-  const self = `\u0000${zoneName}`;
-  zones[self] = { zoneName: self, resources };
-  const engine = createEngine({ serviceDef: target.def, policies: [], securityZones: zones });
-  const matched = (elements: Record<string, string | string[]>) =>
-    engine.zoneNamesFor(engine.preProcess({ resource: { elements }, accessType: "" }));
+  // Two engines, so each direction costs (resources of one side) × (zones matched against):
+  // the other zones, matched against the written zone's resources; the written zone alone,
+  // matched against the other zones' resources.
+  const theirs = zoneMatcher(target.def, zones);
+  const mine = (list: ZoneResource[]) => zoneMatcher(target.def, { [zoneName]: { zoneName, resources: list } });
+  const ours = mine(resources);
   for (const [index, resource] of resources.entries()) {
     for (const elements of combinations(resource)) {
-      const other = matched(elements).find((z) => z !== self);
+      const other = theirs(elements)[0];
       if (other !== undefined) return { service: target.name, index, otherZone: other, resource };
     }
   }
   for (const o of others) {
     for (const resource of o.resources) {
       for (const elements of combinations(resource)) {
-        if (!matched(elements).includes(self)) continue;
-        const index = resources.findIndex((r) => {
-          const one = createEngine({
-            serviceDef: target.def,
-            policies: [],
-            securityZones: { [self]: { resources: [r] } },
-          });
-          return one.zoneNamesFor(one.preProcess({ resource: { elements }, accessType: "" })).length > 0;
-        });
+        if (ours(elements).length === 0) continue;
+        const index = resources.findIndex((r) => mine([r])(elements).length > 0);
         return { service: target.name, index: Math.max(index, 0), otherZone: o.zoneName, resource };
       }
     }
