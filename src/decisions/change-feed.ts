@@ -29,6 +29,8 @@ export interface ChangeFeed {
  * notification announced. Tag changes need no channel of their own: a tag policy delta is copied
  * into each linked service's log and a resource-tag change bumps the service's `tag_version`,
  * and both notify on the policy channel with the linked service's id (migrations 0004, 0006).
+ * Security zones need none either: a zone write bumps the policy version of each service in the
+ * zone (a `services` row update, notified with its id), which rebuilds that service's engine.
  */
 export function startChangeFeed(runtime: DecisionRuntime, options: ChangeFeedOptions): ChangeFeed {
   const onError = options.onError ?? (() => {});

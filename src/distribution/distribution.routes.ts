@@ -84,7 +84,7 @@ export function distributionRoutes(db: Db): FastifyPluginAsyncTypebox {
           schema: {
             tags: ["distribution"],
             summary: "Download the service's policies (Ranger ServicePolicies)",
-            description: `${RANGER_NOTE} 304 when \`lastKnownVersion\` is current; \`policyDeltas\` instead of \`policies\` when the plugin supports deltas and the change log has them. \`tagPolicies\` carries the linked tag service's policies (its changes also bump this service's version and arrive among the deltas).`,
+            description: `${RANGER_NOTE} 304 when \`lastKnownVersion\` is current; \`policyDeltas\` instead of \`policies\` when the plugin supports deltas and the change log has them. \`tagPolicies\` carries the linked tag service's policies (its changes also bump this service's version and arrive among the deltas). \`securityZones\` carries the service's security zones with their resources and their policies (or deltas), which are then absent from the top level, as Ranger sends them.`,
             params: ServiceNameParams,
             querystring: PolicyQuery,
             response: { 200: Type.Unknown({ description: "ServicePolicies" }), 304: Type.Null() },
