@@ -3,6 +3,7 @@ import { uniqueName } from "../../test/support/factories.ts";
 import { type TestApp, testApp } from "../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../test/support/test-db.ts";
 import { seedService } from "../decisions/test-seed.ts";
+import { seedTaggedService } from "../tags/test-seed.ts";
 
 let t: TestApp;
 
@@ -263,5 +264,42 @@ describe(`security zones (${TEST_BACKEND})`, () => {
     const second = (await t.request({ method: "GET", url: `/v1/zones?limit=2&cursor=${first.nextCursor}` })).json();
     expect(second.items[0].id).toBeGreaterThan(first.items[1].id);
     expect((await t.request({ method: "GET", url: "/v1/zones?cursor=nope" })).statusCode).toBe(400);
+  });
+
+  it("inside a zone that includes the linked tag service only the zone's tag policies apply; elsewhere the tag policies without a zone", async () => {
+    const s = await seedTaggedService(t);
+    await t.request({
+      method: "POST",
+      url: `/v1/services/${s.service}/tagged-resources`,
+      payload: { resourceElements: s.table("orders"), tags: [{ type: s.pii }] },
+    });
+    expect(await s.decide("orders")).toMatchObject({ allowed: false, policyId: s.tagPolicy.id });
+
+    const zone = uniqueName("pii-zone");
+    const created = await ok("POST", "/v1/zones", {
+      name: zone,
+      services: { [s.service]: { resources: [{ catalog: ["sales"], schema: [s.schema] }] } },
+      tagServices: [s.tagService],
+    });
+    expect(created.tagServices).toEqual([s.tagService]);
+    const grant = await ok("POST", `/v1/services/${s.service}/policies`, {
+      name: uniqueName("zone-analysts"),
+      zoneName: zone,
+      resources: { catalog: { values: ["sales"] }, schema: { values: [s.schema] }, table: { values: ["*"] } },
+      policyItems: [{ groups: [s.analysts], accesses: [{ type: "select" }] }],
+    });
+    // The zone-less tag policy no longer applies inside the zone: the zone's grant decides.
+    expect(await s.decide("orders")).toMatchObject({ allowed: true, policyId: grant.id });
+    const sp = (await t.request({ method: "GET", url: `/service/plugins/policies/download/${s.service}` })).json();
+    expect(sp.securityZones[zone]).toMatchObject({ containsAssociatedTagService: true });
+
+    // A tag policy of the zone does.
+    const zoneTagPolicy = await ok("POST", `/v1/services/${s.tagService}/policies`, {
+      name: uniqueName("zone-deny-pii"),
+      zoneName: zone,
+      resources: { tag: { values: [s.pii] } },
+      denyPolicyItems: [{ groups: [s.analysts], accesses: [{ type: "trino:select" }] }],
+    });
+    expect(await s.decide("orders")).toMatchObject({ allowed: false, policyId: zoneTagPolicy.id });
   });
 });
