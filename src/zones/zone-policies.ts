@@ -7,7 +7,9 @@ import type { RangerPolicy, RangerPolicyDelta, SecurityZoneInfo } from "../engin
  * a zone without policies is decided by nothing and so denied, as in Ranger). Unlike Ranger, which
  * moves only enabled policies and leaves disabled zone policies in the top-level list (where they
  * never apply), disabled zone policies go with their zone too, so a client can rebuild each list
- * from its own policies.
+ * from its own policies. A policy naming a zone the service is not in (possible only for rows
+ * written before migration 0007, which introduced the zone check) is left out: a zone policy
+ * applies only inside its zone, and that zone claims nothing of the service.
  */
 export function splitPoliciesByZone(
   policies: readonly RangerPolicy[],
@@ -17,9 +19,8 @@ export function splitPoliciesByZone(
   for (const [name, info] of Object.entries(zones)) securityZones[name] = { ...info, policies: [] };
   const top: RangerPolicy[] = [];
   for (const p of policies) {
-    const zone = p.zoneName ? securityZones[p.zoneName] : undefined;
-    if (zone) zone.policies?.push(p);
-    else top.push(p);
+    if (!p.zoneName) top.push(p);
+    else securityZones[p.zoneName]?.policies?.push(p);
   }
   return { policies: top, securityZones };
 }
