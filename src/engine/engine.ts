@@ -29,6 +29,7 @@ import type {
   RangerValiditySchedule,
   ResourceACLs,
   SecurityZoneInfo,
+  ServiceTags,
 } from "./types.ts";
 
 /**
@@ -283,6 +284,16 @@ export class PolicyEngine {
     const res = this.zoneAwareEvaluate(state, 2);
     this.evaluateAuditFilters(state, res);
     return res;
+  }
+
+  /**
+   * Updates resource tags without touching policies: a Ranger tag delta (`isDelta: true`) is
+   * applied in place, at the cost of the resources and tags it names; a full `ServiceTags`
+   * document replaces every tag. Answers afterwards are those of an engine built with the
+   * resulting tags.
+   */
+  applyServiceTags(serviceTags: ServiceTags): void {
+    this.tagStore.apply(serviceTags);
   }
 
   /** Incrementally applies policy deltas (create 0, update 1, delete 2); no full rebuild. */
