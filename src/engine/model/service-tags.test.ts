@@ -1,0 +1,407 @@
+import { describe, expect, it } from "vitest";
+import { createEngine } from "../index.ts";
+import type {
+  EngineInput,
+  RangerAccessRequest,
+  RangerPolicy,
+  RangerPolicyResources,
+  RangerServiceDef,
+  RangerServiceResource,
+  RangerTag,
+  ServiceTags,
+} from "../types.ts";
+import { prepareServiceDef } from "./service-def.ts";
+import { TagStore } from "./service-tags.ts";
+
+/**
+ * Tag deltas applied in place must leave the engine exactly where a fresh build from the resulting
+ * document would be: same `tagsFor` output (order and deduplication included) and same decisions.
+ * The resulting document comes from `mergeDelta` below, a plain transcription of Ranger's
+ * `RangerServiceTagsDeltaUtil.applyDelta` (plus Gatehouse's rule for deltas without signatures),
+ * written independently of the store's incremental code.
+ */
+
+/** mulberry32: a small seeded PRNG so that a failure reproduces from its seed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function pick<T>(r: () => number, list: readonly T[]): T {
+  return list[Math.floor(r() * list.length)];
+}
+
+const SERVICE_DEF: RangerServiceDef = {
+  name: "hive",
+  resources: [
+    { name: "database", level: 1, matcherOptions: { wildCard: "true", ignoreCase: "true" } },
+    { name: "table", level: 2, parent: "database", matcherOptions: { wildCard: "true", ignoreCase: "true" } },
+    { name: "column", level: 3, parent: "table", matcherOptions: { wildCard: "true", ignoreCase: "true" } },
+    {
+      name: "url",
+      level: 1,
+      matcher: "org.apache.ranger.plugin.resourcematcher.RangerPathResourceMatcher",
+      recursiveSupported: true,
+      matcherOptions: { wildCard: "true", ignoreCase: "false" },
+    },
+  ],
+  accessTypes: [{ name: "select" }, { name: "update" }],
+};
+
+const TAG_DEF: RangerServiceDef = {
+  name: "tag",
+  resources: [{ name: "tag", level: 1, matcherOptions: { wildCard: "true", ignoreCase: "false" } }],
+  accessTypes: [{ name: "hive:select" }, { name: "hive:update" }],
+};
+
+const TAG_POLICIES: RangerPolicy[] = [
+  {
+    id: 100,
+    name: "no-pii",
+    resources: { tag: { values: ["PII"] } },
+    denyPolicyItems: [{ groups: ["analysts"], accesses: [{ type: "hive:select" }] }],
+  },
+  {
+    id: 101,
+    name: "pci-for-auditors",
+    resources: { tag: { values: ["PCI", "EXP*"] } },
+    policyItems: [{ groups: ["auditors"], accesses: [{ type: "hive:select" }, { type: "hive:update" }] }],
+  },
+];
+
+const POLICIES: RangerPolicy[] = [
+  {
+    id: 1,
+    name: "analysts-read",
+    resources: { database: { values: ["*"] }, table: { values: ["*"] }, column: { values: ["*"] } },
+    policyItems: [{ groups: ["analysts"], accesses: [{ type: "select" }] }],
+  },
+];
+
+const TAG_TYPES = ["PII", "PCI", "EXPIRES", "OTHER"];
+const VALUES = ["a", "A", "ab", "b", "abc", "a*", "*b", "*", "c"];
+const PATHS = ["/a", "/a/b", "/a/b/", "/a/*", "/", "/ab"];
+const REQUEST_VALUES = ["a", "A", "ab", "b", "abc", "x", "c", "Ab"];
+const REQUEST_PATHS = ["/a", "/a/b", "/a/b/c", "/", "/ab", "/x"];
+const CHAINS = [["database"], ["database", "table"], ["database", "table", "column"], ["url"]];
+
+function randomElements(r: () => number): RangerPolicyResources {
+  const out: RangerPolicyResources = {};
+  for (const name of pick(r, CHAINS)) {
+    const values = [pick(r, name === "url" ? PATHS : VALUES)];
+    if (r() < 0.15) values.push(pick(r, VALUES));
+    out[name] = { values, isExcludes: name !== "url" && r() < 0.05, isRecursive: name === "url" && r() < 0.5 };
+  }
+  return out;
+}
+
+function randomTag(r: () => number): RangerTag {
+  const tag: RangerTag = { type: pick(r, TAG_TYPES) };
+  if (r() < 0.5) tag.attributes = { level: pick(r, ["high", "low"]) };
+  if (r() < 0.1) tag.validityPeriods = [{ endTime: "2030/01/01 00:00:00" }];
+  if (r() < 0.1) tag.options = { note: pick(r, ["x", "y"]) };
+  return tag;
+}
+
+function randomRequest(r: () => number): RangerAccessRequest {
+  let names = pick(r, CHAINS);
+  if (names.length > 1 && r() < 0.3) names = names.slice(0, -1);
+  const elements: Record<string, string> = {};
+  for (const n of names) elements[n] = pick(r, n === "url" ? REQUEST_PATHS : REQUEST_VALUES);
+  return {
+    resource: { elements },
+    accessType: r() < 0.3 ? "" : pick(r, ["select", "update"]),
+    user: "u",
+    userGroups: [pick(r, ["analysts", "auditors", "others"])],
+    resourceMatchingScope: r() < 0.1 ? "SELF_OR_DESCENDANTS" : "SELF",
+  };
+}
+
+/** Canonical JSON of elements (sorted keys), as a delta without signature is compared. */
+function canon(elements: RangerPolicyResources | undefined): string {
+  const e = elements ?? {};
+  return JSON.stringify(
+    Object.fromEntries(
+      Object.keys(e)
+        .sort()
+        .map((k) => [k, e[k]]),
+    ),
+  );
+}
+
+/** Ranger's `applyDelta` on documents (see the file comment); a full document replaces. */
+function mergeDelta(doc: ServiceTags, delta: ServiceTags): ServiceTags {
+  if (!delta.isDelta) return structuredClone(delta);
+  if (delta.tagsChangeExtent === "NONE") return doc;
+  let tags: Record<string, RangerTag> = { ...doc.tags };
+  for (const [id, t] of Object.entries(delta.tags ?? {})) {
+    if (!t.type) delete tags[id];
+    else tags[id] = t;
+  }
+  const resources = [...(doc.serviceResources ?? [])];
+  const mappings = { ...doc.resourceToTagIds };
+  for (const sr of delta.serviceResources ?? []) {
+    const i = resources.findIndex((x) => x.id === sr.id);
+    if (!sr.resourceSignature && Object.keys(sr.resourceElements ?? {}).length === 0) {
+      if (i >= 0) {
+        resources.splice(i, 1);
+        delete mappings[String(sr.id)];
+      }
+      continue;
+    }
+    if (i >= 0) {
+      const old = resources[i];
+      const same = sr.resourceSignature
+        ? sr.resourceSignature === old.resourceSignature
+        : canon(sr.resourceElements) === canon(old.resourceElements);
+      if (same) continue;
+      resources.splice(i, 1);
+    }
+    resources.push(sr);
+  }
+  Object.assign(mappings, delta.resourceToTagIds);
+  if (Object.keys(mappings).length === 0) tags = {};
+  return { tags, serviceResources: resources, resourceToTagIds: mappings };
+}
+
+/** A generated world: a document, and the ids it has handed out. */
+class World {
+  doc: ServiceTags = { tags: {}, serviceResources: [], resourceToTagIds: {} };
+  nextResource = 1;
+  nextTag = 1;
+  private readonly r: () => number;
+  constructor(r: () => number) {
+    this.r = r;
+  }
+
+  resource(id: number): RangerServiceResource {
+    const resourceElements = randomElements(this.r);
+    const sr: RangerServiceResource = { id, resourceElements };
+    if (this.r() < 0.5) sr.resourceSignature = canon(resourceElements);
+    return sr;
+  }
+
+  /** Tag ids for a resource: mostly known ones, sometimes fresh or dangling. */
+  tagIds(delta: ServiceTags): number[] {
+    const r = this.r;
+    const known = Object.keys(this.doc.tags ?? {}).map(Number);
+    const ids: number[] = [];
+    const n = Math.floor(r() * 3.2);
+    for (let i = 0; i < n; i++) {
+      const x = r();
+      if (x < 0.55 && known.length > 0) ids.push(pick(r, known));
+      else if (x < 0.9) {
+        const id = this.nextTag++;
+        (delta.tags as Record<string, RangerTag>)[String(id)] = randomTag(r);
+        ids.push(id);
+      } else ids.push(this.nextTag + 50); // not (yet) a tag
+    }
+    return ids;
+  }
+
+  /** A full document of `n` resources. */
+  full(n: number): ServiceTags {
+    const doc: ServiceTags = { tags: {}, serviceResources: [], resourceToTagIds: {} };
+    this.doc = { tags: {}, serviceResources: [], resourceToTagIds: {} };
+    for (let i = 0; i < n; i++) {
+      const id = this.nextResource++;
+      doc.serviceResources?.push(this.resource(id));
+      (doc.resourceToTagIds as Record<string, number[]>)[String(id)] = this.tagIds(doc);
+      this.doc.tags = doc.tags;
+    }
+    return doc;
+  }
+
+  /** A delta of a few generated changes. */
+  delta(): ServiceTags {
+    const r = this.r;
+    const delta: ServiceTags = { isDelta: true, tags: {}, serviceResources: [], resourceToTagIds: {} };
+    const tags = delta.tags as Record<string, RangerTag>;
+    const mappings = delta.resourceToTagIds as Record<string, number[]>;
+    const existing = (this.doc.serviceResources ?? []).map((x) => x.id as number);
+    const changes = 1 + Math.floor(r() * 4);
+    for (let c = 0; c < changes; c++) {
+      const x = r();
+      const some = existing.length > 0 ? pick(r, existing) : undefined;
+      if (x < 0.25 || some === undefined) {
+        const id = this.nextResource++;
+        delta.serviceResources?.push(this.resource(id));
+        mappings[String(id)] = this.tagIds(delta);
+      } else if (x < 0.4) {
+        delta.serviceResources?.push({ id: some, resourceElements: {} }); // removed
+      } else if (x < 0.5) {
+        delta.serviceResources?.push(this.resource(some)); // elements changed (usually)
+        if (r() < 0.5) mappings[String(some)] = this.tagIds(delta);
+      } else if (x < 0.6) {
+        const same = (this.doc.serviceResources ?? []).find((s) => s.id === some) as RangerServiceResource;
+        delta.serviceResources?.push(structuredClone(same)); // sent again, unchanged
+      } else if (x < 0.75) {
+        mappings[String(some)] = this.tagIds(delta); // tags of a resource
+      } else if (x < 0.9) {
+        const known = Object.keys({ ...this.doc.tags, ...tags });
+        if (known.length > 0) tags[pick(r, known)] = randomTag(r); // a (shared) tag changes
+      } else if (x < 0.97) {
+        const known = Object.keys(this.doc.tags ?? {});
+        if (known.length > 0) tags[pick(r, known)] = { type: "" }; // a tag removed
+      } else mappings[String(this.nextResource + 3)] = this.tagIds(delta); // a mapping ahead of its resource
+    }
+    if (r() < 0.05) delta.tagsChangeExtent = "NONE";
+    return delta;
+  }
+}
+
+const sd = prepareServiceDef(SERVICE_DEF);
+
+function engineInput(serviceTags: ServiceTags): EngineInput {
+  return {
+    serviceDef: SERVICE_DEF,
+    policies: POLICIES,
+    tagPolicies: { serviceDef: TAG_DEF, policies: TAG_POLICIES },
+    serviceTags,
+  };
+}
+
+/** Compares the incremental store and engine with fresh ones on `requests` generated requests. */
+function compare(
+  store: TagStore,
+  engine: ReturnType<typeof createEngine>,
+  doc: ServiceTags,
+  r: () => number,
+  requests: number,
+  where: string,
+): number {
+  const freshStore = new TagStore(structuredClone(doc), sd);
+  const freshEngine = createEngine(engineInput(structuredClone(doc)));
+  let tagged = 0;
+  for (let q = 0; q < requests; q++) {
+    const req = randomRequest(r);
+    const descendants = req.accessType === "" || req.resourceMatchingScope === "SELF_OR_DESCENDANTS";
+    const want = freshStore.tagsFor(req.resource, descendants);
+    const got = store.tagsFor(req.resource, descendants);
+    if (want.length > 0) tagged++;
+    if (JSON.stringify(got) !== JSON.stringify(want)) expect(got, `${where}, request ${q}: tagsFor`).toEqual(want);
+    const a = freshEngine.isAccessAllowed(req);
+    const b = engine.isAccessAllowed(req);
+    if (JSON.stringify(a) !== JSON.stringify(b)) expect(b, `${where}, request ${q}: decision`).toEqual(a);
+  }
+  return tagged;
+}
+
+describe("TagStore.apply (tag deltas in place)", () => {
+  it("matches a fresh build after every generated delta: tagsFor order and deduplication, decisions", () => {
+    let tagged = 0;
+    let deltas = 0;
+    for (let seed = 1; seed <= 6; seed++) {
+      const r = rng(seed);
+      const world = new World(r);
+      const initial = world.full(60);
+      world.doc = structuredClone(initial);
+      const store = new TagStore(structuredClone(initial), sd);
+      const engine = createEngine(engineInput(structuredClone(initial)));
+      for (let step = 0; step < 60; step++) {
+        // now and then a full document replaces everything
+        const change = r() < 0.04 ? world.full(20 + Math.floor(r() * 40)) : world.delta();
+        world.doc = mergeDelta(world.doc, change);
+        store.apply(structuredClone(change));
+        engine.applyServiceTags(structuredClone(change));
+        deltas++;
+        tagged += compare(store, engine, world.doc, r, 40, `seed ${seed}, step ${step}`);
+      }
+    }
+    expect(deltas).toBe(360);
+    // the generated requests do meet tags (and the comparisons are not all of empty lists)
+    expect(tagged).toBeGreaterThan(2000);
+  });
+
+  it("keeps matching after enough removals to renumber (compaction) and re-adding", () => {
+    const r = rng(77);
+    const world = new World(r);
+    const initial = world.full(3000);
+    world.doc = structuredClone(initial);
+    const store = new TagStore(structuredClone(initial), sd);
+    const engine = createEngine(engineInput(structuredClone(initial)));
+    // warm the index's caches, then remove 2,500 resources in deltas of 100 and add 200
+    compare(store, engine, world.doc, r, 200, "before");
+    for (let batch = 0; batch < 25; batch++) {
+      const ids = (world.doc.serviceResources ?? []).slice(0, 100).map((s) => s.id);
+      const delta: ServiceTags = {
+        isDelta: true,
+        serviceResources: ids.map((id) => ({ id, resourceElements: {} })),
+      };
+      world.doc = mergeDelta(world.doc, delta);
+      store.apply(structuredClone(delta));
+      engine.applyServiceTags(structuredClone(delta));
+    }
+    let add = world.delta();
+    for (let i = 0; i < 50; i++) add = mergeShallow(add, world.delta());
+    world.doc = mergeDelta(world.doc, add);
+    store.apply(structuredClone(add));
+    engine.applyServiceTags(structuredClone(add));
+    expect(world.doc.serviceResources?.length).toBeLessThan(800);
+    expect(compare(store, engine, world.doc, r, 600, "after compaction")).toBeGreaterThan(50);
+  });
+
+  it("a tag change that splits a tag set refiles its resources (descendant lookups stand one resource for a set)", () => {
+    const table = (t: string) => ({ database: { values: ["a"] }, table: { values: [t] } });
+    const store = new TagStore(
+      {
+        tags: { "1": { type: "PII" }, "2": { type: "PII" } },
+        serviceResources: [
+          { id: 1, resourceElements: table("t1") },
+          { id: 2, resourceElements: table("t2") },
+        ],
+        resourceToTagIds: { "1": [1], "2": [2] },
+      },
+      sd,
+    );
+    const below = () => store.tagsFor({ elements: { database: "a" } }, true).map((t) => t.type);
+    // one tag set (PII) below the database: one resource stands for both
+    expect(below()).toEqual(["PII"]);
+    store.apply({ isDelta: true, tags: { "2": { type: "PCI" } } });
+    expect(below()).toEqual(["PII", "PCI"]);
+    store.apply({ isDelta: true, tags: { "1": { type: "PCI" } } });
+    expect(below()).toEqual(["PCI"]);
+    store.apply({ isDelta: true, tags: { "1": { type: "" } } });
+    expect(below()).toEqual(["PCI"]);
+    expect(store.tagsFor({ elements: { database: "a", table: "t1" } }, false)).toEqual([]);
+  });
+
+  it("a full document replaces all tags; a NONE delta changes nothing; an untagged store is empty", () => {
+    const store = new TagStore(
+      {
+        tags: { "1": { type: "PII" } },
+        serviceResources: [{ id: 1, resourceElements: { database: { values: ["a"] } } }],
+        resourceToTagIds: { "1": [1] },
+      },
+      sd,
+    );
+    const req = { elements: { database: "a" } };
+    expect(store.tagsFor(req, false).map((t) => t.type)).toEqual(["PII"]);
+    store.apply({ isDelta: true, tagsChangeExtent: "NONE", resourceToTagIds: { "1": [] } });
+    expect(store.tagsFor(req, false).map((t) => t.type)).toEqual(["PII"]);
+    store.apply({ isDelta: true, resourceToTagIds: { "1": [] } });
+    expect(store.isEmpty).toBe(true);
+    store.apply({ isDelta: true, tags: { "2": { type: "PCI" } }, resourceToTagIds: { "1": [2] } });
+    expect(store.tagsFor(req, false).map((t) => t.type)).toEqual(["PCI"]);
+    store.apply({ serviceResources: [], tags: {} });
+    expect(store.isEmpty).toBe(true);
+    expect(store.tagsFor(req, false)).toEqual([]);
+  });
+});
+
+/** Two deltas as one (the later wins per id), for a bigger batch. */
+function mergeShallow(a: ServiceTags, b: ServiceTags): ServiceTags {
+  const seen = new Set((b.serviceResources ?? []).map((s) => s.id));
+  return {
+    isDelta: true,
+    tags: { ...a.tags, ...b.tags },
+    serviceResources: [...(a.serviceResources ?? []).filter((s) => !seen.has(s.id)), ...(b.serviceResources ?? [])],
+    resourceToTagIds: { ...a.resourceToTagIds, ...b.resourceToTagIds },
+  };
+}
