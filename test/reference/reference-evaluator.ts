@@ -478,31 +478,102 @@ export function referenceEvaluate(input: EngineInput, req: RangerAccessRequest, 
 }
 
 /**
- * The policies Ranger's resource tries hand to the loop (§3.1), modelled without trie artefacts:
- * every policy when the request names no resource; otherwise a policy some resource spec of which is
- * related to the request (SELF, DESCENDANT, ANCESTOR or SELF_AND_ALL_DESCENDANTS), plus policies
- * with excludes values (the trie returns those for every lookup), plus policies whose spec names
- * every requested key with a value matching it on its own. The last clause matters because Ranger
- * looks up only the keys the request has (RangerResourceEvaluatorsRetriever#getEvaluators) and a
- * candidate that then fails to match still counts for "allowed and no deny ⇒ determined"
+ * The policies Ranger's resource tries hand to the loop (§3.1): every policy when the request names
+ * no resource; otherwise a policy some resource spec of which is related to the request (SELF,
+ * DESCENDANT, ANCESTOR or SELF_AND_ALL_DESCENDANTS: the tries are a pre-filter, so whatever matches
+ * is among them — e.g. a recursive `/a/` is taken to be returned for `/a`, which the matcher
+ * accepts), plus the non-matching specs the tries return too. Ranger keeps one trie per resource
+ * name and looks up only the keys the request has; a spec is returned when every such lookup
+ * returns it (RangerResourceEvaluatorsRetriever#getEvaluators intersects the per-key sets). What one lookup
+ * returns is modelled in `trieReturns`, artefacts included, because a candidate that then fails to
+ * match still counts for "allowed and no deny ⇒ determined"
  * (RangerPolicyEngineImpl#evaluatePoliciesForOneAccessTypeNoAudit checks `ret.getIsAllowed() &&
- * !evaluator.hasDeny()` after every evaluate): e.g. `res0=[""]` (match-any, in the root's wildcard
- * set) with an excludes `res2=[""]` matches `{res0: ab}` as NONE, yet Ranger evaluates it.
+ * !evaluator.hasDeny()` after every evaluate). E.g. `res0=[""]` (match-any) with an excludes
+ * `res2=[""]` is returned for `{res0: ab}` though it matches NONE; but an excludes `res1` does not
+ * make a policy a candidate when its `res0` values miss the request's `res0`.
  */
 function isCandidate(sd: RangerServiceDef, policyType: number, p: RangerPolicy, req: RangerAccessRequest): boolean {
   const keys = requestKeys(req);
   if (keys.length === 0) return true;
   const defs = resourceDefsFor(sd, policyType);
+  const looked = keys.filter((k) => defs.some((d) => d.name === k));
+  if (looked.length === 0) return false;
   const specs = [p.resources ?? {}, ...(p.additionalResources ?? [])];
   return specs.some(
     (spec) =>
       specMatchType(sd, policyType, spec, req) !== "NONE" ||
-      keys.some((k) => spec[k]?.isExcludes === true) ||
-      keys.every((k) => {
-        const def = defs.find((d) => d.name === k);
-        return def !== undefined && spec[k] !== undefined && elementMatches(def, spec[k], req.resource.elements[k]);
-      }),
+      looked.every((k) => trieReturns(defs, spec, k, req.resource.elements[k])),
   );
+}
+
+/**
+ * Does Ranger's trie for resource `key` return a policy with this spec for the request value?
+ * RangerResourceTrie#buildTrie: a spec without the key is filed as a wildcard at the root when its
+ * leaf is an ancestor of the key (`isAncestorOf`), else not at all; an excludes or match-any value
+ * list is a wildcard at the root; otherwise each value is inserted under its non-wildcard prefix
+ * (wildcard chars `*?` when wildCard is on, plus the token delimiters when replaceTokens is on) —
+ * as a wildcard entry when the value had a wildcard or is recursive, else as an exact entry.
+ * getEvaluatorsForResource walks the value down the trie (case-folded with ignoreCase) and returns
+ * the wildcard entries of every node passed, plus the exact entries of the node where the value
+ * ends exactly. So a wildcard value is returned for every value starting with its prefix, an exact
+ * value only for that value. A collection value returns the union over its elements.
+ */
+function trieReturns(
+  defs: RangerResourceDef[],
+  spec: RangerPolicyResources,
+  key: string,
+  v: string | string[] | null | undefined,
+): boolean {
+  const def = defs.find((d) => d.name === key);
+  if (!def) return false;
+  const res = spec[key];
+  if (!res) return isAncestorOf(defs, spec, def);
+  if (res.isExcludes === true || isMatchAny(def, res)) return true;
+  const wild = boolOption(def, "wildCard", true);
+  const ignoreCase = boolOption(def, "ignoreCase", true);
+  let special = wild ? "*?" : "";
+  if (boolOption(def, "replaceTokens", true)) {
+    const opt = (name: string, dflt: string) => {
+      const o = def.matcherOptions?.[name];
+      return typeof o === "string" && o.length > 0 ? o[0] : dflt;
+    };
+    special += opt("tokenDelimiterStart", "{") + opt("tokenDelimiterEnd", "}") + opt("tokenDelimiterEscape", "\\");
+  }
+  const fold = (x: string) => (ignoreCase ? x.toLowerCase() : x);
+  const lookups = v === null || v === undefined ? [] : Array.isArray(v) ? (v.length === 0 ? [""] : v) : [v];
+  for (const value of res.values ?? []) {
+    if (value === null || value === undefined) continue;
+    let cut = value.length;
+    for (const c of special) {
+      const i = value.indexOf(c);
+      if (i >= 0 && i < cut) cut = i;
+    }
+    const prefix = fold(value.slice(0, cut));
+    const asWildcard = cut !== value.length || res.isRecursive === true;
+    for (const x of lookups) {
+      if (asWildcard ? fold(x).startsWith(prefix) : fold(x) === prefix) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * `RangerPolicyResourceEvaluator#isAncestorOf(def)`: the spec's leaf resource (its deepest level)
+ * is a proper ancestor of `def` along `parent` links.
+ */
+function isAncestorOf(defs: RangerResourceDef[], spec: RangerPolicyResources, def: RangerResourceDef): boolean {
+  let leaf: RangerResourceDef | undefined;
+  for (const name of Object.keys(spec)) {
+    const d = defs.find((x) => x.name === name);
+    if (d && (leaf === undefined || (d.level ?? 0) > (leaf.level ?? 0))) leaf = d;
+  }
+  if (!leaf) return false;
+  let cur = defs.find((x) => x.name === (def.parent ?? ""));
+  while (cur) {
+    if (cur.name === leaf.name) return true;
+    cur = defs.find((x) => x.name === (cur?.parent ?? ""));
+  }
+  return false;
 }
 
 /** Access items of one policy, per requested access type, merged into the shared per-type map. */
