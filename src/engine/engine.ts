@@ -690,7 +690,7 @@ export class PolicyEngine {
         // the clock is read only for policies with validity schedules
         if (ev.hasSchedule && !ev.isApplicable(state.accessTime)) continue;
         if (!res.isAccessDetermined && (res.isAllowed || deniedByTags)) {
-          ancestors ??= repo.ancestorCandidates(state, policyType);
+          ancestors ??= repo.ancestorCandidates(state, policyType, evs);
           if (ancestors.length > 0)
             ai = passAncestors(ancestors, ai, prev, ev, res, deniedByTags, policyType, state.accessTime);
         }
@@ -710,7 +710,7 @@ export class PolicyEngine {
         }
       }
       if (!stopped && !res.isAccessDetermined && (res.isAllowed || deniedByTags)) {
-        ancestors ??= repo.ancestorCandidates(state, policyType);
+        ancestors ??= repo.ancestorCandidates(state, policyType, evs);
         if (ancestors.length > 0)
           passAncestors(ancestors, ai, prev, null, res, deniedByTags, policyType, state.accessTime);
       }

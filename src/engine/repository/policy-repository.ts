@@ -2,6 +2,7 @@ import { type CompileContext, compareEvalOrder, PolicyEvaluator } from "../polic
 import type { RequestState } from "../policy/request-state.ts";
 import { SetPool } from "../policy/set-pool.ts";
 import type { SimpleGrant } from "../policy/simple-grants.ts";
+import { isTrieCandidate } from "../policy/trie-candidate.ts";
 import type { RangerAccessResource, RangerPolicy } from "../types.ts";
 import { type Candidates, NO_CANDIDATES, ResourceIndex } from "./resource-index.ts";
 
@@ -100,7 +101,10 @@ export class PolicyRepository {
 
   /**
    * Policies Ranger's tries also hand to the evaluation loop although they cannot match the request:
-   * those with a resource spec that ends above the requested resource (match type ANCESTOR).
+   * those with a resource spec that ends above the requested resource (match type ANCESTOR), and
+   * those ending above it whose values Ranger's tries return without matching (a wildcard value is
+   * filed under its literal prefix: `a?` is returned for `a`; policy/trie-candidate.ts). `main`
+   * (the loop's own candidates) are left out.
    * RangerResourceTrie#add files a policy that lacks a resource, but whose leaf is an ancestor of it,
    * among that resource's inherited evaluators, so every requested key's lookup returns it. They
    * never match a resource request, but the loop still applies its priority and "allowed, and this
@@ -109,7 +113,11 @@ export class PolicyRepository {
    * prefix of the requested resource (in hierarchy order); in evaluation order. Only called on the
    * rare path where those rules can fire (an allowed or tag-denied result not yet determined).
    */
-  ancestorCandidates(state: RequestState, policyType: number): PolicyEvaluator[] {
+  ancestorCandidates(
+    state: RequestState,
+    policyType: number,
+    main: readonly PolicyEvaluator[] = [],
+  ): PolicyEvaluator[] {
     const slot = this.slots[policyType];
     const elements = state.request.resource.elements;
     const defs = this.ctx.serviceDef.resourcesByType[policyType];
@@ -120,7 +128,7 @@ export class PolicyRepository {
     }
     if (keys.length < 2 || slot.all.length === 0) return [];
     keys.sort((a, b) => (defs.get(a)?.level ?? 0) - (defs.get(b)?.level ?? 0));
-    const seen = new Set<PolicyEvaluator>();
+    const seen = new Set<PolicyEvaluator>(main);
     const out: PolicyEvaluator[] = [];
     const resource = state.request.resource;
     const scopes = state.request.resourceElementMatchingScopes;
@@ -132,7 +140,10 @@ export class PolicyRepository {
         if (seen.has(ev)) continue;
         seen.add(ev);
         for (const m of ev.resourceMatchers) {
-          if (m.getMatchType(resource, scopes, state.env) === "ANCESTOR") {
+          if (
+            m.getMatchType(resource, scopes, state.env) === "ANCESTOR" ||
+            (m.keyCount < keys.length && isTrieCandidate(m, elements, defs))
+          ) {
             out.push(ev);
             break;
           }
