@@ -9,6 +9,7 @@ import type {
   ResourceElementMatchingScope,
   ServiceTags,
 } from "../types.ts";
+import { OverlayRecord } from "./overlay-record.ts";
 import type { PreparedServiceDef } from "./service-def.ts";
 import { TagResourceIndex } from "./tag-index.ts";
 
@@ -66,12 +67,12 @@ export class TagStore {
   /** resource id → ordinal */
   private readonly byId = new Map<string, number>();
   /** tag id → tag (Ranger's `tags`) */
-  private readonly tagsById = new Map<string, RangerTag>();
+  private readonly tagsById = new OverlayRecord<RangerTag>();
   /** resource id → tag ids (Ranger's `resourceToTagIds`; kept for resources not present too) */
-  private readonly mappings = new Map<string, readonly number[]>();
+  private readonly mappings = new OverlayRecord<readonly number[]>();
   private readonly lists = new Map<string, TagList>();
   /** tag id → the lists naming it, so a tag change finds its resources */
-  private readonly listsByTag = new Map<string, TagList[]>();
+  private readonly listsByTag = new Map<string, TagList | TagList[]>();
   private readonly groups = new Map<string, number>();
 
   constructor(serviceTags: ServiceTags | undefined, sd: PreparedServiceDef) {
@@ -124,7 +125,7 @@ export class TagStore {
       if (o !== undefined) this.attach(o, this.listOf(ids));
     }
     // Ranger drops every tag when no resource maps to any
-    if (this.mappings.size === 0) this.applyTagChanges(Object.fromEntries([...this.tagsById.keys()].map(removal)));
+    if (this.mappings.isEmpty()) this.applyTagChanges(Object.fromEntries(this.tagsById.keys().map(removal)));
     if (this.holes >= MIN_HOLES_TO_COMPACT && this.holes > this.slots.length - this.holes) this.compact();
   }
 
@@ -186,10 +187,8 @@ export class TagStore {
 
   /** Fills an empty store from a full document. */
   private load(serviceTags: ServiceTags): void {
-    const tags = serviceTags.tags ?? {};
-    for (const id in tags) this.tagsById.set(id, tags[id]);
-    const mappings = serviceTags.resourceToTagIds ?? {};
-    for (const id in mappings) this.mappings.set(id, mappings[id] ?? []);
+    this.tagsById.reset(serviceTags.tags);
+    this.mappings.reset(serviceTags.resourceToTagIds);
     for (const sr of serviceTags.serviceResources ?? []) {
       const id = String(sr.id);
       this.addSlot(id, sr, this.mappings.get(id) ?? []);
@@ -202,8 +201,8 @@ export class TagStore {
     this.filed = 0;
     this.index = new TagResourceIndex(this.sd);
     this.byId.clear();
-    this.tagsById.clear();
-    this.mappings.clear();
+    this.tagsById.reset(undefined);
+    this.mappings.reset(undefined);
     this.lists.clear();
     this.listsByTag.clear();
     this.groups.clear();
@@ -272,7 +271,10 @@ export class TagStore {
         if (old !== undefined && sameTag(old, t)) continue;
         this.tagsById.set(id, t);
       }
-      for (const list of this.listsByTag.get(id) ?? []) touched.add(list);
+      const named = this.listsByTag.get(id);
+      if (named === undefined) continue;
+      if (Array.isArray(named)) for (const list of named) touched.add(list);
+      else touched.add(named);
     }
     for (const list of touched) this.refresh(list);
   }
@@ -302,10 +304,11 @@ export class TagStore {
     list = { idsKey, ids, tags: [], keys: [], group: -1, users: [] };
     this.resolve(list);
     this.lists.set(idsKey, list);
-    for (const id of new Set(ids.map(String))) {
+    for (const id of distinct(ids)) {
       const named = this.listsByTag.get(id);
-      if (named === undefined) this.listsByTag.set(id, [list]);
-      else named.push(list);
+      if (named === undefined) this.listsByTag.set(id, list);
+      else if (Array.isArray(named)) named.push(list);
+      else this.listsByTag.set(id, [named, list]);
     }
     return list;
   }
@@ -315,11 +318,13 @@ export class TagStore {
     swapRemove(list.users, o);
     if (list.users.length > 0) return;
     this.lists.delete(list.idsKey);
-    for (const id of new Set(list.ids.map(String))) {
+    for (const id of distinct(list.ids)) {
       const named = this.listsByTag.get(id);
-      if (named === undefined) continue;
-      swapRemove(named, list);
-      if (named.length === 0) this.listsByTag.delete(id);
+      if (named === list) this.listsByTag.delete(id);
+      else if (Array.isArray(named)) {
+        swapRemove(named, list);
+        if (named.length === 1) this.listsByTag.set(id, named[0]);
+      }
     }
   }
 
@@ -399,6 +404,12 @@ function sortedKeys(elements: RangerPolicyResources | undefined): unknown {
 function hasKeys(elements: RangerPolicyResources | undefined): boolean {
   for (const _ in elements ?? {}) return true;
   return false;
+}
+
+/** The ids as strings, each once (most lists have one). */
+function distinct(ids: readonly number[]): readonly string[] {
+  if (ids.length === 1) return [String(ids[0])];
+  return [...new Set(ids.map(String))];
 }
 
 /** A delta entry removing tag `id` (a tag without a type). */
