@@ -128,7 +128,7 @@ export class PolicyRepository {
     }
     if (keys.length < 2 || slot.all.length === 0) return [];
     keys.sort((a, b) => (defs.get(a)?.level ?? 0) - (defs.get(b)?.level ?? 0));
-    const seen = new Set<PolicyEvaluator>(main);
+    const seen = new Set<PolicyEvaluator>();
     const out: PolicyEvaluator[] = [];
     const resource = state.request.resource;
     const scopes = state.request.resourceElementMatchingScopes;
@@ -144,7 +144,7 @@ export class PolicyRepository {
             m.getMatchType(resource, scopes, state.env) === "ANCESTOR" ||
             (m.keyCount < keys.length && isTrieCandidate(m, elements, defs))
           ) {
-            out.push(ev);
+            if (!main.includes(ev)) out.push(ev);
             break;
           }
         }
