@@ -5,7 +5,10 @@ export interface PacedResult {
   offeredPerSec: number;
   reqPerSec: number;
   completed: number;
+  /** Requests still unanswered 10 s after the last one fell due (the server fell behind). */
+  incomplete: number;
   non2xx: number;
+  /** Connection errors. */
   errors: number;
   latency: { p50: number; p99: number; max: number };
 }
@@ -135,7 +138,8 @@ export async function pacedLoad(opts: {
     reqPerSec: Math.round(latencies.length / elapsed),
     completed: latencies.length,
     non2xx,
-    errors: errors + (total - latencies.length),
+    incomplete: total - latencies.length,
+    errors,
     latency: { p50: round(at(0.5)), p99: round(at(0.99)), max: round(sorted[sorted.length - 1] ?? Number.NaN) },
   };
 }

@@ -152,7 +152,7 @@ async function main() {
       ? ((cpuSecondsOf(a.child.pid) - pacedCpuBefore) / paced.completed) * 1e6
       : undefined;
   log(
-    `single decisions at ${halfRate} req/s offered (paced): ${paced.reqPerSec} req/s, p50 ${paced.latency.p50} ms, p99 ${paced.latency.p99} ms${pacedCpuUs === undefined ? "" : `, ${pacedCpuUs.toFixed(1)} µs CPU/req`}`,
+    `single decisions at ${halfRate} req/s offered (paced): ${paced.reqPerSec} req/s, p50 ${paced.latency.p50} ms, p99 ${paced.latency.p99} ms${pacedCpuUs === undefined ? "" : `, ${pacedCpuUs.toFixed(1)} µs CPU/req`}${paced.incomplete > 0 ? `, ${paced.incomplete} unanswered (server behind)` : ""}`,
   );
 
   const batch = JSON.stringify({
@@ -246,6 +246,7 @@ async function main() {
       pacedP50Ms: paced.latency.p50,
       pacedP99Ms: paced.latency.p99,
       pacedMaxMs: paced.latency.max,
+      pacedIncomplete: paced.incomplete,
       cpuUsPerRequest: round1(singleRun.cpuUsPerRequest),
       pacedCpuUsPerRequest: round1(pacedCpuUs),
     },
