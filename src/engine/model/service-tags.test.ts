@@ -12,6 +12,7 @@ import type {
 } from "../types.ts";
 import { prepareServiceDef } from "./service-def.ts";
 import { TagStore } from "./service-tags.ts";
+import { diffServiceTags } from "./service-tags-diff.ts";
 
 /**
  * Tag deltas applied in place must leave the engine exactly where a fresh build from the resulting
@@ -392,6 +393,87 @@ describe("TagStore.apply (tag deltas in place)", () => {
     store.apply({ serviceResources: [], tags: {} });
     expect(store.isEmpty).toBe(true);
     expect(store.tagsFor(req, false)).toEqual([]);
+  });
+});
+
+describe("diffServiceTags (documents in, the delta between them out)", () => {
+  it("brings an engine from one document to the next exactly as a fresh build of the next one", () => {
+    let deltas = 0;
+    let fulls = 0;
+    for (let seed = 1; seed <= 4; seed++) {
+      const r = rng(seed + 500);
+      const world = new World(r);
+      world.doc = structuredClone(world.full(80));
+      let prev = structuredClone(world.doc);
+      const store = new TagStore(structuredClone(prev), sd);
+      const engine = createEngine(engineInput(structuredClone(prev)));
+      for (let step = 0; step < 40; step++) {
+        // a few Ranger deltas' worth of change between two reads of the document
+        const changes = 1 + Math.floor(r() * 3);
+        for (let c = 0; c < changes; c++) world.doc = mergeDelta(world.doc, world.delta());
+        const next = structuredClone(world.doc);
+        // a reader ordering resources by id lists a changed resource in its old place
+        if (r() < 0.2) next.serviceResources?.sort((a, b) => (a.id as number) - (b.id as number));
+        const diff = diffServiceTags(prev, next);
+        if (diff.isDelta) deltas++;
+        else fulls++;
+        store.apply(structuredClone(diff));
+        engine.applyServiceTags(structuredClone(diff));
+        compare(store, engine, next, r, 40, `seed ${seed}, step ${step}`);
+        prev = next;
+        world.doc = structuredClone(next);
+      }
+    }
+    expect(deltas).toBeGreaterThan(100);
+    expect(fulls).toBeGreaterThan(5);
+  });
+
+  it("keeps what later documents rely on: mappings ahead of their resource, tags while nothing is mapped", () => {
+    const a = (id: number) => ({ id, resourceElements: { database: { values: [`d${id}`] } } });
+    const tags = { "1": { type: "PII" }, "2": { type: "PCI" } };
+    const run = (docs: ServiceTags[]) => {
+      const store = new TagStore(structuredClone(docs[0]), sd);
+      for (let i = 1; i < docs.length; i++) store.apply(diffServiceTags(docs[i - 1], structuredClone(docs[i])));
+      return (db: string) => store.tagsFor({ elements: { database: db } }, false).map((t) => t.type);
+    };
+    // resource 9's mapping changes before resource 9 exists
+    const ahead = run([
+      { tags, serviceResources: [a(1)], resourceToTagIds: { "1": [1], "9": [1] } },
+      { tags, serviceResources: [a(1)], resourceToTagIds: { "1": [1], "9": [2] } },
+      { tags, serviceResources: [a(1), a(9)], resourceToTagIds: { "1": [1], "9": [2] } },
+    ]);
+    expect(ahead("d9")).toEqual(["PCI"]);
+    // nothing maps to any tag for a while (a delta would drop every tag), then tag 1 is used again
+    const unmapped = run([
+      { tags, serviceResources: [a(1)], resourceToTagIds: { "1": [1] } },
+      { tags, serviceResources: [], resourceToTagIds: {} },
+      { tags, serviceResources: [a(3)], resourceToTagIds: { "3": [1] } },
+    ]);
+    expect(unmapped("d3")).toEqual(["PII"]);
+  });
+
+  it("says nothing changed for equal documents, and names only what changed", () => {
+    const doc: ServiceTags = {
+      tags: { "1": { type: "PII" }, "2": { type: "PCI" } },
+      serviceResources: [
+        { id: 1, resourceElements: { database: { values: ["a"] } } },
+        { id: 2, resourceElements: { database: { values: ["b"] } } },
+      ],
+      resourceToTagIds: { "1": [1], "2": [2] },
+    };
+    expect(diffServiceTags(doc, structuredClone(doc))).toMatchObject({ isDelta: true, tagsChangeExtent: "NONE" });
+    const next = structuredClone(doc);
+    (next.tags as Record<string, RangerTag>)["2"] = { type: "PCI", attributes: { level: "high" } };
+    next.serviceResources?.shift();
+    expect(diffServiceTags(doc, next)).toEqual({
+      isDelta: true,
+      tagsChangeExtent: "SERVICE_RESOURCE",
+      tags: { "2": { type: "PCI", attributes: { level: "high" } } },
+      serviceResources: [{ id: 1, resourceElements: {} }],
+      resourceToTagIds: {},
+      serviceName: undefined,
+      tagVersion: undefined,
+    });
   });
 });
 
