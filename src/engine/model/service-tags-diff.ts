@@ -22,7 +22,7 @@ export function diffServiceTags(previous: ServiceTags, next: ServiceTags): Servi
     const t = nextTags[id];
     if (!t?.type) continue;
     const p = prevTags[id];
-    if (!p?.type || tagJson(p) !== tagJson(t)) tags[id] = t;
+    if (!p?.type || !sameTag(p, t)) tags[id] = t;
   }
   for (const id in prevTags) if (prevTags[id]?.type && !nextTags[id]?.type) tags[id] = { type: "" };
 
@@ -60,11 +60,14 @@ export function diffServiceTags(previous: ServiceTags, next: ServiceTags): Servi
   if (isEmpty(nextMap) && !isEmpty(nextTags)) return next;
   const mappings: Record<string, number[]> = {};
   const removedIds = new Set(removed.map((r) => String(r.id)));
-  for (const id of new Set([...Object.keys(prevMap), ...Object.keys(nextMap), ...nextIds])) {
+  const compareMapping = (id: string): void => {
     const want = nextMap[id];
-    if (want == null && removedIds.has(id)) continue; // the removal drops the mapping
+    if (want == null && removedIds.has(id)) return; // the removal drops the mapping
     if (!sameIds(prevMap[id] ?? [], want ?? [])) mappings[id] = [...(want ?? [])];
-  }
+  };
+  for (const id in nextMap) compareMapping(id);
+  for (const id in prevMap) if (!Object.hasOwn(nextMap, id)) compareMapping(id);
+  for (const id of nextIds) if (!Object.hasOwn(nextMap, id) && !Object.hasOwn(prevMap, id)) compareMapping(id);
   const empty = Object.keys(tags).length === 0 && resources.length + removed.length === 0;
   if (empty && Object.keys(mappings).length === 0)
     return { serviceName: next.serviceName, tagVersion: next.tagVersion, isDelta: true, tagsChangeExtent: "NONE" };
@@ -85,23 +88,52 @@ function isEmpty(record: object): boolean {
   return true;
 }
 
-function tagJson(t: RangerTag): string {
-  return JSON.stringify([t.type, t.attributes ?? {}, t.validityPeriods ?? null, t.options ?? null]);
+/** Same type, attributes, validity periods and options (JSON only where nesting is deep). */
+function sameTag(a: RangerTag, b: RangerTag): boolean {
+  if (a === b) return true;
+  if (a.type !== b.type || !sameStrings(a.attributes ?? {}, b.attributes ?? {})) return false;
+  if ((a.validityPeriods ?? null) !== (b.validityPeriods ?? null))
+    if (JSON.stringify(a.validityPeriods ?? null) !== JSON.stringify(b.validityPeriods ?? null)) return false;
+  if ((a.options ?? null) !== (b.options ?? null))
+    if (JSON.stringify(a.options ?? null) !== JSON.stringify(b.options ?? null)) return false;
+  return true;
+}
+
+function sameStrings(a: Record<string, string>, b: Record<string, string>): boolean {
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k]) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
 }
 
 /** As `applyServiceTags` decides: by signature when the new version has one, else by elements. */
 function changed(p: RangerServiceResource, n: RangerServiceResource): boolean {
   if (n.resourceSignature) return n.resourceSignature !== p.resourceSignature;
-  return elementsJson(n.resourceElements) !== elementsJson(p.resourceElements);
+  return !sameElements(n.resourceElements, p.resourceElements);
 }
 
-function elementsJson(elements: RangerPolicyResources | undefined): string {
-  const e = elements ?? {};
-  return JSON.stringify(
-    Object.keys(e)
-      .sort()
-      .map((k) => [k, e[k]?.values ?? [], e[k]?.isExcludes === true, e[k]?.isRecursive === true]),
-  );
+/** Equal resource elements, key order aside (what `applyServiceTags` compares too). */
+function sameElements(x: RangerPolicyResources | undefined, y: RangerPolicyResources | undefined): boolean {
+  if (x === y) return true;
+  const a = x ?? {};
+  const b = y ?? {};
+  let n = 0;
+  for (const k in a) {
+    const u = a[k];
+    const v = b[k];
+    if (v === undefined || (u?.isExcludes === true) !== (v?.isExcludes === true)) return false;
+    if ((u?.isRecursive === true) !== (v?.isRecursive === true)) return false;
+    const uv = u?.values ?? [];
+    const vv = v?.values ?? [];
+    if (uv.length !== vv.length) return false;
+    for (let i = 0; i < uv.length; i++) if (uv[i] !== vv[i]) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
 }
 
 function sameIds(a: readonly number[], b: readonly number[]): boolean {
