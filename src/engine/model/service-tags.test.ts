@@ -373,6 +373,26 @@ describe("TagStore.apply (tag deltas in place)", () => {
     expect(store.tagsFor({ elements: { database: "a", table: "t1" } }, false)).toEqual([]);
   });
 
+  it("an engine built without tags (simple-grant fast path) takes its first tag from a delta, and loses it", () => {
+    const engine = createEngine(engineInput({}));
+    const req: RangerAccessRequest = {
+      resource: { elements: { database: "a", table: "b", column: "c" } },
+      accessType: "select",
+      user: "u",
+      userGroups: ["analysts"],
+    };
+    expect(engine.isAccessAllowed(req).isAllowed).toBe(true);
+    engine.applyServiceTags({
+      isDelta: true,
+      tags: { "7": { type: "PII" } },
+      serviceResources: [{ id: 1, resourceElements: { database: { values: ["a"] }, table: { values: ["b"] } } }],
+      resourceToTagIds: { "1": [7] },
+    });
+    expect(engine.isAccessAllowed(req)).toMatchObject({ isAllowed: false, policyId: 100 });
+    engine.applyServiceTags({ isDelta: true, serviceResources: [{ id: 1, resourceElements: {} }] });
+    expect(engine.isAccessAllowed(req)).toMatchObject({ isAllowed: true, policyId: 1 });
+  });
+
   it("a full document replaces all tags; a NONE delta changes nothing; an untagged store is empty", () => {
     const store = new TagStore(
       {
