@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueName } from "../../test/support/factories.ts";
 import { type TestApp, testApp } from "../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../test/support/test-db.ts";
+import { seedService } from "../decisions/test-seed.ts";
 import { createEngine } from "../engine/index.ts";
 import { PolicyClient } from "../engine-client/index.ts";
-import { seedService } from "../decisions/test-seed.ts";
 import { seedTaggedService } from "../tags/test-seed.ts";
 
 let t: TestApp;
