@@ -243,3 +243,24 @@ export async function readDeltas(
 export function isTagPolicyDelta(delta: RangerPolicyDelta, tagServiceType: string | null): boolean {
   return tagServiceType !== null && delta.policy?.serviceType === tagServiceType;
 }
+
+/** A service's state and its resource tags, read together. */
+export interface ServiceTagsSnapshot {
+  service: ServiceState;
+  serviceTags: ServiceTagsDocument;
+}
+
+/**
+ * Reads a service's state and its resource tags (`ServiceTags`, resources in id order as
+ * `readServiceSnapshot` reads them) in one transaction (REPEATABLE READ on PostgreSQL), so the
+ * document agrees with the `tagVersion` beside it: what a live engine needs to follow a
+ * resource-tag change without a rebuild.
+ */
+export async function readServiceTagsSnapshot(db: Db, name: string): Promise<ServiceTagsSnapshot | undefined> {
+  return db.transaction(async (tx) => {
+    await sql`set transaction isolation level repeatable read`.execute(tx);
+    const service = await readServiceState(tx, name);
+    if (!service) return undefined;
+    return { service, serviceTags: await readServiceTags(tx, service) };
+  });
+}

@@ -1,5 +1,6 @@
 import {
   createEngine,
+  diffServiceTags,
   type PolicyEngine,
   type RangerPolicy,
   type RangerPolicyDelta,
@@ -7,13 +8,16 @@ import {
 } from "../engine/index.ts";
 import { ServiceNotFound } from "../errors.ts";
 import type { Db } from "../storage/db.ts";
+import type { ServiceTagsDocument } from "../tags/service-tags.ts";
 import { splitPoliciesByZone } from "../zones/zone-policies.ts";
 import {
   isTagPolicyDelta,
   readDeltas,
   readServiceSnapshot,
   readServiceState,
+  readServiceTagsSnapshot,
   type ServiceState,
+  type ServiceTagsSnapshot,
 } from "./engine-source.ts";
 
 /** One service's engine and what it was built from. */
@@ -26,7 +30,7 @@ export interface LiveEngine {
   /** The service policy version the engine serves (Ranger's policyVersion). */
   version: number;
   readonly builtAt: Date;
-  /** When a delta was last applied (null until the first). */
+  /** When a policy or tag delta was last applied (null until the first). */
   updatedAt: Date | null;
   deltasApplied: number;
   /** Current policies by id, kept in step with the deltas (what-can-a-user-access reads them). */
@@ -36,8 +40,14 @@ export interface LiveEngine {
   readonly defUpdatedAt: number;
   /** The linked tag service and what the engine took from it; null when none is linked. */
   readonly tag: LiveTagService | null;
-  /** Version of the service's resource tags the engine was built with (Ranger `tagVersion`). */
-  readonly tagVersion: number;
+  /** Version of the service's resource tags the engine serves (Ranger `tagVersion`). */
+  tagVersion: number;
+  /**
+   * The full resource-tag document the engine was built with or last updated to: the next
+   * change is applied as its difference from this (`diffServiceTags`). Replaced, never mutated
+   * (the engine keeps parts of it by reference).
+   */
+  serviceTags: ServiceTagsDocument;
 }
 
 /** The tag service an engine takes tag policies from, as it was at build. */
@@ -55,6 +65,8 @@ export interface LiveTagService {
 export interface EngineStats {
   builds: number;
   deltaBatches: number;
+  /** Resource-tag changes applied to a live engine in place (no rebuild). */
+  tagUpdates: number;
 }
 
 /**
@@ -66,9 +78,11 @@ export interface EngineStats {
  *
  * Tags: an engine includes its linked tag service's policies and the service's resource tags
  * (`ServiceTags`). A tag policy change reaches it incrementally, as a delta copied into the
- * service's own log (migration 0006); a change to the resource tags (`tagVersion`), to the link,
- * or to the tag service's configs, enabled state or def rebuilds the engine, because the engine
- * takes resource tags only at build.
+ * service's own log (migration 0006). A change to the resource tags (`tagVersion`) reaches it
+ * incrementally too: the service's whole `ServiceTags` is read again and its difference from the
+ * document the engine holds (`diffServiceTags`) is applied in place (`applyServiceTags`), which
+ * costs O(tagged resources) to read and compare but no rebuild. A change to the link, or to the
+ * tag service's configs, enabled state or def rebuilds the engine.
  *
  * Security zones: an engine has one repository per zone of the service (policies with that
  * `zoneName`) besides the default one. A policy delta reaches its zone's repository
@@ -86,7 +100,7 @@ export class LiveEngines {
   readonly #linked = new Map<number, Set<string>>();
   readonly #running = new Map<string, Promise<LiveEngine | undefined>>();
   readonly #again = new Set<string>();
-  readonly stats: EngineStats = { builds: 0, deltaBatches: 0 };
+  readonly stats: EngineStats = { builds: 0, deltaBatches: 0, tagUpdates: 0 };
   /** Called after an engine was built or advanced (propagation tests and metrics). */
   onUpdate: ((live: LiveEngine) => void) | undefined;
 
@@ -155,16 +169,13 @@ export class LiveEngines {
     const current = this.#entries.get(name);
     if (!current) return this.#build(name);
     const state = await readServiceState(this.#db.kysely, name);
-    if (
-      !state ||
-      state.id !== current.serviceId ||
-      state.updatedAt.getTime() !== current.serviceUpdatedAt ||
-      state.defUpdatedAt.getTime() !== current.defUpdatedAt ||
-      state.policyVersion < current.version ||
-      state.tagVersion !== current.tagVersion ||
-      tagServiceChanged(current.tag, state)
-    ) {
-      return this.#build(name);
+    if (!state || needsRebuild(current, state)) return this.#build(name);
+    if (state.tagVersion !== current.tagVersion) {
+      // Resource tags moved (bumping `tagVersion` leaves the row's `updated_at` alone): read them
+      // with the state they belong to, and rebuild only if something else changed meanwhile.
+      const tags = await readServiceTagsSnapshot(this.#db, name);
+      if (!tags || needsRebuild(current, tags.service)) return this.#build(name);
+      this.#applyTags(current, tags);
     }
     if (state.policyVersion === current.version) return current;
     const deltas = await readDeltas(this.#db.kysely, state.id, current.version, state.policyVersion);
@@ -195,6 +206,17 @@ export class LiveEngines {
     this.stats.deltaBatches++;
     this.onUpdate?.(current);
     return current;
+  }
+
+  /** Brings the engine's resource tags to `next` in place: the difference from what it holds. */
+  #applyTags(current: LiveEngine, next: ServiceTagsSnapshot): void {
+    if (next.service.tagVersion === current.tagVersion) return;
+    current.engine.applyServiceTags(diffServiceTags(current.serviceTags, next.serviceTags));
+    current.serviceTags = next.serviceTags;
+    current.tagVersion = next.service.tagVersion;
+    current.updatedAt = new Date();
+    this.stats.tagUpdates++;
+    this.onUpdate?.(current);
   }
 
   async #build(name: string): Promise<LiveEngine | undefined> {
@@ -254,6 +276,7 @@ export class LiveEngines {
           }
         : null,
       tagVersion: service.tagVersion,
+      serviceTags,
     };
     this.#entries.set(name, live);
     this.#idToName.set(service.id, name);
@@ -283,6 +306,22 @@ function movesZone(deltas: readonly RangerPolicyDelta[], policies: ReadonlyMap<n
     zones.set(id, after);
   }
   return false;
+}
+
+/**
+ * Whether the engine must be rebuilt to serve `state`: another service under the name, changed
+ * configs or def, a policy or tag version that went back, or a changed tag-service link. A
+ * forward move of either version alone is applied incrementally.
+ */
+function needsRebuild(current: LiveEngine, state: ServiceState): boolean {
+  return (
+    state.id !== current.serviceId ||
+    state.updatedAt.getTime() !== current.serviceUpdatedAt ||
+    state.defUpdatedAt.getTime() !== current.defUpdatedAt ||
+    state.policyVersion < current.version ||
+    state.tagVersion < current.tagVersion ||
+    tagServiceChanged(current.tag, state)
+  );
 }
 
 /** Whether the link, or the linked tag service's configs, enabled state or def, changed since the build. */
