@@ -1,5 +1,6 @@
 import {
   createEngine,
+  diffServiceTags,
   type EngineOptions,
   type PolicyEngine,
   type RangerAccessRequest,
@@ -40,10 +41,11 @@ export interface PolicyClientOptions {
  * A policy client for Node services: it downloads a service's policies, roles and resource tags
  * from Gatehouse with Ranger's plugin protocol (`/service/plugins/policies/download`,
  * `/service/roles/download`, `/service/tags/download`), keeps a local engine, and polls for
- * changes, applying policy deltas (tag policy deltas included) when the server sends them and
- * rebuilding only on a full download, a role change or a tag change. Decisions are then
- * in-process and synchronous, the way a Ranger plugin decides; a failed poll leaves the last
- * engine in place.
+ * changes, applying policy deltas (tag policy deltas included) when the server sends them,
+ * applying a new resource-tag document as its difference from the last one (`diffServiceTags`,
+ * `applyServiceTags`), and rebuilding only on a full policy download, a role change, a zone change
+ * or a change of tag service. Decisions are then in-process and synchronous, the way a Ranger
+ * plugin decides; a failed poll leaves the last engine in place.
  */
 export class PolicyClient {
   readonly #o: PolicyClientOptions;
@@ -57,6 +59,7 @@ export class PolicyClient {
   /** The linked tag service's header (def, config) and its policies by id; null when none. */
   #tagPolicies: TagPolicies | null = null;
   #tagPolicyMap = new Map<number, RangerPolicy>();
+  /** The last full resource-tag document (the server sends whole ones); never mutated. */
   #serviceTags: ServiceTags | null = null;
   #roles: RangerRoles | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -132,6 +135,7 @@ export class PolicyClient {
     const tags = await this.#get<ServiceTags>(`/service/tags/download/${service}`, {
       lastKnownVersion: String(this.tagVersion),
     });
+    const previousTags = this.#serviceTags;
     if (roles) this.#roles = roles;
     if (tags) this.#serviceTags = tags;
     if (!policies && !roles && !tags) return false;
@@ -153,12 +157,15 @@ export class PolicyClient {
       this.#tagPolicies = policies.tagPolicies ? { ...policies.tagPolicies, policies: undefined } : null;
       this.#tagPolicyMap = new Map((policies.tagPolicies?.policies ?? []).map((p) => [p.id as number, p]));
     }
+    const engine = this.#engine;
     const incremental =
-      deltas && this.#engine && !roles && !tags && !zonesChanged && hadTagRepo === (this.#tagPolicies !== null);
-    if (incremental && deltas) {
+      engine && (!policies || deltas) && !roles && !zonesChanged && hadTagRepo === (this.#tagPolicies !== null);
+    if (incremental) {
       // Deltas: update the engine in place (it routes tag policy deltas to its tag repository and
       // zone policy deltas, by their `zoneName`, to their zone's repository).
-      this.#engine?.applyDeltas(deltas, undefined, policies?.policyVersion);
+      if (deltas) engine.applyDeltas(deltas, undefined, policies?.policyVersion);
+      // New resource tags: only what changed since the last document (a full one when none).
+      if (tags) engine.applyServiceTags(previousTags ? diffServiceTags(previousTags, tags) : tags);
     } else this.#rebuild();
     this.#o.onUpdate?.(this.policyVersion);
     return true;
