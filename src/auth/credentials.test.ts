@@ -67,7 +67,10 @@ describe("API keys (user_psk)", () => {
       .where("id", "=", created.id)
       .selectAll()
       .executeTakeFirstOrThrow();
-    expect(JSON.stringify(stored)).not.toContain(created.key.split("_").at(-1));
+    // The secret is everything after `ghk_<prefix>_` (base64url, so it may itself contain `_`).
+    const secret = created.key.slice(`ghk_${stored.prefix}_`.length);
+    expect(secret).toHaveLength(43);
+    expect(JSON.stringify(stored)).not.toContain(secret);
     const list = await t.request({ method: "GET", url: `/v1/api-keys?userId=${user.id}` });
     expect(list.json().total).toBe(1);
     expect(JSON.stringify(list.json())).not.toContain(created.key);
