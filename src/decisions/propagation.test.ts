@@ -1,25 +1,9 @@
-import type { ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TEST_PSK, type TestApp, testApp } from "../../test/support/test-app.ts";
-import { seedService, spawnServer } from "./test-seed.ts";
+import { describe, expect, it } from "vitest";
+import { allowedOn, seedService, useTwoProcesses } from "./test-seed.ts";
 
 const url = process.env.GATEHOUSE_TEST_DATABASE_URL;
 
-let t: TestApp;
-let second: { url: string; child: ChildProcess } | undefined;
-
-beforeAll(async () => {
-  t = await testApp();
-  if (url) second = await spawnServer(url);
-}, 60_000);
-afterAll(async () => {
-  await t.app.close();
-  if (second) {
-    second.child.kill("SIGTERM");
-    await once(second.child, "exit");
-  }
-});
+const processes = useTwoProcesses(url);
 
 describe("change propagation between processes", () => {
   // Needs PostgreSQL: two processes cannot share the embedded database, and LISTEN/NOTIFY
@@ -27,23 +11,11 @@ describe("change propagation between processes", () => {
   it.runIf(url)(
     "a policy change committed by one process shows in the next decisions of another within 1 s",
     async () => {
+      const t = processes.app();
       const s = await seedService(t);
-      const remote = second as { url: string };
-      const ask = async (user: string) => {
-        const res = await fetch(`${remote.url}/v1/decisions`, {
-          method: "POST",
-          headers: { "content-type": "application/json", "authorization-psk": TEST_PSK },
-          body: JSON.stringify({
-            service: s.service,
-            user,
-            resource: { catalog: "sales", schema: s.schema, table: "orders" },
-            accessType: "select",
-          }),
-        });
-        return (await res.json()) as { allowed: boolean; servicePolicyVersion: number };
-      };
-      expect((await ask(s.alice)).allowed).toBe(true);
-      expect((await ask(s.bob)).allowed).toBe(false);
+      const allowedThere = (user: string) => allowedOn(processes.remoteUrl(), s.service, user, s.schema);
+      expect(await allowedThere(s.alice)).toBe(true);
+      expect(await allowedThere(s.bob)).toBe(false);
       const waits: number[] = [];
       for (let i = 0; i < 5; i++) {
         const grantBob = i % 2 === 0;
@@ -57,7 +29,7 @@ describe("change propagation between processes", () => {
         });
         expect(res.statusCode).toBe(200);
         const started = performance.now();
-        while ((await ask(s.bob)).allowed !== grantBob) {
+        while ((await allowedThere(s.bob)) !== grantBob) {
           expect(performance.now() - started).toBeLessThan(1_000);
           await new Promise((r) => setTimeout(r, 5));
         }
@@ -68,7 +40,7 @@ describe("change propagation between processes", () => {
         201,
       );
       const started = performance.now();
-      while (!(await ask(s.bob)).allowed) {
+      while (!(await allowedThere(s.bob))) {
         expect(performance.now() - started).toBeLessThan(1_000);
         await new Promise((r) => setTimeout(r, 5));
       }

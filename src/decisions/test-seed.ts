@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { createInterface } from "node:readline";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { uniqueName } from "../../test/support/factories.ts";
-import { TEST_PSK, type TestApp } from "../../test/support/test-app.ts";
+import { TEST_PSK, type TestApp, testApp } from "../../test/support/test-app.ts";
 
 /** A service with one analyst group, a user in it, and a user outside it. */
 export async function seedService(app: TestApp) {
@@ -54,4 +55,45 @@ export async function spawnServer(databaseUrl: string): Promise<{ url: string; c
     if (entry.msg === "gatehouse listening" && entry.url) return { url: entry.url, child };
   }
   throw new Error("server exited before listening");
+}
+
+/**
+ * For the two-process propagation tests: registers hooks that start an in-process test app and, when
+ * `databaseUrl` is set (PostgreSQL), a second `gatehouse serve` process on the same database; both
+ * stop after the file. Read `app()` and `remoteUrl()` inside the tests.
+ */
+export function useTwoProcesses(databaseUrl: string | undefined): { app(): TestApp; remoteUrl(): string } {
+  let app: TestApp | undefined;
+  let second: { url: string; child: ChildProcess } | undefined;
+  beforeAll(async () => {
+    app = await testApp();
+    if (databaseUrl) second = await spawnServer(databaseUrl);
+  }, 60_000);
+  afterAll(async () => {
+    await app?.app.close();
+    if (second) {
+      second.child.kill("SIGTERM");
+      await once(second.child, "exit");
+    }
+  });
+  return {
+    app: () => app as TestApp,
+    remoteUrl: () => (second as { url: string }).url,
+  };
+}
+
+/** Whether the server at `serverUrl` lets `user` select `sales.<schema>.orders` of `service` (asserts a 200). */
+export async function allowedOn(serverUrl: string, service: string, user: string, schema: string): Promise<boolean> {
+  const res = await fetch(`${serverUrl}/v1/decisions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "authorization-psk": TEST_PSK },
+    body: JSON.stringify({
+      service,
+      user,
+      resource: { catalog: "sales", schema, table: "orders" },
+      accessType: "select",
+    }),
+  });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { allowed: boolean }).allowed;
 }

@@ -1,26 +1,10 @@
-import type { ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TEST_PSK, type TestApp, testApp } from "../../test/support/test-app.ts";
-import { spawnServer } from "../decisions/test-seed.ts";
+import { describe, expect, it } from "vitest";
+import { allowedOn, useTwoProcesses } from "../decisions/test-seed.ts";
 import { seedTaggedService } from "./test-seed.ts";
 
 const url = process.env.GATEHOUSE_TEST_DATABASE_URL;
 
-let t: TestApp;
-let second: { url: string; child: ChildProcess } | undefined;
-
-beforeAll(async () => {
-  t = await testApp();
-  if (url) second = await spawnServer(url);
-}, 60_000);
-afterAll(async () => {
-  await t.app.close();
-  if (second) {
-    second.child.kill("SIGTERM");
-    await once(second.child, "exit");
-  }
-});
+const processes = useTwoProcesses(url);
 
 describe("tag change propagation between processes", () => {
   // Needs PostgreSQL: two processes cannot share the embedded database, and LISTEN/NOTIFY
@@ -28,22 +12,9 @@ describe("tag change propagation between processes", () => {
   it.runIf(url)(
     "tagging, untagging, a tag policy change and a Ranger import committed by one process show in the next decisions of another within 1 s",
     async () => {
+      const t = processes.app();
       const s = await seedTaggedService(t);
-      const remote = second as { url: string };
-      const allowedThere = async () => {
-        const res = await fetch(`${remote.url}/v1/decisions`, {
-          method: "POST",
-          headers: { "content-type": "application/json", "authorization-psk": TEST_PSK },
-          body: JSON.stringify({
-            service: s.service,
-            user: s.alice,
-            resource: { catalog: "sales", schema: s.schema, table: "orders" },
-            accessType: "select",
-          }),
-        });
-        expect(res.status).toBe(200);
-        return ((await res.json()) as { allowed: boolean }).allowed;
-      };
+      const allowedThere = () => allowedOn(processes.remoteUrl(), s.service, s.alice, s.schema);
       const waits: number[] = [];
       const until = async (allowed: boolean) => {
         const started = performance.now();
