@@ -17,17 +17,7 @@ import type {
   ServiceTags,
   TagPolicyInput,
 } from "../../src/engine/types.ts";
-
-export function mulberry32(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s |= 0;
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../../test/support/seeded-random.ts";
 
 export interface TablePolicy {
   id: string;

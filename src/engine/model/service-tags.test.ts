@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { mulberry32 as rng } from "../../../test/support/seeded-random.ts";
 import { createEngine } from "../index.ts";
 import type {
   EngineInput,
@@ -21,18 +22,6 @@ import { diffServiceTags } from "./service-tags-diff.ts";
  * `RangerServiceTagsDeltaUtil.applyDelta` (plus Gatehouse's rule for deltas without signatures),
  * written independently of the store's incremental code.
  */
-
-/** mulberry32: a small seeded PRNG so that a failure reproduces from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T>(r: () => number, list: readonly T[]): T {
   return list[Math.floor(r() * list.length)];

@@ -1,5 +1,6 @@
 /* biome-ignore-all lint/suspicious/noTemplateCurlyInString: Ranger `${{…}}` expressions are resource text, not templates */
 import { describe, expect, it } from "vitest";
+import { mulberry32 as rng } from "../../../test/support/seeded-random.ts";
 import { STATIC_ENV } from "../match/element-matcher.ts";
 import { PolicyResourceMatcher } from "../match/policy-resource-matcher.ts";
 import type {
@@ -23,18 +24,6 @@ import { type TagCandidates, TagResourceIndex } from "./tag-index.ts";
  * wildcards, excludes, recursive paths, case options, quoted values, tokens, value lists, element
  * scopes, key sets that are not hierarchy chains.
  */
-
-/** mulberry32: a small seeded PRNG so that a failure reproduces from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PATH_MATCHER = "org.apache.ranger.plugin.resourcematcher.RangerPathResourceMatcher";
 
