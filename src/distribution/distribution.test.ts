@@ -4,10 +4,45 @@ import { type TestApp, testApp } from "../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../test/support/test-db.ts";
 import { seedService } from "../decisions/test-seed.ts";
 import { createEngine } from "../engine/index.ts";
+import type { RangerAccessRequest, RangerAccessResult } from "../engine/types.ts";
 import { PolicyClient } from "../engine-client/index.ts";
 import { seedTaggedService } from "../tags/test-seed.ts";
 
 let t: TestApp;
+
+interface AskedDecision {
+  user: string;
+  resource: Record<string, string>;
+  accessType: string;
+}
+
+/**
+ * Asks the server for `requests` in one batch and each local engine for the same requests (groups
+ * from `groupsOf`), expecting the same `allowed` and `policyId` for every one; returns the first
+ * engine's results in request order.
+ */
+async function expectSameAsServer(
+  service: string,
+  requests: AskedDecision[],
+  groupsOf: Map<string, string[]>,
+  engines: { isAccessAllowed(request: RangerAccessRequest): RangerAccessResult }[],
+): Promise<RangerAccessResult[]> {
+  const server = (
+    await t.request({ method: "POST", url: "/v1/decisions:batch", payload: { service, requests } })
+  ).json();
+  return requests.map((r, i) => {
+    const request = {
+      resource: { elements: r.resource },
+      accessType: r.accessType,
+      user: r.user,
+      userGroups: groupsOf.get(r.user) ?? [],
+    };
+    const expected = { i, allowed: server.results[i].allowed, policyId: server.results[i].policyId };
+    const results = engines.map((engine) => engine.isAccessAllowed(request));
+    for (const local of results) expect({ i, allowed: local.isAllowed, policyId: local.policyId }).toEqual(expected);
+    return results[0] as RangerAccessResult;
+  });
+}
 
 /** `fetch` served by the test app's `inject`, so the client runs unchanged against it. */
 function injectFetch(app: TestApp, seen: { url: string; status: number; body: string }[]): typeof fetch {
@@ -99,25 +134,8 @@ describe(`policy distribution (${TEST_BACKEND})`, () => {
           for (const table of ["t1", "secret", "other"])
             for (const accessType of ["select", "insert", "delete"])
               requests.push({ user: u.username, resource: { catalog: "c", schema, table }, accessType });
-      const server = (
-        await t.request({ method: "POST", url: "/v1/decisions:batch", payload: { service, requests } })
-      ).json();
-      let allowed = 0;
-      requests.forEach((r, i) => {
-        const local = client.isAccessAllowed({
-          resource: { elements: r.resource },
-          accessType: r.accessType,
-          user: r.user,
-          userGroups: groupsOf.get(r.user) ?? [],
-        });
-        expect({ i, allowed: local.isAllowed, policyId: local.policyId }).toEqual({
-          i,
-          allowed: server.results[i].allowed,
-          policyId: server.results[i].policyId,
-        });
-        if (local.isAllowed) allowed++;
-      });
-      return allowed;
+      const results = await expectSameAsServer(service, requests, groupsOf, [client]);
+      return results.filter((r) => r.isAllowed).length;
     };
     expect(await compare()).toBeGreaterThan(3);
 
@@ -206,24 +224,8 @@ describe(`tag distribution (${TEST_BACKEND})`, () => {
         for (const table of ["orders", "payments", "invoices"])
           for (const accessType of ["select", "insert"])
             requests.push({ user, resource: { catalog: "sales", schema: s.schema, table }, accessType });
-      const server = (
-        await t.request({ method: "POST", url: "/v1/decisions:batch", payload: { service: s.service, requests } })
-      ).json();
-      const deciding = new Set<number>();
-      requests.forEach((r, i) => {
-        const request = {
-          resource: { elements: r.resource },
-          accessType: r.accessType,
-          user: r.user,
-          userGroups: groupsOf.get(r.user) ?? [],
-        };
-        const expected = { i, allowed: server.results[i].allowed, policyId: server.results[i].policyId };
-        const local = client.isAccessAllowed(request);
-        expect({ i, allowed: local.isAllowed, policyId: local.policyId }).toEqual(expected);
-        const fromRaw = raw.isAccessAllowed(request);
-        expect({ i, allowed: fromRaw.isAllowed, policyId: fromRaw.policyId }).toEqual(expected);
-        deciding.add(local.policyId);
-      });
+      const results = await expectSameAsServer(s.service, requests, groupsOf, [client, raw]);
+      const deciding = new Set(results.map((r) => r.policyId));
       return deciding;
     };
     const first = await compare();
@@ -317,24 +319,8 @@ describe(`tag distribution (${TEST_BACKEND})`, () => {
           for (const table of ["orders", "invoices"])
             for (const accessType of ["select", "insert"])
               requests.push({ user, resource: { catalog: "sales", schema, table }, accessType });
-      const server = (
-        await t.request({ method: "POST", url: "/v1/decisions:batch", payload: { service: s.service, requests } })
-      ).json();
-      const deciding = new Set<number>();
-      requests.forEach((r, i) => {
-        const request = {
-          resource: { elements: r.resource },
-          accessType: r.accessType,
-          user: r.user,
-          userGroups: groupsOf.get(r.user) ?? [],
-        };
-        const expected = { i, allowed: server.results[i].allowed, policyId: server.results[i].policyId };
-        const local = client.isAccessAllowed(request);
-        expect({ i, allowed: local.isAllowed, policyId: local.policyId }).toEqual(expected);
-        const fromRaw = raw.isAccessAllowed(request);
-        expect({ i, allowed: fromRaw.isAllowed, policyId: fromRaw.policyId }).toEqual(expected);
-        if (local.isAllowed) deciding.add(local.policyId);
-      });
+      const results = await expectSameAsServer(s.service, requests, groupsOf, [client, raw]);
+      const deciding = new Set(results.filter((r) => r.isAllowed).map((r) => r.policyId));
       return { sp, deciding };
     };
 
