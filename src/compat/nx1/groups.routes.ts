@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Ajv } from "ajv";
 import { Type } from "typebox";
 import { type AuditContext, auditContextOf } from "../../audit/audit.service.ts";
 import { defaultOrgId } from "../../directory/default-org.ts";
@@ -9,6 +8,7 @@ import { AppError, NameInvalid } from "../../errors.ts";
 import type { Db } from "../../storage/db.ts";
 import { fastApiValidationShape } from "./errors.ts";
 import { errorResponses, HTTPValidationError, NameListResponse, NX1_SECURITY, NX1_TAGS } from "./schemas.ts";
+import { nx1StrictValidator } from "./strict-body.ts";
 
 /**
  * Pushes groups to the external systems Nx1 keeps in step (Keycloak, Ranger). Called after the
@@ -17,9 +17,6 @@ import { errorResponses, HTTPValidationError, NameListResponse, NX1_SECURITY, NX
  */
 export type GroupPush = (names: string[], ctx: AuditContext) => Promise<void>;
 
-/** Pydantic does not turn a string into a list; the app-wide validator does, so this route has its own. */
-const strict = new Ajv({ coerceTypes: false, useDefaults: true, allErrors: true, strict: false });
-
 /** `POST /api/govern/data-access/metadata/groups` (Nx1 seed 000). */
 export function nx1GroupRoutes(db: Db, push?: GroupPush): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -27,7 +24,7 @@ export function nx1GroupRoutes(db: Db, push?: GroupPush): FastifyPluginAsyncType
       "/api/govern/data-access/metadata/groups",
       {
         config: { ability: "directory.write", errorShape: fastApiValidationShape },
-        validatorCompiler: ({ schema }) => strict.compile(schema),
+        validatorCompiler: nx1StrictValidator,
         schema: {
           tags: NX1_TAGS,
           summary: "Create a new Keycloak group and sync to Ranger",

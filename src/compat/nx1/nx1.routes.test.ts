@@ -168,6 +168,18 @@ describe(`Nx1 policies (${TEST_BACKEND})`, () => {
       422,
       "body.resources",
     );
+    // Pydantic refuses a string for a list; the policy must not be created from `["hive"]`.
+    const scalarValues = seedPolicy();
+    expectError(
+      await t.request({
+        method: "POST",
+        url: POLICIES,
+        payload: { ...scalarValues, resources: { ...scalarValues.resources, catalog: { values: "hive" } } },
+      }),
+      422,
+      "body.resources.catalog.values: must be array",
+    );
+    expect((await t.request({ method: "GET", url: `${POLICIES}?name=${scalarValues.name}` })).json().total).toBe(0);
     expectError(
       await t.request({
         method: "POST",

@@ -21,6 +21,7 @@ import {
   PolicyCreateResponse,
   PolicyGetResponse,
 } from "./schemas.ts";
+import { nx1StrictValidator } from "./strict-body.ts";
 
 /**
  * The Nx1 service (GATEHOUSE_NX1_SERVICE). It is created at start-up, so its absence means the
@@ -44,6 +45,7 @@ export function nx1PolicyRoutes(db: Db, serviceName: string): FastifyPluginAsync
       "/api/govern/data-access/policies",
       {
         config: { ...shared.config, ability: "policy.write" },
+        validatorCompiler: nx1StrictValidator,
         schema: {
           tags: NX1_TAGS,
           summary: "Create or update a single Ranger policy",
