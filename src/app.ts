@@ -15,6 +15,7 @@ import { distributionRoutes } from "./distribution/distribution.routes.ts";
 import { installAuthentication } from "./http/authentication.ts";
 import { closedQuery } from "./http/closed-query.ts";
 import { installErrorHandling, schemaErrorFormatter } from "./http/error-handler.ts";
+import { pluginGrantRoutes } from "./plugin-grants/grants.routes.ts";
 import "./http/fastify-types.ts";
 import { frontierRoutes } from "./compat/frontier/index.ts";
 import { nx1Routes } from "./compat/nx1/index.ts";
@@ -118,6 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(nx1Routes(db, config.nx1Service));
   await app.register(frontierRoutes(db));
   await app.register(distributionRoutes(db));
+  await app.register(pluginGrantRoutes(db));
   await app.register(tagRoutes(db));
   await app.register(zoneRoutes(db));
   await app.register(puppetRoutes(db));
