@@ -129,6 +129,35 @@ describe(`Ranger plugin grant/revoke (${TEST_BACKEND})`, () => {
     expect(viaGroups.statusCode, viaGroups.body).toBe(403);
   });
 
+  it("a grant on a resource inside a security zone lands in a policy of that zone", async () => {
+    const s = await seedService(t);
+    const zone = uniqueName("zone");
+    const z = await t.request({
+      method: "POST",
+      url: "/v1/zones",
+      payload: { name: zone, services: { [s.service]: { resources: [{ catalog: ["sales"], schema: [s.schema] }] } } },
+    });
+    expect(z.statusCode, z.body).toBe(201);
+    // inside the zone only zone policies decide, so alice's delegated admin must be one
+    const owners = await t.request({
+      method: "POST",
+      url: `/v1/services/${s.service}/policies`,
+      payload: {
+        name: uniqueName("owners"),
+        zoneName: zone,
+        resources: { catalog: { values: ["sales"] }, schema: { values: [s.schema] }, table: { values: ["*"] } },
+        policyItems: [{ users: [s.alice], accesses: [{ type: "select" }], delegateAdmin: true }],
+      },
+    });
+    expect(owners.statusCode, owners.body).toBe(201);
+    const res = await call("grant", s, { users: [s.bob], accessTypes: ["select"] });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ outcome: "created", zoneName: zone });
+    const policy = await t.request({ method: "GET", url: `/v1/services/${s.service}/policies/${res.json().policyId}` });
+    expect(policy.json()).toMatchObject({ zoneName: zone });
+    expect(await allowed(s, s.bob, "select")).toMatchObject({ allowed: true, policyId: res.json().policyId });
+  });
+
   it("a revoke where no policy covers exactly the resource changes nothing", async () => {
     const s = await seedService(t);
     await makeAliceAdmin(s);
