@@ -3,10 +3,10 @@ import type { RangerPolicy, RangerPolicyResources } from "../engine/types.ts";
 import { Forbidden, PolicyInvalid } from "../errors.ts";
 import { applyOne } from "../policies/policies.service.ts";
 import { findConflicting, getPolicyRecord } from "../policies/policies.store.ts";
+import { applyGrant, applyRevoke, type GrantChange } from "../policies/ranger-merge.ts";
 import { resourceSignature } from "../policies/signature.ts";
 import type { ServiceWithDef } from "../service-defs/service-defs.store.ts";
 import type { Tx } from "../storage/db.ts";
-import { applyGrant, applyRevoke, type GrantChange } from "./merge.ts";
 
 /** Ranger's `GrantRevokeRequest`, as plugins send it (fields Gatehouse reads). */
 export interface GrantRevokeRequest {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RangerPolicy } from "../engine/types.ts";
-import { applyGrant, applyRevoke, type GrantChange } from "./merge.ts";
+import { applyGrant, applyRevoke, type GrantChange, mergeAppliedPolicy } from "./ranger-merge.ts";
 
 const change = (over: Partial<GrantChange>): GrantChange => ({
   users: [],
@@ -114,5 +114,25 @@ describe("plugin grant merge (Ranger ServiceRESTUtil rules)", () => {
     });
     const out = applyRevoke(policy, change({ users: ["alice"], replaceExistingPermissions: true }));
     expect(out.policyItems).toEqual([{ users: [], groups: ["eng"], accesses: access("select") }]);
+  });
+
+  it("apply with deny items: the principal's allow of that access becomes an allow exception, other lists merge per principal", () => {
+    const existing = base({
+      policyItems: [{ groups: ["eng", "interns"], accesses: access("select", "update") }],
+      denyExceptions: [{ groups: ["interns"], accesses: access("update") }],
+    });
+    const applied = base({
+      denyPolicyItems: [{ groups: ["interns"], accesses: access("update") }],
+      policyItems: [{ users: ["alice"], accesses: access("select") }],
+    });
+    const out = mergeAppliedPolicy(existing, applied);
+    expect(out.policyItems).toEqual([
+      item({ groups: ["eng"], accesses: access("select", "update") }),
+      item({ users: ["alice"], groups: ["interns"], accesses: access("select") }),
+    ]);
+    expect(out.denyPolicyItems).toEqual([item({ groups: ["interns"], accesses: access("update") })]);
+    expect(out.allowExceptions).toEqual([item({ groups: ["interns"], accesses: access("update") })]);
+    expect(out.denyExceptions).toEqual([]);
+    expect(existing.denyExceptions).toHaveLength(1);
   });
 });

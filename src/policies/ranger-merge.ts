@@ -25,13 +25,63 @@ type Kind = "users" | "groups" | "roles";
 const KINDS: readonly Kind[] = ["users", "groups", "roles"];
 
 /**
+ * Ranger's `ServiceRESTUtil#processApplyPolicy`: the items of `applied` merged into `existing`,
+ * per principal. For each item list of `applied`, every principal it names is split out of the
+ * items it shares in `existing` (one item per list, accesses and delegated admin combined), gains
+ * the applied accesses, and the opposite list loses them: an allowed access leaves the principal's
+ * deny items (becoming a deny exception) and allow exceptions; a denied one leaves its allow items
+ * (becoming an allow exception) and deny exceptions; an exception removes the access from the
+ * list it excepts. Items with equal access sets are then regrouped. When either side carries
+ * conditions the applied items are appended instead (Ranger's `combinePolicy`). Returns a new
+ * policy; neither input is modified. This is `POST /api/policy/apply` and the heart of a grant.
+ */
+export function mergeAppliedPolicy(existing: RangerPolicy, applied: RangerPolicy): RangerPolicy {
+  const out = clonePolicy(existing);
+  if (hasConditions(out) || hasConditions(applied)) {
+    for (const key of LIST_KEYS) {
+      const items = applied[key] ?? [];
+      if (items.length === 0) continue;
+      const into = out[key] ?? [];
+      for (const item of items) if (!into.some((i) => sameItem(i, item))) into.push(structuredClone(item));
+      out[key] = into;
+    }
+    return out;
+  }
+  LIST_KEYS.forEach((key, index) => {
+    const items = applied[key] ?? [];
+    if (items.length === 0) return;
+    const term = index as Term;
+    const split = splitPrincipals(out, items);
+    for (const item of items)
+      for (const kind of KINDS)
+        for (const name of item[kind] ?? []) {
+          const terms = (split.get(principalKey(kind, name)) as SplitEntry).terms;
+          addTo(terms, term, kind, name, item);
+          if (term === ALLOW) {
+            if (terms[DENY] !== null) {
+              removeAccesses(terms[DENY], item);
+              addTo(terms, DENY_EXCEPTIONS, kind, name, item);
+            }
+            removeAccesses(terms[ALLOW_EXCEPTIONS], item);
+          } else if (term === DENY) {
+            if (terms[ALLOW] !== null) {
+              removeAccesses(terms[ALLOW], item);
+              addTo(terms, ALLOW_EXCEPTIONS, kind, name, item);
+            }
+            removeAccesses(terms[DENY_EXCEPTIONS], item);
+          } else if (term === ALLOW_EXCEPTIONS) removeAccesses(terms[ALLOW], item);
+          else removeAccesses(terms[DENY], item);
+        }
+    mergeBack(out, split);
+  });
+  return out;
+}
+
+/**
  * A grant applied to an access policy that already covers exactly the granted resource, as
  * Ranger admin does (`ServiceRESTUtil#processGrantRequest`): with `replaceExistingPermissions`
- * the principals first leave the allow items; then the grant is merged per principal (their
- * items are split out of shared items, accesses added, a deny of the same access turned into a
- * deny exception, an allow exception of it removed) and items with equal accesses are regrouped.
- * When the policy or the grant carries conditions, the grant's item is appended as it is instead
- * (Ranger's `combinePolicy`). Returns a new policy; the input is not modified.
+ * the principals first leave the allow items; then one allow item of the principals and access
+ * types is merged in (`mergeAppliedPolicy`). Returns a new policy.
  */
 export function applyGrant(policy: RangerPolicy, change: GrantChange): RangerPolicy {
   const out = clonePolicy(policy);
@@ -43,23 +93,7 @@ export function applyGrant(policy: RangerPolicy, change: GrantChange): RangerPol
     accesses: change.accessTypes.map((type) => ({ type, isAllowed: true })),
     delegateAdmin: change.delegateAdmin,
   };
-  if (hasConditions(out)) {
-    out.policyItems ??= [];
-    const items = out.policyItems;
-    if (!items.some((i) => sameItem(i, applied))) items.push(applied);
-    return out;
-  }
-  const split = splitPrincipals(out, [applied]);
-  for (const [kind, name, terms] of split) {
-    addTo(terms, ALLOW, kind, name, applied);
-    if (terms[DENY] !== null) {
-      removeAccesses(terms[DENY], applied);
-      addTo(terms, DENY_EXCEPTIONS, kind, name, applied);
-    }
-    removeAccesses(terms[ALLOW_EXCEPTIONS], applied);
-  }
-  mergeBack(out, split);
-  return out;
+  return mergeAppliedPolicy(out, { policyItems: [applied] });
 }
 
 /**
@@ -82,7 +116,7 @@ export function applyRevoke(policy: RangerPolicy, change: GrantChange): RangerPo
     accesses: change.accessTypes.map((type) => ({ type, isAllowed: false })),
   };
   const split = splitPrincipals(out, [revoked]);
-  for (const [, , terms] of split) {
+  for (const { terms } of split.values()) {
     const allow = terms[ALLOW];
     if (allow !== null) {
       removeAccesses(allow, revoked);
@@ -99,7 +133,14 @@ export function applyRevoke(policy: RangerPolicy, change: GrantChange): RangerPo
 }
 
 type Terms = [RangerPolicyItem | null, RangerPolicyItem | null, RangerPolicyItem | null, RangerPolicyItem | null];
-type Split = [Kind, string, Terms][];
+interface SplitEntry {
+  kind: Kind;
+  name: string;
+  terms: Terms;
+}
+/** The principals' own items, by `principalKey`, in first-named order. */
+type Split = Map<string, SplitEntry>;
+const principalKey = (kind: Kind, name: string) => `${kind}\u0000${name}`;
 
 function clonePolicy(policy: RangerPolicy): RangerPolicy {
   return structuredClone(policy);
@@ -124,7 +165,7 @@ function hasConditions(policy: RangerPolicy): boolean {
  * its accesses and delegated admin from every item of that term, the principal removed from them.
  */
 function splitPrincipals(policy: RangerPolicy, applied: RangerPolicyItem[]): Split {
-  const split: Split = [];
+  const split: Split = new Map();
   for (const kind of KINDS) {
     const names = new Set(applied.flatMap((item) => item[kind] ?? []));
     for (const name of names) {
@@ -139,7 +180,7 @@ function splitPrincipals(policy: RangerPolicy, applied: RangerPolicyItem[]): Spl
           item[kind] = members.filter((m) => m !== name);
         }
       });
-      split.push([kind, name, terms]);
+      split.set(principalKey(kind, name), { kind, name, terms });
     }
   }
   return split;
@@ -180,7 +221,7 @@ function removeAccesses(target: RangerPolicyItem | null, from: RangerPolicyItem)
 
 /** `mergeProcessedPolicyItems` then `compactPolicy`: split items go back and equal ones regroup. */
 function mergeBack(policy: RangerPolicy, split: Split): void {
-  for (const [, , terms] of split)
+  for (const { terms } of split.values())
     LIST_KEYS.forEach((key, term) => {
       const item = terms[term];
       if (item) policy[key] = [...(policy[key] ?? []), item];
