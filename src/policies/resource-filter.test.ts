@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { RangerResourceDef } from "../engine/types.ts";
-import { matchesResourceSearch, resourceCovers } from "./resource-filter.ts";
+import type { RangerPolicyResources, RangerResourceDef } from "../engine/types.ts";
+import { type MatchScope, matchesResourceSearch, resourceCovers } from "./resource-filter.ts";
 import { resourceSignature } from "./signature.ts";
 
 const defs = new Map<string, RangerResourceDef>(
@@ -46,7 +46,13 @@ describe("matchesResourceSearch", () => {
     [tableLevel, "self", true],
     [tableLevel, "ancestor", false],
     [catalogLevel, "self_or_ancestor", true],
-  ] as const)("%j in scope %s: %s", (resources, scope, expected) => {
+    // a trailing `*` below the searched level keeps the policy at it (SELF_AND_ALL_DESCENDANTS)
+    [{ ...tableLevel, table: { values: ["orders"] }, column: { values: ["*"] } }, "self", true],
+    [{ ...schemaLevel, table: { values: ["*"] }, column: { values: ["*"] } }, "self", true],
+    // a policy that only reaches below the searched level does not answer it
+    [{ ...tableLevel, table: { values: ["orders"] }, column: { values: ["ssn"] } }, "self_or_ancestor", false],
+    [{ ...tableLevel, table: { values: ["orders"] }, column: { values: ["*"], isExcludes: true } }, "self", false],
+  ] as [RangerPolicyResources, MatchScope, boolean][])("%j in scope %s: %s", (resources, scope, expected) => {
     expect(matchesResourceSearch(resources, search, defs, scope)).toBe(expected);
   });
 });

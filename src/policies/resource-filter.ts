@@ -45,8 +45,11 @@ export function resourceCovers(resource: RangerPolicyResource, value: string, de
  * Decides whether a policy's resources answer a resource search (`resource:schema=sales`):
  * every searched key the policy names must cover the searched value; a searched key the policy
  * does not name is allowed only below the policy's deepest level (the policy is then an
- * ancestor). `self` keeps policies whose deepest level is the deepest searched level, `ancestor`
- * those above it, `self_or_ancestor` both. Policies below the searched level never match.
+ * ancestor). Keys below the searched level that match anything (`*`, not excludes) do not make a
+ * policy deeper: `sales.orders.*` answers a table-level search like `sales.orders` does (Ranger's
+ * SELF_AND_ALL_DESCENDANTS counts as SELF). `self` keeps policies whose deepest level is the
+ * deepest searched level, `ancestor` those above it, `self_or_ancestor` both. Policies that only
+ * reach below the searched level (`sales.orders.ssn`) never match.
  */
 export function matchesResourceSearch(
   resources: RangerPolicyResources,
@@ -57,8 +60,11 @@ export function matchesResourceSearch(
   const level = (name: string) => defs.get(name)?.level ?? 0;
   const searchDepth = Math.max(...Object.keys(search).map(level));
   const policyKeys = Object.keys(resources);
-  const policyDepth = Math.max(0, ...policyKeys.map(level));
-  if (policyDepth > searchDepth) return false;
+  for (const name of policyKeys) {
+    if (level(name) > searchDepth && !matchesAnything(resources[name] as RangerPolicyResource, defs.get(name)))
+      return false;
+  }
+  const policyDepth = Math.max(0, ...policyKeys.map(level).filter((l) => l <= searchDepth));
   for (const [name, value] of Object.entries(search)) {
     const resource = resources[name];
     if (resource) {
@@ -70,4 +76,12 @@ export function matchesResourceSearch(
   if (scope === "self") return policyDepth === searchDepth;
   if (scope === "ancestor") return policyDepth < searchDepth;
   return true;
+}
+
+/** Ranger's `isMatchAny`: no values, or `*` with wildcards on, and not an excludes list. */
+function matchesAnything(resource: RangerPolicyResource, def?: RangerResourceDef): boolean {
+  if (resource.isExcludes) return false;
+  const values = resource.values ?? [];
+  const wildCard = String(def?.matcherOptions?.wildCard ?? "true") !== "false";
+  return values.length === 0 || (wildCard && values.includes("*"));
 }
