@@ -8,6 +8,7 @@ import { credentialRoutes } from "./auth/credentials.routes.ts";
 import { FailureLimiter } from "./auth/failure-limiter.ts";
 import { OidcVerifier } from "./auth/oidc.ts";
 import { whoamiRoutes } from "./auth/whoami.routes.ts";
+import { rangerPublicRoutes } from "./compat/ranger/index.ts";
 import type { Config } from "./config/schema.ts";
 import { installDecisions } from "./decisions/index.ts";
 import { directoryRoutes } from "./directory/directory.routes.ts";
@@ -120,6 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(frontierRoutes(db));
   await app.register(distributionRoutes(db));
   await app.register(pluginGrantRoutes(db));
+  await app.register(rangerPublicRoutes(db));
   await app.register(tagRoutes(db));
   await app.register(zoneRoutes(db));
   await app.register(puppetRoutes(db));

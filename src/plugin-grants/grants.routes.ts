@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { auditContextOf } from "../audit/audit.service.ts";
+import { rangerErrorShape } from "../compat/ranger/errors.ts";
 import { PolicyInvalid } from "../errors.ts";
 import { requireService } from "../policies/policies.routes.ts";
 import type { Db } from "../storage/db.ts";
@@ -113,7 +114,7 @@ export function pluginGrantRoutes(db: Db): FastifyPluginAsyncTypebox {
         app.post(
           url,
           {
-            config: { ability: "policy.write" },
+            config: { ability: "policy.write", errorShape: rangerErrorShape },
             schema: {
               tags: ["distribution"],
               summary: kind === "grant" ? "Grant access (Ranger plugin GRANT)" : "Revoke access (Ranger plugin REVOKE)",

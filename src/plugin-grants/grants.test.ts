@@ -117,7 +117,7 @@ describe(`Ranger plugin grant/revoke (${TEST_BACKEND})`, () => {
     await makeAliceAdmin(s);
     const res = await call("grant", s, { grantor: s.bob, users: [s.bob], accessTypes: ["select"] });
     expect(res.statusCode, res.body).toBe(403);
-    expect(res.json().message).toContain("doesn't have necessary permission to grant access");
+    expect(res.json().msgDesc).toContain("doesn't have necessary permission to grant access");
     expect((await allowed(s, s.bob, "select")).allowed).toBe(false);
     // grantor groups sent by the plugin are used instead of the directory's (analysts: no delegated admin)
     const viaGroups = await call("grant", s, {
@@ -171,13 +171,13 @@ describe(`Ranger plugin grant/revoke (${TEST_BACKEND})`, () => {
     await makeAliceAdmin(s);
     const noAccess = await call("grant", s, { users: [s.bob], accessTypes: [] });
     expect(noAccess.statusCode).toBe(400);
-    expect(noAccess.json().message).toContain("accessTypes");
+    expect(noAccess.json().msgDesc).toContain("accessTypes");
     const nobody = await call("grant", s, { accessTypes: ["select"] });
     expect(nobody.statusCode).toBe(400);
-    expect(nobody.json().message).toContain("body.users");
+    expect(nobody.json().msgDesc).toContain("body.users");
     const badAccess = await call("grant", s, { users: [s.bob], accessTypes: ["fly"] });
     expect(badAccess.statusCode, badAccess.body).toBe(400);
-    expect(badAccess.json().message).toContain("fly");
+    expect(badAccess.json().msgDesc).toContain("fly");
     const unknown = await t.request({
       method: "POST",
       url: `/service/plugins/services/grant/${uniqueName("nosvc")}`,

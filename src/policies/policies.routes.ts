@@ -31,7 +31,7 @@ export async function requireService(db: Queryable, name: string): Promise<Servi
 }
 
 /** The service of policy `id`, or POLICY_NOT_FOUND. */
-async function serviceOfPolicy(db: Queryable, id: number): Promise<ServiceWithDef> {
+export async function serviceOfPolicy(db: Queryable, id: number): Promise<ServiceWithDef> {
   const row = await db
     .selectFrom("policies as p")
     .innerJoin("services as s", "s.id", "p.service_id")
