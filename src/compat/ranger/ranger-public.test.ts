@@ -210,4 +210,56 @@ describe(`Ranger public REST API v2 (${TEST_BACKEND})`, () => {
     const anonymous = await t.request({ method: "GET", url: `${V2}/policy`, headers: { "authorization-psk": "" } });
     expect(anonymous.statusCode).toBe(401);
   });
+
+  it("reads roles as plugins receive them, a user's roles, and security zones", async () => {
+    const role = (
+      await t.request({ method: "POST", url: "/v1/roles", payload: { name: uniqueName("stewards") } })
+    ).json();
+    const group = (await t.request({ method: "POST", url: "/v1/groups", payload: { name: uniqueName("eng") } })).json();
+    const user = (
+      await t.request({ method: "POST", url: "/v1/users", payload: { username: uniqueName("dana") } })
+    ).json();
+    expect((await t.request({ method: "PUT", url: `/v1/groups/${group.id}/members/${user.id}` })).statusCode).toBe(201);
+    const bound = await t.request({
+      method: "POST",
+      url: "/v1/role-bindings",
+      payload: { roleId: role.id, principal: { type: "group", id: group.id } },
+    });
+    expect(bound.statusCode, bound.body).toBe(201);
+
+    const byName = await t.request({ method: "GET", url: `${V2}/roles/name/${role.name}` });
+    expect(byName.statusCode, byName.body).toBe(200);
+    expect(byName.json()).toMatchObject({ name: role.name, groups: [{ name: group.name, isAdmin: false }], users: [] });
+    const byId = await t.request({ method: "GET", url: `${V2}/roles/${byName.json().id}` });
+    expect(byId.json()).toMatchObject({ name: role.name });
+    expect((await t.request({ method: "GET", url: `${V2}/roles/names` })).json()).toContain(role.name);
+    expect(
+      (await t.request({ method: "GET", url: `${V2}/roles` })).json().map((r: { name: string }) => r.name),
+    ).toContain(role.name);
+    const mine = await t.request({ method: "GET", url: `${V2}/roles/user/${user.username}` });
+    expect(mine.json()).toContain(role.name);
+    const nobody = await t.request({ method: "GET", url: `${V2}/roles/user/${uniqueName("ghost")}` });
+    expect(nobody.statusCode).toBe(404);
+    expect(nobody.json()).toMatchObject({ statusCode: 1, code: "USER_NOT_FOUND" });
+
+    const service = await newService();
+    const zoneName = uniqueName("zone");
+    const zone = await t.request({
+      method: "POST",
+      url: "/v1/zones",
+      payload: { name: zoneName, services: { [service]: { resources: [{ database: ["finance"] }] } } },
+    });
+    expect(zone.statusCode, zone.body).toBe(201);
+    const zoneByName = await t.request({ method: "GET", url: `${V2}/zones/name/${zoneName}` });
+    expect(zoneByName.json()).toMatchObject({
+      name: zoneName,
+      services: { [service]: { resources: [{ database: ["finance"] }] } },
+    });
+    const zoneById = await t.request({ method: "GET", url: `${V2}/zones/${zoneByName.json().id}` });
+    expect(zoneById.json()).toMatchObject({ name: zoneName });
+    expect(
+      (await t.request({ method: "GET", url: `${V2}/zones` })).json().map((z: { name: string }) => z.name),
+    ).toContain(zoneName);
+    expect((await t.request({ method: "GET", url: `${V2}/zones/999999` })).statusCode).toBe(404);
+  });
 });
