@@ -262,6 +262,15 @@ export const Internal = defineError("INTERNAL", 500, "internal error");
 /** Codes once used and retired: they must never be reused for another meaning. */
 export const RETIRED_CODES: readonly string[] = [];
 
+/**
+ * An error about one field, the commonest 4xx: the message starts with the field (`body.users: ...`)
+ * and the one detail carries the field and the failed rule, so clients can point at it.
+ */
+export function fieldError(factory: ErrorFactory, field: string, rule: string, problem: string): AppError {
+  const message = `${field}: ${problem}`;
+  return factory(message, { details: [{ field, rule, message }] });
+}
+
 /** Every code in the catalogue, in definition order (for docs, OpenAPI and tests). */
 export function allErrors(): ErrorFactory[] {
   return [...catalogue.values()];

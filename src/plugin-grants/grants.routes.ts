@@ -3,7 +3,7 @@ import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { auditContextOf } from "../audit/audit.service.ts";
 import { rangerErrorShape } from "../compat/ranger/errors.ts";
-import { PolicyInvalid } from "../errors.ts";
+import { fieldError, PolicyInvalid } from "../errors.ts";
 import { requireService } from "../policies/policies.routes.ts";
 import type { Db } from "../storage/db.ts";
 import { applyGrantRevoke, checkGrantRequest, type GrantRevokeRequest, grantorNotAdmin } from "./grants.service.ts";
@@ -138,6 +138,10 @@ export function pluginGrantRoutes(db: Db): FastifyPluginAsyncTypebox {
 /** The zone a grant's resource falls in: none, or exactly one (several is the caller's to resolve). */
 function zoneOf(zones: readonly string[]): string {
   if (zones.length <= 1) return zones[0] ?? "";
-  const message = `body.zoneName: the resource falls in several security zones (${zones.join(", ")}); name one`;
-  throw PolicyInvalid(message, { details: [{ field: "body.zoneName", rule: "zoneAmbiguous", message }] });
+  throw fieldError(
+    PolicyInvalid,
+    "body.zoneName",
+    "zoneAmbiguous",
+    `the resource falls in several security zones (${zones.join(", ")}); name one`,
+  );
 }

@@ -1,6 +1,6 @@
 import { type AuditContext, recordAudit } from "../audit/audit.service.ts";
 import type { RangerPolicy, RangerPolicyResources } from "../engine/types.ts";
-import { Forbidden, PolicyInvalid } from "../errors.ts";
+import { Forbidden, fieldError, PolicyInvalid } from "../errors.ts";
 import { applyOne } from "../policies/policies.service.ts";
 import { findConflicting, getPolicyRecord } from "../policies/policies.store.ts";
 import { applyGrant, applyRevoke, type GrantChange } from "../policies/ranger-merge.ts";
@@ -142,12 +142,15 @@ async function freeGrantName(tx: Tx, serviceId: number, zoneName: string): Promi
 export function checkGrantRequest(request: GrantRevokeRequest, kind: "grant" | "revoke"): void {
   const principals = (request.users?.length ?? 0) + (request.groups?.length ?? 0) + (request.roles?.length ?? 0);
   if (principals === 0) {
-    const message = `body.users: a ${kind} names at least one user, group or role`;
-    throw PolicyInvalid(message, { details: [{ field: "body.users", rule: "principalRequired", message }] });
+    throw fieldError(
+      PolicyInvalid,
+      "body.users",
+      "principalRequired",
+      `a ${kind} names at least one user, group or role`,
+    );
   }
   if (Object.keys(request.resource).length === 0) {
-    const message = "body.resource: names at least one resource element";
-    throw PolicyInvalid(message, { details: [{ field: "body.resource", rule: "resourceRequired", message }] });
+    throw fieldError(PolicyInvalid, "body.resource", "resourceRequired", "names at least one resource element");
   }
 }
 

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { type AuditContext, auditContextOf } from "../../audit/audit.service.ts";
 import type { RangerPolicy } from "../../engine/types.ts";
-import { PolicyInvalid, PolicyNotFound, ValidationFailed } from "../../errors.ts";
+import { fieldError, PolicyInvalid, PolicyNotFound, ValidationFailed } from "../../errors.ts";
 import { requireService, serviceOfPolicy } from "../../policies/policies.routes.ts";
 import { Policy, PolicyInput } from "../../policies/policies.schemas.ts";
 import { searchPolicies } from "../../policies/policies.search.ts";
@@ -71,8 +71,7 @@ async function byResources(
 /** The body's `service`, required where the path does not name one (Ranger: "service name required"). */
 function serviceOf(body: RangerPolicy): string {
   if (typeof body.service === "string" && body.service !== "") return body.service;
-  const message = "body.service: names the policy's service";
-  throw PolicyInvalid(message, { details: [{ field: "body.service", rule: "required", message }] });
+  throw fieldError(PolicyInvalid, "body.service", "required", "names the policy's service");
 }
 
 /**
@@ -90,8 +89,12 @@ async function applyPolicy(tx: Tx, ctx: AuditContext, target: ServiceWithDef, bo
   }
   if (!merge) return applyOne(tx, ctx, target, { policy: body, mode: "update", id: existing.id });
   if (body.isDenyAllElse === true && existing.body.isDenyAllElse !== true) {
-    const message = "body.isDenyAllElse: updating an existing policy to enforce deny-all-else is not supported";
-    throw PolicyInvalid(message, { details: [{ field: "body.isDenyAllElse", rule: "denyAllElseMerge", message }] });
+    throw fieldError(
+      PolicyInvalid,
+      "body.isDenyAllElse",
+      "denyAllElseMerge",
+      "updating an existing policy to enforce deny-all-else is not supported",
+    );
   }
   const merged = mergeAppliedPolicy(existing.body, body);
   return applyOne(tx, ctx, target, { policy: merged, mode: "update", id: existing.id });
@@ -225,8 +228,12 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
         const body = request.body as RangerPolicy;
         const q = request.query;
         if (q.updateIfExists && q.mergeIfExists) {
-          const message = "query.mergeIfExists: both mergeIfExists and updateIfExists cannot be true";
-          throw ValidationFailed(message, { details: [{ field: "query.mergeIfExists", rule: "exclusive", message }] });
+          throw fieldError(
+            ValidationFailed,
+            "query.mergeIfExists",
+            "exclusive",
+            "both mergeIfExists and updateIfExists cannot be true",
+          );
         }
         const outcome = await db.transaction(async (tx) => {
           const target = await requireService(tx, serviceOf(body));
@@ -280,12 +287,20 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
       body: RangerPolicy,
     ) => {
       if (body.id !== undefined && body.id !== null && body.id !== current.id) {
-        const message = `body.id: ${body.id} does not match the policy being updated (${current.id})`;
-        throw PolicyInvalid(message, { details: [{ field: "body.id", rule: "idMatchesPath", message }] });
+        throw fieldError(
+          PolicyInvalid,
+          "body.id",
+          "idMatchesPath",
+          `${body.id} does not match the policy being updated (${current.id})`,
+        );
       }
       if (body.service && body.service !== target.service.name) {
-        const message = `body.service: \`${body.service}\` does not match the policy's service \`${target.service.name}\``;
-        throw PolicyInvalid(message, { details: [{ field: "body.service", rule: "serviceMatchesPath", message }] });
+        throw fieldError(
+          PolicyInvalid,
+          "body.service",
+          "serviceMatchesPath",
+          `\`${body.service}\` does not match the policy's service \`${target.service.name}\``,
+        );
       }
       return applyOne(tx, ctx, target, { policy: body, mode: "update", id: current.id });
     };

@@ -1,4 +1,4 @@
-import { ValidationFailed } from "../../errors.ts";
+import { fieldError, ValidationFailed } from "../../errors.ts";
 import type { PolicySearch } from "../../policies/policies.search.ts";
 import type { MatchScope } from "../../policies/resource-filter.ts";
 
@@ -12,9 +12,8 @@ const DEFAULT_PAGE = 200;
 const MAX_PAGE = 10_000;
 const SCOPES: Record<string, MatchScope> = { self: "self", ancestor: "ancestor", self_or_ancestor: "self_or_ancestor" };
 
-function invalid(param: string, rule: string, message: string): Error {
-  const full = `query.${param}: ${message}`;
-  return ValidationFailed(full, { details: [{ field: `query.${param}`, rule, message: full }] });
+function invalid(param: string, rule: string, problem: string): Error {
+  return fieldError(ValidationFailed, `query.${param}`, rule, problem);
 }
 
 function integer(q: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
