@@ -74,6 +74,18 @@ describe("gatehouse CLI", () => {
     expect(result.stdout).toMatch(/applied migrations 1/);
   });
 
+  it("exits after migrating a database that is already current", { timeout: 150_000 }, () => {
+    // Closing used to leave the embedded database open when no Kysely query had run, so the
+    // second `migrate` printed its line and never exited (PostgreSQL's idle pool held it 10 s).
+    const env: Record<string, string> = url
+      ? { GATEHOUSE_DATABASE_URL: url }
+      : { GATEHOUSE_DATA_DIR: mkdtempSync(join(tmpdir(), "gh-cli-")) };
+    expect(run(["migrate"], env).status).toBe(0);
+    const again = run(["migrate"], env);
+    expect(again.stdout).toContain("database is current");
+    expect(again.status).toBe(0);
+  });
+
   it("serves on the embedded database, prints the generated PSK once, keeps data across a restart and stops on SIGTERM", {
     timeout: 150_000,
   }, async () => {

@@ -61,7 +61,12 @@ function openPostgres(url: string, poolSize: number): Db {
       await pool.query("select 1");
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-    close: () => kysely.destroy(),
+    // Kysely ends the pool only when a Kysely query ran; `gatehouse migrate` uses sessions only,
+    // and the pool's idle clients would keep the process alive, so the pool is ended here too.
+    async close() {
+      await kysely.destroy();
+      if (!pool.ended) await pool.end();
+    },
   };
 }
 
@@ -102,6 +107,11 @@ async function openEmbedded(options: OpenDbOptions): Promise<Db> {
       await pglite.query("select 1");
     },
     poolStats: () => ({ total: 1, idle: busy === 0 ? 1 : 0, waiting: 0 }),
-    close: () => kysely.destroy(),
+    // Kysely closes PGlite only when a Kysely query ran; a database opened, migrated with
+    // sessions and closed (`gatehouse migrate` on a current database) would never exit.
+    async close() {
+      await kysely.destroy();
+      if (!pglite.closed) await pglite.close();
+    },
   };
 }
