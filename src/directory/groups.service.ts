@@ -29,6 +29,12 @@ export interface CreateGroupInput {
   identitySourceId?: string | null | undefined;
   /** Check that `externalId` exists in the identity source before writing (default true). */
   validate?: boolean | undefined;
+  /**
+   * A user who creates the group becomes its first owner (default true, Frontier's rule). APIs
+   * without owners (Puppet RBAC, VMware Aria) pass false: there a group's members are exactly
+   * the ones named or read from the directory, and a hidden owner would block setting them.
+   */
+  creatorBecomesOwner?: boolean | undefined;
 }
 
 /** Changes to a group; absent fields are left as they are, `parentId: null` moves it to the top. */
@@ -92,7 +98,8 @@ async function nameTaken(db: Queryable, orgId: string, name: string) {
  * organisation's pattern, the metadata against the metaschema, the parent and the depth limit,
  * and, for a group bound to an LDAP source with `validate`, that the DN exists in the directory
  * (VMware Aria silently creates orphans here). The closure rows and the audit event are written
- * in the same transaction; a user creating a group becomes its first owner (as in Frontier).
+ * in the same transaction; a user creating a group becomes its first owner (as in Frontier)
+ * unless `creatorBecomesOwner` is false.
  * Pass a transaction; a plain connection is accepted and gets one when the creation needs it.
  *
  * @throws GROUP_NAME_TAKEN (409, `meta.existingId`), VALIDATION_FAILED, METADATA_INVALID,
@@ -102,7 +109,8 @@ export async function createGroup(db: Tx | Queryable, ctx: AuditContext, input: 
   // A top-level group created by a non-user is written by one statement, atomic on its own, so a
   // plain connection saves the BEGIN and COMMIT round trips on the hot path. Anything that needs
   // a lock or a second write runs in a transaction (opened here when the caller did not).
-  const oneStatement = !input.parentId && !input.identitySourceId && ctx.actor.type !== "user";
+  const creatorOwns = ctx.actor.type === "user" && !!ctx.actor.id && input.creatorBecomesOwner !== false;
+  const oneStatement = !input.parentId && !input.identitySourceId && !creatorOwns;
   if (!db.isTransaction && !oneStatement) return db.transaction().execute((tx) => createGroup(tx, ctx, input));
   const tx = db as Tx;
   const orgId = input.orgId ?? (await defaultOrgId(tx));
@@ -179,7 +187,7 @@ export async function createGroup(db: Tx | Queryable, ctx: AuditContext, input: 
     )
     select id from g`.execute(tx);
   if (written.rows.length === 0) throw await nameTaken(tx, orgId, input.name);
-  if (ctx.actor.type === "user" && ctx.actor.id) await addCreatorAsOwner(tx, ctx, view.id, orgId, ctx.actor.id);
+  if (creatorOwns) await addCreatorAsOwner(tx, ctx, view.id, orgId, ctx.actor.id as string);
   return view;
 }
 

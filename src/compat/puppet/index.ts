@@ -136,6 +136,8 @@ async function createRemoteGroup(db: Db, request: FastifyRequest, body: Static<t
       externalId: located?.dn ?? (looksLikeDn(body.login) ? body.login : null),
       identitySourceId: located?.source.id ?? sourceId ?? null,
       validate: false,
+      // Puppet groups have no owners: a remote group's users are the directory's, nobody else.
+      creatorBecomesOwner: false,
     });
     await addDirectoryMembers(tx, ctx, orgId, group.id, people);
     await replaceGroupBindings(

@@ -43,8 +43,11 @@ describe(`VMware Aria user groups against a real slapd (${TEST_BACKEND})`, () =>
       ].sort(),
     );
     expect(group).toMatchObject({ name: "string", displayName: "string", authSourceId: null, "role-permissions": [] });
-    expect(group.userIds).toEqual([tenant.adminId]);
-    expect((await nativeView(t, group.id)).group).toMatchObject({ name: "string", source: "local" });
+    // Aria has no group owners: the caller (a user's API key) is not added, userIds is what was sent.
+    expect(group.userIds).toEqual([]);
+    const native = await nativeView(t, group.id);
+    expect(native.group).toMatchObject({ name: "string", source: "local" });
+    expect(native.members).toEqual([]);
   });
 
   it("imports an LDAP group by DN with the seed's full body: members from the directory, role-permissions as scoped bindings", async () => {
@@ -90,9 +93,8 @@ describe(`VMware Aria user groups against a real slapd (${TEST_BACKEND})`, () =>
     );
     const native = await nativeView(t, group.id);
     expect(native.group).toMatchObject({ source: "ldap", externalId: DATA_TEAM_DN, identitySourceId: tenant.sourceId });
-    expect(native.members.map((m) => m.user.username).sort()).toEqual(
-      [local.username, "user0001", "user0002", native.members.find((m) => m.role === "owner")?.user.username].sort(),
-    );
+    expect(native.members.map((m) => m.user.username).sort()).toEqual([local.username, "user0001", "user0002"].sort());
+    expect(native.members.every((m) => m.role === "member")).toBe(true);
     expect(native.bindings).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
@@ -206,6 +208,7 @@ describe(`VMware Aria user groups against a real slapd (${TEST_BACKEND})`, () =>
     expect(put.statusCode, put.body).toBe(200);
     expect(put.json()).toMatchObject({ name: "alpha-2", displayName: "Alpha" });
     expect(put.json().userIds.sort()).toEqual([tenant.adminId, member.id].sort());
+    // userIds is the exact membership: the creator can be dropped like anyone (no hidden owner).
     expect(put.json()["role-permissions"]).toEqual([
       { roleName: role.name, scopeId: "service:trino", allowAllObjects: true, "traversal-spec-instances": [] },
     ]);
@@ -213,9 +216,36 @@ describe(`VMware Aria user groups against a real slapd (${TEST_BACKEND})`, () =>
       method: "PUT",
       url: URL,
       headers: h,
-      payload: { id: a.id, name: "alpha-2", userIds: [tenant.adminId] },
+      payload: { id: a.id, name: "alpha-2", userIds: [member.id] },
     });
-    expect(shrink.json().userIds).toEqual([tenant.adminId]);
+    expect(shrink.statusCode, shrink.body).toBe(200);
+    expect(shrink.json().userIds).toEqual([member.id]);
+    const emptied = await t.request({
+      method: "PUT",
+      url: URL,
+      headers: h,
+      payload: { id: a.id, name: "alpha-2", userIds: [] },
+    });
+    expect(emptied.json().userIds).toEqual([]);
+    // A group made natively by a user has that user as owner; Aria's PUT cannot drop the last one
+    // and says so on `userIds`.
+    const owned = await t.request({
+      method: "POST",
+      url: "/v1/groups",
+      headers: { "authorization-psk": tenant.adminKey },
+      payload: { name: "owned" },
+    });
+    expect(owned.statusCode, owned.body).toBe(201);
+    const orphaning = await t.request({
+      method: "PUT",
+      url: URL,
+      headers: h,
+      payload: { id: owned.json().id, name: "owned", userIds: [] },
+    });
+    expect(orphaning.statusCode).toBe(409);
+    expect(orphaning.json().validationFailures).toEqual([
+      expect.objectContaining({ violationPath: "userIds", failureMessage: expect.stringContaining("owner") }),
+    ]);
     const moved = await t.request({
       method: "PUT",
       url: URL,

@@ -12,6 +12,7 @@ import {
   AppError,
   GroupNotFound,
   IdentitySourceNotFound,
+  LastOwner,
   NotFound,
   ReferenceNotFound,
   RoleNotFound,
@@ -171,6 +172,15 @@ async function setMembers(tx: Tx, ctx: AuditContext, groupId: string, userIds: s
       const id = add[Number(index)] as string;
       throw fail(ReferenceNotFound, `body.userIds[${userIds.indexOf(id)}]`, "exists", `user \`${id}\` does not exist`);
     }
+    // A group made natively or through Frontier has owners; Aria cannot name them, so say which field.
+    if (err instanceof AppError && err.code === "GROUP_LAST_OWNER") {
+      throw fail(
+        LastOwner,
+        "body.userIds",
+        "lastOwner",
+        "would remove every owner of this group (a Gatehouse rule); keep one of its owners in userIds",
+      );
+    }
     throw err;
   }
 }
@@ -202,6 +212,8 @@ async function createUserGroup(db: Db, request: FastifyRequest, body: Static<typ
       title: body.displayName ?? (dn ? body.name : ""),
       description: body.description ?? "",
       ...(dn ? { source: "ldap" as const, externalId: dn, identitySourceId: body.authSourceId, validate: false } : {}),
+      // Aria groups have no owners: `userIds` is the whole membership, so the caller is not added.
+      creatorBecomesOwner: false,
     });
     await addDirectoryMembers(tx, ctx, orgId, group.id, people);
     if (body.userIds && body.userIds.length > 0) {
