@@ -266,9 +266,15 @@ export const RETIRED_CODES: readonly string[] = [];
  * An error about one field, the commonest 4xx: the message starts with the field (`body.users: ...`)
  * and the one detail carries the field and the failed rule, so clients can point at it.
  */
-export function fieldError(factory: ErrorFactory, field: string, rule: string, problem: string): AppError {
+export function fieldError(
+  factory: ErrorFactory,
+  field: string,
+  rule: string,
+  problem: string,
+  meta?: Record<string, unknown>,
+): AppError {
   const message = `${field}: ${problem}`;
-  return factory(message, { details: [{ field, rule, message }] });
+  return factory(message, { details: [{ field, rule, message }], ...(meta ? { meta } : {}) });
 }
 
 /** Every code in the catalogue, in definition order (for docs, OpenAPI and tests). */

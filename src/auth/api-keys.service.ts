@@ -1,5 +1,5 @@
 import { type AuditContext, recordAudit } from "../audit/audit.service.ts";
-import { ApiKeyNotFound, UserNotFound, ValidationFailed } from "../errors.ts";
+import { ApiKeyNotFound, fieldError, UserNotFound, ValidationFailed } from "../errors.ts";
 import type { Tx } from "../storage/db.ts";
 import { API_KEY_PREFIX } from "./authenticator.ts";
 import { hashSecret, newPublicId, newSecret } from "./secrets.ts";
@@ -54,9 +54,7 @@ export async function createApiKey(
   if (!user) throw UserNotFound(`body.userId: user \`${input.userId}\` not found`);
   const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null;
   if (expiresAt && expiresAt.getTime() <= Date.now()) {
-    throw ValidationFailed("body.expiresAt: must be in the future", {
-      details: [{ field: "body.expiresAt", rule: "future", message: "body.expiresAt: must be in the future" }],
-    });
+    throw fieldError(ValidationFailed, "body.expiresAt", "future", "must be in the future");
   }
   const prefix = newPublicId();
   const secret = newSecret(`${API_KEY_PREFIX}_${prefix}`);

@@ -1,6 +1,6 @@
 import { type AuditContext, recordAudit } from "../audit/audit.service.ts";
 import { defaultOrgId } from "../directory/default-org.ts";
-import { ServiceAccountNameTaken, ServiceAccountNotFound, ValidationFailed } from "../errors.ts";
+import { fieldError, ServiceAccountNameTaken, ServiceAccountNotFound, ValidationFailed } from "../errors.ts";
 import type { Tx } from "../storage/db.ts";
 import { BUILTIN_ROLES } from "./abilities.ts";
 import { hashSecret, newPublicId, newSecret } from "./secrets.ts";
@@ -49,8 +49,12 @@ function checkRoles(roles: string[]): void {
   const known = new Set<string>(BUILTIN_ROLES);
   const unknown = roles.filter((role) => !known.has(role));
   if (unknown.length > 0) {
-    const message = `body.roles: \`${unknown.join("`, `")}\` is not a built-in role (${BUILTIN_ROLES.join(", ")})`;
-    throw ValidationFailed(message, { details: [{ field: "body.roles", rule: "enum", message }] });
+    throw fieldError(
+      ValidationFailed,
+      "body.roles",
+      "enum",
+      `\`${unknown.join("`, `")}\` is not a built-in role (${BUILTIN_ROLES.join(", ")})`,
+    );
   }
 }
 

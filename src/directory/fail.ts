@@ -1,19 +1,10 @@
-import type { AppError, ErrorFactory } from "../errors.ts";
+import { fieldError } from "../errors.ts";
 
 /**
- * Builds an error whose message and single detail name the same field and rule, so every 4xx the
- * directory answers points at the exact input that failed (`body.name: ...`).
+ * The directory's name for `fieldError`: an error whose message and single detail name the same
+ * field and rule, so every 4xx the directory answers points at the exact input that failed.
  */
-export function fail(
-  factory: ErrorFactory,
-  field: string,
-  rule: string,
-  message: string,
-  meta?: Record<string, unknown>,
-): AppError {
-  const text = `${field}: ${message}`;
-  return factory(text, { details: [{ field, rule, message: text }], ...(meta ? { meta } : {}) });
-}
+export const fail = fieldError;
 
 /** True for PostgreSQL's unique-violation error (both backends report SQLSTATE 23505). */
 export function isUniqueViolation(err: unknown): boolean {

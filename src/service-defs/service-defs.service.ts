@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import { type AuditContext, recordAudit, SYSTEM_CONTEXT } from "../audit/audit.service.ts";
 import type { RangerServiceDef } from "../engine/types.ts";
 import {
+  fieldError,
   ServiceDefInUse,
   ServiceDefInvalid,
   ServiceDefNameTaken,
@@ -123,8 +124,8 @@ export interface ServiceInput {
   tagService?: string | null;
 }
 
-function tagServiceInvalid(rule: string, message: string) {
-  return TagServiceInvalid(message, { details: [{ field: "body.tagService", rule, message }] });
+function tagServiceInvalid(rule: string, problem: string) {
+  return fieldError(TagServiceInvalid, "body.tagService", rule, problem);
 }
 
 /**
@@ -134,7 +135,7 @@ function tagServiceInvalid(rule: string, message: string) {
 async function resolveTagService(tx: Tx, type: string, tagService: string | null): Promise<number | null> {
   if (tagService === null || tagService === "") return null;
   if (type === TAG_SERVICE_DEF) {
-    throw tagServiceInvalid("notTagService", "body.tagService: a tag service cannot be linked to a tag service");
+    throw tagServiceInvalid("notTagService", "a tag service cannot be linked to a tag service");
   }
   const target = await tx
     .selectFrom("services")
@@ -142,12 +143,12 @@ async function resolveTagService(tx: Tx, type: string, tagService: string | null
     .where("name", "=", tagService)
     .executeTakeFirst();
   if (!target) {
-    throw tagServiceInvalid("tagServiceExists", `body.tagService: service \`${tagService}\` does not exist`);
+    throw tagServiceInvalid("tagServiceExists", `service \`${tagService}\` does not exist`);
   }
   if (target.type !== TAG_SERVICE_DEF) {
     throw tagServiceInvalid(
       "tagServiceType",
-      `body.tagService: service \`${tagService}\` is of type \`${target.type}\`, not \`${TAG_SERVICE_DEF}\``,
+      `service \`${tagService}\` is of type \`${target.type}\`, not \`${TAG_SERVICE_DEF}\``,
     );
   }
   return target.id;

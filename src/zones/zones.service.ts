@@ -3,6 +3,7 @@ import { type AuditContext, recordAudit } from "../audit/audit.service.ts";
 import type { RangerServiceDef } from "../engine/index.ts";
 import {
   type ErrorDetail,
+  fieldError,
   ZoneInUse,
   ZoneInvalid,
   ZoneNameTaken,
@@ -84,11 +85,13 @@ async function refuseOverlaps(db: Queryable, zoneName: string, plan: ZonePlan, z
     const overlap = findOverlap(zoneName, target, resources, await otherZoneClaims(db, target.id, zoneId));
     if (!overlap) continue;
     const field = `body.services.${overlap.service}.resources[${overlap.index}]`;
-    const message = `${field}: overlaps the resources zone \`${overlap.otherZone}\` claims in service \`${overlap.service}\` (${canonicalJson(overlap.resource)} matches both zones)`;
-    throw ZoneResourcesOverlap(message, {
-      meta: { zone: overlap.otherZone, service: overlap.service },
-      details: [{ field, rule: "noOverlap", message }],
-    });
+    throw fieldError(
+      ZoneResourcesOverlap,
+      field,
+      "noOverlap",
+      `overlaps the resources zone \`${overlap.otherZone}\` claims in service \`${overlap.service}\` (${canonicalJson(overlap.resource)} matches both zones)`,
+      { zone: overlap.otherZone, service: overlap.service },
+    );
   }
 }
 
@@ -196,11 +199,13 @@ export async function updateZone(
     if (holder !== undefined && holder !== id) throw ZoneNameTaken(`security zone \`${nextName}\` exists`);
     const count = await countZonePolicies(tx, before.name, null);
     if (count > 0) {
-      const message = `body.name: zone \`${before.name}\` has ${count} ${count === 1 ? "policy" : "policies"}, which name it; a zone with policies cannot be renamed`;
-      throw ZoneInUse(message, {
-        meta: { policies: count },
-        details: [{ field: "body.name", rule: "immutableWithPolicies", message }],
-      });
+      throw fieldError(
+        ZoneInUse,
+        "body.name",
+        "immutableWithPolicies",
+        `zone \`${before.name}\` has ${count} ${count === 1 ? "policy" : "policies"}, which name it; a zone with policies cannot be renamed`,
+        { policies: count },
+      );
     }
   }
   const merged: ZoneInput = {
@@ -219,11 +224,13 @@ export async function updateZone(
   );
   if (stranded > 0) {
     const names = removed.map((m) => `\`${m.name}\``).join(", ");
-    const message = `body.services: ${stranded} ${stranded === 1 ? "policy" : "policies"} of ${names} belong to zone \`${before.name}\`; delete them before removing the service from the zone`;
-    throw ZoneInUse(message, {
-      meta: { policies: stranded },
-      details: [{ field: "body.services", rule: "servicesWithPolicies", message }],
-    });
+    throw fieldError(
+      ZoneInUse,
+      "body.services",
+      "servicesWithPolicies",
+      `${stranded} ${stranded === 1 ? "policy" : "policies"} of ${names} belong to zone \`${before.name}\`; delete them before removing the service from the zone`,
+      { policies: stranded },
+    );
   }
   const membershipChanged =
     canonicalJson({ s: before.services, t: [...before.tagServices].sort() }) !==
