@@ -9,8 +9,9 @@
 import { createRequire } from "node:module";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { cpuSecondsOf } from "./cpu.ts";
+import { cpuTimesOf } from "./cpu.ts";
 import { startBare, startGatehouse, startPostgres } from "./processes.ts";
+import { routeScenarios } from "./scenarios.ts";
 import { apiOf, seed } from "./seed.ts";
 
 interface CannonResult {
@@ -49,50 +50,7 @@ try {
   const api = apiOf(gh.url, PSK);
   await api("POST", "/v1/decisions", seeded.decision(seeded.alice.username));
 
-  const json = { "content-type": "application/json" };
-  const auth = { "authorization-psk": PSK };
-  const body = JSON.stringify(seeded.decision(seeded.alice.username));
-  const batch = JSON.stringify({
-    service: seeded.service,
-    requests: Array.from({ length: 100 }, (_, i) => ({
-      user: i % 2 === 0 ? seeded.alice.username : seeded.bob.username,
-      resource: { catalog: "sales", schema: `s${(i * 37) % 1000}`, table: `t${i}` },
-      accessType: "select",
-    })),
-  });
-  const scenarios: { name: string; pid: number; opts: Record<string, unknown>; expect: number }[] = [
-    {
-      name: "bare POST",
-      pid: bare.child.pid ?? 0,
-      opts: { url: `${bare.url}/bare`, method: "POST", headers: { ...json, ...auth }, body: "{}" },
-      expect: 200,
-    },
-    { name: "GET /healthz", pid: gh.child.pid ?? 0, opts: { url: `${gh.url}/healthz` }, expect: 200 },
-    {
-      name: "GET /v1/whoami",
-      pid: gh.child.pid ?? 0,
-      opts: { url: `${gh.url}/v1/whoami`, headers: auth },
-      expect: 200,
-    },
-    {
-      name: "POST /v1/decisions 400",
-      pid: gh.child.pid ?? 0,
-      opts: { url: `${gh.url}/v1/decisions`, method: "POST", headers: { ...json, ...auth }, body: "{}" },
-      expect: 400,
-    },
-    {
-      name: "POST /v1/decisions 200",
-      pid: gh.child.pid ?? 0,
-      opts: { url: `${gh.url}/v1/decisions`, method: "POST", headers: { ...json, ...auth }, body },
-      expect: 200,
-    },
-    {
-      name: "POST /v1/decisions:batch of 100",
-      pid: gh.child.pid ?? 0,
-      opts: { url: `${gh.url}/v1/decisions:batch`, method: "POST", headers: { ...json, ...auth }, body: batch },
-      expect: 200,
-    },
-  ];
+  const scenarios = routeScenarios({ bareUrl: bare.url, gatehouseUrl: gh.url, psk: PSK, seeded, policies: 1_000 });
   const only = flags.only?.split(",");
   process.stdout.write(
     `load average ${loadavg()
@@ -100,18 +58,26 @@ try {
       .join(" ")}\n`,
   );
   process.stdout.write(
-    `${"scenario".padEnd(26)} ${"req/s".padStart(8)} ${"p99 ms".padStart(7)} ${"CPU µs/req".padStart(11)}\n`,
+    `${"scenario".padEnd(32)} ${"req/s".padStart(8)} ${"p99 ms".padStart(7)} ${"CPU µs/req".padStart(11)} ${"user".padStart(6)} ${"sys".padStart(6)}\n`,
   );
   for (const s of scenarios) {
     if (only && !only.some((o) => s.name.includes(o))) continue;
-    await autocannon({ ...s.opts, connections: Number(flags.connections), duration: 2 });
-    const before = cpuSecondsOf(s.pid);
-    const r = await autocannon({ ...s.opts, connections: Number(flags.connections), duration: Number(flags.duration) });
-    const cpu = cpuSecondsOf(s.pid) - before;
+    const pid = (s.server === "bare" ? bare.child.pid : gh.child.pid) ?? 0;
+    await autocannon({ ...s.request, connections: Number(flags.connections), duration: 2 });
+    const before = cpuTimesOf(pid);
+    const r = await autocannon({
+      ...s.request,
+      connections: Number(flags.connections),
+      duration: Number(flags.duration),
+    });
+    const after = cpuTimesOf(pid);
     const answered = r.requests.total;
+    const perRequest = (seconds: number) => ((seconds / answered) * 1e6).toFixed(1);
+    const user = after.user - before.user;
+    const system = after.system - before.system;
     const wrong = s.expect === 200 ? r.non2xx : r["2xx"];
     process.stdout.write(
-      `${s.name.padEnd(26)} ${r.requests.average.toFixed(0).padStart(8)} ${String(r.latency.p99).padStart(7)} ${((cpu / answered) * 1e6).toFixed(1).padStart(11)}${wrong || r.errors ? `  (unexpected status ${wrong}, errors ${r.errors})` : ""}\n`,
+      `${s.name.padEnd(32)} ${r.requests.average.toFixed(0).padStart(8)} ${String(r.latency.p99).padStart(7)} ${perRequest(user + system).padStart(11)} ${perRequest(user).padStart(6)} ${perRequest(system).padStart(6)}${wrong || r.errors ? `  (unexpected status ${wrong}, errors ${r.errors})` : ""}\n`,
     );
   }
   process.stdout.write(

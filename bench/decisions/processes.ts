@@ -15,30 +15,46 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts the bare Fastify server; resolves with its URL. */
-export async function startBare(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ["bench/decisions/bare-server.ts"], { stdio: ["ignore", "pipe", "inherit"] });
+/** Starts the bare Fastify server; resolves with its URL. `wrapper` runs it under a tool (valgrind). */
+export async function startBare(wrapper: readonly string[] = []): Promise<{ url: string; child: ChildProcess }> {
+  const command = [...wrapper, process.execPath, "bench/decisions/bare-server.ts"];
+  const child = spawn(command[0] as string, command.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
   for await (const line of createInterface({ input: child.stdout as NonNullable<typeof child.stdout> })) {
     if (line.startsWith("http")) return { url: line.trim(), child };
   }
   throw new Error("bare server did not start");
 }
 
-/** Starts `gatehouse serve` on PostgreSQL and waits for /readyz. */
-export async function startGatehouse(databaseUrl: string, psk: string): Promise<{ url: string; child: ChildProcess }> {
+/**
+ * Starts `gatehouse serve` on PostgreSQL and waits for /readyz. `wrapper` runs it under a tool
+ * (valgrind), which also needs a longer `readyWithinMs`.
+ */
+export async function startGatehouse(
+  databaseUrl: string,
+  psk: string,
+  wrapper: readonly string[] = [],
+  readyWithinMs = 60_000,
+): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   // GATEHOUSE_BENCH_NODE_ARGS: extra node flags for the servers, e.g. `--cpu-prof` to profile them.
   const nodeArgs = (process.env.GATEHOUSE_BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const child = spawn(
+  const command = [
+    ...wrapper,
     process.execPath,
-    [...nodeArgs, "src/main.ts", "serve", "--host", "127.0.0.1", "--port", String(port)],
-    {
-      env: { ...process.env, GATEHOUSE_DATABASE_URL: databaseUrl, GATEHOUSE_PSK: psk, GATEHOUSE_LOG_LEVEL: "warn" },
-      stdio: ["ignore", "ignore", "inherit"],
-    },
-  );
+    ...nodeArgs,
+    "src/main.ts",
+    "serve",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+  ];
+  const child = spawn(command[0] as string, command.slice(1), {
+    env: { ...process.env, GATEHOUSE_DATABASE_URL: databaseUrl, GATEHOUSE_PSK: psk, GATEHOUSE_LOG_LEVEL: "warn" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + readyWithinMs;
   while (Date.now() < deadline) {
     try {
       if ((await fetch(`${url}/readyz`)).ok) return { url, child };
