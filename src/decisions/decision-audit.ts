@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import type { Queryable } from "../storage/db.ts";
 import type { DecisionRecord } from "./decide.ts";
 
@@ -24,7 +25,7 @@ export interface DecisionAuditOptions {
 
 /**
  * Writes audited decisions to `decision_log` off the request path: `push` only appends to a
- * bounded in-memory queue, and a timer drains it with multi-row inserts. A full queue (the
+ * bounded in-memory queue, and a timer drains it in inserts of up to `batchSize` rows. A full queue (the
  * database slower than the decision rate, or down) drops new entries and counts them rather
  * than growing memory or slowing decisions; a failed insert is counted the same way. Nothing
  * here can throw into a request.
@@ -103,30 +104,75 @@ export class DecisionAuditWriter {
   }
 
   async #insert(batch: QueuedDecision[]): Promise<void> {
-    await this.#db
-      .insertInto("decision_log")
-      .values(
-        batch.map((e) => ({
-          occurred_at: e.at,
-          service: e.service,
-          user_name: e.user,
-          groups: e.groups,
-          roles: e.roles,
-          access_type: e.accessType,
-          action: e.action,
-          resource: e.resource,
-          policy_type: e.policyType,
-          allowed: e.allowed,
-          determined: e.determined,
-          policy_id: e.policyId,
-          policy_version: e.policyVersion,
-          reason: e.reason,
-          request_id: e.requestId,
-          client_ip: e.clientIp,
-        })),
-      )
-      .execute();
+    await insertDecisions(this.#db, batch);
   }
+}
+
+/**
+ * Inserts decision-log rows with one array parameter per column, unnested by the database:
+ * `insert ... select from unnest($1::timestamptz[], $2::text[], ...)`. A multi-row `values`
+ * list of 1,000 rows takes 16,000 parameters, which the query builder compiles and the driver
+ * serialises one by one, and which PostgreSQL parses and plans per statement; 16 arrays cost
+ * about half of that on both sides (bench/decisions/audit-insert.ts). Each array is sent as its
+ * literal (`{"a","b"}`), built here in one pass: the driver would otherwise run two regular
+ * expressions over every element. A row's `groups` and `roles` are text arrays themselves, and
+ * arrays of arrays must be rectangular, so each row's list travels as a literal inside the
+ * column's literal and is cast back per row.
+ */
+export async function insertDecisions(db: Queryable, batch: readonly QueuedDecision[]): Promise<void> {
+  const column = <T>(value: (e: QueuedDecision) => T) => batch.map(value);
+  const text = (value: (e: QueuedDecision) => string | null) => textArray(column(value));
+  await sql`
+    insert into decision_log (occurred_at, service, user_name, groups, roles, access_type, action, resource,
+      policy_type, allowed, determined, policy_id, policy_version, reason, request_id, client_ip)
+    select r.occurred_at, r.service, r.user_name, r.groups::text[], r.roles::text[], r.access_type, r.action,
+      r.resource, r.policy_type, r.allowed, r.determined, r.policy_id, r.policy_version, r.reason, r.request_id,
+      r.client_ip
+    from unnest(
+      ${text((e) => e.at.toISOString())}::timestamptz[],
+      ${text((e) => e.service)}::text[],
+      ${text((e) => e.user)}::text[],
+      ${text((e) => textArray(e.groups))}::text[],
+      ${text((e) => textArray(e.roles))}::text[],
+      ${text((e) => e.accessType)}::text[],
+      ${text((e) => e.action)}::text[],
+      ${text((e) => e.resource)}::text[],
+      ${plainArray(column((e) => e.policyType))}::smallint[],
+      ${plainArray(column((e) => e.allowed))}::boolean[],
+      ${plainArray(column((e) => e.determined))}::boolean[],
+      ${plainArray(column((e) => e.policyId))}::integer[],
+      ${plainArray(column((e) => e.policyVersion))}::integer[],
+      ${text((e) => e.reason)}::text[],
+      ${text((e) => e.requestId)}::text[],
+      ${text((e) => e.clientIp)}::text[]
+    ) as r(occurred_at, service, user_name, groups, roles, access_type, action, resource, policy_type, allowed,
+      determined, policy_id, policy_version, reason, request_id, client_ip)`.execute(db);
+}
+
+/**
+ * A PostgreSQL array literal of strings: every element quoted (so commas, braces, blanks, an
+ * empty string and the word NULL stay text), `"` and `\` escaped, null as NULL.
+ */
+export function textArray(values: readonly (string | null)[]): string {
+  let out = "{";
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ",";
+    if (v === null || v === undefined) out += "NULL";
+    else out += `"${v.includes("\\") || v.includes('"') ? v.replace(/[\\"]/g, "\\$&") : v}"`;
+  }
+  return `${out}}`;
+}
+
+/** A PostgreSQL array literal of numbers or booleans, null as NULL. */
+function plainArray(values: readonly (number | boolean | null)[]): string {
+  let out = "{";
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ",";
+    out += v === null || v === undefined ? "NULL" : String(v);
+  }
+  return `${out}}`;
 }
 
 /**

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TEST_BACKEND, testDb } from "../../test/support/test-db.ts";
+import type { Db } from "../storage/db.ts";
+import { DecisionAuditWriter, type QueuedDecision } from "./decision-audit.ts";
+
+let db: Db;
+
+beforeAll(async () => {
+  db = await testDb();
+});
+afterAll(async () => {
+  await db.close();
+});
+
+/** Names that an array literal must carry through unchanged: quotes, backslashes, braces, commas. */
+const AWKWARD = ['say "hi"', "back\\slash", "{braces}", "a,b", "NULL", "", " spaced ", "ünïcødé", '\\"'];
+
+function entryOf(service: string, i: number): QueuedDecision {
+  return {
+    service,
+    user: `user-${i}`,
+    groups: i % 3 === 0 ? [] : [`g${i}`, AWKWARD[i % AWKWARD.length] as string],
+    roles: i % 4 === 0 ? [AWKWARD[(i + 1) % AWKWARD.length] as string] : [],
+    accessType: i % 2 === 0 ? "select" : "",
+    action: i % 5 === 0 ? null : `action "${i}"`,
+    resource: `catalog=c/schema=s${i}`,
+    policyType: i % 3,
+    allowed: i % 2 === 0,
+    determined: i % 7 !== 0,
+    policyId: i % 6 === 0 ? null : i,
+    policyVersion: i % 6 === 0 ? null : i + 1,
+    reason: `reason ${i} 'quoted' \\ "double"`,
+    at: new Date(Date.UTC(2026, 0, 1) + i * 1_001),
+    requestId: i % 8 === 0 ? null : `req-${i}`,
+    clientIp: i % 9 === 0 ? null : `10.0.${i % 256}.1`,
+  };
+}
+
+describe(`decision audit writer (${TEST_BACKEND})`, () => {
+  it("writes every queued decision, field for field, across several inserts", async () => {
+    const service = `audit-${Date.now().toString(36)}`;
+    let lost = 0;
+    const writer = new DecisionAuditWriter(db.kysely, {
+      batchSize: 1_000,
+      flushIntervalMs: 60_000,
+      onDropped: (n) => (lost += n),
+      onFailed: (n) => (lost += n),
+    });
+    const entries = Array.from({ length: 2_503 }, (_, i) => entryOf(service, i));
+    for (const e of entries) expect(writer.push(e)).toBe(true);
+    expect(writer.depth).toBe(2_503);
+    await writer.stop();
+    expect(lost).toBe(0);
+    expect(writer.depth).toBe(0);
+
+    const rows = await db.kysely
+      .selectFrom("decision_log")
+      .selectAll()
+      .where("service", "=", service)
+      .orderBy("id")
+      .execute();
+    expect(rows).toHaveLength(entries.length);
+    const stored = rows.map((r) => ({
+      service: r.service,
+      user: r.user_name,
+      groups: r.groups,
+      roles: r.roles,
+      accessType: r.access_type,
+      action: r.action,
+      resource: r.resource,
+      policyType: r.policy_type,
+      allowed: r.allowed,
+      determined: r.determined,
+      policyId: r.policy_id,
+      policyVersion: r.policy_version,
+      reason: r.reason,
+      at: new Date(r.occurred_at),
+      requestId: r.request_id,
+      clientIp: r.client_ip,
+    }));
+    // Rows keep the queue's order (one statement per batch, in order), so they compare one to one.
+    expect(stored).toEqual(entries);
+  });
+
+  it("counts a failed insert as lost and goes on with the next batch", async () => {
+    const service = `audit-fail-${Date.now().toString(36)}`;
+    let failed = 0;
+    const writer = new DecisionAuditWriter(db.kysely, {
+      batchSize: 2,
+      flushIntervalMs: 60_000,
+      onFailed: (n) => (failed += n),
+    });
+    // policy_type is a smallint: 70,000 makes the first statement fail, and only that one.
+    writer.push({ ...entryOf(service, 1), policyType: 70_000 });
+    writer.push(entryOf(service, 2));
+    writer.push(entryOf(service, 3));
+    await writer.stop();
+    expect(failed).toBe(2);
+    const rows = await db.kysely
+      .selectFrom("decision_log")
+      .select("user_name")
+      .where("service", "=", service)
+      .execute();
+    expect(rows.map((r) => r.user_name)).toEqual(["user-3"]);
+  });
+});
