@@ -3,9 +3,12 @@ import { AccessTypeUnknown, type AppError, DecisionUserUnknown, ResourceKeyUnkno
 import type { LiveEngine } from "./live-engines.ts";
 import type { Principal, PrincipalCache } from "./principals.ts";
 
-/** A decision request as the API takes it (`POST /v1/decisions`). */
+/**
+ * A decision request as the API takes it (`POST /v1/decisions`, or one item of a batch, whose
+ * `service` may come from the batch). The parsed body is used as it is, never copied.
+ */
 export interface DecisionInput {
-  service: string;
+  service?: string | undefined;
   user: string;
   groups?: string[] | undefined;
   roles?: string[] | undefined;
@@ -14,7 +17,6 @@ export interface DecisionInput {
   action?: string | undefined;
   policyType?: "access" | "datamask" | "rowfilter" | undefined;
   context?: Record<string, unknown> | undefined;
-  clientIp?: string | undefined;
 }
 
 /** A decision as the API answers it: Ranger's result fields under plain names, plus a reason. */
@@ -143,11 +145,18 @@ function fromDirectory(
     const message = `${field}.user: user \`${input.user}\` is not in the directory; send \`groups\` and \`roles\` to decide for an external user`;
     throw DecisionUserUnknown(message, { details: [{ field: `${field}.user`, rule: "exists", message }] });
   }
+  // The cached principal itself carries `groups` and `roles`: no object per decision.
+  if (input.groups === undefined && input.roles === undefined) return found;
   return { groups: input.groups ?? found.groups, roles: input.roles ?? found.roles };
 }
 
 /** Builds the engine request; `roles` are always passed so the engine never guesses them. */
-export function toEngineRequest(input: DecisionInput, groups: string[], roles: string[]): RangerAccessRequest {
+export function toEngineRequest(
+  input: DecisionInput,
+  groups: string[],
+  roles: string[],
+  clientIp: string | undefined,
+): RangerAccessRequest {
   const req: RangerAccessRequest = {
     resource: { elements: input.resource },
     accessType: input.accessType ?? "",
@@ -158,7 +167,7 @@ export function toEngineRequest(input: DecisionInput, groups: string[], roles: s
   };
   if (input.action !== undefined) req.action = input.action;
   if (input.context !== undefined) req.context = input.context;
-  if (input.clientIp !== undefined) req.clientIPAddress = input.clientIp;
+  if (clientIp !== undefined) req.clientIPAddress = clientIp;
   return req;
 }
 

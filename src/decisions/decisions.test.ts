@@ -112,6 +112,8 @@ describe(`decisions (${TEST_BACKEND})`, () => {
     expect(body).toMatchObject({ allowed: 1, denied: 1, failed: 2 });
     expect(body.results[0].allowed).toBe(true);
     expect(body.results[2].error.code).toBe("DECISION_USER_UNKNOWN");
+    // Each item's error names its own index (the field names are kept between batches).
+    expect(body.results[2].error.message).toContain("body.requests[2].user");
     expect(body.results[3].error.code).toBe("SERVICE_NOT_FOUND");
 
     const tooMany = await t.request({
