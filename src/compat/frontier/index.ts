@@ -13,6 +13,7 @@ import { GroupNotFound, OrgNotFound, ValidationFailed } from "../../errors.ts";
 import { IdParams } from "../../http/schemas.ts";
 import type { Db, Queryable } from "../../storage/db.ts";
 import type { GroupRow, OrgRow } from "../../storage/schema.ts";
+import { acceptEmptyJsonBody } from "../shared/empty-json-body.ts";
 import { allGroups, directMembers, everyPage } from "../shared/reads.ts";
 import { FRONTIER_CHALLENGE, frontierCredentials } from "./credentials.ts";
 import { frontierErrorShape, frontierErrors } from "./errors.ts";
@@ -76,6 +77,7 @@ async function withMembers(db: Queryable, group: GroupRow, users: boolean, count
  */
 export function frontierRoutes(db: Db): FastifyPluginAsyncTypebox {
   return async (app) => {
+    acceptEmptyJsonBody(app);
     app.post(
       "/v1beta1/organizations/:org_id/groups",
       {

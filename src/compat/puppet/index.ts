@@ -23,6 +23,7 @@ import {
   locateDirectoryGroup,
   readDirectoryUsers,
 } from "../shared/directory-import.ts";
+import { acceptEmptyJsonBody } from "../shared/empty-json-body.ts";
 import { replaceGroupBindings } from "../shared/group-bindings.ts";
 import { allGroups, bindingsOfGroup, directMembers, rolesOf } from "../shared/reads.ts";
 import { PUPPET_CHALLENGE, puppetCredentials } from "./credentials.ts";
@@ -160,6 +161,7 @@ async function createRemoteGroup(db: Db, request: FastifyRequest, body: Static<t
  */
 export function puppetRoutes(db: Db): FastifyPluginAsyncTypebox {
   return async (app) => {
+    acceptEmptyJsonBody(app);
     app.post(
       "/rbac-api/v2/groups",
       {

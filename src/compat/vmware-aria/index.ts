@@ -28,6 +28,7 @@ import {
 import type { Db, Queryable, Tx } from "../../storage/db.ts";
 import type { GroupRow, RoleBindingRow } from "../../storage/schema.ts";
 import { addDirectoryMembers, type DirectoryPerson, readDirectoryUsers } from "../shared/directory-import.ts";
+import { acceptEmptyJsonBody } from "../shared/empty-json-body.ts";
 import { replaceGroupBindings, type WantedBinding } from "../shared/group-bindings.ts";
 import { allGroups, bindingsOfGroup, directMembers, everyPage, rolesOf } from "../shared/reads.ts";
 import { ARIA_CHALLENGE, ariaCredentials } from "./credentials.ts";
@@ -241,6 +242,7 @@ async function createUserGroup(db: Db, request: FastifyRequest, body: Static<typ
  */
 export function ariaRoutes(db: Db): FastifyPluginAsyncTypebox {
   return async (app) => {
+    acceptEmptyJsonBody(app);
     app.post(
       `${BASE}/usergroups`,
       {
