@@ -4,6 +4,7 @@ import { DATA_TEAM_DN, startTestLdap, type TestLdap } from "../../../test/suppor
 import { type TestApp, testApp } from "../../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../../test/support/test-db.ts";
 import { buildRole, buildTenant, nativeView, type Tenant } from "../shared/tenant.test-support.ts";
+import { ariaMessage } from "./errors.ts";
 
 let t: TestApp;
 let ldap: TestLdap;
@@ -352,5 +353,17 @@ describe(`VMware Aria user groups against a real slapd (${TEST_BACKEND})`, () =>
     const denied = await t.request({ method: "POST", url: URL, headers: viewer, payload: { name: "nope" } });
     expect(denied.statusCode).toBe(403);
     expect(denied.json()).toMatchObject({ httpStatusCode: 403, apiErrorCode: 403 });
+  });
+});
+
+describe("Aria error messages", () => {
+  it("name fields by Aria's paths, as violationPath does", () => {
+    expect(ariaMessage("body.role-permissions[0].roleName: role `x` does not exist")).toBe(
+      "role-permissions[0].roleName: role `x` does not exist",
+    );
+    expect(ariaMessage("body.externalId: group `cn=x` not found")).toBe("name: group `cn=x` not found");
+    expect(ariaMessage("body.add[2]: user `u` not found; body.name: is required")).toBe(
+      "userIds[2]: user `u` not found; name: is required",
+    );
   });
 });

@@ -57,9 +57,12 @@ function relevant(details: ErrorDetail[]): ErrorDetail[] {
   return details.filter((d) => !echo(d) || !explained(d.field));
 }
 
-/** Native messages name native fields; Aria clients know them by Aria's names. */
-function ariaMessage(message: string): string {
-  return message.replace(/\bbody\.(\w+)(?=:)/g, (_m, field: string) => ARIA_FIELDS[field] ?? field);
+/**
+ * Native messages name native fields (`body.role-permissions[0].roleName: …`); Aria clients know
+ * them by the paths `violationPath` gives (`role-permissions[0].roleName`, `name`, `userIds[2]`).
+ */
+export function ariaMessage(message: string): string {
+  return message.replace(/\b(?:body|path|query)\.[\w\-[\].]+(?=:)/g, (field) => violationPathOf(field));
 }
 
 export const ariaErrorShape: ErrorShaper = (error) => {
