@@ -138,6 +138,8 @@ async function main() {
   // paced.ts: autocannon's overallRate sends each second's quota in saturated bursts).
   const halfRate = Math.floor(bareRun.requests.average / 2);
   const pacedCpuBefore = a.child.pid ? cpuSecondsOf(a.child.pid) : 0;
+  const pacedClientBefore = process.cpuUsage();
+  const pacedStart = performance.now();
   const paced = await pacedLoad({
     url: `${a.url}/v1/decisions`,
     method: "POST",
@@ -147,12 +149,20 @@ async function main() {
     durationSeconds: duration,
     connections,
   });
+  const pacedSeconds = (performance.now() - pacedStart) / 1000;
+  const pacedClient = process.cpuUsage(pacedClientBefore);
+  const pacedServerSeconds = a.child.pid ? cpuSecondsOf(a.child.pid) - pacedCpuBefore : undefined;
   const pacedCpuUs =
-    a.child.pid && paced.completed > 0
-      ? ((cpuSecondsOf(a.child.pid) - pacedCpuBefore) / paced.completed) * 1e6
-      : undefined;
+    pacedServerSeconds !== undefined && paced.completed > 0 ? (pacedServerSeconds / paced.completed) * 1e6 : undefined;
+  // How busy the server and this client were over the paced run (share of one core): a server
+  // well below 100 % while requests queue was kept from the CPU by other work on the machine.
+  const pacedServerBusy = pacedServerSeconds === undefined ? undefined : (pacedServerSeconds / pacedSeconds) * 100;
+  const pacedClientBusy = ((pacedClient.user + pacedClient.system) / 1e6 / pacedSeconds) * 100;
   log(
     `single decisions at ${halfRate} req/s offered (paced): ${paced.reqPerSec} req/s, p50 ${paced.latency.p50} ms, p99 ${paced.latency.p99} ms${pacedCpuUs === undefined ? "" : `, ${pacedCpuUs.toFixed(1)} µs CPU/req`}${paced.incomplete > 0 ? `, ${paced.incomplete} unanswered (server behind)` : ""}`,
+  );
+  log(
+    `  paced run: server busy ${pacedServerBusy?.toFixed(0) ?? "?"} % of a core, load client ${pacedClientBusy.toFixed(0)} % (${((pacedClient.user + pacedClient.system) / Math.max(1, paced.completed)).toFixed(1)} µs CPU/req)`,
   );
 
   const batch = JSON.stringify({
@@ -249,6 +259,8 @@ async function main() {
       pacedIncomplete: paced.incomplete,
       cpuUsPerRequest: round1(singleRun.cpuUsPerRequest),
       pacedCpuUsPerRequest: round1(pacedCpuUs),
+      pacedServerBusyPercent: round1(pacedServerBusy),
+      pacedClientBusyPercent: round1(pacedClientBusy),
     },
     batch100: { reqPerSec: Math.round(batchRun.requests.average), decisionsPerSec: Math.round(batchDecisions) },
     propagation: {
