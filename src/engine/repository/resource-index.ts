@@ -62,9 +62,14 @@ class Node implements Candidates {
   /** simple-grant rows of the self list: 0 not built, 1 built (`grants`), 2 the list is not simple */
   grantsState = 0;
   grants: SimpleGrant | null = null;
-  /** set when the node's only edges are hash edges of one resource name (the lookup fast path) */
+  /**
+   * set when the node's only edges are of one resource name and all hash edges, or a single
+   * match-any edge (`*`): the lookup fast path follows them without a frontier
+   */
   fastName: string | null = null;
   fastExact: Map<string, Node> | null = null;
+  /** the match-any child, when that is the node's only edge */
+  fastAny: Node | null = null;
   /** the only hash edge, when `fastExact` has exactly one (one catalog, one database): `===` instead of a Map lookup */
   fastKey: string | null = null;
   fastChild: Node | null = null;
@@ -74,6 +79,10 @@ class Node implements Candidates {
   /** cached self list (valid when `selfReady`): ends + always + everything below through `any` edges only */
   evaluators: readonly PolicyEvaluator[] = NO_EVALUATORS;
   known: readonly (MatchType | undefined)[] | null = null;
+  /**
+   * every edge from the root to here is a hash edge or a match-any (`*`) edge: a spec ending here
+   * matches a request that walked here with a concrete value at each level as SELF
+   */
   readonly exactPath: boolean;
   levels: Level[] | null = null;
   /** specs whose last key is this node's */
@@ -90,9 +99,16 @@ class Node implements Candidates {
   refreshFast(): void {
     const ls = this.levels;
     const only = ls !== null && ls.length === 1 ? ls[0] : null;
-    if (only !== null && only.prefixes === null && only.any === null && only.exact !== null) {
+    if (only !== null && only.prefixes === null && only.exact === null && only.any !== null) {
+      this.fastName = only.name;
+      this.fastExact = null;
+      this.fastAny = only.any;
+      this.fastKey = null;
+      this.fastChild = null;
+    } else if (only !== null && only.prefixes === null && only.any === null && only.exact !== null) {
       this.fastName = only.name;
       this.fastExact = only.exact;
+      this.fastAny = null;
       if (only.exact.size === 1) {
         for (const [key, child] of only.exact) {
           this.fastKey = key;
@@ -105,6 +121,7 @@ class Node implements Candidates {
     } else {
       this.fastName = null;
       this.fastExact = null;
+      this.fastAny = null;
       this.fastKey = null;
       this.fastChild = null;
     }
@@ -356,7 +373,7 @@ export class ResourceIndex {
           level.prefixes.set(s.prefix, child);
         }
       } else {
-        child = level.any ??= new Node(false);
+        child = level.any ??= new Node(node.exactPath);
       }
       node.refreshFast();
       this.walkPlan(plan, depth + 1, child, at);
@@ -431,8 +448,15 @@ export class ResourceIndex {
       used++;
       if (raw === "" || raw === "*") return this.lookupGeneral(elements, present, withDescendants);
       let map: Map<string, Node> | null;
-      if (node.fastName === name && node.always.length === 0) map = node.fastExact;
-      else {
+      if (node.fastName === name && node.always.length === 0) {
+        // an `any` edge is followed only on an all-fast path: with other edges behind, the answer
+        // depends on this level's value, so it must not be cached on the node reached
+        if (node.fastAny !== null && fast) {
+          node = node.fastAny;
+          continue;
+        }
+        map = node.fastExact;
+      } else {
         fast = false;
         map = node.level(name)?.exact ?? null;
       }
@@ -492,7 +516,8 @@ export class ResourceIndex {
         // keys are folded, so a hit on the raw value means it was already folded: fold only on a miss
         const key: string | null = node.fastKey;
         let child: Node | null | undefined;
-        if (key !== null) {
+        if (node.fastAny !== null) child = node.fastAny;
+        else if (key !== null) {
           child = key === raw ? node.fastChild : undefined;
           if (child === undefined && this.orderedFold[i] && key === raw.toLowerCase()) child = node.fastChild;
         } else {
@@ -540,6 +565,7 @@ export class ResourceIndex {
     let next = this.next;
     frontier.length = 0;
     frontier.push(this.root);
+    let sawAllValues = false;
     let used = 0;
     for (let i = 0; i < ordered.length && used < present; i++) {
       const name = ordered[i];
@@ -547,6 +573,7 @@ export class ResourceIndex {
       if (raw === undefined || raw === null) continue;
       used++;
       const allValues = raw === "" || raw === "*";
+      if (allValues) sawAllValues = true;
       const v = allValues ? raw : this.orderedFold[i] ? raw.toLowerCase() : raw;
       next.length = 0;
       for (let f = 0; f < frontier.length; f++) {
@@ -574,9 +601,11 @@ export class ResourceIndex {
       // a request key this policy type does not have: only the specs kept at the nodes walked so far can match
       frontier.length = 0;
     }
+    // a request value of "" or "*" walked only `any` edges, whose specs it does not match as SELF
     if (frontier.length === 1 && extra.length === 0) {
       const node = frontier[0];
-      return withDescendants ? this.subOf(node) : this.selfOf(node);
+      const c = withDescendants ? this.subOf(node) : this.selfOf(node);
+      return sawAllValues ? unknown(c) : c;
     }
     const parts: Candidates[] = [];
     for (let i = 0; i < extra.length; i++) parts.push(fromEntries(extra[i], false));
@@ -584,7 +613,8 @@ export class ResourceIndex {
       const node = frontier[i];
       parts.push(withDescendants ? this.subOf(node) : this.selfOf(node));
     }
-    return this.merge(parts);
+    const merged = this.merge(parts);
+    return sawAllValues ? unknown(merged) : merged;
   }
 
   /** ends + always + everything reachable through `any` edges only. */
@@ -593,7 +623,8 @@ export class ResourceIndex {
     const parts: Candidates[] = [];
     if (node.ends.length > 0) parts.push(fromEntries(node.ends, true));
     if (node.always.length > 0) parts.push(fromEntries(node.always, false));
-    if (node.levels) for (const l of node.levels) if (l.any !== null) parts.push(this.selfOf(l.any));
+    // a spec below an any edge matches a request that ends here as SELF_AND_ALL_DESCENDANTS, not SELF
+    if (node.levels) for (const l of node.levels) if (l.any !== null) parts.push(unknown(this.selfOf(l.any)));
     const c = this.merge(parts);
     node.evaluators = c.evaluators;
     node.known = c.known;
