@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { createServer } from "node:http";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from "fastify";
 import { auditRoutes } from "./audit/audit.routes.ts";
-import { ABILITIES, BUILTIN_ROLES } from "./auth/abilities.ts";
+import { ABILITIES, BUILTIN_ROLES, can } from "./auth/abilities.ts";
 import { Authenticator } from "./auth/authenticator.ts";
 import { credentialRoutes } from "./auth/credentials.routes.ts";
 import { FailureLimiter } from "./auth/failure-limiter.ts";
@@ -10,6 +11,9 @@ import { OidcVerifier } from "./auth/oidc.ts";
 import { whoamiRoutes } from "./auth/whoami.routes.ts";
 import { rangerPublicRoutes } from "./compat/ranger/index.ts";
 import type { Config } from "./config/schema.ts";
+import { createDecider } from "./decisions/decisions.routes.ts";
+import { Decision, DecisionRequest } from "./decisions/decisions.schemas.ts";
+import { createDecisionLane, type DecisionLane } from "./decisions/fast-lane.ts";
 import { installDecisions } from "./decisions/index.ts";
 import { directoryRoutes } from "./directory/directory.routes.ts";
 import { distributionRoutes } from "./distribution/distribution.routes.ts";
@@ -38,6 +42,8 @@ declare module "fastify" {
   interface FastifyInstance {
     /** Every route registered, with its declared ability (walked by the authorization test). */
     routeCatalogue: readonly RouteOptions[];
+    /** What the decision fast lane did: answered, replayed through Fastify, left to Fastify. */
+    decisionLane: DecisionLane["stats"];
   }
 }
 
@@ -59,6 +65,9 @@ const ABILITY_SET = new Set<string>(ABILITIES);
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, db } = deps;
+  // The decision fast lane (decisions/fast-lane.ts) sees each request before Fastify does; it is
+  // installed once every route is registered and removed when the app starts closing.
+  let decisionLane: DecisionLane | null = null;
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger, childLoggerFactory: lazyChildLogger } : { logger: false }),
     bodyLimit: config.bodyLimitBytes,
@@ -67,6 +76,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    serverFactory: (handler) => {
+      const server = createServer((req, res) => {
+        if (decisionLane === null || !decisionLane(req, res)) handler(req, res);
+      });
+      // what Fastify sets on the servers it creates itself
+      server.keepAliveTimeout = 72_000;
+      server.requestTimeout = 0;
+      server.setTimeout(0);
+      return server;
+    },
     forceCloseConnections: "idle",
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: "array", useDefaults: true } },
     schemaErrorFormatter,
@@ -126,6 +145,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(zoneRoutes(db));
   await app.register(puppetRoutes(db));
   await app.register(ariaRoutes(db));
+  decisionLane = createDecisionLane({
+    authenticate: (psk) => laneCredential(authenticator, psk),
+    retryAfter: (ip) => limiter.retryAfter(ip),
+    decide: createDecider(app.decisions).decideOne,
+    bodySchema: DecisionRequest,
+    answerSchema: Decision,
+    record: (status, seconds) => app.requestMetrics.record("POST", "/v1/decisions", status, seconds),
+    replay: async (req, body) => {
+      const answer = await app.inject({
+        method: "POST",
+        url: req.url ?? "/",
+        headers: req.headers,
+        payload: body,
+        remoteAddress: req.socket.remoteAddress,
+      });
+      return { status: answer.statusCode, headers: answer.headers, body: answer.rawPayload };
+    },
+    bodyLimit: config.bodyLimitBytes,
+    log: (err) => app.log.error({ err }, "decision fast lane: replay failed"),
+  });
+  app.decorate("decisionLane", decisionLane.stats);
+  app.addHook("preClose", (done) => {
+    decisionLane = null;
+    done();
+  });
   return app;
 }
 
@@ -157,4 +201,23 @@ function declareRoute(route: RouteOptions): void {
     schema.response = response;
   }
   route.schema = schema;
+}
+
+/**
+ * The lane's credential check: the general PSK or an API key already verified and cached, holding
+ * `decision.check`; null for anything else (not cached, invalid, not allowed), which Fastify's
+ * authentication then answers, with its failure counting and 401/403 bodies.
+ */
+function laneCredential(authenticator: Authenticator, psk: string): { ok: true } | null {
+  try {
+    const actor = authenticator.fromPsk(psk);
+    if (actor instanceof Promise) {
+      // verification started; its result lands in the cache for the next request
+      actor.catch(() => {});
+      return null;
+    }
+    return can(actor, "decision.check") ? { ok: true } : null;
+  } catch {
+    return null;
+  }
 }

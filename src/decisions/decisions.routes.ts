@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { AppError, ValidationFailed } from "../errors.ts";
 import {
@@ -19,12 +18,17 @@ import { explainDecision } from "./explain.ts";
 import type { LiveEngine } from "./live-engines.ts";
 import type { DecisionRuntime } from "./runtime.ts";
 
+/** What a decision keeps of the HTTP request: its id and client address (for the decision log). */
+export interface RequestContext {
+  id: string;
+  ip: string;
+}
+
 /**
- * Decision routes: one decision, a batch, and an explained decision. The hot path awaits only
- * when a service's engine or a user's memberships are not cached yet; audited decisions are
- * queued for the decision log, never written on the request path.
+ * The decision functions both entries use: the Fastify routes below and the fast lane
+ * (fast-lane.ts), so a decision is made by one piece of code whichever way it arrives.
  */
-export function decisionRoutes(runtime: DecisionRuntime): FastifyPluginAsyncTypebox {
+export function createDecider(runtime: DecisionRuntime) {
   const engineOf = async (service: string): Promise<LiveEngine> =>
     runtime.engines.peek(service) ?? (await runtime.engines.get(service));
 
@@ -36,7 +40,7 @@ export function decisionRoutes(runtime: DecisionRuntime): FastifyPluginAsyncType
   const decideCached = (
     input: DecisionInput,
     service: string,
-    request: FastifyRequest,
+    request: RequestContext,
     field: string,
     count = true,
   ): DecisionOutput | undefined => {
@@ -52,7 +56,7 @@ export function decisionRoutes(runtime: DecisionRuntime): FastifyPluginAsyncType
     live: LiveEngine,
     input: DecisionInput,
     { groups, roles }: { groups: string[]; roles: string[] },
-    request: FastifyRequest,
+    request: RequestContext,
     count = true,
   ): DecisionOutput => {
     const out = present(live, evaluate(live, input, toEngineRequest(input, groups, roles, request.ip)));
@@ -72,7 +76,7 @@ export function decisionRoutes(runtime: DecisionRuntime): FastifyPluginAsyncType
   const decideLoading = async (
     input: DecisionInput,
     service: string,
-    request: FastifyRequest,
+    request: RequestContext,
     field: string,
     count = true,
   ): Promise<DecisionOutput> => {
@@ -87,10 +91,20 @@ export function decisionRoutes(runtime: DecisionRuntime): FastifyPluginAsyncType
    */
   const decideOne = (
     input: DecisionInput & { service: string },
-    request: FastifyRequest,
+    request: RequestContext,
   ): DecisionOutput | Promise<DecisionOutput> =>
     decideCached(input, input.service, request, "body") ?? decideLoading(input, input.service, request, "body");
 
+  return { engineOf, decideCached, decideLoading, decideOne };
+}
+
+/**
+ * Decision routes: one decision, a batch, and an explained decision. The hot path awaits only
+ * when a service's engine or a user's memberships are not cached yet; audited decisions are
+ * queued for the decision log, never written on the request path.
+ */
+export function decisionRoutes(runtime: DecisionRuntime): FastifyPluginAsyncTypebox {
+  const { engineOf, decideCached, decideLoading, decideOne } = createDecider(runtime);
   return async (app) => {
     app.post(
       "/v1/decisions",

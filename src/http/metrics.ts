@@ -3,6 +3,13 @@ import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { Db } from "../storage/db.ts";
 import { RequestMetrics } from "./request-metrics.ts";
 
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Per-route request counts and latency, for paths that answer outside Fastify's hooks (the decision fast lane). */
+    requestMetrics: RequestMetrics;
+  }
+}
+
 /**
  * Prometheus metrics of one app: request counts and latency per route, database connections and
  * the process. A registry per app keeps tests that build many apps independent.
@@ -12,6 +19,7 @@ export function installMetrics(app: FastifyInstance, db: Db): Registry {
   collectDefaultMetrics({ register: registry, prefix: "gatehouse_" });
   const requests = new RequestMetrics();
   requests.register(registry);
+  app.decorate("requestMetrics", requests);
   new Gauge({
     name: "gatehouse_db_connections",
     help: "Database connections by state",

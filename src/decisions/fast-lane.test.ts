@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TEST_PSK, type TestApp, testApp } from "../../test/support/test-app.ts";
+import { TEST_BACKEND } from "../../test/support/test-db.ts";
+import { seedService } from "./test-seed.ts";
+
+let t: TestApp;
+let base: string;
+let s: Awaited<ReturnType<typeof seedService>>;
+beforeAll(async () => {
+  t = await testApp();
+  base = await t.app.listen({ port: 0, host: "127.0.0.1" });
+  s = await seedService(t);
+});
+afterAll(async () => {
+  await t.app.close();
+});
+
+const JSON_TYPE = { "content-type": "application/json" };
+const PSK = { "authorization-psk": TEST_PSK };
+
+/** The same request over real HTTP (where the lane sits) and through `inject` (Fastify only). */
+async function both(headers: Record<string, string>, body: string, path = "/v1/decisions") {
+  const before = { ...t.app.decisionLane };
+  const res = await fetch(`${base}${path}`, { method: "POST", headers, body });
+  const wire = { status: res.status, body: await res.text(), requestId: res.headers.get("x-request-id") };
+  const lane = {
+    answered: t.app.decisionLane.answered - before.answered,
+    replayed: t.app.decisionLane.replayed - before.replayed,
+    passed: t.app.decisionLane.passed - before.passed,
+  };
+  const injected = await t.app.inject({ method: "POST", url: path, headers, payload: body });
+  return { wire, lane, fastify: { status: injected.statusCode, body: injected.body } };
+}
+
+/** Error bodies carry the request id, which differs between the two requests. */
+const withoutRequestId = (body: string) => {
+  try {
+    const parsed = JSON.parse(body) as Record<string, unknown>;
+    delete parsed.requestId;
+    return parsed;
+  } catch {
+    return body;
+  }
+};
+
+const decision = (user: string, over: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    service: s.service,
+    user,
+    resource: { catalog: "sales", schema: s.schema, table: "orders" },
+    accessType: "select",
+    ...over,
+  });
+
+describe(`decision fast lane (${TEST_BACKEND})`, () => {
+  it("answers the common decision itself, exactly as the route does", async () => {
+    for (const user of [s.alice, s.bob]) {
+      // the first request of a user loads its memberships; the second is answered from cache
+      for (let round = 0; round < 2; round++) {
+        const r = await both({ ...JSON_TYPE, ...PSK }, decision(user));
+        expect(r.lane).toEqual({ answered: 1, replayed: 0, passed: 0 });
+        expect(r.wire.status).toBe(200);
+        expect(JSON.parse(r.wire.body)).toEqual(JSON.parse(r.fastify.body));
+        expect(r.wire.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      }
+    }
+    const allowed = await both({ ...JSON_TYPE, ...PSK }, decision(s.alice));
+    expect(JSON.parse(allowed.wire.body)).toMatchObject({ allowed: true, policyId: s.policy.id });
+    const given = await fetch(`${base}/v1/decisions`, {
+      method: "POST",
+      headers: { ...JSON_TYPE, ...PSK, "x-request-id": "trace-42" },
+      body: decision(s.alice),
+    });
+    expect(given.headers.get("x-request-id")).toBe("trace-42");
+  });
+
+  it("replays through Fastify what it read but cannot answer, so errors keep the route's shape", async () => {
+    const cases = [
+      decision(s.alice, { service: "no-such-service" }),
+      decision(s.alice, { resource: { catalog: "sales", nosuchkey: "x" } }),
+      decision(s.alice, { accessType: "fly" }),
+      decision(s.alice, { extra: 1 }),
+      '{"service": ',
+      decision(s.alice, { context: { constructor: { prototype: {} } } }),
+    ];
+    for (const body of cases) {
+      const r = await both({ ...JSON_TYPE, ...PSK }, body);
+      expect(r.lane, body).toEqual({ answered: 0, replayed: 1, passed: 0 });
+      expect(r.wire.status, body).toBe(r.fastify.status);
+      expect(r.wire.status, body).toBeGreaterThanOrEqual(400);
+      expect(r.wire.status, body).toBeLessThan(500);
+      expect(withoutRequestId(r.wire.body), body).toEqual(withoutRequestId(r.fastify.body));
+    }
+  });
+
+  it("leaves to Fastify, unread, every request it does not take", async () => {
+    const body = decision(s.alice);
+    const cases: [Record<string, string>, string][] = [
+      [JSON_TYPE, "/v1/decisions"],
+      [{ ...JSON_TYPE, "authorization-psk": "not-the-psk" }, "/v1/decisions"],
+      [{ ...JSON_TYPE, authorization: `Basic ${Buffer.from("x:y").toString("base64")}` }, "/v1/decisions"],
+      [{ "content-type": "text/plain", ...PSK }, "/v1/decisions"],
+      [{ ...JSON_TYPE, ...PSK }, "/v1/decisions?explain=1"],
+      [{ ...JSON_TYPE, ...PSK, "idempotency-key": "k-1" }, "/v1/decisions"],
+    ];
+    for (const [headers, path] of cases) {
+      const r = await both(headers, body, path);
+      const label = `${JSON.stringify(headers)} ${path}`;
+      expect(r.lane.answered + r.lane.replayed, label).toBe(0);
+      expect(r.wire.status, label).toBe(r.fastify.status);
+      expect(withoutRequestId(r.wire.body), label).toEqual(withoutRequestId(r.fastify.body));
+    }
+  });
+
+  it("counts its answers in the route's request metrics", async () => {
+    const scrape = async () => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const line = text
+        .split("\n")
+        .find(
+          (l) =>
+            l.startsWith("gatehouse_http_requests_total{") &&
+            l.includes('route="/v1/decisions"') &&
+            l.includes('status="200"'),
+        );
+      return Number(line?.split(" ").pop() ?? 0);
+    };
+    const before = await scrape();
+    for (let i = 0; i < 3; i++)
+      await fetch(`${base}/v1/decisions`, {
+        method: "POST",
+        headers: { ...JSON_TYPE, ...PSK },
+        body: decision(s.alice),
+      });
+    expect(await scrape()).toBe(before + 3);
+  });
+});
