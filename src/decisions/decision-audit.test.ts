@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TEST_BACKEND, testDb } from "../../test/support/test-db.ts";
 import type { Db } from "../storage/db.ts";
-import { DecisionAuditWriter, type QueuedDecision } from "./decision-audit.ts";
+import { DecisionAuditWriter, type QueuedDecision, queuedDecisionOf } from "./decision-audit.ts";
 
 let db: Db;
 
@@ -60,24 +60,7 @@ describe(`decision audit writer (${TEST_BACKEND})`, () => {
       .orderBy("id")
       .execute();
     expect(rows).toHaveLength(entries.length);
-    const stored = rows.map((r) => ({
-      service: r.service,
-      user: r.user_name,
-      groups: r.groups,
-      roles: r.roles,
-      accessType: r.access_type,
-      action: r.action,
-      resource: r.resource,
-      policyType: r.policy_type,
-      allowed: r.allowed,
-      determined: r.determined,
-      policyId: r.policy_id,
-      policyVersion: r.policy_version,
-      reason: r.reason,
-      at: new Date(r.occurred_at),
-      requestId: r.request_id,
-      clientIp: r.client_ip,
-    }));
+    const stored = rows.map(queuedDecisionOf);
     // Rows keep the queue's order (one statement per batch, in order), so they compare one to one.
     expect(stored).toEqual(entries);
   });

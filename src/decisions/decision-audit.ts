@@ -1,5 +1,6 @@
-import { sql } from "kysely";
+import { type Selectable, sql } from "kysely";
 import type { Queryable } from "../storage/db.ts";
+import type { DecisionLogTable } from "../storage/schema.ts";
 import type { DecisionRecord } from "./decide.ts";
 
 /** One queued audit entry: the decision plus where it came from. */
@@ -7,6 +8,28 @@ export interface QueuedDecision extends DecisionRecord {
   at: Date;
   requestId: string | null;
   clientIp: string | null;
+}
+
+/** A decision-log row read back in the shape it was queued in (the log's API and its tests read it so). */
+export function queuedDecisionOf(r: Selectable<DecisionLogTable>): QueuedDecision {
+  return {
+    service: r.service,
+    user: r.user_name,
+    groups: r.groups,
+    roles: r.roles,
+    accessType: r.access_type,
+    action: r.action,
+    resource: r.resource,
+    policyType: r.policy_type,
+    allowed: r.allowed,
+    determined: r.determined,
+    policyId: r.policy_id,
+    policyVersion: r.policy_version,
+    reason: r.reason ?? "",
+    at: new Date(r.occurred_at),
+    requestId: r.request_id,
+    clientIp: r.client_ip,
+  };
 }
 
 /** Sizes and hooks of the decision-audit writer. */

@@ -5,6 +5,7 @@ import { escapeLike } from "../directory/effective.ts";
 import { decodeCursor, pageOf } from "../http/cursor.ts";
 import { Page, PageQuery } from "../http/schemas.ts";
 import type { Queryable } from "../storage/db.ts";
+import { queuedDecisionOf } from "./decision-audit.ts";
 
 const DecisionLogEntry = Type.Object(
   {
@@ -81,25 +82,10 @@ export function decisionLogRoutes(db: Queryable): FastifyPluginAsyncTypebox {
           .execute();
         const { rows: kept, nextCursor } = pageOf(rows, q.limit, (r) => ({ id: Number(r.id) }));
         return {
-          items: kept.map((r) => ({
-            id: String(r.id),
-            time: r.occurred_at.toISOString(),
-            service: r.service,
-            user: r.user_name,
-            groups: r.groups,
-            roles: r.roles,
-            accessType: r.access_type,
-            action: r.action,
-            resource: r.resource,
-            policyType: r.policy_type,
-            allowed: r.allowed,
-            determined: r.determined,
-            policyId: r.policy_id,
-            policyVersion: r.policy_version,
-            reason: r.reason,
-            requestId: r.request_id,
-            clientIp: r.client_ip,
-          })),
+          items: kept.map((r) => {
+            const { at, ...decision } = queuedDecisionOf(r);
+            return { id: String(r.id), time: at.toISOString(), ...decision, reason: r.reason };
+          }),
           nextCursor,
           total: Number(total.n),
         };
