@@ -223,15 +223,10 @@ export async function applyChanges(
       if (item.mode === "create") {
         fail(
           i,
-          PolicyNameTaken(
-            `${field}.name: policy \`${body.name}\` already exists (id ${sameName.id}); set overwrite=true to update it`,
-            {
-              meta: { policyId: sameName.id },
-              details: [
-                { field: `${field}.name`, rule: "unique", message: `${field}.name: \`${body.name}\` is taken` },
-              ],
-            },
-          ),
+          PolicyNameTaken(`${field}.name: policy \`${body.name}\` already exists (id ${sameName.id})`, {
+            meta: { policyId: sameName.id },
+            details: [{ field: `${field}.name`, rule: "unique", message: `${field}.name: \`${body.name}\` is taken` }],
+          }),
         );
         continue;
       }

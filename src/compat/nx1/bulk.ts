@@ -2,7 +2,7 @@ import type { AuditContext } from "../../audit/audit.service.ts";
 import { applyChanges, type ChangeItem, type ChangeOutcome } from "../../policies/policies.service.ts";
 import type { ServiceWithDef } from "../../service-defs/service-defs.store.ts";
 import type { Db, Tx } from "../../storage/db.ts";
-import { isDatabaseDown } from "./errors.ts";
+import { isDatabaseDown, withNx1Hint } from "./errors.ts";
 import { type PolicyRow, RowError, rowToPolicies } from "./policy-row.ts";
 
 /** One source row, numbered across the whole upload (JSON rows and workbook rows alike). */
@@ -42,7 +42,7 @@ class RollBack extends Error {}
 function fill(line: BulkLine, outcome: ChangeOutcome | undefined): void {
   if (!outcome || outcome.status === "failed") {
     line.status = "failed";
-    line.error = outcome?.error?.message ?? "failed";
+    line.error = outcome?.error ? withNx1Hint(outcome.error) : "failed";
     return;
   }
   line.status = outcome.status === "created" ? "created" : "updated";

@@ -53,7 +53,12 @@ function nx1Status(error: AppError): number {
 function nx1Message(error: AppError, status: number): string {
   if (status === 503) return "the database is unavailable; retry shortly";
   if (status >= 500) return "internal error";
-  return error.message;
+  return withNx1Hint(error);
+}
+
+/** An error's message with the remedy an Nx1 client has: a taken name is updated with `overwrite`. */
+export function withNx1Hint(error: AppError): string {
+  return error.code === "POLICY_NAME_TAKEN" ? `${error.message}; set overwrite=true to update it` : error.message;
 }
 
 /** Nx1's `ErrorResponse {"error", "code"}` for every failure (Policy Management routes). */
