@@ -209,15 +209,6 @@ function declareRoute(route: RouteOptions): void {
  * authentication then answers, with its failure counting and 401/403 bodies.
  */
 function laneCredential(authenticator: Authenticator, psk: string): { ok: true } | null {
-  try {
-    const actor = authenticator.fromPsk(psk);
-    if (actor instanceof Promise) {
-      // verification started; its result lands in the cache for the next request
-      actor.catch(() => {});
-      return null;
-    }
-    return can(actor, "decision.check") ? { ok: true } : null;
-  } catch {
-    return null;
-  }
+  const actor = authenticator.peekPsk(psk);
+  return actor !== null && can(actor, "decision.check") ? { ok: true } : null;
 }

@@ -55,6 +55,16 @@ export class Authenticator {
     this.#cache.clear();
   }
 
+  /**
+   * The actor of an `Authorization-PSK` value when it is known without I/O (the general PSK, or an
+   * API key verified moments ago), else null. Never starts a verification: a caller that gets null
+   * hands the request to `fromPsk`, which verifies once.
+   */
+  peekPsk(presented: string): Actor | null {
+    if (presented.startsWith(`${API_KEY_PREFIX}_`)) return this.#cache.get(`k:${hashSecret(presented)}`) ?? null;
+    return secretMatches(presented, this.#options.generalPskHash) ? GENERAL_PSK_ACTOR : null;
+  }
+
   /** `Authorization-PSK`: the general PSK or a user's API key. */
   fromPsk(presented: string): Actor | Promise<Actor> {
     if (presented.startsWith(`${API_KEY_PREFIX}_`)) return this.fromApiKey(presented);
