@@ -6,24 +6,12 @@
 // Fastify route (its own process) is measured the same way, as the floor of the HTTP stack.
 // CPU per request is what to compare while tuning on a shared 2-core machine: req/s moves
 // with whatever else runs, CPU per request hardly does.
-import { createRequire } from "node:module";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { cpuTimesOf } from "./cpu.ts";
 import { startBare, startGatehouse, startPostgres } from "./processes.ts";
-import { routeScenarios } from "./scenarios.ts";
+import { autocannon, routeScenarios } from "./scenarios.ts";
 import { apiOf, seed } from "./seed.ts";
-
-interface CannonResult {
-  requests: { average: number; total: number };
-  latency: { p99: number };
-  non2xx: number;
-  errors: number;
-  "2xx": number;
-}
-const autocannon = createRequire(import.meta.url)("autocannon") as (
-  o: Record<string, unknown>,
-) => Promise<CannonResult>;
 
 const { values: flags } = parseArgs({
   options: {

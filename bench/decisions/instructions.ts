@@ -11,23 +11,12 @@
 import { type ChildProcess, execFileSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startBare, startGatehouse, startPostgres } from "./processes.ts";
-import { routeScenarios } from "./scenarios.ts";
+import { autocannon, routeScenarios } from "./scenarios.ts";
 import { apiOf, seed } from "./seed.ts";
-
-interface CannonResult {
-  requests: { total: number };
-  non2xx: number;
-  errors: number;
-  "2xx": number;
-}
-const autocannon = createRequire(import.meta.url)("autocannon") as (
-  o: Record<string, unknown>,
-) => Promise<CannonResult>;
 
 const { values: flags } = parseArgs({
   options: {

@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import type { Seeded } from "./seed.ts";
 
 /** One route to measure: where the request goes, what it sends and the status it must answer. */
@@ -53,3 +54,17 @@ export function routeScenarios(opts: {
     },
   ];
 }
+
+/** What autocannon reports, as far as the per-route tools read it. */
+export interface CannonResult {
+  requests: { average: number; total: number };
+  latency: { p99: number };
+  non2xx: number;
+  errors: number;
+  "2xx": number;
+}
+
+/** autocannon (CommonJS), typed for the per-route tools (cost.ts, instructions.ts). */
+export const autocannon = createRequire(import.meta.url)("autocannon") as (
+  o: Record<string, unknown>,
+) => Promise<CannonResult>;

@@ -5,8 +5,8 @@ import type { Db, Queryable } from "../storage/db.ts";
 import { readServiceTags, type ServiceTagsDocument } from "../tags/service-tags.ts";
 import { securityZonesOf } from "../zones/zones.store.ts";
 
-/** The tag service linked to a service: what its tag policies and their freshness depend on. */
-export interface TagServiceState {
+/** The service row fields an engine depends on; `updatedAt` changes with its configs. */
+interface ServiceRowState {
   id: number;
   name: string;
   type: string;
@@ -19,17 +19,11 @@ export interface TagServiceState {
   defUpdatedAt: Date;
 }
 
-/** The service row fields an engine depends on; `updatedAt` changes with its configs. */
-export interface ServiceState {
-  id: number;
-  name: string;
-  type: string;
-  configs: Record<string, string>;
-  isEnabled: boolean;
-  policyVersion: number;
-  policyUpdateTime: Date | null;
-  updatedAt: Date;
-  defUpdatedAt: Date;
+/** The tag service linked to a service: what its tag policies and their freshness depend on. */
+export type TagServiceState = ServiceRowState;
+
+/** A service's own state: its row, plus its resource tags' version and its linked tag service. */
+export interface ServiceState extends ServiceRowState {
   /** Bumped by every change to the service's resource tags. */
   tagVersion: number;
   tagUpdateTime: Date | null;

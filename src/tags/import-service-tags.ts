@@ -157,26 +157,21 @@ function chunks<T>(items: readonly T[]): T[][] {
 async function storedResources(tx: Tx, target: TagTarget, resources: DocResource[]): Promise<Map<number, ResourceRow>> {
   const guids = resources.flatMap((r) => (r.guid ? [r.guid] : []));
   const signatures = resources.map((r) => r.signature);
-  const byGuid = new Map<string, ResourceRow>();
-  const bySignature = new Map<string, ResourceRow>();
-  for (const part of chunks(guids)) {
-    const rows = (await tx
-      .selectFrom("service_resources")
-      .selectAll()
-      .where("service_id", "=", target.id)
-      .where("guid", "in", part)
-      .execute()) as ResourceRow[];
-    for (const row of rows) byGuid.set(row.guid, row);
-  }
-  for (const part of chunks(signatures)) {
-    const rows = (await tx
-      .selectFrom("service_resources")
-      .selectAll()
-      .where("service_id", "=", target.id)
-      .where("resource_signature", "in", part)
-      .execute()) as ResourceRow[];
-    for (const row of rows) bySignature.set(row.resource_signature, row);
-  }
+  const rowsWhere = async (column: "guid" | "resource_signature", values: string[]) => {
+    const found = new Map<string, ResourceRow>();
+    for (const part of chunks(values)) {
+      const rows = (await tx
+        .selectFrom("service_resources")
+        .selectAll()
+        .where("service_id", "=", target.id)
+        .where(column, "in", part)
+        .execute()) as ResourceRow[];
+      for (const row of rows) found.set(row[column], row);
+    }
+    return found;
+  };
+  const byGuid = await rowsWhere("guid", guids);
+  const bySignature = await rowsWhere("resource_signature", signatures);
   const out = new Map<number, ResourceRow>();
   for (const r of resources) {
     const found = (r.guid ? byGuid.get(r.guid) : undefined) ?? bySignature.get(r.signature);
