@@ -1,9 +1,10 @@
 /** How the caller proved who it is (Nx1's `auth_method` values plus our own). */
-export type AuthMethod = "general_psk" | "user_psk" | "keycloak_token" | "service_account" | "none";
+export type AuthMethod = "general_psk" | "user_psk" | "keycloak_token" | "service_account" | "network" | "none";
 
 /** Who is calling: resolved once per request by authentication, then used by authorization and audit. */
 export interface Actor {
-  type: "psk" | "user" | "service_account" | "token" | "anonymous";
+  /** `network`: admitted by the client address alone (Ranger plugin downloads from listed networks). */
+  type: "psk" | "user" | "service_account" | "token" | "network" | "anonymous";
   /** Gatehouse id of the user or service account; the token's `sub` for bearer tokens. */
   id: string | null;
   name: string;

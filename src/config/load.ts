@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Compile } from "typebox/compile";
 import { Value } from "typebox/value";
+import { parseNetworks } from "./networks.ts";
 import { type Config, configSchema } from "./schema.ts";
 
 /** Raised when configuration is invalid; the CLI prints every issue and exits with code 2. */
@@ -93,6 +94,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const config = candidate as Config;
   if (config.oidcIssuer && !config.oidcAudience) {
     issues.push("GATEHOUSE_OIDC_AUDIENCE: must be set when GATEHOUSE_OIDC_ISSUER is set");
+  }
+  for (const problem of parseNetworks(config.pluginDownloadNetworks).problems) {
+    issues.push(`GATEHOUSE_PLUGIN_DOWNLOAD_NETWORKS: ${problem}`);
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return deepFreeze(config);

@@ -90,6 +90,12 @@ export const configSchema = Type.Object(
       ],
       { default: "info", env: "GATEHOUSE_LOG_LEVEL", description: "pino log level." },
     ),
+    pluginDownloadNetworks: Type.String({
+      default: "",
+      env: "GATEHOUSE_PLUGIN_DOWNLOAD_NETWORKS",
+      description:
+        "Comma-separated addresses and CIDR blocks (IPv4 or IPv6) whose Ranger plugins may download policies, roles and tags on the non-secure paths (`/service/plugins/policies/download/…`, `/service/roles/download/…`, `/service/tags/download/…`) without credentials, as Ranger serves them. Empty: every download authenticates. The `/secure/` paths always authenticate.",
+    }),
     bodyLimitBytes: Type.Integer({
       minimum: 1024,
       default: 1_048_576,

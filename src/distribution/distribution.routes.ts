@@ -1,9 +1,11 @@
+import type { BlockList } from "node:net";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { type Static, Type } from "typebox";
 import { readServiceState } from "../decisions/engine-source.ts";
 import { ServiceNotFound } from "../errors.ts";
 import type { Db } from "../storage/db.ts";
+import { pluginDownloadCredentials } from "./plugin-networks.ts";
 import { listDownloads, type PluginDownload, recordDownload } from "./plugin-records.ts";
 import { exportRangerRoles } from "./ranger-roles.ts";
 import { downloadPolicies } from "./service-policies.ts";
@@ -36,7 +38,9 @@ const TagsQuery = Type.Object({
 
 const RANGER_NOTE =
   "Ranger's plugin download API. Authenticate with the native credentials (Authorization-PSK with the " +
-  "general PSK or an API key, Basic with a service account, or a Bearer token); the ability is `policy.read`.";
+  "general PSK or an API key, Basic with a service account, or a Bearer token); the ability is `policy.read`. " +
+  "The non-secure path also answers requests without credentials from the networks listed in " +
+  "GATEHOUSE_PLUGIN_DOWNLOAD_NETWORKS, as Ranger answers its plugins; the /secure/ path always authenticates.";
 
 /**
  * Ranger's plugin download API (`/service/plugins/...`, `/service/roles/...`, `/service/tags/...`,
@@ -44,7 +48,17 @@ const RANGER_NOTE =
  * that downloaded. Every download is recorded when it names a `pluginId`; recording never fails
  * a download.
  */
-export function distributionRoutes(db: Db): FastifyPluginAsyncTypebox {
+export function distributionRoutes(
+  db: Db,
+  options: { pluginNetworks: BlockList | null } = { pluginNetworks: null },
+): FastifyPluginAsyncTypebox {
+  // Ranger's non-secure download paths admit the listed networks without credentials
+  // (plugin-networks.ts); the /secure/ twins always authenticate.
+  const downloadCredentials = pluginDownloadCredentials(options.pluginNetworks);
+  const configOf = (url: string) =>
+    url.includes("/secure/")
+      ? { ability: "policy.read" as const }
+      : { ability: "policy.read" as const, credentials: downloadCredentials };
   const record = async (request: FastifyRequest, d: Omit<PluginDownload, "clientIp">) => {
     if (!d.pluginId) return;
     try {
@@ -80,7 +94,7 @@ export function distributionRoutes(db: Db): FastifyPluginAsyncTypebox {
       app.get(
         url,
         {
-          config: { ability: "policy.read" },
+          config: configOf(url),
           schema: {
             tags: ["distribution"],
             summary: "Download the service's policies (Ranger ServicePolicies)",
@@ -119,7 +133,7 @@ export function distributionRoutes(db: Db): FastifyPluginAsyncTypebox {
       app.get(
         url,
         {
-          config: { ability: "policy.read" },
+          config: configOf(url),
           schema: {
             tags: ["distribution"],
             summary: "Download the roles (Ranger RangerRoles)",
@@ -155,7 +169,7 @@ export function distributionRoutes(db: Db): FastifyPluginAsyncTypebox {
       app.get(
         url,
         {
-          config: { ability: "policy.read" },
+          config: configOf(url),
           schema: {
             tags: ["distribution"],
             summary: "Download the resource tags (Ranger ServiceTags)",
