@@ -38,7 +38,8 @@ const ServiceDef = Type.Object(
   },
 );
 
-const ServiceInput = Type.Object(
+/** A service as `POST /v1/services` takes it (also the Ranger v2 API's field rules). */
+export const ServiceInput = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 255, pattern: "^[A-Za-z0-9_.-]+$" }),
     type: Type.String({ minLength: 1, description: "Service-def name: `trino`, `hive`, `hdfs` or a custom one" }),

@@ -1,18 +1,38 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { Db } from "../../storage/db.ts";
 import { rangerPolicyRoutes } from "./policies.routes.ts";
+import { rangerRoleWriteRoutes } from "./role-writes.routes.ts";
 import { rangerRoleZoneRoutes } from "./roles-zones.routes.ts";
+import { rangerServiceWriteRoutes } from "./service-writes.routes.ts";
 import { rangerServiceRoutes } from "./services.routes.ts";
+import { rangerZoneWriteRoutes } from "./zone-writes.routes.ts";
 
 /**
- * Ranger admin's public REST API v2 (`/service/public/v2/api/...`): policies read and written in
- * Ranger's JSON and answered with Ranger's errors; services, service-defs, roles and zones read. See
- * docs/compat.md (Apache Ranger).
+ * Ranger admin's public REST API v2 (`/service/public/v2/api/...`): policies, services, roles and
+ * security zones read and written in Ranger's JSON and answered with Ranger's errors; service-defs
+ * read. See docs/compat.md (Apache Ranger).
+ *
+ * The decision domain catches this process's engines and directory cache up after writes of the
+ * native API, but leaves `/service/...` alone (plugin downloads); so a successful write here asks
+ * for the same catch-up before its answer leaves, and a decision that follows sees it.
  */
 export function rangerPublicRoutes(db: Db): FastifyPluginAsyncTypebox {
   return async (app) => {
+    app.addHook("onSend", async (request, reply, payload) => {
+      if (request.method === "GET" || request.method === "HEAD" || reply.statusCode >= 400) return payload;
+      try {
+        await app.decisions.afterLocalWrite();
+      } catch (err) {
+        // The write committed; notifications and the safety poll will catch the engines up.
+        request.log.warn({ err }, "engines not refreshed after a Ranger API write");
+      }
+      return payload;
+    });
     await app.register(rangerPolicyRoutes(db));
     await app.register(rangerServiceRoutes(db));
+    await app.register(rangerServiceWriteRoutes(db));
     await app.register(rangerRoleZoneRoutes(db));
+    await app.register(rangerRoleWriteRoutes(db));
+    await app.register(rangerZoneWriteRoutes(db));
   };
 }

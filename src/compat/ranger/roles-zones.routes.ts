@@ -13,7 +13,8 @@ const tags = ["ranger-public-api"];
 const directoryRead = { ability: "directory.read", errorShape: rangerErrorShape } as const;
 const policyRead = { ability: "policy.read", errorShape: rangerErrorShape } as const;
 const Member = Type.Object({ name: Type.String(), isAdmin: Type.Boolean() });
-const RangerRole = Type.Object(
+/** A role in Ranger's `RangerRole` form, as plugins download it. */
+export const RangerRole = Type.Object(
   {
     id: Type.Integer(),
     name: Type.String(),

@@ -1,0 +1,297 @@
+import type { AuditContext } from "../../audit/audit.service.ts";
+import { CreateUserBody } from "../../directory/directory.schemas.ts";
+import { createGroup } from "../../directory/groups.service.ts";
+import { createRoleBinding, deleteRoleBinding } from "../../directory/role-bindings.service.ts";
+import { compositesOf, getRoleRow, updateRole } from "../../directory/roles.service.ts";
+import { createUser } from "../../directory/users.service.ts";
+import {
+  AppError,
+  fieldError,
+  ReferenceNotFound,
+  RoleBuiltinImmutable,
+  RoleCompositeCycle,
+  RoleNotFound,
+  ValidationFailed,
+} from "../../errors.ts";
+import type { Queryable, Tx } from "../../storage/db.ts";
+import type { RoleRow } from "../../storage/schema.ts";
+
+/** One entry of a `RangerRole`'s `users`, `groups` or `roles` list. */
+export interface RangerRoleMember {
+  name: string;
+  isAdmin?: boolean | null | undefined;
+}
+
+/** A member name with the request field it came from, so an error can point at it. */
+export interface NamedMember {
+  name: string;
+  field: string;
+}
+
+/** The members a Ranger role should end up with; a list left undefined is not changed. */
+export interface DesiredMembers {
+  users?: NamedMember[] | undefined;
+  groups?: NamedMember[] | undefined;
+  roles?: NamedMember[] | undefined;
+}
+
+/** The members a Ranger role has now, each by lower-cased name. */
+export interface CurrentMembers {
+  users: Map<string, { id: string; name: string; bindingIds: string[] }>;
+  groups: Map<string, { id: string; name: string; bindingIds: string[] }>;
+  roles: Map<string, { id: string; name: string }>;
+}
+
+const USERNAME = new RegExp((CreateUserBody.properties.username as { pattern?: string }).pattern ?? ".");
+
+/**
+ * Refuses `isAdmin: true` (and Ranger's grant option): Gatehouse has no per-role administrators
+ * (who may change a role is the `directory.write` ability), and dropping the flag silently would
+ * let a client believe it delegated administration of the role.
+ */
+export function refuseRoleAdmin(field: string): never {
+  throw fieldError(
+    ValidationFailed,
+    field,
+    "roleAdminUnsupported",
+    "role administrators (isAdmin, grant option) are not supported; who may change roles is decided by the `directory.write` ability",
+  );
+}
+
+/** The names of a Ranger member list with their fields, refusing `isAdmin: true`. */
+export function namedMembers(list: RangerRoleMember[] | undefined, field: string): NamedMember[] {
+  return (list ?? []).map((m, i) => {
+    if (m.isAdmin === true) refuseRoleAdmin(`${field}[${i}].isAdmin`);
+    return { name: m.name, field: `${field}[${i}].name` };
+  });
+}
+
+/** Plain names (grant, revoke, addUsersAndGroups) with their fields. */
+export function namedStrings(list: string[] | undefined, field: string): NamedMember[] {
+  return (list ?? []).map((name, i) => ({ name, field: `${field}[${i}]` }));
+}
+
+/** The role Ranger numbers `num` (`GET /v1/roles` shows it); ROLE_NOT_FOUND (404) otherwise. */
+export async function roleByNum(db: Queryable, num: number): Promise<RoleRow> {
+  const row = await db.selectFrom("roles").where("num", "=", num).selectAll().executeTakeFirst();
+  if (!row) throw RoleNotFound(`role ${num} not found`);
+  return row;
+}
+
+/**
+ * The role named `name` (ignoring case, as role names are unique that way) among the
+ * organisation's roles and the built-in ones; ROLE_NOT_FOUND (404) naming `field` otherwise.
+ */
+export async function roleByName(db: Queryable, orgId: string, name: string, field: string): Promise<RoleRow> {
+  const row = await db
+    .selectFrom("roles")
+    .where((eb) => eb.or([eb("org_id", "=", orgId), eb("org_id", "is", null)]))
+    .where((eb) => eb(eb.fn("lower", ["name"]), "=", name.toLowerCase()))
+    .selectAll()
+    .executeTakeFirst();
+  if (!row) throw fieldError(RoleNotFound, field, "exists", `role \`${name}\` not found`);
+  return row;
+}
+
+/** Who holds the role now, as Ranger shows it: bound users and groups (any scope), and member roles. */
+export async function currentMembers(db: Queryable, roleId: string): Promise<CurrentMembers> {
+  const users = await db
+    .selectFrom("role_bindings as b")
+    .innerJoin("users as u", (j) => j.on("b.principal_type", "=", "user").onRef("u.id", "=", "b.principal_id"))
+    .where("b.role_id", "=", roleId)
+    .select(["b.id as bindingId", "u.id", "u.username as name"])
+    .execute();
+  const groups = await db
+    .selectFrom("role_bindings as b")
+    .innerJoin("groups as g", (j) => j.on("b.principal_type", "=", "group").onRef("g.id", "=", "b.principal_id"))
+    .where("b.role_id", "=", roleId)
+    .select(["b.id as bindingId", "g.id", "g.name"])
+    .execute();
+  // Ranger's "R.roles = [M]" (members of M hold R) is Gatehouse's "M bundles R" (R among M's composites).
+  const parents = await db
+    .selectFrom("role_composites as c")
+    .innerJoin("roles as r", "r.id", "c.role_id")
+    .where("c.child_role_id", "=", roleId)
+    .select(["r.id", "r.name"])
+    .execute();
+  const byName = (rows: { bindingId: string; id: string; name: string }[]) => {
+    const out = new Map<string, { id: string; name: string; bindingIds: string[] }>();
+    for (const r of rows) {
+      const key = r.name.toLowerCase();
+      const entry = out.get(key) ?? { id: r.id, name: r.name, bindingIds: [] };
+      entry.bindingIds.push(r.bindingId);
+      out.set(key, entry);
+    }
+    return out;
+  };
+  return {
+    users: byName(users),
+    groups: byName(groups),
+    roles: new Map(parents.map((p) => [p.name.toLowerCase(), p])),
+  };
+}
+
+/** Unique by lower-cased name, keeping the first field that named each. */
+function unique(members: NamedMember[]): Map<string, NamedMember> {
+  const out = new Map<string, NamedMember>();
+  for (const m of members) if (!out.has(m.name.toLowerCase())) out.set(m.name.toLowerCase(), m);
+  return out;
+}
+
+/**
+ * The ids of the organisation's users named in `wanted`. A missing one is REFERENCE_NOT_FOUND
+ * naming its field, or, with `create` (Ranger's `createNonExistUserGroup`), a new local user.
+ */
+async function resolveUsers(
+  tx: Tx,
+  ctx: AuditContext,
+  orgId: string,
+  wanted: Map<string, NamedMember>,
+  create: boolean,
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (wanted.size === 0) return out;
+  const rows = await tx
+    .selectFrom("users")
+    .where("org_id", "=", orgId)
+    .where((eb) => eb(eb.fn("lower", ["username"]), "in", [...wanted.keys()]))
+    .select(["id", "username"])
+    .execute();
+  for (const r of rows) out.set(r.username.toLowerCase(), r.id);
+  for (const [key, m] of wanted) {
+    if (out.has(key)) continue;
+    if (!create) throw fieldError(ReferenceNotFound, m.field, "exists", `user \`${m.name}\` not found`);
+    if (!USERNAME.test(m.name) || m.name.length > 255) {
+      throw fieldError(ValidationFailed, m.field, "pattern", `\`${m.name}\` is not a valid username`);
+    }
+    out.set(key, (await createUser(tx, ctx, { orgId, username: m.name })).id);
+  }
+  return out;
+}
+
+/** As `resolveUsers`, for groups (a created group is a top-level local group). */
+async function resolveGroups(
+  tx: Tx,
+  ctx: AuditContext,
+  orgId: string,
+  wanted: Map<string, NamedMember>,
+  create: boolean,
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (wanted.size === 0) return out;
+  const rows = await tx
+    .selectFrom("groups")
+    .where("org_id", "=", orgId)
+    .where((eb) => eb(eb.fn("lower", ["name"]), "in", [...wanted.keys()]))
+    .select(["id", "name"])
+    .execute();
+  for (const r of rows) out.set(r.name.toLowerCase(), r.id);
+  for (const [key, m] of wanted) {
+    if (out.has(key)) continue;
+    if (!create) throw fieldError(ReferenceNotFound, m.field, "exists", `group \`${m.name}\` not found`);
+    out.set(key, (await createGroup(tx, ctx, { orgId, name: m.name, creatorBecomesOwner: false })).id);
+  }
+  return out;
+}
+
+/** Bindings of `principal` to the role: created for the wanted ones it lacks, deleted for the unwanted ones. */
+async function syncBindings(
+  tx: Tx,
+  ctx: AuditContext,
+  orgId: string,
+  role: RoleRow,
+  type: "user" | "group",
+  current: Map<string, { bindingIds: string[] }>,
+  wanted: Map<string, string>,
+): Promise<void> {
+  for (const [key, entry] of current) {
+    if (wanted.has(key)) continue;
+    for (const id of entry.bindingIds) await deleteRoleBinding(tx, ctx, id);
+  }
+  for (const [key, principalId] of wanted) {
+    if (current.has(key)) continue;
+    await createRoleBinding(tx, ctx, { orgId, roleId: role.id, principal: { type, id: principalId } });
+  }
+}
+
+/** Adds `role` to, or removes it from, the composites of `parent` through the native role service. */
+async function setComposite(
+  tx: Tx,
+  ctx: AuditContext,
+  parent: RoleRow,
+  role: RoleRow,
+  include: boolean,
+  field: string,
+) {
+  if (parent.builtin) {
+    throw fieldError(
+      RoleBuiltinImmutable,
+      field,
+      "builtin",
+      `role \`${parent.name}\` is built in: it cannot take or lose member roles`,
+    );
+  }
+  const composites = (await compositesOf(tx, parent.id)).filter((id) => id !== role.id);
+  if (include) composites.push(role.id);
+  try {
+    await updateRole(tx, ctx, parent.id, { composites });
+  } catch (err) {
+    // The native message names `body.composites[i]` of a PATCH this client never sent.
+    if (err instanceof AppError && err.code === RoleCompositeCycle.code) {
+      throw fieldError(
+        RoleCompositeCycle,
+        field,
+        "acyclic",
+        `role \`${parent.name}\` is already reached through \`${role.name}\`; a cycle would form`,
+      );
+    }
+    throw err;
+  }
+}
+
+/**
+ * Makes the role's members what `desired` says (each list given replaces that list): users and
+ * groups become organisation-scope role bindings (a member removed loses every binding of the role,
+ * at any scope, as Ranger shows one entry per member); member roles become composites (Ranger's
+ * `R.roles = [M]`, members of M hold R, is M bundling R). Every change goes through the native
+ * services, which check cycles and privilege escalation and write the audit events.
+ */
+export async function setRoleMembers(
+  tx: Tx,
+  ctx: AuditContext,
+  orgId: string,
+  role: RoleRow,
+  desired: DesiredMembers,
+  createMissing: boolean,
+): Promise<void> {
+  const current = await currentMembers(tx, role.id);
+  if (desired.users) {
+    const wanted = await resolveUsers(tx, ctx, orgId, unique(desired.users), createMissing);
+    await syncBindings(tx, ctx, orgId, role, "user", current.users, wanted);
+  }
+  if (desired.groups) {
+    const wanted = await resolveGroups(tx, ctx, orgId, unique(desired.groups), createMissing);
+    await syncBindings(tx, ctx, orgId, role, "group", current.groups, wanted);
+  }
+  if (desired.roles) {
+    const wanted = unique(desired.roles);
+    for (const [key, entry] of current.roles) {
+      if (wanted.has(key)) continue;
+      await setComposite(tx, ctx, await getRoleRow(tx, entry.id), role, false, "body.roles");
+    }
+    for (const [key, m] of wanted) {
+      if (current.roles.has(key)) continue;
+      const parent = await roleByName(tx, orgId, m.name, m.field);
+      if (parent.id === role.id) {
+        throw fieldError(RoleCompositeCycle, m.field, "acyclic", "a role cannot be a member of itself");
+      }
+      await setComposite(tx, ctx, parent, role, true, m.field);
+    }
+  }
+}
+
+/** The current member names of a role, for add/remove operations that start from them. */
+export function memberNames(current: CurrentMembers): { users: string[]; groups: string[]; roles: string[] } {
+  const names = (m: Map<string, { name: string }>) => [...m.values()].map((e) => e.name);
+  return { users: names(current.users), groups: names(current.groups), roles: names(current.roles) };
+}
