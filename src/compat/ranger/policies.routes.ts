@@ -13,6 +13,7 @@ import { resourceSignature } from "../../policies/signature.ts";
 import { listServices, type ServiceWithDef } from "../../service-defs/service-defs.store.ts";
 import type { Db, Queryable, Tx } from "../../storage/db.ts";
 import { rangerErrorShape } from "./errors.ts";
+import { IdParams } from "./params.ts";
 import { type Paging, policySearchOf } from "./search-filter.ts";
 
 export const RANGER_V2 = "/service/public/v2/api";
@@ -22,7 +23,6 @@ const write = { ability: "policy.write", errorShape: rangerErrorShape } as const
 const OpenQuery = Type.Record(Type.String(), Type.String(), {
   description: "Ranger SearchFilter parameters (policyName, user, group, resource:<name>, startIndex, pageSize, ...)",
 });
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 const NamedParams = Type.Object({
   serviceName: Type.String({ minLength: 1, maxLength: 255 }),
   policyName: Type.String({ minLength: 1, maxLength: 255 }),

@@ -409,6 +409,20 @@ describe(`Ranger public REST API v2 writes (${TEST_BACKEND})`, () => {
     expectVx(await send("DELETE", `${V2}/zones/name/${other.name}`), 404);
   });
 
+  it("answers ids beyond 32 bits as bad input, never a server fault", async () => {
+    const big = "99999999999";
+    for (const [method, url] of [
+      ["GET", `${V2}/policy/${big}`],
+      ["GET", `${V2}/zones/${big}`],
+      ["PUT", `${V2}/roles/${big}`],
+      ["DELETE", `${V2}/roles/${big}`],
+      ["DELETE", `${V2}/zones/${big}`],
+      ["DELETE", `${V2}/service/${big}`],
+    ] as const) {
+      expectVx(await send(method, url, method === "PUT" ? { name: uniqueName("r") } : undefined), 400, "path.id");
+    }
+  });
+
   it("lists every write route in the OpenAPI document", async () => {
     const doc = (await ok("GET", "/openapi.json")) as { paths: Record<string, Record<string, unknown>> };
     const expected: [string, string][] = [

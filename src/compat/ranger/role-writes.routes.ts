@@ -10,6 +10,7 @@ import { fieldError, RoleNotFound, ValidationFailed } from "../../errors.ts";
 import type { Db, Tx } from "../../storage/db.ts";
 import type { RoleRow } from "../../storage/schema.ts";
 import { rangerErrorShape } from "./errors.ts";
+import { IdParams, NameParams } from "./params.ts";
 import { RANGER_V2 } from "./policies.routes.ts";
 import {
   currentMembers,
@@ -61,8 +62,6 @@ const MembersQuery = Type.Object(
   },
   { additionalProperties: true },
 );
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
-const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) });
 const ServiceNameParams = Type.Object({ serviceName: Type.String({ minLength: 1, maxLength: 255 }) });
 const UsersAndGroups = Type.Object(
   { users: Names, groups: Names, isAdmin: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])) },

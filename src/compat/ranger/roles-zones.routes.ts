@@ -7,6 +7,7 @@ import { Zone } from "../../zones/zones.schemas.ts";
 import { getZone } from "../../zones/zones.service.ts";
 import { listZoneIds, presentZones } from "../../zones/zones.store.ts";
 import { rangerErrorShape } from "./errors.ts";
+import { IdParams, NameParams } from "./params.ts";
 import { RANGER_V2 } from "./policies.routes.ts";
 
 const tags = ["ranger-public-api"];
@@ -25,8 +26,6 @@ export const RangerRole = Type.Object(
   },
   { title: "RangerRole", additionalProperties: true },
 );
-const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) });
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 const UserParams = Type.Object({ user: Type.String({ minLength: 1, maxLength: 255 }) });
 const OpenQuery = Type.Record(Type.String(), Type.String());
 

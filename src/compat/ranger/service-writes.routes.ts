@@ -8,12 +8,11 @@ import { createService, deleteService, updateService } from "../../service-defs/
 import { findService, listServices, type Service as ServiceT } from "../../service-defs/service-defs.store.ts";
 import type { Db, Queryable, Tx } from "../../storage/db.ts";
 import { rangerErrorShape } from "./errors.ts";
+import { IdParams, NameParams } from "./params.ts";
 import { RANGER_V2 } from "./policies.routes.ts";
 
 const tags = ["ranger-public-api"];
 const write = { ability: "policy.write", errorShape: rangerErrorShape } as const;
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
-const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) });
 const fields = ServiceInput.properties;
 const rangerFields = {
   id: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),

@@ -6,12 +6,11 @@ import { presentService } from "../../service-defs/service-defs.routes.ts";
 import { findService, findServiceDef, listServiceDefs, listServices } from "../../service-defs/service-defs.store.ts";
 import type { Db } from "../../storage/db.ts";
 import { rangerErrorShape } from "./errors.ts";
+import { IdParams, NameParams } from "./params.ts";
 import { RANGER_V2 } from "./policies.routes.ts";
 
 const tags = ["ranger-public-api"];
 const read = { ability: "policy.read", errorShape: rangerErrorShape } as const;
-const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) });
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 const ServiceDef = Type.Unknown({ description: "RangerServiceDef JSON" });
 
 /**

@@ -7,12 +7,11 @@ import { Zone, ZoneInput, ZoneServiceResources } from "../../zones/zones.schemas
 import { createZone, deleteZone, updateZone, type ZoneInput as ZoneInputT } from "../../zones/zones.service.ts";
 import { presentZones, type ZoneView } from "../../zones/zones.store.ts";
 import { rangerErrorShape } from "./errors.ts";
+import { IdParams, NameParams } from "./params.ts";
 import { RANGER_V2 } from "./policies.routes.ts";
 
 const tags = ["ranger-public-api"];
 const write = { ability: "policy.write", errorShape: rangerErrorShape } as const;
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
-const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) });
 const fields = ZoneInput.properties;
 /** Ranger's `RangerSecurityZoneService`; newer Ranger adds `resourcesBaseInfo`, accepted and ignored. */
 const RangerZoneService = Type.Object(
