@@ -96,6 +96,28 @@ export const configSchema = Type.Object(
       description:
         "Comma-separated addresses and CIDR blocks (IPv4 or IPv6) whose Ranger plugins may download policies, roles and tags on the non-secure paths (`/service/plugins/policies/download/…`, `/service/roles/download/…`, `/service/tags/download/…`) without credentials, as Ranger serves them. Empty: every download authenticates. The `/secure/` paths always authenticate.",
     }),
+    kerberosKeytab: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: "GATEHOUSE_KERBEROS_KEYTAB",
+        description:
+          "Keytab of Gatehouse's HTTP service principal (`HTTP/<host>@REALM`). When set, the `/secure/` Ranger plugin paths (policy, role and tag downloads, GRANT/REVOKE) accept `Authorization: Negotiate` (SPNEGO) as Ranger admin does, and a Kerberos caller must be in the service's `policy.download.auth.users`, `tag.download.auth.users` or `policy.grantrevoke.auth.users`. Needs the optional `kerberos` addon (built with the system's Kerberos headers: `apt-get install libkrb5-dev`).",
+      }),
+    ),
+    kerberosRealm: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: "GATEHOUSE_KERBEROS_REALM",
+        description:
+          "The realm whose principals are accepted (required with GATEHOUSE_KERBEROS_KEYTAB); a principal's short name is its first component, as Hadoop's default auth_to_local rule gives it.",
+      }),
+    ),
+    kerberosService: Type.String({
+      default: "",
+      env: "GATEHOUSE_KERBEROS_SERVICE",
+      description:
+        "GSS host-based name of the accepting principal, e.g. `HTTP@gatehouse.example.com`. Empty: any principal in the keytab.",
+    }),
     bodyLimitBytes: Type.Integer({
       minimum: 1024,
       default: 1_048_576,
@@ -107,6 +129,13 @@ export const configSchema = Type.Object(
       default: 365,
       env: "GATEHOUSE_AUDIT_RETENTION_DAYS",
       description: "Audit events older than this are deleted hourly; 0 keeps them forever.",
+    }),
+    tagChangeLogVersions: Type.Integer({
+      minimum: 0,
+      default: 10_000,
+      env: "GATEHOUSE_TAG_CHANGE_LOG_VERSIONS",
+      description:
+        "Tag versions of each service kept in the resource-tag change log, pruned when a change is written: plugins (`supportsTagDeltas=true`) and live engines further behind get the whole `ServiceTags` instead of a delta. 0 keeps none (no tag deltas).",
     }),
     authFailureLimit: Type.Integer({
       minimum: 1,

@@ -3,6 +3,7 @@ import type { RangerPolicy, RangerPolicyDelta, RangerServiceDef, SecurityZoneInf
 import { presentPolicy } from "../policies/policy-model.ts";
 import type { Db, Queryable } from "../storage/db.ts";
 import { readServiceTags, type ServiceTagsDocument } from "../tags/service-tags.ts";
+import { readServiceTagsDelta } from "../tags/service-tags-delta.ts";
 import { securityZonesOf } from "../zones/zones.store.ts";
 
 /** The service row fields an engine depends on; `updatedAt` changes with its configs. */
@@ -238,23 +239,29 @@ export function isTagPolicyDelta(delta: RangerPolicyDelta, tagServiceType: strin
   return tagServiceType !== null && delta.policy?.serviceType === tagServiceType;
 }
 
-/** A service's state and its resource tags, read together. */
-export interface ServiceTagsSnapshot {
-  service: ServiceState;
-  serviceTags: ServiceTagsDocument;
-}
+/** A service's state and what its resource tags became since a version: a delta, or the whole document. */
+export type ServiceTagsChange =
+  | { service: ServiceState; delta: ServiceTagsDocument; serviceTags?: undefined }
+  | { service: ServiceState; delta?: undefined; serviceTags: ServiceTagsDocument };
 
 /**
- * Reads a service's state and its resource tags (`ServiceTags`, resources in id order as
- * `readServiceSnapshot` reads them) in one transaction (REPEATABLE READ on PostgreSQL), so the
- * document agrees with the `tagVersion` beside it: what a live engine needs to follow a
- * resource-tag change without a rebuild.
+ * Reads a service's state and its resource-tag changes since `fromVersion` in one transaction
+ * (REPEATABLE READ on PostgreSQL), so they agree with the `tagVersion` beside them: the delta
+ * from the tag change log when it bridges the gap (`readServiceTagsDelta`, O(change)), else the
+ * whole `ServiceTags` (resources in id order, as `readServiceSnapshot` reads them). What a live
+ * engine needs to follow a resource-tag change without a rebuild.
  */
-export async function readServiceTagsSnapshot(db: Db, name: string): Promise<ServiceTagsSnapshot | undefined> {
+export async function readServiceTagsChange(
+  db: Db,
+  name: string,
+  fromVersion: number,
+): Promise<ServiceTagsChange | undefined> {
   return db.transaction(async (tx) => {
     await sql`set transaction isolation level repeatable read`.execute(tx);
     const service = await readServiceState(tx, name);
     if (!service) return undefined;
+    const delta = await readServiceTagsDelta(tx, service, fromVersion);
+    if (delta) return { service, delta };
     return { service, serviceTags: await readServiceTags(tx, service) };
   });
 }

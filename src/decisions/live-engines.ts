@@ -1,6 +1,7 @@
 import {
   createEngine,
   diffServiceTags,
+  HeldServiceTags,
   type PolicyEngine,
   type RangerPolicy,
   type RangerPolicyDelta,
@@ -8,16 +9,15 @@ import {
 } from "../engine/index.ts";
 import { ServiceNotFound } from "../errors.ts";
 import type { Db } from "../storage/db.ts";
-import type { ServiceTagsDocument } from "../tags/service-tags.ts";
 import { splitPoliciesByZone } from "../zones/zone-policies.ts";
 import {
   isTagPolicyDelta,
   readDeltas,
   readServiceSnapshot,
   readServiceState,
-  readServiceTagsSnapshot,
+  readServiceTagsChange,
   type ServiceState,
-  type ServiceTagsSnapshot,
+  type ServiceTagsChange,
 } from "./engine-source.ts";
 
 /** One service's engine and what it was built from. */
@@ -43,11 +43,12 @@ export interface LiveEngine {
   /** Version of the service's resource tags the engine serves (Ranger `tagVersion`). */
   tagVersion: number;
   /**
-   * The full resource-tag document the engine was built with or last updated to: the next
-   * change is applied as its difference from this (`diffServiceTags`). Replaced, never mutated
-   * (the engine keeps parts of it by reference).
+   * The resource-tag document the engine was built with, kept current by the deltas it applied
+   * (queued, applied to a copy only when asked for): when the change log cannot bridge a gap,
+   * the whole new document is applied as its difference from this (`diffServiceTags`). Never
+   * mutated in place (the engine keeps parts of it by reference).
    */
-  serviceTags: ServiceTagsDocument;
+  readonly heldTags: HeldServiceTags;
 }
 
 /** The tag service an engine takes tag policies from, as it was at build. */
@@ -67,6 +68,8 @@ export interface EngineStats {
   deltaBatches: number;
   /** Resource-tag changes applied to a live engine in place (no rebuild). */
   tagUpdates: number;
+  /** Of those, the ones that read the whole `ServiceTags` because the change log did not bridge the gap. */
+  tagFullReads: number;
 }
 
 /**
@@ -79,10 +82,12 @@ export interface EngineStats {
  * Tags: an engine includes its linked tag service's policies and the service's resource tags
  * (`ServiceTags`). A tag policy change reaches it incrementally, as a delta copied into the
  * service's own log (migration 0006). A change to the resource tags (`tagVersion`) reaches it
- * incrementally too: the service's whole `ServiceTags` is read again and its difference from the
- * document the engine holds (`diffServiceTags`) is applied in place (`applyServiceTags`), which
- * costs O(tagged resources) to read and compare but no rebuild. A change to the link, or to the
- * tag service's configs, enabled state or def rebuilds the engine.
+ * incrementally too: the tag change log (migration 0008) gives a Ranger tag delta naming only the
+ * changed resources and tags, applied in place (`applyServiceTags`), O(change); when the log
+ * cannot bridge the gap (pruned, or a change a delta cannot reproduce), the whole `ServiceTags`
+ * is read and its difference from the document the engine holds (`diffServiceTags`) applied,
+ * O(tagged resources) but still no rebuild. A change to the link, or to the tag service's
+ * configs, enabled state or def rebuilds the engine.
  *
  * Security zones: an engine has one repository per zone of the service (policies with that
  * `zoneName`) besides the default one. A policy delta reaches its zone's repository
@@ -100,7 +105,7 @@ export class LiveEngines {
   readonly #linked = new Map<number, Set<string>>();
   readonly #running = new Map<string, Promise<LiveEngine | undefined>>();
   readonly #again = new Set<string>();
-  readonly stats: EngineStats = { builds: 0, deltaBatches: 0, tagUpdates: 0 };
+  readonly stats: EngineStats = { builds: 0, deltaBatches: 0, tagUpdates: 0, tagFullReads: 0 };
   /** Called after an engine was built or advanced (propagation tests and metrics). */
   onUpdate: ((live: LiveEngine) => void) | undefined;
 
@@ -171,9 +176,9 @@ export class LiveEngines {
     const state = await readServiceState(this.#db.kysely, name);
     if (!state || needsRebuild(current, state)) return this.#build(name);
     if (state.tagVersion !== current.tagVersion) {
-      // Resource tags moved (bumping `tagVersion` leaves the row's `updated_at` alone): read them
-      // with the state they belong to, and rebuild only if something else changed meanwhile.
-      const tags = await readServiceTagsSnapshot(this.#db, name);
+      // Resource tags moved (bumping `tagVersion` leaves the row's `updated_at` alone): read what
+      // changed with the state it belongs to, and rebuild only if something else changed meanwhile.
+      const tags = await readServiceTagsChange(this.#db, name, current.tagVersion);
       if (!tags || needsRebuild(current, tags.service)) return this.#build(name);
       this.#applyTags(current, tags);
     }
@@ -208,11 +213,20 @@ export class LiveEngines {
     return current;
   }
 
-  /** Brings the engine's resource tags to `next` in place: the difference from what it holds. */
-  #applyTags(current: LiveEngine, next: ServiceTagsSnapshot): void {
+  /**
+   * Brings the engine's resource tags to `next` in place: the log's delta as it is, or a whole
+   * document as its difference from the one held.
+   */
+  #applyTags(current: LiveEngine, next: ServiceTagsChange): void {
     if (next.service.tagVersion === current.tagVersion) return;
-    current.engine.applyServiceTags(diffServiceTags(current.serviceTags, next.serviceTags));
-    current.serviceTags = next.serviceTags;
+    if (next.delta) {
+      current.engine.applyServiceTags(next.delta);
+      current.heldTags.apply(next.delta);
+    } else {
+      current.engine.applyServiceTags(diffServiceTags(current.heldTags.document, next.serviceTags));
+      current.heldTags.apply(next.serviceTags);
+      this.stats.tagFullReads++;
+    }
     current.tagVersion = next.service.tagVersion;
     current.updatedAt = new Date();
     this.stats.tagUpdates++;
@@ -276,7 +290,7 @@ export class LiveEngines {
           }
         : null,
       tagVersion: service.tagVersion,
-      serviceTags,
+      heldTags: new HeldServiceTags(serviceTags),
     };
     this.#entries.set(name, live);
     this.#idToName.set(service.id, name);

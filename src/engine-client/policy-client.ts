@@ -2,6 +2,7 @@ import {
   createEngine,
   diffServiceTags,
   type EngineOptions,
+  HeldServiceTags,
   type PolicyEngine,
   type RangerAccessRequest,
   type RangerAccessResult,
@@ -42,9 +43,10 @@ export interface PolicyClientOptions {
  * from Gatehouse with Ranger's plugin protocol (`/service/plugins/policies/download`,
  * `/service/roles/download`, `/service/tags/download`), keeps a local engine, and polls for
  * changes, applying policy deltas (tag policy deltas included) when the server sends them,
- * applying a new resource-tag document as its difference from the last one (`diffServiceTags`,
- * `applyServiceTags`), and rebuilding only on a full policy download, a role change, a zone change
- * or a change of tag service. Decisions are then in-process and synchronous, the way a Ranger
+ * asking for resource-tag deltas (`supportsTagDeltas=true`) and applying them in place
+ * (`applyServiceTags`), applying a whole resource-tag document, when the server sends one, as its
+ * difference from the one held (`diffServiceTags`), and rebuilding only on a full policy download,
+ * a role change, a zone change or a change of tag service. Decisions are then in-process and synchronous, the way a Ranger
  * plugin decides; a failed poll leaves the last engine in place.
  */
 export class PolicyClient {
@@ -59,8 +61,8 @@ export class PolicyClient {
   /** The linked tag service's header (def, config) and its policies by id; null when none. */
   #tagPolicies: TagPolicies | null = null;
   #tagPolicyMap = new Map<number, RangerPolicy>();
-  /** The last full resource-tag document (the server sends whole ones); never mutated. */
-  #serviceTags: ServiceTags | null = null;
+  /** The resource-tag document, kept current by the tag deltas downloaded; null before the first. */
+  #serviceTags: HeldServiceTags | null = null;
   #roles: RangerRoles | null = null;
   #timer: NodeJS.Timeout | null = null;
   #polling: Promise<boolean> | null = null;
@@ -110,6 +112,11 @@ export class PolicyClient {
     return this.#serviceTags?.tagVersion ?? -1;
   }
 
+  /** The resource-tag document held, tag deltas applied (null before the first download); never mutate it. */
+  get serviceTags(): ServiceTags | null {
+    return this.#serviceTags?.document ?? null;
+  }
+
   /** Access decision by the local engine. */
   isAccessAllowed(request: RangerAccessRequest): RangerAccessResult {
     return this.engine.isAccessAllowed(request);
@@ -134,10 +141,17 @@ export class PolicyClient {
     });
     const tags = await this.#get<ServiceTags>(`/service/tags/download/${service}`, {
       lastKnownVersion: String(this.tagVersion),
+      supportsTagDeltas: "true",
     });
-    const previousTags = this.#serviceTags;
+    const held = this.#serviceTags;
+    if (tags?.isDelta === true && !held) throw new Error("tag download sent a delta to a client holding no tags");
+    // A whole document is applied to the engine as its difference from the one held.
+    const previousTags = tags && tags.isDelta !== true && held ? held.document : null;
     if (roles) this.#roles = roles;
-    if (tags) this.#serviceTags = tags;
+    if (tags) {
+      if (held) held.apply(tags);
+      else this.#serviceTags = new HeldServiceTags(tags);
+    }
     if (!policies && !roles && !tags) return false;
     const hadTagRepo = this.#tagPolicies !== null;
     // Ranger sends zone policies (and their deltas) under `securityZones`: one list for tracking.
@@ -164,8 +178,12 @@ export class PolicyClient {
       // Deltas: update the engine in place (it routes tag policy deltas to its tag repository and
       // zone policy deltas, by their `zoneName`, to their zone's repository).
       if (deltas) engine.applyDeltas(deltas, undefined, policies?.policyVersion);
-      // New resource tags: only what changed since the last document (a full one when none).
-      if (tags) engine.applyServiceTags(previousTags ? diffServiceTags(previousTags, tags) : tags);
+      // New resource tags: the server's delta, or what changed since the last document.
+      if (tags) {
+        engine.applyServiceTags(
+          tags.isDelta === true ? tags : previousTags ? diffServiceTags(previousTags, tags) : tags,
+        );
+      }
     } else this.#rebuild();
     this.#o.onUpdate?.(this.policyVersion);
     return true;
@@ -217,7 +235,7 @@ export class PolicyClient {
               },
             }
           : {}),
-        ...(this.#serviceTags ? { serviceTags: this.#serviceTags } : {}),
+        ...(this.#serviceTags ? { serviceTags: this.#serviceTags.document } : {}),
       },
       this.#o.engineOptions,
     );

@@ -34,6 +34,7 @@ export interface Database {
   tags: TagsTable;
   service_resources: ServiceResourcesTable;
   resource_tags: ResourceTagsTable;
+  tag_changes: TagChangesTable;
   security_zones: SecurityZonesTable;
   security_zone_services: SecurityZoneServicesTable;
 }
@@ -385,6 +386,17 @@ export interface ServiceResourcesTable {
 export interface ResourceTagsTable {
   resource_id: number;
   tag_id: number;
+}
+
+/** migrations/0008: one change of a service's resource tags (Ranger `x_tag_change_log`). */
+export interface TagChangesTable {
+  id: Generated<number>;
+  service_id: number;
+  tag_version: number;
+  object_type: "resource" | "tag" | "tag_def" | "none" | "all";
+  object_id: number;
+  change_type: "added" | "updated" | "deleted";
+  created_at: CreatedAt;
 }
 
 /** migrations/0007: a security zone (Ranger `RangerSecurityZone`). */

@@ -5,9 +5,9 @@ import type { RangerPolicyResources, RangerValiditySchedule } from "../engine/in
 import { type ErrorDetail, ServiceNotFound, TagDefInUse } from "../errors.ts";
 import { normalizeResources } from "../policies/policy-model.ts";
 import type { Tx } from "../storage/db.ts";
+import { commitTagChanges, DEFAULT_TAG_LOG, TagChanges, type TagLogOptions } from "./tag-changes.ts";
 import { attributeDefIssues, canonicalJson, failIfAny, refuseTagService } from "./tags.service.ts";
 import {
-  bumpTagVersions,
   deleteOrphanTags,
   findResourceBySignature,
   findTagTarget,
@@ -15,7 +15,6 @@ import {
   lockServices,
   type ResourceRow,
   serviceResourceSignature,
-  servicesCarrying,
   type TagTarget,
 } from "./tags.store.ts";
 import { attributeIssues, resourceElementIssues, type TagTypeInfo, validityPeriodIssues } from "./validate-tags.ts";
@@ -194,9 +193,14 @@ async function storedResources(tx: Tx, target: TagTarget, resources: DocResource
  *
  * The whole document is validated before anything is written. Every service whose `ServiceTags`
  * changed gets its tag version bumped (the imported one, and others sharing an updated tag or
- * tag type), one audit event records the summary.
+ * tag type) with its change-log entries, one audit event records the summary.
  */
-export async function importServiceTags(tx: Tx, ctx: AuditContext, doc: ServiceTagsImport): Promise<ImportSummary> {
+export async function importServiceTags(
+  tx: Tx,
+  ctx: AuditContext,
+  doc: ServiceTagsImport,
+  log: TagLogOptions = DEFAULT_TAG_LOG,
+): Promise<ImportSummary> {
   const target = await findTagTarget(tx, doc.serviceName);
   if (!target) throw ServiceNotFound(`body.serviceName: service \`${doc.serviceName}\` not found`);
   refuseTagService(target, "body.serviceName");
@@ -234,9 +238,20 @@ export async function importServiceTags(tx: Tx, ctx: AuditContext, doc: ServiceT
   });
   const changedTypes = await changedTagTypes(tx, doc);
   const affected = new Set([target.id]);
+  // Who carries the tags this import changes or deletes: their services' documents change too.
+  const carriers: { service_id: number; resource_id: number; tag_id: number }[] = [];
   for (const part of chunks(touched.map((t) => t.id))) {
-    for (const id of await servicesCarrying(tx, part)) affected.add(id);
+    carriers.push(
+      ...(await tx
+        .selectFrom("resource_tags as rt")
+        .innerJoin("service_resources as r", "r.id", "rt.resource_id")
+        .select(["r.service_id", "rt.resource_id", "rt.tag_id"])
+        .where("rt.tag_id", "in", part)
+        .execute()),
+    );
   }
+  for (const c of carriers) affected.add(c.service_id);
+  const typeCarriers = new Set([target.id]);
   if (changedTypes.length > 0) {
     const rows = await tx
       .selectFrom("resource_tags as rt")
@@ -246,12 +261,22 @@ export async function importServiceTags(tx: Tx, ctx: AuditContext, doc: ServiceT
       .distinct()
       .where("t.type", "in", changedTypes)
       .execute();
-    for (const r of rows) affected.add(r.service_id);
+    for (const r of rows) {
+      affected.add(r.service_id);
+      typeCarriers.add(r.service_id);
+    }
   }
   await lockServices(tx, affected);
+  const changes = new TagChanges();
+  for (const id of affected) changes.touch(id);
+  for (const c of carriers) {
+    // A deleted tag leaves the resources that carried it; an updated one changes in place.
+    changes.tag(c.service_id, c.tag_id, op === "delete" ? "deleted" : "updated");
+    if (op === "delete") changes.resource(c.service_id, c.resource_id, "updated");
+  }
 
   if (op === "delete") {
-    await deleteListed(tx, target, doc, resources, existingTags, summary);
+    await deleteListed(tx, target, doc, resources, existingTags, summary, changes);
   } else {
     if (op === "replace") {
       const mapped = await tx
@@ -260,16 +285,26 @@ export async function importServiceTags(tx: Tx, ctx: AuditContext, doc: ServiceT
         .select("rt.tag_id")
         .where("r.service_id", "=", target.id)
         .execute();
-      const removed = await tx.deleteFrom("service_resources").where("service_id", "=", target.id).executeTakeFirst();
-      summary.resourcesDeleted += Number(removed.numDeletedRows);
+      const removed = await tx
+        .deleteFrom("service_resources")
+        .where("service_id", "=", target.id)
+        .returning("id")
+        .execute();
+      summary.resourcesDeleted += removed.length;
+      for (const r of removed) changes.resource(target.id, r.id, "deleted");
+      for (const m of mapped) changes.tag(target.id, m.tag_id, "deleted");
       await deleteOrphanTags(
         tx,
         mapped.map((m) => m.tag_id),
       );
     }
-    await addOrUpdate(tx, target, doc, resources, existingTags, summary);
+    await addOrUpdate(tx, target, doc, resources, existingTags, summary, changes);
+    if (changedTypes.length > 0) {
+      const defs = await tx.selectFrom("tag_defs").select("id").where("name", "in", changedTypes).execute();
+      for (const serviceId of typeCarriers) for (const d of defs) changes.tagDef(serviceId, d.id, "updated");
+    }
   }
-  await bumpTagVersions(tx, affected);
+  await commitTagChanges(tx, changes, log);
   await recordAudit(tx, ctx, {
     action: "service_tags.imported",
     targetType: "service",
@@ -323,6 +358,7 @@ async function addOrUpdate(
   resources: DocResource[],
   existingTags: StoredTag[],
   summary: ImportSummary,
+  changes: TagChanges,
 ): Promise<void> {
   for (const d of Object.values(doc.tagDefinitions ?? {})) {
     const attributeDefs = JSON.stringify(d.attributeDefs ?? []);
@@ -405,6 +441,9 @@ async function addOrUpdate(
     }
     if (r.docId !== null) resourceIds.set(r.docId, found.id);
     if (found.resource_signature === r.signature && (r.ownerUser ?? null) === found.owner_user) continue;
+    // New elements under the same id: a delta would move the resource to the end of the list.
+    if (found.resource_signature !== r.signature) changes.all(target.id);
+    else changes.resource(target.id, found.id, "updated");
     const clash = await findResourceBySignature(tx, target.id, r.signature);
     if (clash && clash.id !== found.id) {
       failIfAny([
@@ -443,6 +482,7 @@ async function addOrUpdate(
       .execute();
     const ids = new Map(rows.map((row) => [row.guid, row.id]));
     for (const { r, guid } of part) if (r.docId !== null) resourceIds.set(r.docId, ids.get(guid) as number);
+    for (const row of rows) changes.resource(target.id, row.id, "added");
     summary.resourcesCreated += rows.length;
   }
 
@@ -471,6 +511,14 @@ async function addOrUpdate(
     for (const tagId of current) if (!tags.has(tagId)) drop.push([resourceId, tagId]);
     for (const tagId of tags) if (!current.has(tagId)) add.push({ resource_id: resourceId, tag_id: tagId });
   }
+  for (const [resourceId, tagId] of drop) {
+    changes.resource(target.id, resourceId, "updated");
+    changes.tag(target.id, tagId, "deleted");
+  }
+  for (const a of add) {
+    changes.resource(target.id, a.resource_id, "updated");
+    changes.tag(target.id, a.tag_id, "added");
+  }
   for (const part of chunks(drop)) {
     // Pairs as two arrays joined by position: one index probe per pair, two parameters per chunk.
     const resourceIds = part.map(([r]) => r);
@@ -493,12 +541,15 @@ async function deleteListed(
   resources: DocResource[],
   existingTags: StoredTag[],
   summary: ImportSummary,
+  changes: TagChanges,
 ): Promise<void> {
   const orphans: number[] = [];
   const found = [...new Set([...(await storedResources(tx, target, resources)).values()].map((r) => r.id))];
+  for (const id of found) changes.resource(target.id, id, "deleted");
   for (const part of chunks(found)) {
     const mapped = await tx.selectFrom("resource_tags").select("tag_id").where("resource_id", "in", part).execute();
     orphans.push(...mapped.map((m) => m.tag_id));
+    for (const m of mapped) changes.tag(target.id, m.tag_id, "deleted");
     const removed = await tx.deleteFrom("service_resources").where("id", "in", part).executeTakeFirst();
     summary.resourcesDeleted += Number(removed.numDeletedRows);
   }

@@ -10,6 +10,7 @@ import { Page, PageQuery } from "../http/schemas.ts";
 import { PolicyResource } from "../policies/policies.schemas.ts";
 import type { Db } from "../storage/db.ts";
 import { importServiceTags, type ServiceTagsImport } from "./import-service-tags.ts";
+import { DEFAULT_TAG_LOG, type TagLogOptions } from "./tag-changes.ts";
 import {
   TagDef,
   TagDefInput,
@@ -112,9 +113,10 @@ function elementsOf(text: string): RangerPolicyResources {
  * (`/v1/services/{service}/tagged-resources`), and Ranger's bulk `PUT /service/tags/importservicetags`
  * for tag sources such as Atlas tag sync. Reads need `policy.read`, writes `policy.write`. Writes
  * under `/v1` reach this process's engines through the decision domain's after-write hook; the
- * Ranger import route catches them up itself (that hook leaves `/service/` alone).
+ * Ranger import route catches them up itself (that hook leaves `/service/` alone). Every write
+ * logs its change (`log`: how many tag versions the change log keeps per service).
  */
-export function tagRoutes(db: Db): FastifyPluginAsyncTypebox {
+export function tagRoutes(db: Db, log: TagLogOptions = DEFAULT_TAG_LOG): FastifyPluginAsyncTypebox {
   return async (app) => {
     const tags = ["tags"];
     const target = async (name: string) => {
@@ -206,7 +208,7 @@ export function tagRoutes(db: Db): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const t = await target(request.params.service);
         const body = request.body as Parameters<typeof tagResource>[3];
-        const result = await db.transaction((tx) => tagResource(tx, auditContextOf(request), t, body));
+        const result = await db.transaction((tx) => tagResource(tx, auditContextOf(request), t, body, log));
         const url = `/v1/services/${encodeURIComponent(t.name)}/tagged-resources/${result.resource.id}`;
         return reply
           .code(result.created ? 201 : 200)
@@ -272,7 +274,7 @@ export function tagRoutes(db: Db): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const t = await target(request.params.service);
-        await db.transaction((tx) => deleteTaggedResource(tx, auditContextOf(request), t, request.params.id));
+        await db.transaction((tx) => deleteTaggedResource(tx, auditContextOf(request), t, request.params.id, log));
         return reply.code(204).send(null);
       },
     );
@@ -291,7 +293,7 @@ export function tagRoutes(db: Db): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const t = await target(request.params.service);
         const p = request.params;
-        await db.transaction((tx) => untagResource(tx, auditContextOf(request), t, p.id, p.type));
+        await db.transaction((tx) => untagResource(tx, auditContextOf(request), t, p.id, p.type, log));
         return reply.code(204).send(null);
       },
     );
@@ -301,7 +303,7 @@ export function tagRoutes(db: Db): FastifyPluginAsyncTypebox {
       reply: FastifyReply,
     ) => {
       await db.transaction((tx) =>
-        importServiceTags(tx, auditContextOf(request), request.body as unknown as ServiceTagsImport),
+        importServiceTags(tx, auditContextOf(request), request.body as unknown as ServiceTagsImport, log),
       );
       // Read-your-writes in this process: the decision domain's after-write hook skips /service/.
       await app.decisions.engines.refreshAll();

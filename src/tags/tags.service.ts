@@ -13,8 +13,8 @@ import { normalizeResources } from "../policies/policy-model.ts";
 import { TAG_SERVICE_DEF } from "../service-defs/builtin.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
 import { presentTagDef } from "./service-tags.ts";
+import { commitTagChanges, DEFAULT_TAG_LOG, TagChanges, type TagLogOptions } from "./tag-changes.ts";
 import {
-  bumpTagVersions,
   deleteOrphanTags,
   findResource,
   findResourceBySignature,
@@ -228,13 +228,15 @@ function auditState(row: ResourceRow, tags: RangerTag[]) {
  * given tag afterwards, one tag per type: a tag of the same type is replaced (updated in place
  * when only this resource carries it). Validated first (elements against the service-def, tag
  * types and attributes against their definitions); then one transaction with the audit event
- * and the service's tag version bump, which other processes and plugins catch up from.
+ * and the service's tag version bump with its change-log entries, which other processes and
+ * plugins catch up from.
  */
 export async function tagResource(
   tx: Tx,
   ctx: AuditContext,
   target: TagTarget,
   input: { resourceElements: RangerPolicyResources; ownerUser?: string; tags: TagInput[] },
+  log: TagLogOptions = DEFAULT_TAG_LOG,
 ): Promise<TagResult> {
   refuseTagService(target, "params.service");
   failIfAny([
@@ -247,6 +249,7 @@ export async function tagResource(
   let row = await findResourceBySignature(tx, target.id, signature);
   const created = !row;
   let changed = created;
+  const changes = new TagChanges();
   if (!row) {
     row = (await tx
       .insertInto("service_resources")
@@ -292,6 +295,7 @@ export async function tagResource(
           })
           .where("id", "=", same.id as number)
           .execute();
+        changes.tag(target.id, same.id as number, "updated");
         continue;
       }
       // Another resource (of an import) shares the tag: this one gets its own.
@@ -300,6 +304,7 @@ export async function tagResource(
         .where("resource_id", "=", row.id)
         .where("tag_id", "=", same.id as number)
         .execute();
+      changes.tag(target.id, same.id as number, "deleted");
     }
     const tag = await tx
       .insertInto("tags")
@@ -307,6 +312,7 @@ export async function tagResource(
       .returning("id")
       .executeTakeFirstOrThrow();
     await tx.insertInto("resource_tags").values({ resource_id: row.id, tag_id: tag.id }).execute();
+    changes.tag(target.id, tag.id, "added");
   }
   if (changed) {
     row = (await tx
@@ -318,7 +324,7 @@ export async function tagResource(
   }
   const [view] = await presentResources(tx, target.name, [row]);
   if (changed) {
-    await bumpTagVersions(tx, [target.id]);
+    await commitTagChanges(tx, changes.resource(target.id, row.id, created ? "added" : "updated"), log);
     await recordAudit(tx, ctx, {
       action: "resource.tagged",
       targetType: "service_resource",
@@ -347,6 +353,7 @@ export async function untagResource(
   target: TagTarget,
   id: number,
   type: string,
+  log: TagLogOptions = DEFAULT_TAG_LOG,
 ): Promise<void> {
   await lockServices(tx, [target.id]);
   const row = await requireResource(tx, target, id);
@@ -362,7 +369,9 @@ export async function untagResource(
   const left = tags.filter((t) => t.type !== type);
   if (left.length === 0) await tx.deleteFrom("service_resources").where("id", "=", row.id).execute();
   await deleteOrphanTags(tx, goneIds);
-  await bumpTagVersions(tx, [target.id]);
+  const changes = new TagChanges().resource(target.id, row.id, left.length === 0 ? "deleted" : "updated");
+  for (const tagId of goneIds) changes.tag(target.id, tagId, "deleted");
+  await commitTagChanges(tx, changes, log);
   await recordAudit(tx, ctx, {
     action: "resource.untagged",
     targetType: "service_resource",
@@ -373,7 +382,13 @@ export async function untagResource(
 }
 
 /** Deletes a tagged resource with its tag mappings (and the tags no other resource carries). */
-export async function deleteTaggedResource(tx: Tx, ctx: AuditContext, target: TagTarget, id: number): Promise<void> {
+export async function deleteTaggedResource(
+  tx: Tx,
+  ctx: AuditContext,
+  target: TagTarget,
+  id: number,
+  log: TagLogOptions = DEFAULT_TAG_LOG,
+): Promise<void> {
   await lockServices(tx, [target.id]);
   const row = await requireResource(tx, target, id);
   const tags = (await tagsOfResources(tx, [row.id])).get(row.id) ?? [];
@@ -382,7 +397,9 @@ export async function deleteTaggedResource(tx: Tx, ctx: AuditContext, target: Ta
     tx,
     tags.map((t) => t.id as number),
   );
-  await bumpTagVersions(tx, [target.id]);
+  const changes = new TagChanges().resource(target.id, row.id, "deleted");
+  for (const t of tags) changes.tag(target.id, t.id as number, "deleted");
+  await commitTagChanges(tx, changes, log);
   await recordAudit(tx, ctx, {
     action: "service_resource.deleted",
     targetType: "service_resource",

@@ -1,4 +1,3 @@
-import { sql } from "kysely";
 import type { RangerPolicyResources, RangerServiceDef } from "../engine/index.ts";
 import { resourceSignature } from "../policies/signature.ts";
 import type { Queryable } from "../storage/db.ts";
@@ -77,40 +76,15 @@ export async function findTagTypes(db: Queryable, names: string[]): Promise<Map<
 }
 
 /**
- * Locks the services' rows in id order and bumps their tag version (Ranger `tagVersion`) in the
- * caller's transaction. The update notifies other processes (migration 0004's trigger on
- * `services`), which rebuild those services' engines; plugins see the new version on their next
- * download. Writers lock before they change anything, always in id order, so two writers never
- * deadlock on each other.
+ * Locks the services' rows in id order in the caller's transaction, before a writer changes their
+ * resource tags; `commitTagChanges` bumps their tag version (Ranger `tagVersion`) and logs the
+ * change at the end. Writers lock before they change anything, always in id order, so two writers
+ * never deadlock on each other.
  */
 export async function lockServices(db: Queryable, serviceIds: Iterable<number>): Promise<void> {
   const ids = [...new Set(serviceIds)].sort((a, b) => a - b);
   if (ids.length === 0) return;
   await db.selectFrom("services").select("id").where("id", "in", ids).orderBy("id").forUpdate().execute();
-}
-
-/** Bumps the tag version of the services (already locked by `lockServices`). */
-export async function bumpTagVersions(db: Queryable, serviceIds: Iterable<number>): Promise<void> {
-  const ids = [...new Set(serviceIds)].sort((a, b) => a - b);
-  if (ids.length === 0) return;
-  await db
-    .updateTable("services")
-    .set({ tag_version: sql`tag_version + 1`, tag_update_time: sql`now()` })
-    .where("id", "in", ids)
-    .execute();
-}
-
-/** Services whose resources carry one of the tags (a shared tag's change touches all of them). */
-export async function servicesCarrying(db: Queryable, tagIds: number[]): Promise<number[]> {
-  if (tagIds.length === 0) return [];
-  const rows = await db
-    .selectFrom("resource_tags as rt")
-    .innerJoin("service_resources as r", "r.id", "rt.resource_id")
-    .select("r.service_id")
-    .distinct()
-    .where("rt.tag_id", "in", tagIds)
-    .execute();
-  return rows.map((r) => r.service_id);
 }
 
 /** Deletes those of the tags that no resource carries any more: a tag lives with its resources. */

@@ -13,6 +13,7 @@ import type {
 } from "../types.ts";
 import { prepareServiceDef } from "./service-def.ts";
 import { TagStore } from "./service-tags.ts";
+import { applyServiceTagsDelta, HeldServiceTags } from "./service-tags-apply.ts";
 import { diffServiceTags } from "./service-tags-diff.ts";
 
 /**
@@ -483,6 +484,95 @@ describe("diffServiceTags (documents in, the delta between them out)", () => {
       serviceName: undefined,
       tagVersion: undefined,
     });
+  });
+});
+
+describe("applyServiceTagsDelta and HeldServiceTags (a document kept current by deltas)", () => {
+  /** Mappings without empty lists: a fresh document lists no entry for a resource without tags. */
+  const mapped = (doc: ServiceTags) =>
+    Object.fromEntries(Object.entries(doc.resourceToTagIds ?? {}).filter(([, ids]) => ids.length > 0));
+
+  it("holds the document Ranger's applyDelta makes, from which a fresh build decides as the engine the deltas went to", () => {
+    let flushes = 0;
+    for (let seed = 1; seed <= 4; seed++) {
+      const r = rng(100 + seed);
+      const world = new World(r);
+      const initial = world.full(40);
+      world.doc = structuredClone(initial);
+      const held = new HeldServiceTags(structuredClone(initial));
+      const engine = createEngine(engineInput(structuredClone(initial)));
+      for (let step = 0; step < 50; step++) {
+        const change = r() < 0.04 ? world.full(20 + Math.floor(r() * 20)) : world.delta();
+        change.tagVersion = step + 2;
+        world.doc = mergeDelta(world.doc, change);
+        held.apply(structuredClone(change));
+        engine.applyServiceTags(structuredClone(change));
+        expect(held.tagVersion).toBe(step + 2);
+        // look at the document only now and then: deltas queue up in between
+        if (r() < 0.3) continue;
+        flushes++;
+        const doc = held.document;
+        const where = `seed ${seed}, step ${step}`;
+        expect(doc.tagVersion, where).toBe(step + 2);
+        expect(doc.isDelta, where).not.toBe(true);
+        expect(
+          (doc.serviceResources ?? []).map((x) => x.id),
+          where,
+        ).toEqual((world.doc.serviceResources ?? []).map((x) => x.id));
+        expect(doc.tags, where).toEqual(world.doc.tags);
+        expect(mapped(doc), where).toEqual(mapped(world.doc));
+        compare(new TagStore(structuredClone(doc), sd), engine, doc, r, 30, where);
+      }
+    }
+    expect(flushes).toBeGreaterThan(100);
+  });
+
+  it("replaces a resource with the same signature where it stands, moves one with a new signature to the end, and never changes its inputs", () => {
+    const el = (v: string) => ({ database: { values: [v] } });
+    const before: ServiceTags = {
+      tagVersion: 1,
+      tagDefinitions: { "1": { id: 1, name: "PII" } },
+      tags: { "10": { id: 10, type: "PII" }, "11": { id: 11, type: "PII", attributes: { x: "1" } } },
+      serviceResources: [
+        { id: 1, resourceElements: el("a"), resourceSignature: "a" },
+        { id: 2, resourceElements: el("b"), resourceSignature: "b" },
+        { id: 3, resourceElements: el("c"), resourceSignature: "c" },
+      ],
+      resourceToTagIds: { "1": [10], "2": [10], "3": [11] },
+    };
+    const copy = structuredClone(before);
+    const after = applyServiceTagsDelta(before, {
+      isDelta: true,
+      tagVersion: 2,
+      tagDefinitions: { "2": { id: 2, name: "PCI" } },
+      tags: { "11": { id: 11 } as RangerTag, "12": { id: 12, type: "PCI" } },
+      serviceResources: [
+        { id: 3, resourceElements: {} },
+        { id: 1, resourceElements: el("a"), resourceSignature: "a", ownerUser: "bob" },
+        { id: 2, resourceElements: el("z"), resourceSignature: "z" },
+        { id: 4, resourceElements: el("d"), resourceSignature: "d" },
+      ],
+      resourceToTagIds: { "1": [], "2": [10, 12], "4": [12] },
+    });
+    expect(before).toEqual(copy);
+    expect(after).toEqual({
+      tagVersion: 2,
+      isDelta: false,
+      tagDefinitions: { "1": { id: 1, name: "PII" }, "2": { id: 2, name: "PCI" } },
+      tags: { "10": { id: 10, type: "PII" }, "12": { id: 12, type: "PCI" } },
+      serviceResources: [
+        { id: 1, resourceElements: el("a"), resourceSignature: "a", ownerUser: "bob" },
+        { id: 2, resourceElements: el("z"), resourceSignature: "z" },
+        { id: 4, resourceElements: el("d"), resourceSignature: "d" },
+      ],
+      resourceToTagIds: { "2": [10, 12], "4": [12] },
+    });
+    // a NONE delta moves the version only; a full document replaces
+    expect(applyServiceTagsDelta(after, { isDelta: true, tagsChangeExtent: "NONE", tagVersion: 3 })).toEqual({
+      ...after,
+      tagVersion: 3,
+    });
+    expect(applyServiceTagsDelta(after, copy)).toBe(copy);
   });
 });
 
