@@ -278,6 +278,22 @@ describe(`Ranger public REST API v2 writes (${TEST_BACKEND})`, () => {
     expect(await allowed(service, carol.username, table)).toBe(true);
   });
 
+  it("changes the members of a built-in role but not its name or description", async () => {
+    const erin = await newUser();
+    const viewer = (await ok("GET", `${V2}/roles/name/viewer`)) as RangerRoleJson;
+    const added = (await ok("PUT", `${V2}/roles/${viewer.id}/addUsersAndGroups`, {
+      users: [erin.username],
+    })) as RangerRoleJson;
+    expect(names(added.users)).toContain(erin.username);
+    expectVx(await send("PUT", `${V2}/roles/${viewer.id}`, { ...added, description: "mine now" }), 409);
+    const kept = (await ok("PUT", `${V2}/roles/${viewer.id}`, {
+      ...added,
+      users: added.users.filter((u) => u.name !== erin.username),
+    })) as RangerRoleJson;
+    expect(names(kept.users)).not.toContain(erin.username);
+    expect(kept).toMatchObject({ name: "viewer", description: viewer.description });
+  });
+
   it("creates, replaces and deletes services", async () => {
     const name = uniqueName("hive");
     const created = (await ok("POST", `${V2}/service`, {

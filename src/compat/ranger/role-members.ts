@@ -93,18 +93,24 @@ export async function roleByName(db: Queryable, orgId: string, name: string, fie
   return row;
 }
 
-/** Who holds the role now, as Ranger shows it: bound users and groups (any scope), and member roles. */
-export async function currentMembers(db: Queryable, roleId: string): Promise<CurrentMembers> {
+/**
+ * Who holds the role in the organisation now, as Ranger shows it: bound users and groups (any
+ * scope), and member roles. Only the organisation's own: a built-in role is bound in every
+ * organisation, and one organisation's Ranger client must neither see nor drop another's members.
+ */
+export async function currentMembers(db: Queryable, orgId: string, roleId: string): Promise<CurrentMembers> {
   const users = await db
     .selectFrom("role_bindings as b")
     .innerJoin("users as u", (j) => j.on("b.principal_type", "=", "user").onRef("u.id", "=", "b.principal_id"))
     .where("b.role_id", "=", roleId)
+    .where("b.org_id", "=", orgId)
     .select(["b.id as bindingId", "u.id", "u.username as name"])
     .execute();
   const groups = await db
     .selectFrom("role_bindings as b")
     .innerJoin("groups as g", (j) => j.on("b.principal_type", "=", "group").onRef("g.id", "=", "b.principal_id"))
     .where("b.role_id", "=", roleId)
+    .where("b.org_id", "=", orgId)
     .select(["b.id as bindingId", "g.id", "g.name"])
     .execute();
   // Ranger's "R.roles = [M]" (members of M hold R) is Gatehouse's "M bundles R" (R among M's composites).
@@ -112,6 +118,7 @@ export async function currentMembers(db: Queryable, roleId: string): Promise<Cur
     .selectFrom("role_composites as c")
     .innerJoin("roles as r", "r.id", "c.role_id")
     .where("c.child_role_id", "=", roleId)
+    .where((eb) => eb.or([eb("r.org_id", "=", orgId), eb("r.org_id", "is", null)]))
     .select(["r.id", "r.name"])
     .execute();
   const byName = (rows: { bindingId: string; id: string; name: string }[]) => {
@@ -264,7 +271,7 @@ export async function setRoleMembers(
   desired: DesiredMembers,
   createMissing: boolean,
 ): Promise<void> {
-  const current = await currentMembers(tx, role.id);
+  const current = await currentMembers(tx, orgId, role.id);
   if (desired.users) {
     const wanted = await resolveUsers(tx, ctx, orgId, unique(desired.users), createMissing);
     await syncBindings(tx, ctx, orgId, role, "user", current.users, wanted);

@@ -129,7 +129,7 @@ async function changeMembers(
   change: { users: NamedMember[]; groups: NamedMember[]; roles: NamedMember[] },
   add: boolean,
 ) {
-  const now = memberNames(await currentMembers(tx, role.id));
+  const now = memberNames(await currentMembers(tx, orgId, role.id));
   const apply = (current: string[], named: NamedMember[], field: string): NamedMember[] => {
     const keep = current.map((name, i) => ({ name, field: `${field}[${i}]` }));
     if (add) return [...keep, ...named];
