@@ -4,8 +4,8 @@
 #   2. the suite on the embedded database (PGlite);
 #   3. the suite again on a real PostgreSQL 15 that this script starts itself (initdb + pg_ctl in a
 #      temp folder on a free port, stopped afterwards), unless GATEHOUSE_TEST_DATABASE_URL names one.
-# System packages the tests need (PostgreSQL server binaries, OpenLDAP slapd) are installed with
-# apt-get when absent.
+# System packages the tests need (PostgreSQL server binaries, OpenLDAP slapd, an MIT Kerberos KDC
+# and the Kerberos headers) are installed with apt-get when absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,12 +13,23 @@ need_apt=()
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] || need_apt+=(postgresql)
 command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || need_apt+=(slapd ldap-utils)
+# a real MIT Kerberos KDC for the SPNEGO tests, and the headers the optional `kerberos` addon builds with
+[ -x /usr/sbin/krb5kdc ] && [ -x /usr/sbin/kadmin.local ] || need_apt+=(krb5-kdc krb5-admin-server)
+[ -x /usr/bin/kinit ] || need_apt+=(krb5-user)
+[ -f /usr/include/gssapi/gssapi.h ] || need_apt+=(libkrb5-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} with apt-get"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need_apt[@]}" >/dev/null
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+fi
+
+# `kerberos` is an optional dependency: `npm ci` skips it when the Kerberos headers were missing,
+# so build it now that they are installed
+if ! node -e 'require("kerberos")' >/dev/null 2>&1; then
+  echo "building the optional kerberos addon"
+  npm install --no-save --no-audit --no-fund kerberos@"$(node -p 'require("./package.json").optionalDependencies.kerberos')" >/dev/null
 fi
 
 npm run check

@@ -7,6 +7,7 @@ import { ABILITIES, BUILTIN_ROLES, can } from "./auth/abilities.ts";
 import { Authenticator } from "./auth/authenticator.ts";
 import { credentialRoutes } from "./auth/credentials.routes.ts";
 import { FailureLimiter } from "./auth/failure-limiter.ts";
+import { KerberosAcceptor } from "./auth/kerberos.ts";
 import { OidcVerifier } from "./auth/oidc.ts";
 import { whoamiRoutes } from "./auth/whoami.routes.ts";
 import { rangerPublicRoutes } from "./compat/ranger/index.ts";
@@ -139,8 +140,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(policyRoutes(db));
   await app.register(nx1Routes(db, config.nx1Service));
   await app.register(frontierRoutes(db));
-  await app.register(distributionRoutes(db, { pluginNetworks: parseNetworks(config.pluginDownloadNetworks).networks }));
-  await app.register(pluginGrantRoutes(db));
+  // Kerberos for Ranger plugins' /secure/ paths, when configured (docs/decisions.md)
+  const kerberos = config.kerberosKeytab
+    ? KerberosAcceptor.load({
+        keytab: config.kerberosKeytab,
+        realm: config.kerberosRealm ?? "",
+        service: config.kerberosService,
+      })
+    : null;
+  await app.register(
+    distributionRoutes(db, { pluginNetworks: parseNetworks(config.pluginDownloadNetworks).networks, kerberos }),
+  );
+  await app.register(pluginGrantRoutes(db, { kerberos }));
   await app.register(rangerPublicRoutes(db));
   await app.register(tagRoutes(db, { keepVersions: config.tagChangeLogVersions }));
   await app.register(zoneRoutes(db));

@@ -1,10 +1,20 @@
 /** How the caller proved who it is (Nx1's `auth_method` values plus our own). */
-export type AuthMethod = "general_psk" | "user_psk" | "keycloak_token" | "service_account" | "network" | "none";
+export type AuthMethod =
+  | "general_psk"
+  | "user_psk"
+  | "keycloak_token"
+  | "service_account"
+  | "network"
+  | "kerberos"
+  | "none";
 
 /** Who is calling: resolved once per request by authentication, then used by authorization and audit. */
 export interface Actor {
-  /** `network`: admitted by the client address alone (Ranger plugin downloads from listed networks). */
-  type: "psk" | "user" | "service_account" | "token" | "network" | "anonymous";
+  /**
+   * `network`: admitted by the client address alone (Ranger plugin downloads from listed networks);
+   * `kerberos`: a Ranger plugin's principal proved by SPNEGO on the `/secure/` plugin paths.
+   */
+  type: "psk" | "user" | "service_account" | "token" | "network" | "kerberos" | "anonymous";
   /** Gatehouse id of the user or service account; the token's `sub` for bearer tokens. */
   id: string | null;
   name: string;

@@ -95,6 +95,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (config.oidcIssuer && !config.oidcAudience) {
     issues.push("GATEHOUSE_OIDC_AUDIENCE: must be set when GATEHOUSE_OIDC_ISSUER is set");
   }
+  if (config.kerberosKeytab && !config.kerberosRealm) {
+    issues.push("GATEHOUSE_KERBEROS_REALM: must be set when GATEHOUSE_KERBEROS_KEYTAB is set");
+  }
   for (const problem of parseNetworks(config.pluginDownloadNetworks).problems) {
     issues.push(`GATEHOUSE_PLUGIN_DOWNLOAD_NETWORKS: ${problem}`);
   }

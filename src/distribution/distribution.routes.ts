@@ -2,10 +2,17 @@ import type { BlockList } from "node:net";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { type Static, Type } from "typebox";
+import type { KerberosAcceptor } from "../auth/kerberos.ts";
 import { readServiceState } from "../decisions/engine-source.ts";
 import { ServiceNotFound } from "../errors.ts";
+import { requireService } from "../policies/policies.routes.ts";
 import type { Db } from "../storage/db.ts";
-import { pluginDownloadCredentials } from "./plugin-networks.ts";
+import {
+  assertPluginAllowed,
+  type PluginAllowList,
+  pluginDownloadCredentials,
+  securePluginConfig,
+} from "./plugin-auth.ts";
 import { listDownloads, type PluginDownload, recordDownload } from "./plugin-records.ts";
 import { exportRangerRoles } from "./ranger-roles.ts";
 import { downloadPolicies } from "./service-policies.ts";
@@ -31,8 +38,11 @@ const RolesQuery = Type.Object({
 });
 
 const TagsQuery = Type.Object({
-  lastKnownVersion: Type.Integer({ default: -1, description: "Tag version the plugin holds" }),
-  supportsTagDeltas: Type.Optional(Type.Boolean()),
+  lastKnownVersion: Type.Integer({ default: -1, description: "Tag version the plugin holds; -1 for none" }),
+  supportsTagDeltas: Type.Boolean({
+    default: false,
+    description: "Send a ServiceTags delta (isDelta true) when the tag change log bridges lastKnownVersion to now",
+  }),
   ...PluginQuery,
 });
 
@@ -50,15 +60,22 @@ const RANGER_NOTE =
  */
 export function distributionRoutes(
   db: Db,
-  options: { pluginNetworks: BlockList | null } = { pluginNetworks: null },
+  options: { pluginNetworks: BlockList | null; kerberos: KerberosAcceptor | null } = {
+    pluginNetworks: null,
+    kerberos: null,
+  },
 ): FastifyPluginAsyncTypebox {
-  // Ranger's non-secure download paths admit the listed networks without credentials
-  // (plugin-networks.ts); the /secure/ twins always authenticate.
+  // Ranger's non-secure download paths admit the listed networks without credentials; the
+  // /secure/ twins always authenticate, with SPNEGO too when Kerberos is configured (plugin-auth.ts).
   const downloadCredentials = pluginDownloadCredentials(options.pluginNetworks);
+  const secure = securePluginConfig(options.kerberos, "policy.read");
   const configOf = (url: string) =>
-    url.includes("/secure/")
-      ? { ability: "policy.read" as const }
-      : { ability: "policy.read" as const, credentials: downloadCredentials };
+    url.includes("/secure/") ? secure : { ability: "policy.read" as const, credentials: downloadCredentials };
+  /** A Kerberos caller must be in one of the service's allow `lists` (Ranger's rule). */
+  const checkListed = async (request: FastifyRequest, service: string, lists: readonly PluginAllowList[]) => {
+    if (request.actor.type !== "kerberos") return;
+    assertPluginAllowed(request.actor, (await requireService(db.kysely, service)).service.configs, lists);
+  };
   const record = async (request: FastifyRequest, d: Omit<PluginDownload, "clientIp">) => {
     if (!d.pluginId) return;
     try {
@@ -74,6 +91,10 @@ export function distributionRoutes(
       reply: FastifyReply,
     ) => {
       const q = request.query;
+      await checkListed(request, request.params.serviceName, [
+        "policy.download.auth.users",
+        "policy.grantrevoke.auth.users",
+      ]);
       const result = await downloadPolicies(db, request.params.serviceName, q.lastKnownVersion, q.supportsPolicyDeltas);
       await record(request, {
         serviceId: result.serviceId,
@@ -114,6 +135,7 @@ export function distributionRoutes(
     ) => {
       const state = await readServiceState(db.kysely, request.params.serviceName);
       if (!state) throw ServiceNotFound(`service \`${request.params.serviceName}\` not found`);
+      await checkListed(request, state.name, ["policy.download.auth.users"]);
       const roles = await exportRangerRoles(db.kysely, state.name);
       const q = request.query;
       const current = q.lastKnownRoleVersion === roles.roleVersion;
@@ -152,7 +174,8 @@ export function distributionRoutes(
       reply: FastifyReply,
     ) => {
       const q = request.query;
-      const result = await downloadServiceTags(db, request.params.serviceName, q.lastKnownVersion);
+      await checkListed(request, request.params.serviceName, ["tag.download.auth.users"]);
+      const result = await downloadServiceTags(db, request.params.serviceName, q.lastKnownVersion, q.supportsTagDeltas);
       await record(request, {
         serviceId: result.serviceId,
         pluginId: q.pluginId ?? "",
@@ -173,7 +196,7 @@ export function distributionRoutes(
           schema: {
             tags: ["distribution"],
             summary: "Download the resource tags (Ranger ServiceTags)",
-            description: `${RANGER_NOTE} The service's tagged resources with their tags and tag types; 304 when \`lastKnownVersion\` equals the service's \`tagVersion\`. Always the whole document (\`isDelta\` false).`,
+            description: `${RANGER_NOTE} The service's tagged resources with their tags and tag types; 304 when \`lastKnownVersion\` equals the service's \`tagVersion\`. With \`supportsTagDeltas=true\`, only what changed since \`lastKnownVersion\` (\`isDelta\` true: changed resources and tags whole, removed ones by id) when the tag change log covers it; otherwise the whole document (\`isDelta\` false).`,
             params: ServiceNameParams,
             querystring: TagsQuery,
             response: { 200: Type.Unknown({ description: "ServiceTags" }), 304: Type.Null() },

@@ -2,7 +2,9 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { auditContextOf } from "../audit/audit.service.ts";
+import type { KerberosAcceptor } from "../auth/kerberos.ts";
 import { rangerErrorShape } from "../compat/ranger/errors.ts";
+import { assertPluginAllowed, securePluginConfig } from "../distribution/plugin-auth.ts";
 import { fieldError, PolicyInvalid } from "../errors.ts";
 import { requireService } from "../policies/policies.routes.ts";
 import type { Db } from "../storage/db.ts";
@@ -69,7 +71,11 @@ const NOTE =
  * merged into the policy covering exactly the resource (grants.service.ts). The loaded engines
  * catch up before the answer, so the grant is visible to the next decision in this process.
  */
-export function pluginGrantRoutes(db: Db): FastifyPluginAsyncTypebox {
+export function pluginGrantRoutes(
+  db: Db,
+  options: { kerberos: KerberosAcceptor | null } = { kerberos: null },
+): FastifyPluginAsyncTypebox {
+  const secure = securePluginConfig(options.kerberos, "policy.write");
   return async (app) => {
     const handle =
       (kind: "grant" | "revoke") =>
@@ -77,6 +83,7 @@ export function pluginGrantRoutes(db: Db): FastifyPluginAsyncTypebox {
         const body = request.body;
         checkGrantRequest(body, kind);
         const target = await requireService(db.kysely, request.params.serviceName);
+        assertPluginAllowed(request.actor, target.service.configs, ["policy.grantrevoke.auth.users"]);
         const live = await app.decisions.engines.get(target.service.name);
         const principal =
           body.grantorGroups && body.grantorGroups.length > 0
@@ -114,7 +121,10 @@ export function pluginGrantRoutes(db: Db): FastifyPluginAsyncTypebox {
         app.post(
           url,
           {
-            config: { ability: "policy.write", errorShape: rangerErrorShape },
+            config: {
+              ...(url.includes("/secure/") ? secure : { ability: "policy.write" as const }),
+              errorShape: rangerErrorShape,
+            },
             schema: {
               tags: ["distribution"],
               summary: kind === "grant" ? "Grant access (Ranger plugin GRANT)" : "Revoke access (Ranger plugin REVOKE)",

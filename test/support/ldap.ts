@@ -1,8 +1,8 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort, waitForPort } from "./ports.ts";
 
 /**
  * A throwaway OpenLDAP server for tests: its own cn=config and mdb database in a temp folder,
@@ -118,36 +118,6 @@ function dataLdif(): string {
   return out.join("\n");
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
-async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`slapd exited with code ${child.exitCode}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = new Socket();
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-      socket.connect(port, "127.0.0.1");
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`slapd did not listen on ${port} within ${timeoutMs} ms`);
-}
-
 /** Starts a fresh slapd with the fixture entries. Requires the Debian `slapd` package (scripts/test.sh installs it). */
 export async function startTestLdap(): Promise<TestLdap> {
   if (!existsSync(SLAPD))
@@ -168,7 +138,7 @@ export async function startTestLdap(): Promise<TestLdap> {
     stderr += String(chunk);
   });
   try {
-    await waitForPort(port, child, 15_000);
+    await waitForPort(port, child, 15_000, "slapd");
   } catch (err) {
     child.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
