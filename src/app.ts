@@ -23,6 +23,7 @@ import { installAuthentication } from "./http/authentication.ts";
 import { closedQuery } from "./http/closed-query.ts";
 import { installErrorHandling, schemaErrorFormatter } from "./http/error-handler.ts";
 import { pluginGrantRoutes } from "./plugin-grants/grants.routes.ts";
+import { pluginRoleRoutes } from "./plugin-roles/plugin-roles.routes.ts";
 import "./http/fastify-types.ts";
 import { frontierRoutes } from "./compat/frontier/index.ts";
 import { nx1Routes } from "./compat/nx1/index.ts";
@@ -152,6 +153,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     distributionRoutes(db, { pluginNetworks: parseNetworks(config.pluginDownloadNetworks).networks, kerberos }),
   );
   await app.register(pluginGrantRoutes(db, { kerberos }));
+  await app.register(pluginRoleRoutes(db));
   await app.register(rangerPublicRoutes(db));
   await app.register(tagRoutes(db, { keepVersions: config.tagChangeLogVersions }));
   await app.register(zoneRoutes(db));

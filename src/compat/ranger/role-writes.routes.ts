@@ -38,7 +38,8 @@ const Member = Type.Object(
 const Members = (what: string) =>
   Type.Optional(Type.Union([Type.Array(Member, { maxItems: 10_000 }), Type.Null()], { description: what }));
 const Names = Type.Optional(Type.Union([Type.Array(Name, { maxItems: 10_000 }), Type.Null()]));
-const RoleInput = Type.Object(
+/** Ranger's `RangerRole` as clients send it (shared with the plugin role routes). */
+export const RoleInput = Type.Object(
   {
     id: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
     name: CreateRoleBody.properties.name,
@@ -67,7 +68,8 @@ const UsersAndGroups = Type.Object(
   { users: Names, groups: Names, isAdmin: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])) },
   { additionalProperties: false, title: "RangerRoleUsersAndGroups" },
 );
-const GrantRevokeRoleRequest = Type.Object(
+/** Ranger's `GrantRevokeRoleRequest` (shared with the plugin role routes). */
+export const GrantRevokeRoleRequest = Type.Object(
   {
     targetRoles: Type.Array(Name, { minItems: 1, maxItems: 1_000, description: "Roles granted or revoked" }),
     users: Names,
@@ -83,12 +85,14 @@ const GrantRevokeRoleRequest = Type.Object(
       "Ranger's `GrantRevokeRoleRequest`: `users`, `groups` and `roles` gain (grant) or lose (revoke) each target role. `grantor`, `grantorGroups`, `clientIPAddress`, ... are accepted and ignored: the caller's own credentials decide.",
   },
 );
-const RestResponse = Type.Object(
+/** Ranger's `RESTResponse` on success (shared with the plugin role routes). */
+export const RestResponse = Type.Object(
   { httpStatusCode: Type.Integer(), statusCode: Type.Integer(), messageList: Type.Array(Type.Unknown()) },
   { title: "RESTResponse", additionalProperties: true },
 );
 
-type RoleInputT = {
+/** The body `RoleInput` validates. */
+export type RoleInputT = {
   id?: number | null;
   name: string;
   description?: string | null;
@@ -98,14 +102,14 @@ type RoleInputT = {
 };
 
 /** The role as Ranger clients read it back (the same view as `GET /roles/{id}` and the plugins' download). */
-async function presentRole(tx: Tx, role: RoleRow) {
+export async function presentRole(tx: Tx, role: RoleRow) {
   const found = (await exportRangerRoles(tx, "")).rangerRoles?.find((r) => r.id === role.num);
   if (!found) throw RoleNotFound(`role ${role.num} not found`);
   return found;
 }
 
 /** A whole `RangerRole`'s member lists (absent lists are empty, as Ranger replaces them whole). */
-function desiredOf(body: RoleInputT): DesiredMembers {
+export function desiredOf(body: RoleInputT): DesiredMembers {
   return {
     users: namedMembers(body.users ?? [], "body.users"),
     groups: namedMembers(body.groups ?? [], "body.groups"),
@@ -121,7 +125,7 @@ async function writableRole(tx: Tx, request: FastifyRequest, num: number): Promi
 }
 
 /** Adds names to, or removes names from, the role's current member lists. */
-async function changeMembers(
+export async function changeMembers(
   tx: Tx,
   ctx: AuditContext,
   orgId: string,
