@@ -15,7 +15,7 @@ afterAll(async () => {
 });
 
 /** `fetch` answered by the test app in process (`inject`), so the client speaks real HTTP semantics. */
-function injectFetch(app: TestApp): typeof fetch {
+function injectFetch(app: TestApp, seen: { url: string; body: string }[] = []): typeof fetch {
   return (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(String(input));
     const res = await app.request({
@@ -23,6 +23,7 @@ function injectFetch(app: TestApp): typeof fetch {
       url: url.pathname + url.search,
       headers: (init?.headers ?? {}) as Record<string, string>,
     });
+    seen.push({ url: url.pathname + url.search, body: res.statusCode === 304 ? "" : res.body });
     return new Response(res.statusCode === 304 ? null : res.body, { status: res.statusCode });
   }) as typeof fetch;
 }
@@ -109,5 +110,97 @@ describe(`policy client and resource-tag changes (${TEST_BACKEND})`, () => {
     expect(await client.refresh()).toBe(true);
     expect(client.engine).not.toBe(engine);
     expect(await decisions()).toEqual({ orders: true, invoices: true, customers: true });
+  });
+});
+
+describe(`policy client and tag deltas (${TEST_BACKEND})`, () => {
+  it("asks for tag deltas, applies them in place, and holds what a fresh download holds", async () => {
+    const s = await seedTaggedService(t);
+    const seen: { url: string; body: string }[] = [];
+    const client = await new PolicyClient({
+      serverUrl: "http://gatehouse.test",
+      serviceName: s.service,
+      pollIntervalMs: 0,
+      fetch: injectFetch(t, seen),
+    }).start();
+    const engine = client.engine;
+    const tables = ["orders", "invoices", "customers", "payments"];
+    const ok = async (method: "POST" | "DELETE" | "PUT", url: string, payload?: object) => {
+      const res = await t.request({ method, url, ...(payload ? { payload } : {}) });
+      expect(res.statusCode, res.body).toBeLessThan(300);
+      return res.statusCode === 204 ? null : res.json();
+    };
+    const tag = (table: string, level = "high") =>
+      ok("POST", `/v1/services/${s.service}/tagged-resources`, {
+        resourceElements: s.table(table),
+        tags: [{ type: s.pii, attributes: { level } }],
+      });
+    /** Polls, then checks the client against a fresh download: the tag answer it got, document, decisions. */
+    const pollAndCompare = async () => {
+      seen.length = 0;
+      expect(await client.refresh()).toBe(true);
+      const answer = seen.find((x) => x.url.startsWith("/service/tags/download/"));
+      expect(answer?.url).toContain("supportsTagDeltas=true");
+      const sp = (await t.request({ method: "GET", url: `/service/plugins/policies/download/${s.service}` })).json();
+      const tags = (await t.request({ method: "GET", url: `/service/tags/download/${s.service}` })).json();
+      const fresh = createEngine({
+        serviceName: sp.serviceName,
+        serviceDef: sp.serviceDef,
+        policies: sp.policies,
+        serviceConfig: { raw: sp.serviceConfig },
+        ...(sp.tagPolicies ? { tagPolicies: sp.tagPolicies } : {}),
+        serviceTags: tags,
+      });
+      const { tagDefinitions: _held, ...held } = client.serviceTags ?? {};
+      const { tagDefinitions: _fresh, ...want } = tags;
+      expect(held).toEqual(want);
+      expect(client.engine).toBe(engine);
+      for (const table of tables) {
+        const request = {
+          resource: { elements: { catalog: "sales", schema: s.schema, table } },
+          accessType: "select",
+          user: s.alice,
+          userGroups: [s.analysts],
+        };
+        const local = client.isAccessAllowed(request);
+        const expected = fresh.isAccessAllowed(request);
+        expect({ table, allowed: local.isAllowed, policyId: local.policyId }).toEqual({
+          table,
+          allowed: expected.isAllowed,
+          policyId: expected.policyId,
+        });
+      }
+      return JSON.parse(answer?.body || "{}") as { isDelta?: boolean };
+    };
+
+    const orders = await tag("orders");
+    expect(await pollAndCompare()).toMatchObject({ isDelta: true });
+    await tag("invoices");
+    await tag("orders", "low");
+    expect(await pollAndCompare()).toMatchObject({ isDelta: true });
+    await ok("DELETE", `/v1/services/${s.service}/tagged-resources/${orders.id}`);
+    await tag("customers");
+    expect(await pollAndCompare()).toMatchObject({ isDelta: true });
+    await ok("PUT", "/service/tags/importservicetags", {
+      serviceName: s.service,
+      op: "replace",
+      tags: { "1": { type: s.pii } },
+      serviceResources: [{ id: 1, resourceElements: s.table("payments") }],
+      resourceToTagIds: { "1": [1] },
+    });
+    expect(await pollAndCompare()).toMatchObject({ isDelta: true });
+    // A change no delta reproduces (elements changed in place): the whole document, applied as its difference.
+    const guid = (await t.request({ method: "GET", url: `/v1/services/${s.service}/tagged-resources` })).json().items[0]
+      .guid;
+    await ok("PUT", "/service/tags/importservicetags", {
+      serviceName: s.service,
+      tags: { "1": { type: s.pii } },
+      serviceResources: [{ id: 1, guid, resourceElements: s.table("orders") }],
+      resourceToTagIds: { "1": [1] },
+    });
+    expect(await pollAndCompare()).toMatchObject({ isDelta: false });
+    expect(client.tagVersion).toBe(
+      (await t.request({ method: "GET", url: `/service/tags/download/${s.service}` })).json().tagVersion,
+    );
   });
 });

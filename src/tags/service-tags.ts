@@ -70,14 +70,21 @@ export async function readServiceTags(db: Queryable, service: ServiceTagsHeader)
     .orderBy("rt.resource_id")
     .orderBy("rt.tag_id")
     .execute();
-  const tagIds = [...new Set(mappings.map((m) => m.tag_id))];
+  // The service's tags by a semi-join, not an id list: 100,000 ids would exceed PostgreSQL's
+  // 65,535 parameters of one statement.
   const tagRows =
-    tagIds.length === 0
+    mappings.length === 0
       ? []
       : await db
           .selectFrom("tags")
           .select(["id", "guid", "type", "attributes", "validity_periods"])
-          .where("id", "in", tagIds)
+          .where("id", "in", (eb) =>
+            eb
+              .selectFrom("resource_tags as rt")
+              .innerJoin("service_resources as r", "r.id", "rt.resource_id")
+              .select("rt.tag_id")
+              .where("r.service_id", "=", service.id),
+          )
           .orderBy("id")
           .execute();
   const types = [...new Set(tagRows.map((t) => t.type))];
