@@ -1,8 +1,8 @@
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, waitForPort } from "./ports.ts";
+import { freePort, startDaemon } from "./daemon.ts";
 
 /**
  * A throwaway MIT Kerberos KDC for tests: its own realm database, krb5.conf and keytabs in a
@@ -69,18 +69,14 @@ export async function startTestKdc(realm = "GATEHOUSE.TEST"): Promise<TestKdc> {
   const env = { ...process.env, KRB5_CONFIG: krb5Conf, KRB5_KDC_PROFILE: kdcConf };
   const run = (tool: string, args: string[]) => execFileSync(tool, args, { env, stdio: "pipe" });
   run(KDB5_UTIL, ["create", "-s", "-r", realm, "-P", "test-master-password"]);
-  const child = spawn(KRB5KDC, ["-n", "-P", join(dir, "kdc.pid")], { env, stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr?.on("data", (chunk) => {
-    stderr += String(chunk);
+  const daemon = await startDaemon({
+    name: "krb5kdc",
+    command: KRB5KDC,
+    args: ["-n", "-P", join(dir, "kdc.pid")],
+    env,
+    port,
+    dir,
   });
-  try {
-    await waitForPort(port, child, 15_000, "krb5kdc");
-  } catch (err) {
-    child.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`${(err as Error).message}: ${stderr.slice(-2000)}`);
-  }
   let files = 0;
   return {
     realm,
@@ -96,14 +92,6 @@ export async function startTestKdc(realm = "GATEHOUSE.TEST"): Promise<TestKdc> {
       execFileSync(KINIT, ["-k", "-t", keytab, principal], { env: { ...env, KRB5CCNAME: cache }, stdio: "pipe" });
       return cache;
     },
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-        if (child.exitCode === null) child.kill("SIGKILL");
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: daemon.stop,
   };
 }

@@ -1,8 +1,8 @@
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, waitForPort } from "./ports.ts";
+import { freePort, startDaemon } from "./daemon.ts";
 
 /**
  * A throwaway OpenLDAP server for tests: its own cn=config and mdb database in a temp folder,
@@ -130,33 +130,18 @@ export async function startTestLdap(): Promise<TestLdap> {
   execFileSync(SLAPADD, ["-n", "0", "-F", join(dir, "slapd.d"), "-l", join(dir, "config.ldif")], { stdio: "pipe" });
   execFileSync(SLAPADD, ["-q", "-n", "1", "-F", join(dir, "slapd.d"), "-l", join(dir, "data.ldif")], { stdio: "pipe" });
   const port = await freePort();
-  const child = spawn(SLAPD, ["-d", "0", "-F", join(dir, "slapd.d"), "-h", `ldap://127.0.0.1:${port}/`], {
-    stdio: ["ignore", "ignore", "pipe"],
+  const daemon = await startDaemon({
+    name: "slapd",
+    command: SLAPD,
+    args: ["-d", "0", "-F", join(dir, "slapd.d"), "-h", `ldap://127.0.0.1:${port}/`],
+    port,
+    dir,
   });
-  let stderr = "";
-  child.stderr?.on("data", (chunk) => {
-    stderr += String(chunk);
-  });
-  try {
-    await waitForPort(port, child, 15_000, "slapd");
-  } catch (err) {
-    child.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`${(err as Error).message}: ${stderr.slice(-2000)}`);
-  }
   return {
     url: `ldap://127.0.0.1:${port}`,
     baseDn: BASE,
     bindDn: `cn=reader,${BASE}`,
     bindPassword: "reader-secret",
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-        if (child.exitCode === null) child.kill("SIGKILL");
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: daemon.stop,
   };
 }
