@@ -1,3 +1,4 @@
+import type { FastifyRequest } from "fastify";
 import type { Ability } from "../auth/abilities.ts";
 import type { Actor } from "../auth/actor.ts";
 import type { CredentialReader } from "./authentication.ts";
@@ -9,6 +10,11 @@ declare module "fastify" {
     ability?: Ability;
     /** How credentials are read (compatibility routes use their products' headers). */
     credentials?: CredentialReader;
+    /**
+     * Admits a caller that lacks `ability` when it resolves true (zone administrators on policy
+     * routes, src/zones/zone-admins.ts); the handler must then enforce the narrower rule itself.
+     */
+    delegatedAdmission?: (request: FastifyRequest) => Promise<boolean>;
     /** `WWW-Authenticate` challenge sent with 401s from this route. */
     challenge?: string;
     /** The error body shape of this route (native unless it reproduces another product's API). */

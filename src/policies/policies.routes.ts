@@ -2,11 +2,12 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { auditContextOf } from "../audit/audit.service.ts";
 import type { RangerPolicy } from "../engine/types.ts";
-import { PolicyImportInvalid, PolicyNotFound, ServiceNotFound } from "../errors.ts";
+import { Forbidden, PolicyImportInvalid, PolicyNotFound, ServiceNotFound } from "../errors.ts";
 import { decodeCursor, pageOf } from "../http/cursor.ts";
 import { Page, PageQuery } from "../http/schemas.ts";
 import { findServiceWithDef, type ServiceWithDef } from "../service-defs/service-defs.store.ts";
 import type { Db, Queryable } from "../storage/db.ts";
+import { requirePolicyReadable, searchableZones, zoneAdmission, zoneWriteAuthority } from "../zones/zone-admins.ts";
 import { exportPolicies, type ImportReport, importPolicies } from "./import-export.ts";
 import { lookAhead } from "./look-ahead.ts";
 import {
@@ -102,15 +103,36 @@ const ImportReportSchema = Type.Object(
 
 class RollBack extends Error {}
 
+/**
+ * The zone of policy `id` for read checks: the stored policy's, or for a deleted one (whose
+ * history outlives it) the zone of its latest version.
+ */
+async function zoneOfPolicyHistory(db: Queryable, id: number): Promise<string> {
+  const record = await getPolicyRecord(db, id);
+  if (record) return record.zoneName;
+  const latest = await db
+    .selectFrom("policy_versions")
+    .select("body")
+    .where("policy_id", "=", id)
+    .orderBy("version", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  return String((latest?.body as RangerPolicy | undefined)?.zoneName ?? "");
+}
+
 /** Ranger policy administration under `/v1/services/{service}/policies` and `/v1/policies/{id}`. */
 export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
   return async (app) => {
     const tags = ["policies"];
+    // Zone administrators (writes) and auditors (reads) reach these routes without the ability;
+    // writes are then checked zone by zone in the policy service, reads below.
+    const read = { ability: "policy.read", delegatedAdmission: zoneAdmission(db.kysely, "policy.read") } as const;
+    const write = { ability: "policy.write", delegatedAdmission: zoneAdmission(db.kysely, "policy.write") } as const;
 
     app.get(
       "/v1/services/:service/policies",
       {
-        config: { ability: "policy.read" },
+        config: read,
         schema: {
           tags,
           summary: "Search policies",
@@ -129,6 +151,7 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
           if (key.startsWith("resource:")) resources[key.slice("resource:".length)] = String(value);
         }
         const afterId = q.cursor ? Number(decodeCursor<{ id: number }>(q.cursor, ["id"]).id) : null;
+        const zoneNames = await searchableZones(db.kysely, request.actor, q.zoneName);
         const { records, total } = await searchPolicies(
           db.kysely,
           target,
@@ -142,6 +165,7 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
             policyType: q.policyType,
             isEnabled: q.isEnabled,
             zoneName: q.zoneName,
+            zoneNames,
             resources,
             resourceMatchScope: q.resourceMatchScope as MatchScope | undefined,
           },
@@ -156,7 +180,7 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
     app.post(
       "/v1/services/:service/policies",
       {
-        config: { ability: "policy.write" },
+        config: write,
         schema: {
           tags,
           summary: "Create a policy",
@@ -186,12 +210,13 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
     app.get(
       "/v1/services/:service/policies/:id",
       {
-        config: { ability: "policy.read" },
+        config: read,
         schema: { tags, summary: "Get a policy", params: ServicePolicyParams, response: { 200: Policy } },
       },
       async (request) => {
         const target = await requireService(db.kysely, request.params.service);
         const record = await requirePolicy(db.kysely, target, request.params.id);
+        await requirePolicyReadable(db.kysely, request.actor, record.zoneName, `policy ${record.id}`);
         return present(record, target) as never;
       },
     );
@@ -219,7 +244,7 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
     app.put(
       "/v1/services/:service/policies/:id",
       {
-        config: { ability: "policy.write" },
+        config: write,
         schema: {
           tags,
           summary: "Replace a policy",
@@ -234,7 +259,7 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
     app.patch(
       "/v1/services/:service/policies/:id",
       {
-        config: { ability: "policy.write" },
+        config: write,
         schema: {
           tags,
           summary: "Change some fields of a policy",
@@ -250,7 +275,7 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
       app.post(
         `/v1/services/:service/policies/:id/${action}`,
         {
-          config: { ability: "policy.write" },
+          config: write,
           schema: {
             tags,
             summary: `${action === "enable" ? "Enable" : "Disable"} a policy`,
@@ -264,7 +289,7 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
     app.delete(
       "/v1/services/:service/policies/:id",
       {
-        config: { ability: "policy.write" },
+        config: write,
         schema: { tags, summary: "Delete a policy", params: ServicePolicyParams, response: { 204: Type.Null() } },
       },
       async (request, reply) => {
@@ -279,20 +304,21 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
     app.get(
       "/v1/policies/:id",
       {
-        config: { ability: "policy.read" },
+        config: read,
         schema: { tags, summary: "Get a policy by id", params: PolicyIdParams, response: { 200: Policy } },
       },
       async (request) => {
         const target = await serviceOfPolicy(db.kysely, request.params.id);
         const record = await getPolicyRecord(db.kysely, request.params.id);
         if (!record) throw PolicyNotFound(`policy ${request.params.id} not found`);
+        await requirePolicyReadable(db.kysely, request.actor, record.zoneName, `policy ${record.id}`);
         return present(record, target) as never;
       },
     );
     app.get(
       "/v1/policies/:id/versions",
       {
-        config: { ability: "policy.read" },
+        config: read,
         schema: {
           tags,
           summary: "List a policy's versions",
@@ -301,13 +327,18 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
           response: { 200: Type.Object({ items: Type.Array(VersionInfo) }) },
         },
       },
-      async (request) => ({ items: await listVersions(db.kysely, request.params.id) }),
+      async (request) => {
+        const items = await listVersions(db.kysely, request.params.id);
+        const zone = await zoneOfPolicyHistory(db.kysely, request.params.id);
+        await requirePolicyReadable(db.kysely, request.actor, zone, `policy ${request.params.id}`);
+        return { items };
+      },
     );
     const VersionParams = Type.Object({ id: Type.Integer({ minimum: 1 }), version: Type.Integer({ minimum: 1 }) });
     app.get(
       "/v1/policies/:id/versions/:version",
       {
-        config: { ability: "policy.read" },
+        config: read,
         schema: {
           tags,
           summary: "Get one version of a policy",
@@ -315,12 +346,17 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
           response: { 200: Type.Record(Type.String(), Type.Unknown()) },
         },
       },
-      async (request) => getVersion(db.kysely, request.params.id, request.params.version) as never,
+      async (request) => {
+        const body = await getVersion(db.kysely, request.params.id, request.params.version);
+        const zone = await zoneOfPolicyHistory(db.kysely, request.params.id);
+        await requirePolicyReadable(db.kysely, request.actor, zone, `policy ${request.params.id}`);
+        return body as never;
+      },
     );
     app.get(
       "/v1/policies/:id/versions/:version/diff",
       {
-        config: { ability: "policy.read" },
+        config: read,
         schema: {
           tags,
           summary: "Diff a version against the current policy",
@@ -341,12 +377,17 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
           },
         },
       },
-      async (request) => diffWithCurrent(db.kysely, request.params.id, request.params.version),
+      async (request) => {
+        const diff = await diffWithCurrent(db.kysely, request.params.id, request.params.version);
+        const zone = await zoneOfPolicyHistory(db.kysely, request.params.id);
+        await requirePolicyReadable(db.kysely, request.actor, zone, `policy ${request.params.id}`);
+        return diff;
+      },
     );
     app.post(
       "/v1/policies/:id/revert",
       {
-        config: { ability: "policy.write" },
+        config: write,
         schema: {
           tags,
           summary: "Restore an earlier version",
@@ -458,7 +499,7 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
     app.post(
       "/v1/services/:service/import",
       {
-        config: { ability: "policy.write" },
+        config: write,
         bodyLimit: 64 * 1024 * 1024,
         schema: {
           tags,
@@ -479,6 +520,12 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const { mode, dryRun } = request.query;
+        if (mode === "replace" && (await zoneWriteAuthority(db.kysely, request.actor))) {
+          throw Forbidden(
+            `not allowed to import with \`mode=replace\`: it deletes policies across service \`${request.params.service}\`, which needs the ability \`policy.write\`; zone administrators import with \`mode=merge\``,
+            { meta: { rule: "zoneAdmin" } },
+          );
+        }
         let report: ImportReport | undefined;
         try {
           await db.transaction(async (tx) => {

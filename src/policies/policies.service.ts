@@ -9,6 +9,7 @@ import {
 import { type AppError, PolicyDuplicateResources, PolicyInvalid, PolicyNameTaken, PolicyNotFound } from "../errors.ts";
 import type { ServiceWithDef } from "../service-defs/service-defs.store.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
+import { requireZoneAdmin, zoneAdminRefusal, zoneWriteAuthority } from "../zones/zone-admins.ts";
 import { zoneNamesLike, zonesIncludingService } from "../zones/zones.store.ts";
 import {
   deletePolicyRow,
@@ -146,8 +147,20 @@ export async function applyChanges(
     outcomes[i] = { status: "failed", name: outcomes[i]?.name ?? "", id: outcomes[i]?.id ?? null, error };
   };
 
+  // Zone administrators without `policy.write` write only their zones' policies (Ranger's
+  // ServiceREST#ensureAdminAccess): the zone a policy goes to is checked here, before validation,
+  // and the zone it comes from once the stored policy is known.
+  const authority = await zoneWriteAuthority(tx, ctx.actor);
+  const refused = (i: number, zone: string, name: string | undefined): boolean => {
+    if (!authority) return false;
+    const error = zoneAdminRefusal(authority, zone, name ? `policy \`${name}\`` : "a policy");
+    if (error) fail(i, error);
+    return error !== null;
+  };
+
   const bodies: (RangerPolicy | null)[] = items.map((item, i) => {
     const body = normalizePolicy(item.policy);
+    if (refused(i, body.zoneName ?? "", body.name)) return null;
     const details = validatePolicy(body, target.def, item.field ?? "body");
     if (details.length > 0) {
       fail(i, PolicyInvalid(details.map((d) => d.message).join("; "), { details }));
@@ -204,6 +217,7 @@ export async function applyChanges(
         fail(i, PolicyNotFound(`policy ${item.id} not found in service \`${target.service.name}\``));
         continue;
       }
+      if (refused(i, existing.zoneName, existing.name)) continue;
       if (sameName && sameName.id !== existing.id) {
         fail(
           i,
@@ -231,6 +245,7 @@ export async function applyChanges(
         continue;
       }
       existing = sameName;
+      if (refused(i, existing.zoneName, existing.name)) continue;
     }
     const earlier = namesInBatch.get(nameKey);
     if (earlier !== undefined) {
@@ -382,6 +397,8 @@ export async function deletePolicy(
   if (!record || record.serviceId !== target.service.id) {
     throw PolicyNotFound(`policy ${id} not found in service \`${target.service.name}\``);
   }
+  const authority = await zoneWriteAuthority(tx, ctx.actor);
+  if (authority) requireZoneAdmin(authority, record.zoneName, `policy \`${record.name}\``);
   const presented = present(record, target);
   await deletePolicyRow(tx, id);
   await recordChanges(tx, ctx, target.service.id, [

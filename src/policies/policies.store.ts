@@ -361,6 +361,8 @@ export interface PolicyFilter {
   policyType?: number;
   isEnabled?: boolean;
   zoneName?: string;
+  /** Only policies of these zones ("" = the default zone): a zone administrator's or auditor's view. */
+  zoneNames?: string[];
   /** resource name → value; candidates only, matched exactly by the caller. */
   resources?: Record<string, string>;
   /** Include policies that lack a filtered resource key (ancestor scopes). */
@@ -425,6 +427,7 @@ function filtered(db: Queryable, serviceId: number, f: PolicyFilter): any {
   if (f.policyType !== undefined) q = q.where("p.policy_type", "=", f.policyType);
   if (f.isEnabled !== undefined) q = q.where("p.is_enabled", "=", f.isEnabled);
   if (f.zoneName !== undefined) q = q.where("p.zone_name", "=", f.zoneName);
+  if (f.zoneNames) q = q.where(sql<boolean>`p.zone_name = any(${f.zoneNames}::text[])`);
   if (f.ids) q = q.where(sql<boolean>`p.id = any(${f.ids}::int[])`);
   for (const [name, value] of Object.entries(f.resources ?? {})) {
     // Two index probes (the literal, then the non-literal values) joined as a semi-join: fast

@@ -12,14 +12,13 @@ import { mergeAppliedPolicy } from "../../policies/ranger-merge.ts";
 import { resourceSignature } from "../../policies/signature.ts";
 import { listServices, type ServiceWithDef } from "../../service-defs/service-defs.store.ts";
 import type { Db, Queryable, Tx } from "../../storage/db.ts";
+import { requirePolicyReadable, searchableZones, zoneAdmission } from "../../zones/zone-admins.ts";
 import { rangerErrorShape } from "./errors.ts";
 import { IdParams } from "./params.ts";
 import { type Paging, policySearchOf } from "./search-filter.ts";
 
 export const RANGER_V2 = "/service/public/v2/api";
 const tags = ["ranger-public-api"];
-const read = { ability: "policy.read", errorShape: rangerErrorShape } as const;
-const write = { ability: "policy.write", errorShape: rangerErrorShape } as const;
 const OpenQuery = Type.Record(Type.String(), Type.String(), {
   description: "Ranger SearchFilter parameters (policyName, user, group, resource:<name>, startIndex, pageSize, ...)",
 });
@@ -100,13 +99,19 @@ async function applyPolicy(tx: Tx, ctx: AuditContext, target: ServiceWithDef, bo
   return applyOne(tx, ctx, target, { policy: merged, mode: "update", id: existing.id });
 }
 
-/** One page of a search over `targets` in turn: Ranger's `startIndex`/`pageSize` over the concatenation. */
+/**
+ * One page of a search over `targets` in turn: Ranger's `startIndex`/`pageSize` over the
+ * concatenation. `zoneNames` narrows it to a zone administrator's or auditor's zones.
+ */
 async function searchAcross(
   db: Queryable,
   targets: ServiceWithDef[],
   query: Record<string, unknown>,
+  zoneNames: string[] | undefined,
 ): Promise<RangerPolicy[]> {
-  const { search, policyId, paging } = policySearchOf(query);
+  const parsed = policySearchOf(query);
+  const { policyId, paging } = parsed;
+  const search = { ...parsed.search, zoneNames };
   const wanted = paging.startIndex + paging.pageSize;
   const out: RangerPolicy[] = [];
   for (const target of targets) {
@@ -130,6 +135,19 @@ function page<T>(items: T[], paging: Paging): T[] {
  */
 export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
   return async (app) => {
+    // Zone administrators (writes) and auditors (reads) reach these routes without the ability;
+    // the policy service checks each write's zones, the handlers each read's (as Ranger's
+    // ServiceREST does for zone admins).
+    const read = {
+      ability: "policy.read",
+      errorShape: rangerErrorShape,
+      delegatedAdmission: zoneAdmission(db.kysely, "policy.read"),
+    } as const;
+    const write = {
+      ability: "policy.write",
+      errorShape: rangerErrorShape,
+      delegatedAdmission: zoneAdmission(db.kysely, "policy.write"),
+    } as const;
     app.get(
       `${RANGER_V2}/policy/:id`,
       {
@@ -138,7 +156,9 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const target = await serviceOfPolicy(db.kysely, request.params.id);
-        return present(await requirePolicy(db.kysely, target, request.params.id), target) as never;
+        const record = await requirePolicy(db.kysely, target, request.params.id);
+        await requirePolicyReadable(db.kysely, request.actor, record.zoneName, `policy ${record.id}`);
+        return present(record, target) as never;
       },
     );
 
@@ -161,6 +181,7 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
           throw PolicyNotFound(
             `policy \`${request.params.policyName}\` not found in service \`${target.service.name}\``,
           );
+        await requirePolicyReadable(db.kysely, request.actor, found.zoneName, `policy ${found.id}`);
         return present(found, target) as never;
       },
     );
@@ -181,7 +202,8 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const target = await requireService(db.kysely, request.params.serviceName);
-        return (await searchAcross(db.kysely, [target], request.query)) as never;
+        const zones = await searchableZones(db.kysely, request.actor, request.query.zoneName);
+        return (await searchAcross(db.kysely, [target], request.query, zones)) as never;
       },
     );
 
@@ -206,7 +228,8 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
           const services = await listServices(db.kysely, q.serviceType || undefined);
           targets = await Promise.all(services.map((s) => requireService(db.kysely, s.name)));
         }
-        return (await searchAcross(db.kysely, targets, q)) as never;
+        const zones = await searchableZones(db.kysely, request.actor, q.zoneName);
+        return (await searchAcross(db.kysely, targets, q, zones)) as never;
       },
     );
 
