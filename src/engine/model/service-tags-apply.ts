@@ -12,10 +12,11 @@ import type { RangerPolicyResources, RangerServiceResource, RangerTag, RangerTag
  * or replaced by id; a resource with neither a signature nor elements is removed with its
  * mapping, a new one is appended, a known one whose signature (or, when the delta has none, its
  * elements) changed moves to the end; `resourceToTagIds` entries replace the resource's tag ids;
- * no mapping left drops every tag. Two differences, both towards what a fresh download holds: a
- * known resource with the same signature is replaced where it stands (its owner may have changed;
- * Ranger keeps the old object), and an empty tag-id list removes the mapping (a fresh download
- * lists no entry for a resource without tags).
+ * no mapping left drops every tag; `tagsChangeExtent: "NONE"` changes definitions only. Two
+ * differences, both towards what a fresh download holds: a known resource with the same signature
+ * is replaced where it stands (its owner may have changed; Ranger keeps the old object), and an
+ * empty tag-id list removes the mapping (a fresh download lists no entry for a resource without
+ * tags).
  */
 export function applyServiceTagsDelta(previous: ServiceTags, delta: ServiceTags): ServiceTags {
   if (delta.isDelta !== true) return delta;
@@ -25,13 +26,13 @@ export function applyServiceTagsDelta(previous: ServiceTags, delta: ServiceTags)
   }
   header.isDelta = false;
   delete header.tagsChangeExtent;
-  if (delta.tagsChangeExtent === "NONE") return header;
-
   const tagDefinitions: Record<string, RangerTagDef> = { ...previous.tagDefinitions };
   for (const [id, d] of Object.entries(delta.tagDefinitions ?? {})) {
     if (d?.name) tagDefinitions[id] = d;
     else delete tagDefinitions[id];
   }
+  // nothing but definitions changed (Gatehouse sends a changed definition this way)
+  if (delta.tagsChangeExtent === "NONE") return { ...header, tagDefinitions };
   let tags: Record<string, RangerTag> = { ...previous.tags };
   for (const [id, t] of Object.entries(delta.tags ?? {})) {
     if (t?.type) tags[id] = t;
