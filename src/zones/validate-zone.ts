@@ -31,7 +31,8 @@ function detail(field: string, rule: string, message: string): ErrorDetail {
  * `tagServices` (a tag service has no resources of its own); each resource names only resources of
  * the service-def, every value list is non-empty, and the names form one hierarchy of some policy
  * type from its top level down without a gap (`{schema}` alone, or `{catalog, table}`, is refused).
- * Unlike Ranger, zone admin and audit users are optional (they are stored, not enforced).
+ * Unlike Ranger, zone admin and audit users are optional (without them, only `policy.write`
+ * holders administer the zone's policies).
  */
 export function zoneServiceIssues(
   services: Record<string, { resources: ZoneResource[] }>,

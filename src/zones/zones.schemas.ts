@@ -31,12 +31,12 @@ const zoneFields = {
       description: "Tag services whose tag policies of this zone apply inside it (Ranger `tagServices`)",
     }),
   ),
-  adminUsers: Type.Optional(Names("Zone administrators (stored and shown; not enforced)")),
-  adminUserGroups: Type.Optional(Names("Zone administrator groups (stored and shown; not enforced)")),
-  adminRoles: Type.Optional(Names("Zone administrator roles (stored and shown; not enforced)")),
-  auditUsers: Type.Optional(Names("Zone auditors (stored and shown; not enforced)")),
-  auditUserGroups: Type.Optional(Names("Zone auditor groups (stored and shown; not enforced)")),
-  auditRoles: Type.Optional(Names("Zone auditor roles (stored and shown; not enforced)")),
+  adminUsers: Type.Optional(Names("Users who administer the zone's policies without `policy.write`")),
+  adminUserGroups: Type.Optional(Names("Groups whose members administer the zone's policies (`public`: every user)")),
+  adminRoles: Type.Optional(Names("Roles whose holders administer the zone's policies")),
+  auditUsers: Type.Optional(Names("Users who read the zone's policies without `policy.read`")),
+  auditUserGroups: Type.Optional(Names("Groups whose members read the zone's policies (`public`: every user)")),
+  auditRoles: Type.Optional(Names("Roles whose holders read the zone's policies")),
 };
 
 /** `NAME_PATTERN`: what a zone may be called (Ranger allows any non-blank text; no slashes here, names go in URLs). */
