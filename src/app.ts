@@ -141,7 +141,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(policyRoutes(db));
   await app.register(nx1Routes(db, config.nx1Service));
   await app.register(frontierRoutes(db));
-  // Kerberos for Ranger plugins' /secure/ paths, when configured (docs/decisions.md)
+  // Kerberos for Ranger plugins' /secure/ paths and role calls, when configured (docs/decisions.md)
   const kerberos = config.kerberosKeytab
     ? KerberosAcceptor.load({
         keytab: config.kerberosKeytab,
@@ -153,7 +153,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     distributionRoutes(db, { pluginNetworks: parseNetworks(config.pluginDownloadNetworks).networks, kerberos }),
   );
   await app.register(pluginGrantRoutes(db, { kerberos }));
-  await app.register(pluginRoleRoutes(db));
+  await app.register(pluginRoleRoutes(db, { kerberos }));
   await app.register(rangerPublicRoutes(db));
   await app.register(tagRoutes(db, { keepVersions: config.tagChangeLogVersions }));
   await app.register(zoneRoutes(db));

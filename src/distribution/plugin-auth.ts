@@ -2,8 +2,10 @@ import { type BlockList, isIP } from "node:net";
 import type { Ability } from "../auth/abilities.ts";
 import type { Actor } from "../auth/actor.ts";
 import type { KerberosAcceptor, KerberosIdentity } from "../auth/kerberos.ts";
-import { Forbidden } from "../errors.ts";
+import { Forbidden, fieldError } from "../errors.ts";
 import { type CredentialReader, nativeCredentials, WWW_AUTHENTICATE } from "../http/authentication.ts";
+import { findServiceWithDef } from "../service-defs/service-defs.store.ts";
+import type { Queryable } from "../storage/db.ts";
 
 /** The caller of a download admitted by its network alone: it may read policies, nothing else. */
 function pluginActor(ip: string): Actor {
@@ -42,8 +44,12 @@ export function pluginDownloadCredentials(networks: BlockList | null): Credentia
   };
 }
 
-/** The caller of a `/secure/` plugin route who proved a Kerberos principal (SPNEGO). */
-function kerberosActor(identity: KerberosIdentity): Actor {
+/**
+ * The caller of a plugin route who proved a Kerberos principal (SPNEGO). It holds only the one
+ * ability of the route it called: the principal is no directory user, and each service's allow
+ * lists decide the rest.
+ */
+function kerberosActor(identity: KerberosIdentity, ability: Ability): Actor {
   return {
     type: "kerberos",
     id: identity.principal,
@@ -53,25 +59,25 @@ function kerberosActor(identity: KerberosIdentity): Actor {
     email: null,
     fullName: null,
     roles: [],
-    // what the /secure/ plugin routes need; each service's allow lists decide the rest
-    permissions: new Set(["policy.read", "policy.write"]),
+    permissions: new Set([ability]),
     realmRoles: [],
     clientRoles: [],
   };
 }
 
 /**
- * Credentials of Ranger's `/secure/` plugin paths: the native ones, and, when Kerberos is
- * configured, `Authorization: Negotiate <token>` (SPNEGO), which is how a Ranger plugin on a
- * Kerberised cluster authenticates to Ranger admin. A Kerberos caller is then held to the
- * service's allow lists (`allowedByService`), as Ranger holds it.
+ * Credentials of Ranger's `/secure/` plugin paths and of the role calls plugins make: the native
+ * ones, and, when Kerberos is configured, `Authorization: Negotiate <token>` (SPNEGO), which is how
+ * a Ranger plugin on a Kerberised cluster authenticates to Ranger admin. A Kerberos caller holds
+ * the route's `ability` alone and is then held to the service's allow lists
+ * (`assertPluginAllowed`, `assertServicePluginAllowed`), as Ranger holds it.
  */
-export function securePluginCredentials(kerberos: KerberosAcceptor | null): CredentialReader {
+export function securePluginCredentials(kerberos: KerberosAcceptor | null, ability: Ability): CredentialReader {
   return (request, authenticator) => {
     const authorization = request.headers.authorization;
     if (kerberos && authorization && /^negotiate\s/i.test(authorization)) {
       const token = authorization.slice("negotiate".length).trim();
-      return kerberos.accept(token).then(kerberosActor);
+      return kerberos.accept(token).then((identity) => kerberosActor(identity, ability));
     }
     return nativeCredentials(request, authenticator);
   };
@@ -107,11 +113,41 @@ export function assertPluginAllowed(
 }
 
 /**
- * Route config of a `/secure/` plugin path needing `ability`: native credentials, plus SPNEGO
- * with a `Negotiate` challenge first (Java's and curl's clients pick it) when Kerberos is on.
+ * Ranger's rule for a Kerberos plugin on the role calls, which name their service in a parameter
+ * (`?serviceName=`, or grant/revoke's path `{serviceName}`) that may be absent or unknown: the
+ * service must exist and the principal be in one of its `lists`. Ranger looks the service up to admit its service user;
+ * a Kerberos caller naming no service, or one Gatehouse does not know, is refused with FORBIDDEN
+ * naming `field`, as nothing says which allow list would admit it. Native credentials always pass.
+ */
+export async function assertServicePluginAllowed(
+  db: Queryable,
+  actor: Actor,
+  serviceName: string | undefined,
+  field: string,
+  lists: readonly PluginAllowList[],
+): Promise<void> {
+  if (actor.type !== "kerberos") return;
+  const found = serviceName ? await findServiceWithDef(db, serviceName) : undefined;
+  if (!found) {
+    const problem = serviceName
+      ? `no service \`${serviceName}\` exists, so nothing admits \`${actor.name}\` (Kerberos ${actor.id}); a Kerberos caller must name the service whose ${lists.join(" or ")} lists it`
+      : `\`${actor.name}\` (Kerberos ${actor.id}) names no service; a Kerberos caller must name the service whose ${lists.join(" or ")} lists it`;
+    throw fieldError(Forbidden, field, "knownService", problem);
+  }
+  assertPluginAllowed(actor, found.service.configs, lists);
+}
+
+/**
+ * Route config of a plugin path needing `ability` (the `/secure/` paths, the role calls): native
+ * credentials, plus SPNEGO with a `Negotiate` challenge first (Java's and curl's clients pick it)
+ * when Kerberos is on.
  */
 export function securePluginConfig(kerberos: KerberosAcceptor | null, ability: Ability) {
   return kerberos
-    ? { ability, credentials: securePluginCredentials(kerberos), challenge: `Negotiate, ${WWW_AUTHENTICATE}` }
+    ? {
+        ability,
+        credentials: securePluginCredentials(kerberos, ability),
+        challenge: `Negotiate, ${WWW_AUTHENTICATE}`,
+      }
     : { ability };
 }

@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bindBuiltinRole, buildUser, uniqueName } from "../../test/support/factories.ts";
 import { startTestKdc, type TestKdc } from "../../test/support/kdc.ts";
 import { type TestApp, testApp } from "../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../test/support/test-db.ts";
@@ -25,6 +26,15 @@ async function negotiate(cache: string): Promise<string> {
   return `Negotiate ${await client.step("")}`;
 }
 
+/** A request with a fresh SPNEGO token of the principal whose tickets are in `cache`. */
+const send = async (cache: string, method: "GET" | "POST" | "PUT", url: string, payload?: object) =>
+  t.app.inject({
+    method,
+    url,
+    headers: { authorization: await negotiate(cache) },
+    ...(payload ? { payload } : {}),
+  });
+
 const get = (url: string, authorization?: string) =>
   t.app.inject({ method: "GET", url, headers: authorization ? { authorization } : {} });
 
@@ -38,6 +48,8 @@ beforeAll(async () => {
     GATEHOUSE_KERBEROS_KEYTAB: http,
     GATEHOUSE_KERBEROS_REALM: kdc.realm,
     GATEHOUSE_KERBEROS_SERVICE: "HTTP@localhost",
+    // the route walk below presents a Negotiate token to every route: each refusal counts as a failure
+    GATEHOUSE_AUTH_FAILURE_LIMIT: "100000",
   });
   s = await seedService(t);
   const configs = {
@@ -140,6 +152,140 @@ describe(`Ranger plugins on a Kerberised cluster: SPNEGO on the /secure/ paths (
     expect(audit.json().items[0]).toMatchObject({
       actor: { type: "kerberos", id: "hive/worker1.example@GATEHOUSE.TEST", name: "hive", authMethod: "kerberos" },
     });
+  });
+
+  it("lets a listed principal CREATE ROLE and GRANT ROLE at the plugin's v2 URLs; a policy on the role then decides", async () => {
+    const admin = await buildUser(t.db);
+    await bindBuiltinRole(t.db, admin.id, admin.org_id, "directory-admin");
+    const role = uniqueName("kerb-writers");
+    const roles = "/service/public/v2/api/roles";
+
+    // RangerAdminRESTClient's createRole and grantRole, as a Kerberised HiveServer2 sends them
+    const created = await send(hiveCache, "POST", `${roles}/?serviceName=${s.service}`, {
+      name: role,
+      createdByUser: admin.username,
+    });
+    expect(created.statusCode, created.body).toBe(200);
+    expect(created.json()).toMatchObject({ name: role, users: [] });
+    const granted = await send(hiveCache, "PUT", `${roles}/grant/${s.service}`, {
+      targetRoles: [role],
+      users: [s.bob],
+      grantor: admin.username,
+    });
+    expect(granted.statusCode, granted.body).toBe(200);
+    const names = await send(hiveCache, "GET", `${roles}/names/?serviceName=${s.service}&execUser=${admin.username}`);
+    expect(names.statusCode, names.body).toBe(200);
+    expect(names.json()).toContain(role);
+
+    const policy = await t.request({
+      method: "POST",
+      url: `/v1/services/${s.service}/policies`,
+      payload: {
+        name: uniqueName("by-role"),
+        resources: { catalog: { values: ["sales"] }, schema: { values: [s.schema] }, table: { values: ["ledger"] } },
+        policyItems: [{ roles: [role], accesses: [{ type: "insert" }] }],
+      },
+    });
+    expect(policy.statusCode, policy.body).toBe(201);
+    const decide = async (user: string) =>
+      (
+        await t.request({
+          method: "POST",
+          url: "/v1/decisions",
+          payload: {
+            service: s.service,
+            user,
+            resource: { catalog: "sales", schema: s.schema, table: "ledger" },
+            accessType: "insert",
+          },
+        })
+      ).json().allowed;
+    expect(await decide(s.bob)).toBe(true);
+    expect(await decide(s.alice)).toBe(false);
+
+    const audit = await t.request({ method: "GET", url: "/v1/audit/events?action=role.granted&limit=10" });
+    const event = (audit.json().items as { actor: unknown; after: { targetRoles: string[] } }[]).find((e) =>
+      e.after.targetRoles.includes(role),
+    );
+    expect(event?.actor).toMatchObject({ type: "kerberos", id: "hive/worker1.example@GATEHOUSE.TEST", name: "hive" });
+  });
+
+  it("holds a Kerberos caller of the role calls to the named service's list, then to the execUser rule", async () => {
+    const roles = "/service/public/v2/api/roles";
+    const role = uniqueName("kerb-refused");
+    const refused = [
+      // trino is not in policy.grantrevoke.auth.users
+      await send(trinoCache, "POST", `${roles}/?serviceName=${s.service}`, { name: role }),
+      await send(trinoCache, "PUT", `${roles}/grant/${s.service}`, { targetRoles: ["viewer"], users: [s.bob] }),
+      // hive is listed, but only by a service it names
+      await send(hiveCache, "GET", `${roles}/names/`),
+      await send(hiveCache, "GET", `${roles}/names/?serviceName=${uniqueName("nosuch")}`),
+      await send(hiveCache, "GET", `/service/roles/roles/user/${s.bob}`),
+      // and the SQL user it names must be an administrator
+      await send(hiveCache, "POST", `${roles}/?serviceName=${s.service}`, { name: role, createdByUser: s.bob }),
+    ];
+    expect(refused.map((r) => r.statusCode)).toEqual([403, 403, 403, 403, 403, 403]);
+    expect(refused[0]?.json().msgDesc).toMatch(
+      /`trino` \(Kerberos trino\/worker2\.example@GATEHOUSE\.TEST\) is not in the service's policy\.grantrevoke\.auth\.users/,
+    );
+    expect(refused[1]?.json().msgDesc).toMatch(/policy\.grantrevoke\.auth\.users/);
+    expect(refused.slice(2, 6).map((r) => r.json().messageList[0]?.rbKey)).toEqual([
+      "query.serviceName",
+      "query.serviceName",
+      "query.serviceName",
+      "body.createdByUser",
+    ]);
+    // the calls Ranger keeps to its administrators take no plugin principal
+    const list = await send(hiveCache, "GET", roles);
+    expect(list.statusCode).toBe(401);
+  });
+
+  it("admits SPNEGO on the plugin routes alone: every other route refuses a valid Kerberos token", async () => {
+    const mounts = ["/service/roles/roles", "/service/public/v2/api/roles"];
+    const spnego = new Set([
+      "GET /service/plugins/secure/policies/download/:serviceName",
+      "GET /service/roles/secure/download/:serviceName",
+      "GET /service/tags/secure/download/:serviceName",
+      "POST /service/plugins/secure/services/grant/:serviceName",
+      "POST /service/plugins/secure/services/revoke/:serviceName",
+      ...mounts.flatMap((m) => [
+        `POST ${m}`,
+        `POST ${m}/`,
+        `DELETE ${m}/name/:name`,
+        `GET ${m}/names`,
+        `GET ${m}/names/`,
+        `GET ${m}/name/:name`,
+        `GET ${m}/user/:user`,
+        `PUT ${m}/grant/:serviceName`,
+        `PUT ${m}/revoke/:serviceName`,
+      ]),
+    ]);
+    const routes = t.app.routeCatalogue.flatMap((r) =>
+      (Array.isArray(r.method) ? r.method : [r.method]).map((method) => ({ method, route: r })),
+    );
+    const offering = routes
+      .filter(({ method, route }) => method !== "HEAD" && String(route.config?.challenge ?? "").startsWith("Negotiate"))
+      .map(({ method, route }) => `${method} ${route.url}`);
+    expect(new Set(offering)).toEqual(spnego);
+
+    const authorization = await negotiate(hiveCache);
+    const reached: string[] = [];
+    let walked = 0;
+    for (const { method, route } of routes) {
+      const key = `${method} ${route.url}`;
+      if (route.config?.ability === "public" || spnego.has(key) || spnego.has(key.replace(/^HEAD/, "GET"))) continue;
+      // `::` is a literal colon (`/v1/decisions:batch`); `:name` a parameter
+      const url = route.url
+        .replace(/::/g, "\0")
+        .replace(/:[A-Za-z]+/g, "x")
+        .replace(/\0/g, ":")
+        .replace(/\*$/, "x");
+      const res = await t.app.inject({ method: method as "GET", url, headers: { authorization }, payload: undefined });
+      walked++;
+      if (res.statusCode !== 401) reached.push(`${key}: ${res.statusCode}`);
+    }
+    expect(reached).toEqual([]);
+    expect(walked).toBeGreaterThan(100);
   });
 
   it("keeps SPNEGO off the non-secure paths, which Ranger serves without authentication", async () => {

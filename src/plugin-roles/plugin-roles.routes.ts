@@ -1,289 +1,432 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyContextConfig, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { auditContextOf } from "../audit/audit.service.ts";
 import type { Ability } from "../auth/abilities.ts";
+import type { KerberosAcceptor } from "../auth/kerberos.ts";
 import { rangerErrorShape } from "../compat/ranger/errors.ts";
-import { NameParams } from "../compat/ranger/params.ts";
-import { roleByName, setRoleMembers } from "../compat/ranger/role-members.ts";
+import { IdParams, NameParams } from "../compat/ranger/params.ts";
+import { RANGER_V2 } from "../compat/ranger/policies.routes.ts";
 import {
-  desiredOf,
-  GrantRevokeRoleRequest,
+  changeMembers,
+  namedStrings,
   presentRole,
-  RestResponse,
-  RoleInput,
-  type RoleInputT,
-} from "../compat/ranger/role-writes.routes.ts";
-import { RangerRole } from "../compat/ranger/roles-zones.routes.ts";
+  refuseRoleAdmin,
+  roleByName,
+  roleByNum,
+} from "../compat/ranger/role-members.ts";
 import { assertSameOrg, resolveOrgId } from "../directory/org-scope.ts";
-import { createRole, deleteRole, getRoleRow } from "../directory/roles.service.ts";
+import { deleteRole } from "../directory/roles.service.ts";
+import { assertServicePluginAllowed, securePluginConfig } from "../distribution/plugin-auth.ts";
 import { exportRangerRoles } from "../distribution/ranger-roles.ts";
 import { RoleNotFound, UserNotFound } from "../errors.ts";
-import type { Db } from "../storage/db.ts";
+import type { Db, Tx } from "../storage/db.ts";
+import type { RoleRow } from "../storage/schema.ts";
 import {
+  type AssertedUser,
   assertEffectiveAdmin,
+  createRangerRole,
   type GrantRevokeRoleBody,
   grantRevokeRoles,
   refuseMacroUsers,
+  replaceRangerRole,
 } from "./plugin-roles.service.ts";
+import {
+  GrantRevokeRoleRequest,
+  PluginQuery,
+  RangerRole,
+  RestResponse,
+  RoleInput,
+  type RoleInputT,
+  ServiceNameParams,
+  UserParams,
+  UsersAndGroups,
+  WriteQuery,
+} from "./role-rest.schemas.ts";
 
 /** Where Ranger admin mounts `RoleREST` itself (`/service` + `@Path("roles")` + `/roles`). */
 export const ROLE_REST = "/service/roles/roles";
-/** The public v2 mount, which `RangerAdminRESTClient` calls (`RangerRESTUtils.REST_URL_SERVICE_*_ROLE`). */
-const PUBLIC_V2 = "/service/public/v2/api/roles";
-
-const tags = ["distribution"];
-const write = { ability: "directory.write", errorShape: rangerErrorShape } as const;
-const read = { ability: "directory.read", errorShape: rangerErrorShape } as const;
-const Text = Type.String({ maxLength: 767 });
-const PluginQuery = Type.Object(
-  {
-    serviceName: Type.Optional(Type.String({ maxLength: 255, description: "The plugin's service (recorded)" })),
-    execUser: Type.Optional(Type.String({ maxLength: 767, description: "The SQL user the plugin acts for" })),
-  },
-  { additionalProperties: true },
-);
-const CreateQuery = Type.Object(
-  {
-    serviceName: PluginQuery.properties.serviceName,
-    createNonExistUserGroup: Type.Optional(
-      Type.Boolean({ description: "Create local users and groups that do not exist instead of refusing them" }),
-    ),
-  },
-  { additionalProperties: true },
-);
-const CreateBody = Type.Object(
-  {
-    ...RoleInput.properties,
-    createdByUser: Type.Optional(Type.Union([Text, Type.Null()], { description: "The SQL user running CREATE ROLE" })),
-  },
-  {
-    title: "PluginRangerRole",
-    additionalProperties: true,
-    description:
-      "Ranger's `RangerRole` as a plugin sends it for `CREATE ROLE`; `createdByUser` is the SQL user, who must be an administrator. Other fields are accepted and ignored; `isAdmin: true` is refused (no role administrators).",
-  },
-);
-const ServiceNameParams = Type.Object({ serviceName: Type.String({ minLength: 1, maxLength: 255 }) });
-const UserParams = Type.Object({ user: Type.String({ minLength: 1, maxLength: 767 }) });
-
-/** The authorization paragraph of each route's description. */
-const rule = (ability: Ability, field: string) =>
-  `The caller authenticates with native credentials holding \`${ability}\` (the plugin's service account); when the request names another user (\`${field}\`), that user is the effective user and must hold \`${ability}\` through the directory too (Ranger's execUser rule; Gatehouse has no role administrators).`;
+/** The public v2 mount (`PublicAPIsv2`, which delegates to `RoleREST`); `RangerAdminRESTClient` calls it. */
+export const PUBLIC_V2_ROLES = `${RANGER_V2}/roles`;
 
 type PluginQueryT = { serviceName?: string; execUser?: string };
+type WriteQueryT = { serviceName?: string; createNonExistUserGroup?: boolean };
+
+/** The authorization paragraph of a route that applies Ranger's execUser rule. */
+const execUserRule = (ability: Ability, field: string, service = "named by `serviceName`") =>
+  `The caller needs \`${ability}\` (the plugin's service account), or, when Kerberos is configured, SPNEGO as a principal in the \`policy.grantrevoke.auth.users\` of the service ${service}. When the request names another user (\`${field}\`), that user is the effective user and must hold \`${ability}\` through the directory too (Ranger's execUser rule; Gatehouse has no role administrators).`;
+/** The authorization paragraph of a route Ranger keeps to its administrators (`ensureAdminAccess(null, null)`). */
+const adminRule = (ability: Ability) =>
+  `The caller needs \`${ability}\` with native credentials; Ranger keeps this call to its administrators, so it takes no \`execUser\` and no Kerberos plugin principal.`;
 
 /**
- * The role calls a Ranger plugin makes when a user runs `CREATE ROLE`, `DROP ROLE`, `SHOW ROLES`,
- * `SHOW CURRENT ROLES`, `GRANT ROLE` and `REVOKE ROLE` (RangerAdminRESTClient), served at
- * `RoleREST`'s own mount (`/service/roles/roles/...`) and at the plugin's trailing-slash forms of
- * the public v2 paths that the v2 routes do not match (`POST .../roles/`, `GET .../roles/names/`).
- * Each maps onto the Ranger v2 role mapping (role-writes.routes.ts, role-members.ts) and so onto
- * the directory's roles, bindings and composites; writes are one transaction each and catch this
- * process's engines up before answering, so the next decision sees the change.
+ * Ranger's role API (`RoleREST`), served once and registered at both of Ranger's mounts: RoleREST's
+ * own (`/service/roles/roles/...`) and the public v2 one (`/service/public/v2/api/roles/...`), to
+ * which `PublicAPIsv2` delegates, so both behave the same, as in Ranger. The plugins' trailing-slash
+ * forms (`POST .../roles/`, `GET .../roles/names/`) are served too.
+ *
+ * The calls a plugin makes for SQL (`CREATE ROLE`, `DROP ROLE`, `SHOW ROLES`, `SHOW CURRENT ROLES`,
+ * `SHOW ROLE GRANT`, `GRANT ROLE`, `REVOKE ROLE`) accept SPNEGO when Kerberos is configured, with
+ * Ranger's rule for a Kerberos plugin (`policy.grantrevoke.auth.users` of the named service), and
+ * apply Ranger's execUser rule where `RoleREST` does (`ensureAdminAccess`, `getRoleIfAccessible`).
+ * The rest (replace, delete by id, member changes, list, get by id) stay with native credentials.
+ *
+ * Roles map onto the directory (role-members.ts): users and groups are organisation-scope role
+ * bindings, member roles are composites. Each write is one transaction through the native services
+ * (validation, escalation guards, audit) and catches this process's engines up before answering.
  */
-export function pluginRoleRoutes(db: Db): FastifyPluginAsyncTypebox {
+export function pluginRoleRoutes(
+  db: Db,
+  options: { kerberos: KerberosAcceptor | null } = { kerberos: null },
+): FastifyPluginAsyncTypebox {
+  const errorShape = rangerErrorShape;
+  const pluginWrite: FastifyContextConfig = {
+    ...securePluginConfig(options.kerberos, "directory.write"),
+    errorShape,
+  };
+  const pluginRead: FastifyContextConfig = { ...securePluginConfig(options.kerberos, "directory.read"), errorShape };
+  const adminWrite: FastifyContextConfig = { ability: "directory.write", errorShape };
+  const adminRead: FastifyContextConfig = { ability: "directory.read", errorShape };
+
   return async (app) => {
-    for (const url of [ROLE_REST, `${PUBLIC_V2}/`]) {
-      app.post(
-        url,
+    /**
+     * Who a plugin call acts for: a Kerberos caller must be listed by the service it names (the
+     * service parameter and its field), then Ranger's execUser rule names the effective user.
+     */
+    const actingFor = async (
+      request: FastifyRequest,
+      service: { name: string | undefined; field: string },
+      asserted: AssertedUser | null,
+      ability: Ability,
+      operation: string,
+    ) => {
+      await assertServicePluginAllowed(db.kysely, request.actor, service.name, service.field, [
+        "policy.grantrevoke.auth.users",
+      ]);
+      const orgId = await resolveOrgId(db.kysely, request.actor, undefined);
+      const user = asserted
+        ? await assertEffectiveAdmin(db.kysely, request.actor, orgId, asserted, ability, operation)
+        : request.actor.name;
+      return { orgId, user };
+    };
+    /** `actingFor` a call naming its service and SQL user in the query (`serviceName`, `execUser`). */
+    const actingForExecUser = (request: FastifyRequest, ability: Ability, operation: string) => {
+      const query = request.query as PluginQueryT;
+      return actingFor(
+        request,
+        { name: query.serviceName, field: "query.serviceName" },
+        { name: query.execUser, field: "query.execUser" },
+        ability,
+        operation,
+      );
+    };
+    /** The role Ranger numbers `num`, refused (403) when another organisation's than the caller's. */
+    const writableRole = async (request: FastifyRequest, num: number): Promise<RoleRow> => {
+      const role = await roleByNum(db.kysely, num);
+      if (role.org_id) assertSameOrg(request.actor, role.org_id);
+      return role;
+    };
+    const rangerRoles = async () => (await exportRangerRoles(db.kysely, "")).rangerRoles ?? [];
+    /** One write transaction, then this process's engines catch up, so the next decision sees it. */
+    const write = async <T>(work: (tx: Tx) => Promise<T>): Promise<T> => {
+      const done = await db.transaction(work);
+      await app.decisions.afterLocalWrite();
+      return done;
+    };
+
+    for (const prefix of [ROLE_REST, PUBLIC_V2_ROLES]) {
+      const tags = prefix === ROLE_REST ? ["distribution"] : ["ranger-public-api"];
+
+      for (const url of [prefix, `${prefix}/`]) {
+        app.post(
+          url,
+          {
+            config: pluginWrite,
+            schema: {
+              tags,
+              summary: "Create a role (Ranger createRole; plugin CREATE ROLE)",
+              description: `${execUserRule("directory.write", "body.createdByUser")} Users and groups must exist unless \`createNonExistUserGroup=true\`; member roles must exist. A taken name is 409.`,
+              querystring: WriteQuery,
+              body: RoleInput,
+              response: { 200: RangerRole },
+            },
+          },
+          async (request) => {
+            const body = request.body as RoleInputT;
+            const query = request.query as WriteQueryT;
+            const { orgId } = await actingFor(
+              request,
+              { name: query.serviceName, field: "query.serviceName" },
+              { name: body.createdByUser, field: "body.createdByUser" },
+              "directory.write",
+              "create a role",
+            );
+            return (await write((tx) =>
+              createRangerRole(tx, auditContextOf(request), orgId, body, query.createNonExistUserGroup === true),
+            )) as never;
+          },
+        );
+      }
+
+      app.put(
+        `${prefix}/:id`,
         {
-          config: write,
+          config: adminWrite,
           schema: {
             tags,
-            summary: "Create a role (Ranger plugin CREATE ROLE)",
-            description: `${rule("directory.write", "body.createdByUser")} Users and groups must exist unless \`createNonExistUserGroup=true\`; member roles must exist. A taken name is 409.`,
-            querystring: CreateQuery,
-            body: CreateBody,
+            summary: "Replace a role (Ranger updateRole)",
+            description: `${adminRule("directory.write")} The body replaces the role's name, description and member lists (an absent list is empty, as in Ranger). A body \`id\` other than the path's is a 400. Built-in roles keep their name and description; their members may change.`,
+            params: IdParams,
+            querystring: WriteQuery,
+            body: RoleInput,
             response: { 200: RangerRole },
           },
         },
         async (request) => {
-          const body = request.body as RoleInputT & { createdByUser?: string | null };
-          const ctx = auditContextOf(request);
+          const query = request.query as WriteQueryT;
           const orgId = await resolveOrgId(db.kysely, request.actor, undefined);
-          await assertEffectiveAdmin(
-            db.kysely,
-            request.actor,
-            orgId,
-            { name: body.createdByUser, field: "body.createdByUser" },
-            "directory.write",
-            "create a role",
-          );
-          refuseMacroUsers(
-            (body.users ?? []).map((u) => u.name),
-            "body.users",
-          );
-          const created = await db.transaction(async (tx) => {
-            const desired = desiredOf(body);
-            const view = await createRole(tx, ctx, { orgId, name: body.name, description: body.description ?? "" });
-            const role = await getRoleRow(tx, view.id);
-            await setRoleMembers(tx, ctx, orgId, role, desired, request.query.createNonExistUserGroup === true);
-            return presentRole(tx, role);
-          });
-          await app.decisions.afterLocalWrite();
-          return created as never;
+          const role = await writableRole(request, request.params.id);
+          const body = request.body as RoleInputT;
+          const createMissing = query.createNonExistUserGroup === true;
+          return (await write((tx) =>
+            replaceRangerRole(tx, auditContextOf(request), orgId, role, body, createMissing),
+          )) as never;
         },
       );
-    }
 
-    app.delete(
-      `${ROLE_REST}/name/:name`,
-      {
-        config: write,
-        schema: {
-          tags,
-          summary: "Drop a role (Ranger plugin DROP ROLE)",
-          description: `${rule("directory.write", "query.execUser")} The role's bindings and composite links go with it; built-in roles cannot be dropped.`,
-          params: NameParams,
-          querystring: PluginQuery,
-          response: { 204: Type.Null() },
-        },
-      },
-      async (request, reply) => {
-        const query = request.query as PluginQueryT;
-        const orgId = await resolveOrgId(db.kysely, request.actor, undefined);
-        await assertEffectiveAdmin(
-          db.kysely,
-          request.actor,
-          orgId,
-          { name: query.execUser, field: "query.execUser" },
-          "directory.write",
-          "drop a role",
-        );
-        await db.transaction(async (tx) => {
-          const role = await roleByName(tx, orgId, request.params.name, "path.name");
-          if (role.org_id) assertSameOrg(request.actor, role.org_id);
-          await deleteRole(tx, auditContextOf(request), role.id);
-        });
-        await app.decisions.afterLocalWrite();
-        return reply.code(204).send(null);
-      },
-    );
-
-    for (const url of [`${ROLE_REST}/names`, `${PUBLIC_V2}/names/`]) {
-      app.get(
-        url,
+      app.delete(
+        `${prefix}/:id`,
         {
-          config: read,
+          config: adminWrite,
           schema: {
             tags,
-            summary: "Role names (Ranger plugin SHOW ROLES)",
-            description: `${rule("directory.read", "query.execUser")} The organisation's roles and the built-in ones, in creation order.`,
+            summary: "Delete a role (Ranger deleteRole by id)",
+            description: `${adminRule("directory.write")} The role's bindings and composite links go with it; built-in roles cannot be deleted.`,
+            params: IdParams,
+            response: { 204: Type.Null() },
+          },
+        },
+        async (request, reply) => {
+          const role = await writableRole(request, request.params.id);
+          await write((tx) => deleteRole(tx, auditContextOf(request), role.id));
+          return reply.code(204).send(null);
+        },
+      );
+
+      app.delete(
+        `${prefix}/name/:name`,
+        {
+          config: pluginWrite,
+          schema: {
+            tags,
+            summary: "Delete a role by name (Ranger deleteRole; plugin DROP ROLE)",
+            description: `${execUserRule("directory.write", "query.execUser")} The role's bindings and composite links go with it; built-in roles cannot be dropped.`,
+            params: NameParams,
+            querystring: PluginQuery,
+            response: { 204: Type.Null() },
+          },
+        },
+        async (request, reply) => {
+          const { orgId } = await actingForExecUser(request, "directory.write", "drop a role");
+          await write(async (tx) => {
+            const role = await roleByName(tx, orgId, request.params.name, "path.name");
+            if (role.org_id) assertSameOrg(request.actor, role.org_id);
+            await deleteRole(tx, auditContextOf(request), role.id);
+          });
+          return reply.code(204).send(null);
+        },
+      );
+
+      app.get(
+        prefix,
+        {
+          config: adminRead,
+          schema: {
+            tags,
+            summary: "List roles (Ranger getAllRoles)",
+            description: `${adminRule("directory.read")} Every role as plugins download it.`,
+            querystring: Type.Object({}, { additionalProperties: true }),
+            response: { 200: Type.Array(RangerRole) },
+          },
+        },
+        async () => (await rangerRoles()) as never,
+      );
+
+      for (const url of [`${prefix}/names`, `${prefix}/names/`]) {
+        app.get(
+          url,
+          {
+            config: pluginRead,
+            schema: {
+              tags,
+              summary: "Role names (Ranger getAllRoleNames; plugin SHOW ROLES)",
+              description: `${execUserRule("directory.read", "query.execUser")} The organisation's roles and the built-in ones, in creation order.`,
+              querystring: PluginQuery,
+              response: { 200: Type.Array(Type.String()) },
+            },
+          },
+          async (request) => {
+            const { orgId } = await actingForExecUser(request, "directory.read", "list roles");
+            const rows = await db.kysely
+              .selectFrom("roles")
+              .where((eb) => eb.or([eb("org_id", "=", orgId), eb("org_id", "is", null)]))
+              .select("name")
+              .orderBy("num")
+              .execute();
+            return rows.map((r) => r.name) as never;
+          },
+        );
+      }
+
+      app.get(
+        `${prefix}/name/:name`,
+        {
+          config: pluginRead,
+          schema: {
+            tags,
+            summary: "Get a role by name (Ranger getRole; plugin SHOW ROLE GRANT / SHOW PRINCIPALS)",
+            description: `${execUserRule("directory.read", "query.execUser")} The organisation's (or a built-in) role, named without regard to case, as plugins download it.`,
+            params: NameParams,
+            querystring: PluginQuery,
+            response: { 200: RangerRole },
+          },
+        },
+        async (request) => {
+          const { orgId } = await actingForExecUser(request, "directory.read", "read a role");
+          const role = await roleByName(db.kysely, orgId, request.params.name, "path.name");
+          return (await presentRole(db.kysely, role)) as never;
+        },
+      );
+
+      app.get(
+        `${prefix}/:id`,
+        {
+          config: adminRead,
+          schema: {
+            tags,
+            summary: "Get a role by id (Ranger getRole by id)",
+            description: "The caller needs `directory.read`; Ranger applies no execUser rule here.",
+            params: IdParams,
+            response: { 200: RangerRole },
+          },
+        },
+        async (request) => {
+          const role = (await rangerRoles()).find((r) => r.id === request.params.id);
+          if (!role) throw RoleNotFound(`role ${request.params.id} not found`);
+          return role as never;
+        },
+      );
+
+      app.get(
+        `${prefix}/user/:user`,
+        {
+          config: pluginRead,
+          schema: {
+            tags,
+            summary: "Roles of a user (Ranger getUserRoles; plugin SHOW CURRENT ROLES)",
+            description:
+              "The roles the user holds directly, through its groups, or through member roles, sorted. Ranger applies no execUser rule here; the caller needs `directory.read`, or, with Kerberos, SPNEGO as a principal in the `policy.grantrevoke.auth.users` of the service named by `serviceName` (which a stock plugin does not send here). An unknown user is 404.",
+            params: UserParams,
             querystring: PluginQuery,
             response: { 200: Type.Array(Type.String()) },
           },
         },
         async (request) => {
           const query = request.query as PluginQueryT;
-          const orgId = await resolveOrgId(db.kysely, request.actor, undefined);
-          await assertEffectiveAdmin(
-            db.kysely,
-            request.actor,
-            orgId,
-            { name: query.execUser, field: "query.execUser" },
-            "directory.read",
-            "list roles",
-          );
-          const rows = await db.kysely
-            .selectFrom("roles")
-            .where((eb) => eb.or([eb("org_id", "=", orgId), eb("org_id", "is", null)]))
-            .select("name")
-            .orderBy("num")
-            .execute();
-          return rows.map((r) => r.name) as never;
+          await actingFor(request, { name: query.serviceName, field: "query.serviceName" }, null, "directory.read", "");
+          const principal = await app.decisions.principals.byUsername(request.params.user);
+          if (!principal) throw UserNotFound(`user \`${request.params.user}\` not found`);
+          return [...principal.roles].sort() as never;
         },
       );
-    }
 
-    app.get(
-      `${ROLE_REST}/name/:name`,
-      {
-        config: read,
-        schema: {
-          tags,
-          summary: "Get a role by name (Ranger plugin SHOW ROLE GRANT / SHOW PRINCIPALS)",
-          description: `${rule("directory.read", "query.execUser")} The role in Ranger's form, as plugins download it.`,
-          params: NameParams,
-          querystring: PluginQuery,
-          response: { 200: RangerRole },
-        },
-      },
-      async (request) => {
-        const query = request.query as PluginQueryT;
-        const orgId = await resolveOrgId(db.kysely, request.actor, undefined);
-        await assertEffectiveAdmin(
-          db.kysely,
-          request.actor,
-          orgId,
-          { name: query.execUser, field: "query.execUser" },
-          "directory.read",
-          "read a role",
-        );
-        const role = await roleByName(db.kysely, orgId, request.params.name, "path.name");
-        const found = (await exportRangerRoles(db.kysely, "")).rangerRoles?.find((r) => r.id === role.num);
-        if (!found) throw RoleNotFound(`role \`${request.params.name}\` not found`);
-        return found as never;
-      },
-    );
-
-    app.get(
-      `${ROLE_REST}/user/:user`,
-      {
-        config: read,
-        schema: {
-          tags,
-          summary: "Roles of a user (Ranger plugin SHOW CURRENT ROLES)",
-          description:
-            "The roles the user holds directly, through its groups, or through member roles, sorted. Ranger applies no execUser rule here; the caller needs `directory.read`. An unknown user is 404.",
-          params: UserParams,
-          response: { 200: Type.Array(Type.String()) },
-        },
-      },
-      async (request) => {
-        const principal = await app.decisions.principals.byUsername(request.params.user);
-        if (!principal) throw UserNotFound(`user \`${request.params.user}\` not found`);
-        return [...principal.roles].sort() as never;
-      },
-    );
-
-    for (const kind of ["grant", "revoke"] as const) {
-      app.put(
-        `${ROLE_REST}/${kind}/:serviceName`,
-        {
-          config: write,
-          schema: {
-            tags,
-            summary:
-              kind === "grant" ? "Grant roles (Ranger plugin GRANT ROLE)" : "Revoke roles (Ranger plugin REVOKE ROLE)",
-            description: `${rule("directory.write", "body.grantor")} ${
-              kind === "grant"
-                ? "`users`, `groups` and `roles` gain every target role (already held: unchanged); `grantOption: true` (WITH ADMIN OPTION) is refused."
-                : "`users`, `groups` and `roles` lose every target role (not held: ignored); `grantOption: true` (ADMIN OPTION FOR) changes nothing, as nobody holds the admin option."
-            } At least one user, group or role; unknown ones are 404 naming the field. The path's service is recorded in the \`role.${kind === "grant" ? "granted" : "revoked"}\` audit event.`,
-            params: ServiceNameParams,
-            body: GrantRevokeRoleRequest,
-            response: { 200: RestResponse },
+      const membership = (path: string, summary: string, description: string, add: boolean | "admin") =>
+        app.put(
+          `${prefix}/:id/${path}`,
+          {
+            config: adminWrite,
+            schema: {
+              tags,
+              summary,
+              description: `${adminRule("directory.write")} ${description}`,
+              params: IdParams,
+              body: UsersAndGroups,
+              response: { 200: RangerRole },
+            },
           },
-        },
-        async (request) => {
-          const body = request.body as GrantRevokeRoleBody;
-          const ctx = auditContextOf(request);
-          const orgId = await resolveOrgId(db.kysely, request.actor, undefined);
-          const grantor = await assertEffectiveAdmin(
-            db.kysely,
-            request.actor,
-            orgId,
-            { name: body.grantor, field: "body.grantor" },
-            "directory.write",
-            `${kind} a role`,
-          );
-          await db.transaction((tx) =>
-            grantRevokeRoles(tx, ctx, orgId, kind, body, request.params.serviceName, grantor),
-          );
-          await app.decisions.afterLocalWrite();
-          return { httpStatusCode: 200, statusCode: 0, messageList: [] };
-        },
+          async (request) => {
+            const body = request.body;
+            if (add === true && body.isAdmin === true) refuseRoleAdmin("body.isAdmin");
+            if (add === true) refuseMacroUsers(body.users ?? [], "body.users");
+            const ctx = auditContextOf(request);
+            const orgId = await resolveOrgId(db.kysely, request.actor, undefined);
+            const role = await writableRole(request, request.params.id);
+            // Nobody is a role administrator here, so taking that away leaves the role as it is.
+            if (add === "admin") return (await presentRole(db.kysely, role)) as never;
+            const users = namedStrings(body.users ?? [], "body.users");
+            const groups = namedStrings(body.groups ?? [], "body.groups");
+            return (await write(async (tx) => {
+              await changeMembers(tx, ctx, role.org_id ?? orgId, role, { users, groups, roles: [] }, add);
+              return presentRole(tx, role);
+            })) as never;
+          },
+        );
+      membership(
+        "addUsersAndGroups",
+        "Add users and groups to a role (Ranger addUsersAndGroups)",
+        "Body `{users, groups, isAdmin}`; members already there stay. `isAdmin: true` is refused (no role administrators).",
+        true,
       );
+      membership(
+        "removeUsersAndGroups",
+        "Remove users and groups from a role (Ranger removeUsersAndGroups)",
+        "Body `{users, groups}`; names that are not members are ignored.",
+        false,
+      );
+      membership(
+        "removeAdminFromUsersAndGroups",
+        "Remove the admin option of users and groups of a role (Ranger removeAdminFromUsersAndGroups)",
+        "Gatehouse has no role administrators: the role is answered unchanged.",
+        "admin",
+      );
+
+      for (const kind of ["grant", "revoke"] as const) {
+        app.put(
+          `${prefix}/${kind}/:serviceName`,
+          {
+            config: pluginWrite,
+            schema: {
+              tags,
+              summary:
+                kind === "grant"
+                  ? "Grant roles (Ranger grantRole; plugin GRANT ROLE)"
+                  : "Revoke roles (Ranger revokeRole; plugin REVOKE ROLE)",
+              description: `${execUserRule("directory.write", "body.grantor", "in the path")} ${
+                kind === "grant"
+                  ? "`users`, `groups` and `roles` gain every target role (already held: unchanged); `grantOption: true` (WITH ADMIN OPTION) is refused."
+                  : "`users`, `groups` and `roles` lose every target role (not held: ignored); `grantOption: true` (ADMIN OPTION FOR) changes nothing, as nobody holds the admin option."
+              } At least one user, group or role; unknown ones are 404 or 422 naming the field, and one failure leaves every target role unchanged. The path's service is recorded in the \`role.${kind === "grant" ? "granted" : "revoked"}\` audit event.`,
+              params: ServiceNameParams,
+              body: GrantRevokeRoleRequest,
+              response: { 200: RestResponse },
+            },
+          },
+          async (request) => {
+            const body = request.body as GrantRevokeRoleBody;
+            const { orgId, user } = await actingFor(
+              request,
+              { name: request.params.serviceName, field: "path.serviceName" },
+              { name: body.grantor, field: "body.grantor" },
+              "directory.write",
+              `${kind} a role`,
+            );
+            await write((tx) =>
+              grantRevokeRoles(tx, auditContextOf(request), orgId, kind, body, request.params.serviceName, user),
+            );
+            return { httpStatusCode: 200, statusCode: 0, messageList: [] };
+          },
+        );
+      }
     }
   };
 }

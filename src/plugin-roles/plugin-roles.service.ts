@@ -4,10 +4,20 @@ import { recordAudit } from "../audit/audit.service.ts";
 import type { Ability } from "../auth/abilities.ts";
 import type { Actor } from "../auth/actor.ts";
 import { builtinRolesOf } from "../auth/credentials.store.ts";
-import { namedStrings, refuseRoleAdmin, roleByName } from "../compat/ranger/role-members.ts";
-import { changeMembers } from "../compat/ranger/role-writes.routes.ts";
+import {
+  changeMembers,
+  desiredOf,
+  namedStrings,
+  presentRole,
+  refuseRoleAdmin,
+  roleByName,
+  setRoleMembers,
+} from "../compat/ranger/role-members.ts";
+import { createRole, getRoleRow, updateRole } from "../directory/roles.service.ts";
 import { Forbidden, fieldError, ValidationFailed } from "../errors.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
+import type { RoleRow } from "../storage/schema.ts";
+import type { RoleInputT } from "./role-rest.schemas.ts";
 
 /** A user name the request asserts (`execUser`, `createdByUser`, `grantor`) and the field it came in. */
 export interface AssertedUser {
@@ -67,10 +77,12 @@ export async function assertEffectiveAdmin(
   const why = user
     ? `it holds no built-in role granting \`${ability}\``
     : "no active user of that name exists in the organisation";
-  const message = `User \`${name}\` does not have permission to ${operation}: ${why}`;
-  throw Forbidden(message, {
-    details: [{ field: asserted.field, rule: "effectiveUserIsAdmin", message }],
-  });
+  throw fieldError(
+    Forbidden,
+    asserted.field,
+    "effectiveUserIsAdmin",
+    `user \`${name}\` does not have permission to ${operation}: ${why}`,
+  );
 }
 
 /** Refuses Ranger's policy macros as role members (`Invalid role user(s)` in Ranger). */
@@ -146,4 +158,61 @@ export async function grantRevokeRoles(
       clientType: body.clientType ?? null,
     },
   });
+}
+
+/**
+ * Ranger's `createRole`: a new role of the organisation with the body's members (users and groups
+ * as organisation-scope bindings, member roles as composites), created when missing with
+ * `createMissing` (Ranger's `createNonExistUserGroup`). Policy macros are refused as members.
+ */
+export async function createRangerRole(
+  tx: Tx,
+  ctx: AuditContext,
+  orgId: string,
+  body: RoleInputT,
+  createMissing: boolean,
+) {
+  refuseMacroUsers(
+    (body.users ?? []).map((u) => u.name),
+    "body.users",
+  );
+  const desired = desiredOf(body);
+  const view = await createRole(tx, ctx, { orgId, name: body.name, description: body.description ?? "" });
+  const role = await getRoleRow(tx, view.id);
+  await setRoleMembers(tx, ctx, orgId, role, desired, createMissing);
+  return presentRole(tx, role);
+}
+
+/**
+ * Ranger's `updateRole`: the body replaces the role's name, description and member lists (an
+ * absent list is empty, as in Ranger); a body `id` other than the role's is refused. Built-in roles
+ * keep their name and description (the native service refuses a change); their members may change.
+ */
+export async function replaceRangerRole(
+  tx: Tx,
+  ctx: AuditContext,
+  orgId: string,
+  role: RoleRow,
+  body: RoleInputT,
+  createMissing: boolean,
+) {
+  if (body.id !== undefined && body.id !== null && body.id !== role.num) {
+    throw fieldError(
+      ValidationFailed,
+      "body.id",
+      "idMatchesPath",
+      `${body.id} does not match the role being updated (${role.num})`,
+    );
+  }
+  refuseMacroUsers(
+    (body.users ?? []).map((u) => u.name),
+    "body.users",
+  );
+  const desired = desiredOf(body);
+  const description = body.description ?? "";
+  if (body.name !== role.name || description !== role.description) {
+    await updateRole(tx, ctx, role.id, { name: body.name, description });
+  }
+  await setRoleMembers(tx, ctx, role.org_id ?? orgId, role, desired, createMissing);
+  return presentRole(tx, await getRoleRow(tx, role.id));
 }

@@ -71,8 +71,8 @@ async function policyForRole(s: Seeded, role: string) {
   expect(res.statusCode, res.body).toBe(201);
 }
 
-function grant(kind: "grant" | "revoke", s: Seeded, body: Record<string, unknown>) {
-  return plugin("PUT", `${ROLE_REST}/${kind}/${s.service}`, {
+function grant(kind: "grant" | "revoke", s: Seeded, body: Record<string, unknown>, mount = ROLE_REST) {
+  return plugin("PUT", `${mount}/${kind}/${s.service}`, {
     grantor: null,
     grantorGroups: [],
     users: [],
@@ -229,16 +229,30 @@ describe(`Ranger plugin role API (${TEST_BACKEND})`, () => {
     expect(await downloaded(s.service, name)).toBeUndefined();
 
     expect((await plugin("POST", ROLE_REST, { name, createdByUser: admin })).statusCode).toBe(200);
-    const refusals = [
-      await plugin("DELETE", `${ROLE_REST}/name/${name}?serviceName=${s.service}&execUser=${s.bob}`),
-      await plugin("GET", `${ROLE_REST}/names?execUser=${s.bob}`),
-      await plugin("GET", `${ROLE_REST}/name/${name}?execUser=${s.bob}`),
-      await grant("grant", s, { grantor: s.bob, targetRoles: [name], users: [s.bob] }),
-      await grant("revoke", s, { grantor: uniqueName("nobody"), targetRoles: [name], users: [s.bob] }),
-    ];
-    expect(refusals.map((r) => r.statusCode)).toEqual([403, 403, 403, 403, 403]);
-    expect(refusals[3]?.json().messageList[0]).toMatchObject({ rbKey: "body.grantor" });
-    expect(refusals[4]?.json().msgDesc).toContain("no active user of that name");
+    // both mounts, one implementation: the plugin's own v2 URLs are held to the rule as RoleREST's are
+    for (const mount of [ROLE_REST, V2]) {
+      const refusals = [
+        await plugin("POST", `${mount}/?serviceName=${s.service}`, { name: uniqueName("r"), createdByUser: s.bob }),
+        await plugin("DELETE", `${mount}/name/${name}?serviceName=${s.service}&execUser=${s.bob}`),
+        await plugin("GET", `${mount}/names/?serviceName=${s.service}&execUser=${s.bob}`),
+        await plugin("GET", `${mount}/name/${name}?execUser=${s.bob}`),
+        await grant("grant", s, { grantor: s.bob, targetRoles: [name], users: [s.bob] }, mount),
+        await grant("revoke", s, { grantor: uniqueName("nobody"), targetRoles: [name], users: [s.bob] }, mount),
+      ];
+      expect(
+        refusals.map((r) => r.statusCode),
+        mount,
+      ).toEqual([403, 403, 403, 403, 403, 403]);
+      expect(refusals.map((r) => r.json().messageList[0]?.rbKey)).toEqual([
+        "body.createdByUser",
+        "query.execUser",
+        "query.execUser",
+        "query.execUser",
+        "body.grantor",
+        "body.grantor",
+      ]);
+      expect(refusals[5]?.json().msgDesc).toContain("no active user of that name");
+    }
     expect(await downloaded(s.service, name)).toMatchObject({ users: [] });
 
     // no execUser (or the caller's own name): the caller is the effective user
@@ -341,21 +355,30 @@ describe(`Ranger plugin role API (${TEST_BACKEND})`, () => {
     expectError(await plugin("GET", `${ROLE_REST}/user/${uniqueName("ghost")}`), 404, "not found");
   });
 
-  it("lists every plugin role route in /openapi.json", async () => {
+  it("lists every role route at both mounts in /openapi.json", async () => {
     const doc = (await t.request({ method: "GET", url: "/openapi.json" })).json() as {
       paths: Record<string, Record<string, unknown>>;
     };
-    const expected: [string, string][] = [
-      [ROLE_REST, "post"],
-      [`${V2}/`, "post"],
-      [`${ROLE_REST}/name/{name}`, "delete"],
-      [`${ROLE_REST}/names`, "get"],
-      [`${V2}/names/`, "get"],
-      [`${ROLE_REST}/name/{name}`, "get"],
-      [`${ROLE_REST}/user/{user}`, "get"],
-      [`${ROLE_REST}/grant/{serviceName}`, "put"],
-      [`${ROLE_REST}/revoke/{serviceName}`, "put"],
-    ];
-    for (const [path, method] of expected) expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
+    for (const mount of [ROLE_REST, V2]) {
+      const expected: [string, string][] = [
+        [mount, "post"],
+        [`${mount}/`, "post"],
+        [mount, "get"],
+        [`${mount}/{id}`, "get"],
+        [`${mount}/{id}`, "put"],
+        [`${mount}/{id}`, "delete"],
+        [`${mount}/name/{name}`, "delete"],
+        [`${mount}/names`, "get"],
+        [`${mount}/names/`, "get"],
+        [`${mount}/name/{name}`, "get"],
+        [`${mount}/user/{user}`, "get"],
+        [`${mount}/{id}/addUsersAndGroups`, "put"],
+        [`${mount}/{id}/removeUsersAndGroups`, "put"],
+        [`${mount}/{id}/removeAdminFromUsersAndGroups`, "put"],
+        [`${mount}/grant/{serviceName}`, "put"],
+        [`${mount}/revoke/{serviceName}`, "put"],
+      ];
+      for (const [path, method] of expected) expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
+    }
   });
 });

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { Db } from "../../storage/db.ts";
 import { rangerPolicyRoutes } from "./policies.routes.ts";
-import { rangerRoleWriteRoutes } from "./role-writes.routes.ts";
-import { rangerRoleZoneRoutes } from "./roles-zones.routes.ts";
+import { rangerZoneRoutes } from "./roles-zones.routes.ts";
 import { rangerServiceWriteRoutes } from "./service-writes.routes.ts";
 import { rangerServiceRoutes } from "./services.routes.ts";
 import { rangerZoneWriteRoutes } from "./zone-writes.routes.ts";
@@ -31,8 +30,7 @@ export function rangerPublicRoutes(db: Db): FastifyPluginAsyncTypebox {
     await app.register(rangerPolicyRoutes(db));
     await app.register(rangerServiceRoutes(db));
     await app.register(rangerServiceWriteRoutes(db));
-    await app.register(rangerRoleZoneRoutes(db));
-    await app.register(rangerRoleWriteRoutes(db));
+    await app.register(rangerZoneRoutes(db));
     await app.register(rangerZoneWriteRoutes(db));
   };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { uniqueName } from "../../../test/support/factories.ts";
+import { bindBuiltinRole, buildUser, uniqueName } from "../../../test/support/factories.ts";
 import { type TestApp, testApp } from "../../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../../test/support/test-db.ts";
 
@@ -36,6 +36,13 @@ function expectVx(res: { statusCode: number; json(): unknown }, status: number, 
 
 async function newUser() {
   return (await ok("POST", "/v1/users", { username: uniqueName("u") })) as { id: string; username: string };
+}
+
+/** A directory user holding `directory-admin`: an administrator Ranger's execUser rule admits. */
+async function newAdmin() {
+  const user = await buildUser(t.db);
+  await bindBuiltinRole(t.db, user.id, user.org_id, "directory-admin");
+  return user.username;
 }
 
 async function newGroup(...memberIds: string[]) {
@@ -137,7 +144,11 @@ describe(`Ranger public REST API v2 writes (${TEST_BACKEND})`, () => {
     expect(await downloaded(service, renamed)).toBeUndefined();
 
     const byName = (await ok("POST", `${V2}/roles`, { name: uniqueName("temp") })) as RangerRoleJson;
-    expect((await send("DELETE", `${V2}/roles/name/${byName.name}?execUser=admin`)).statusCode).toBe(204);
+    // Ranger's execUser rule holds on the v2 mount too: a named user who is no administrator is refused
+    const ghost = uniqueName("ghost");
+    expectVx(await send("DELETE", `${V2}/roles/name/${byName.name}?execUser=${ghost}`), 403, "query.execUser");
+    const admin = await newAdmin();
+    expect((await send("DELETE", `${V2}/roles/name/${byName.name}?execUser=${admin}`)).statusCode).toBe(204);
     expectVx(await send("DELETE", `${V2}/roles/name/${byName.name}`), 404, "path.name");
   });
 
@@ -230,10 +241,21 @@ describe(`Ranger public REST API v2 writes (${TEST_BACKEND})`, () => {
 
     // grant readers to the stewards role: carol (a steward) now holds readers
     expect(await allowed(service, carol.username, table)).toBe(false);
+    // the grantor is held to Ranger's execUser rule: no such administrator, no grant
+    expectVx(
+      await send("PUT", `${V2}/roles/grant/${service}`, {
+        targetRoles: [readers.name],
+        roles: [stewards.name],
+        grantor: uniqueName("ghost"),
+      }),
+      403,
+      "body.grantor",
+      "effectiveUserIsAdmin",
+    );
     const granted = await ok("PUT", `${V2}/roles/grant/${service}`, {
       targetRoles: [readers.name],
       roles: [stewards.name],
-      grantor: "admin",
+      grantor: await newAdmin(),
     });
     expect(granted).toMatchObject({ statusCode: 0 });
     expect((await ok("GET", `${V2}/roles/${readers.id}`)) as RangerRoleJson).toMatchObject({

@@ -4,6 +4,7 @@ import { createGroup } from "../../directory/groups.service.ts";
 import { createRoleBinding, deleteRoleBinding } from "../../directory/role-bindings.service.ts";
 import { compositesOf, getRoleRow, updateRole } from "../../directory/roles.service.ts";
 import { createUser } from "../../directory/users.service.ts";
+import { exportRangerRoles } from "../../distribution/ranger-roles.ts";
 import {
   AppError,
   fieldError,
@@ -301,4 +302,54 @@ export async function setRoleMembers(
 export function memberNames(current: CurrentMembers): { users: string[]; groups: string[]; roles: string[] } {
   const names = (m: Map<string, { name: string }>) => [...m.values()].map((e) => e.name);
   return { users: names(current.users), groups: names(current.groups), roles: names(current.roles) };
+}
+
+/** The role as Ranger clients read it back (the same view as `GET /roles/{id}` and the plugins' download). */
+export async function presentRole(db: Queryable, role: RoleRow) {
+  const found = (await exportRangerRoles(db, "")).rangerRoles?.find((r) => r.id === role.num);
+  if (!found) throw RoleNotFound(`role \`${role.name}\` not found`);
+  return found;
+}
+
+/** A whole `RangerRole`'s member lists (absent lists are empty, as Ranger replaces them whole). */
+export function desiredOf(body: {
+  users?: RangerRoleMember[] | null;
+  groups?: RangerRoleMember[] | null;
+  roles?: RangerRoleMember[] | null;
+}): DesiredMembers {
+  return {
+    users: namedMembers(body.users ?? [], "body.users"),
+    groups: namedMembers(body.groups ?? [], "body.groups"),
+    roles: namedMembers(body.roles ?? [], "body.roles"),
+  };
+}
+
+/** Adds names to, or removes names from, the role's current member lists (add-or-keep semantics, as Ranger's). */
+export async function changeMembers(
+  tx: Tx,
+  ctx: AuditContext,
+  orgId: string,
+  role: RoleRow,
+  change: { users: NamedMember[]; groups: NamedMember[]; roles: NamedMember[] },
+  add: boolean,
+): Promise<void> {
+  const now = memberNames(await currentMembers(tx, orgId, role.id));
+  const apply = (current: string[], named: NamedMember[], field: string): NamedMember[] => {
+    const keep = current.map((name, i) => ({ name, field: `${field}[${i}]` }));
+    if (add) return [...keep, ...named];
+    const gone = new Set(named.map((n) => n.name.toLowerCase()));
+    return keep.filter((m) => !gone.has(m.name.toLowerCase()));
+  };
+  await setRoleMembers(
+    tx,
+    ctx,
+    orgId,
+    role,
+    {
+      users: apply(now.users, change.users, "body.users"),
+      groups: apply(now.groups, change.groups, "body.groups"),
+      roles: apply(now.roles, change.roles, "body.roles"),
+    },
+    false,
+  );
 }
