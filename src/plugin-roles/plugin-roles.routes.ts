@@ -11,6 +11,7 @@ import {
   changeMembers,
   namedStrings,
   presentRole,
+  presentRoles,
   refuseRoleAdmin,
   roleByName,
   roleByNum,
@@ -18,7 +19,6 @@ import {
 import { assertSameOrg, resolveOrgId } from "../directory/org-scope.ts";
 import { deleteRole } from "../directory/roles.service.ts";
 import { assertServicePluginAllowed, securePluginConfig } from "../distribution/plugin-auth.ts";
-import { exportRangerRoles } from "../distribution/ranger-roles.ts";
 import { RoleNotFound, UserNotFound } from "../errors.ts";
 import type { Db, Tx } from "../storage/db.ts";
 import type { RoleRow } from "../storage/schema.ts";
@@ -126,7 +126,9 @@ export function pluginRoleRoutes(
       if (role.org_id) assertSameOrg(request.actor, role.org_id);
       return role;
     };
-    const rangerRoles = async () => (await exportRangerRoles(db.kysely, "")).rangerRoles ?? [];
+    /** The roles the caller's organisation reads (its own and the built-in ones, with its members). */
+    const rangerRoles = async (request: FastifyRequest) =>
+      presentRoles(db.kysely, await resolveOrgId(db.kysely, request.actor, undefined));
     /** One write transaction, then this process's engines catch up, so the next decision sees it. */
     const write = async <T>(work: (tx: Tx) => Promise<T>): Promise<T> => {
       const done = await db.transaction(work);
@@ -244,12 +246,12 @@ export function pluginRoleRoutes(
           schema: {
             tags,
             summary: "List roles (Ranger getAllRoles)",
-            description: `${adminRule("directory.read")} Every role as plugins download it.`,
+            description: `${adminRule("directory.read")} The organisation's roles and the built-in ones, each with the members bound in the organisation (what the caller may write back unchanged); the plugins' download shows every organisation's members.`,
             querystring: Type.Object({}, { additionalProperties: true }),
             response: { 200: Type.Array(RangerRole) },
           },
         },
-        async () => (await rangerRoles()) as never,
+        async (request) => (await rangerRoles(request)) as never,
       );
 
       for (const url of [`${prefix}/names`, `${prefix}/names/`]) {
@@ -294,7 +296,7 @@ export function pluginRoleRoutes(
         async (request) => {
           const { orgId } = await actingForExecUser(request, "directory.read", "read a role");
           const role = await roleByName(db.kysely, orgId, request.params.name, "path.name");
-          return (await presentRole(db.kysely, role)) as never;
+          return (await presentRole(db.kysely, role, orgId)) as never;
         },
       );
 
@@ -311,7 +313,7 @@ export function pluginRoleRoutes(
           },
         },
         async (request) => {
-          const role = (await rangerRoles()).find((r) => r.id === request.params.id);
+          const role = (await rangerRoles(request)).find((r) => r.id === request.params.id);
           if (!role) throw RoleNotFound(`role ${request.params.id} not found`);
           return role as never;
         },
@@ -362,12 +364,12 @@ export function pluginRoleRoutes(
             const orgId = await resolveOrgId(db.kysely, request.actor, undefined);
             const role = await writableRole(request, request.params.id);
             // Nobody is a role administrator here, so taking that away leaves the role as it is.
-            if (add === "admin") return (await presentRole(db.kysely, role)) as never;
+            if (add === "admin") return (await presentRole(db.kysely, role, orgId)) as never;
             const users = namedStrings(body.users ?? [], "body.users");
             const groups = namedStrings(body.groups ?? [], "body.groups");
             return (await write(async (tx) => {
               await changeMembers(tx, ctx, role.org_id ?? orgId, role, { users, groups, roles: [] }, add);
-              return presentRole(tx, role);
+              return presentRole(tx, role, orgId);
             })) as never;
           },
         );

@@ -180,7 +180,7 @@ export async function createRangerRole(
   const view = await createRole(tx, ctx, { orgId, name: body.name, description: body.description ?? "" });
   const role = await getRoleRow(tx, view.id);
   await setRoleMembers(tx, ctx, orgId, role, desired, createMissing);
-  return presentRole(tx, role);
+  return presentRole(tx, role, orgId);
 }
 
 /**
@@ -214,5 +214,5 @@ export async function replaceRangerRole(
     await updateRole(tx, ctx, role.id, { name: body.name, description });
   }
   await setRoleMembers(tx, ctx, role.org_id ?? orgId, role, desired, createMissing);
-  return presentRole(tx, await getRoleRow(tx, role.id));
+  return presentRole(tx, await getRoleRow(tx, role.id), orgId);
 }

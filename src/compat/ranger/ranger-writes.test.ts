@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bindBuiltinRole, buildUser, uniqueName } from "../../../test/support/factories.ts";
+import { bindBuiltinRole, buildOrg, buildUser, uniqueName } from "../../../test/support/factories.ts";
 import { type TestApp, testApp } from "../../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../../test/support/test-db.ts";
 
@@ -314,6 +314,27 @@ describe(`Ranger public REST API v2 writes (${TEST_BACKEND})`, () => {
     })) as RangerRoleJson;
     expect(names(kept.users)).not.toContain(erin.username);
     expect(kept).toMatchObject({ name: "viewer", description: viewer.description });
+  });
+
+  it("shows a built-in role with this organisation's members only, so what it reads it can write back", async () => {
+    // a member of the built-in viewer role in another organisation
+    const other = await buildOrg(t.db);
+    const outsider = await buildUser(t.db, { orgId: other.id });
+    await bindBuiltinRole(t.db, outsider.id, other.id, "viewer");
+    const viewer = (await ok("GET", `${V2}/roles/name/viewer`)) as RangerRoleJson;
+    expect(names(viewer.users)).not.toContain(outsider.username);
+    const listed = (await ok("GET", `${V2}/roles`)) as RangerRoleJson[];
+    expect(names(listed.find((r) => r.name === "viewer")?.users ?? [])).not.toContain(outsider.username);
+    const byId = (await ok("GET", `${V2}/roles/${viewer.id}`)) as RangerRoleJson;
+    expect(byId).toEqual(viewer);
+    // written back unchanged: nothing changes here, and the other organisation keeps its member
+    expect(await ok("PUT", `${V2}/roles/${viewer.id}`, viewer)).toEqual(viewer);
+    const bindings = await t.db.kysely
+      .selectFrom("role_bindings")
+      .where("principal_id", "=", outsider.id)
+      .select("id")
+      .execute();
+    expect(bindings).toHaveLength(1);
   });
 
   it("creates, replaces and deletes services", async () => {

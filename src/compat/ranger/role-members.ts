@@ -4,7 +4,7 @@ import { createGroup } from "../../directory/groups.service.ts";
 import { createRoleBinding, deleteRoleBinding } from "../../directory/role-bindings.service.ts";
 import { compositesOf, getRoleRow, updateRole } from "../../directory/roles.service.ts";
 import { createUser } from "../../directory/users.service.ts";
-import { exportRangerRoles } from "../../distribution/ranger-roles.ts";
+import type { RangerRole } from "../../engine/types.ts";
 import {
   AppError,
   fieldError,
@@ -304,9 +304,53 @@ export function memberNames(current: CurrentMembers): { users: string[]; groups:
   return { users: names(current.users), groups: names(current.groups), roles: names(current.roles) };
 }
 
-/** The role as Ranger clients read it back (the same view as `GET /roles/{id}` and the plugins' download). */
-export async function presentRole(db: Queryable, role: RoleRow) {
-  const found = (await exportRangerRoles(db, "")).rangerRoles?.find((r) => r.id === role.num);
+/**
+ * Roles as one organisation's Ranger client reads them back: the organisation's roles and the
+ * built-in ones, each with the members bound in that organisation (`currentMembers`' view, so what
+ * a client reads it can write back unchanged). The plugins' download (`exportRangerRoles`) shows
+ * every organisation's members instead, since enforcement spans them all.
+ */
+export async function presentRoles(db: Queryable, orgId: string): Promise<RangerRole[]> {
+  const roles = await db
+    .selectFrom("roles")
+    .where((eb) => eb.or([eb("org_id", "=", orgId), eb("org_id", "is", null)]))
+    .select(["id", "num", "name", "description"])
+    .orderBy("num")
+    .execute();
+  const byId = new Map<string, RangerRole>();
+  for (const r of roles)
+    byId.set(r.id, { id: r.num, name: r.name, description: r.description, users: [], groups: [], roles: [] });
+  const users = await db
+    .selectFrom("role_bindings as b")
+    .innerJoin("users as u", (j) => j.on("b.principal_type", "=", "user").onRef("u.id", "=", "b.principal_id"))
+    .where("b.org_id", "=", orgId)
+    .select(["b.role_id", "u.username as name"])
+    .execute();
+  const groups = await db
+    .selectFrom("role_bindings as b")
+    .innerJoin("groups as g", (j) => j.on("b.principal_type", "=", "group").onRef("g.id", "=", "b.principal_id"))
+    .where("b.org_id", "=", orgId)
+    .select(["b.role_id", "g.name as name"])
+    .execute();
+  const composites = await db.selectFrom("role_composites").select(["role_id", "child_role_id"]).execute();
+  const add = (list: RangerRoleMember[] | undefined, name: string) => {
+    if (list && !list.some((m) => m.name === name)) list.push({ name, isAdmin: false });
+  };
+  for (const u of users) add(byId.get(u.role_id)?.users, u.name);
+  for (const g of groups) add(byId.get(g.role_id)?.groups, g.name);
+  for (const c of composites) {
+    const parent = byId.get(c.role_id);
+    if (parent) add(byId.get(c.child_role_id)?.roles, parent.name);
+  }
+  const out = [...byId.values()];
+  for (const r of out)
+    for (const list of [r.users, r.groups, r.roles]) list?.sort((a, b) => (a.name < b.name ? -1 : 1));
+  return out;
+}
+
+/** One role as Ranger clients read it back: members of the role's organisation, or of `orgId` for a built-in role. */
+export async function presentRole(db: Queryable, role: RoleRow, orgId: string): Promise<RangerRole> {
+  const found = (await presentRoles(db, role.org_id ?? orgId)).find((r) => r.id === role.num);
   if (!found) throw RoleNotFound(`role \`${role.name}\` not found`);
   return found;
 }
