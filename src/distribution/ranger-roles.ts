@@ -12,9 +12,23 @@ import type { Queryable } from "../storage/db.ts";
  * `roleVersion` is a fingerprint of the content (31 bits of its SHA-256, so it fits Ranger's and our integer columns), not a counter: the
  * directory keeps no role version, and equality is all a plugin's `lastKnownRoleVersion`
  * comparison needs.
+ *
+ * With `scope`, one organisation's view for its Ranger admin API clients: its own roles and the
+ * built-in ones, with only the members bound in that organisation (what its writes change).
  */
-export async function exportRangerRoles(db: Queryable, serviceName: string): Promise<RangerRoles> {
-  const roles = await db.selectFrom("roles").select(["id", "num", "name", "description"]).orderBy("num").execute();
+export async function exportRangerRoles(
+  db: Queryable,
+  serviceName: string,
+  scope?: { orgId: string },
+): Promise<RangerRoles> {
+  const roles = await db
+    .selectFrom("roles")
+    .$if(scope !== undefined, (q) =>
+      q.where((eb) => eb.or([eb("org_id", "=", scope?.orgId ?? ""), eb("org_id", "is", null)])),
+    )
+    .select(["id", "num", "name", "description"])
+    .orderBy("num")
+    .execute();
   const byId = new Map<string, RangerRole>();
   for (const r of roles) {
     byId.set(r.id, { id: r.num, name: r.name, description: r.description, users: [], groups: [], roles: [] });
@@ -22,11 +36,13 @@ export async function exportRangerRoles(db: Queryable, serviceName: string): Pro
   const users = await db
     .selectFrom("role_bindings as b")
     .innerJoin("users as u", (j) => j.on("b.principal_type", "=", "user").onRef("u.id", "=", "b.principal_id"))
+    .$if(scope !== undefined, (q) => q.where("b.org_id", "=", scope?.orgId ?? ""))
     .select(["b.role_id", "u.username as name"])
     .execute();
   const groups = await db
     .selectFrom("role_bindings as b")
     .innerJoin("groups as g", (j) => j.on("b.principal_type", "=", "group").onRef("g.id", "=", "b.principal_id"))
+    .$if(scope !== undefined, (q) => q.where("b.org_id", "=", scope?.orgId ?? ""))
     .select(["b.role_id", "g.name as name"])
     .execute();
   const composites = await db.selectFrom("role_composites").select(["role_id", "child_role_id"]).execute();

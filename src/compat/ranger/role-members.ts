@@ -4,6 +4,7 @@ import { createGroup } from "../../directory/groups.service.ts";
 import { createRoleBinding, deleteRoleBinding } from "../../directory/role-bindings.service.ts";
 import { compositesOf, getRoleRow, updateRole } from "../../directory/roles.service.ts";
 import { createUser } from "../../directory/users.service.ts";
+import { exportRangerRoles } from "../../distribution/ranger-roles.ts";
 import type { RangerRole } from "../../engine/types.ts";
 import {
   AppError,
@@ -147,59 +148,64 @@ function unique(members: NamedMember[]): Map<string, NamedMember> {
 }
 
 /**
- * The ids of the organisation's users named in `wanted`. A missing one is REFERENCE_NOT_FOUND
- * naming its field, or, with `create` (Ranger's `createNonExistUserGroup`), a new local user.
+ * The ids of the members named in `wanted`, found by `find` (lower-cased names in, `{id, name}`
+ * out). A missing one is REFERENCE_NOT_FOUND naming its field, or, with `create` (Ranger's
+ * `createNonExistUserGroup`), made by it.
  */
-async function resolveUsers(
-  tx: Tx,
-  ctx: AuditContext,
-  orgId: string,
+async function resolveNamed(
+  kind: "user" | "group",
   wanted: Map<string, NamedMember>,
-  create: boolean,
+  find: (lowerNames: string[]) => Promise<{ id: string; name: string }[]>,
+  create: ((m: NamedMember) => Promise<string>) | null,
 ): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (wanted.size === 0) return out;
-  const rows = await tx
-    .selectFrom("users")
-    .where("org_id", "=", orgId)
-    .where((eb) => eb(eb.fn("lower", ["username"]), "in", [...wanted.keys()]))
-    .select(["id", "username"])
-    .execute();
-  for (const r of rows) out.set(r.username.toLowerCase(), r.id);
+  for (const r of await find([...wanted.keys()])) out.set(r.name.toLowerCase(), r.id);
   for (const [key, m] of wanted) {
     if (out.has(key)) continue;
-    if (!create) throw fieldError(ReferenceNotFound, m.field, "exists", `user \`${m.name}\` not found`);
-    if (!USERNAME.test(m.name) || m.name.length > 255) {
-      throw fieldError(ValidationFailed, m.field, "pattern", `\`${m.name}\` is not a valid username`);
-    }
-    out.set(key, (await createUser(tx, ctx, { orgId, username: m.name })).id);
+    if (!create) throw fieldError(ReferenceNotFound, m.field, "exists", `${kind} \`${m.name}\` not found`);
+    out.set(key, await create(m));
   }
   return out;
 }
 
-/** As `resolveUsers`, for groups (a created group is a top-level local group). */
-async function resolveGroups(
-  tx: Tx,
-  ctx: AuditContext,
-  orgId: string,
-  wanted: Map<string, NamedMember>,
-  create: boolean,
-): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  if (wanted.size === 0) return out;
-  const rows = await tx
-    .selectFrom("groups")
-    .where("org_id", "=", orgId)
-    .where((eb) => eb(eb.fn("lower", ["name"]), "in", [...wanted.keys()]))
-    .select(["id", "name"])
-    .execute();
-  for (const r of rows) out.set(r.name.toLowerCase(), r.id);
-  for (const [key, m] of wanted) {
-    if (out.has(key)) continue;
-    if (!create) throw fieldError(ReferenceNotFound, m.field, "exists", `group \`${m.name}\` not found`);
-    out.set(key, (await createGroup(tx, ctx, { orgId, name: m.name, creatorBecomesOwner: false })).id);
-  }
-  return out;
+/** The organisation's users named in `wanted`; `create` makes a missing one a new local user. */
+function resolveUsers(tx: Tx, ctx: AuditContext, orgId: string, wanted: Map<string, NamedMember>, create: boolean) {
+  return resolveNamed(
+    "user",
+    wanted,
+    (names) =>
+      tx
+        .selectFrom("users")
+        .where("org_id", "=", orgId)
+        .where((eb) => eb(eb.fn("lower", ["username"]), "in", names))
+        .select(["id", "username as name"])
+        .execute(),
+    create
+      ? async (m) => {
+          if (!USERNAME.test(m.name) || m.name.length > 255) {
+            throw fieldError(ValidationFailed, m.field, "pattern", `\`${m.name}\` is not a valid username`);
+          }
+          return (await createUser(tx, ctx, { orgId, username: m.name })).id;
+        }
+      : null,
+  );
+}
+
+/** The organisation's groups named in `wanted`; `create` makes a missing one a top-level local group. */
+function resolveGroups(tx: Tx, ctx: AuditContext, orgId: string, wanted: Map<string, NamedMember>, create: boolean) {
+  return resolveNamed(
+    "group",
+    wanted,
+    (names) =>
+      tx
+        .selectFrom("groups")
+        .where("org_id", "=", orgId)
+        .where((eb) => eb(eb.fn("lower", ["name"]), "in", names))
+        .select(["id", "name"])
+        .execute(),
+    create ? async (m) => (await createGroup(tx, ctx, { orgId, name: m.name, creatorBecomesOwner: false })).id : null,
+  );
 }
 
 /** Bindings of `principal` to the role: created for the wanted ones it lacks, deleted for the unwanted ones. */
@@ -311,41 +317,7 @@ export function memberNames(current: CurrentMembers): { users: string[]; groups:
  * every organisation's members instead, since enforcement spans them all.
  */
 export async function presentRoles(db: Queryable, orgId: string): Promise<RangerRole[]> {
-  const roles = await db
-    .selectFrom("roles")
-    .where((eb) => eb.or([eb("org_id", "=", orgId), eb("org_id", "is", null)]))
-    .select(["id", "num", "name", "description"])
-    .orderBy("num")
-    .execute();
-  const byId = new Map<string, RangerRole>();
-  for (const r of roles)
-    byId.set(r.id, { id: r.num, name: r.name, description: r.description, users: [], groups: [], roles: [] });
-  const users = await db
-    .selectFrom("role_bindings as b")
-    .innerJoin("users as u", (j) => j.on("b.principal_type", "=", "user").onRef("u.id", "=", "b.principal_id"))
-    .where("b.org_id", "=", orgId)
-    .select(["b.role_id", "u.username as name"])
-    .execute();
-  const groups = await db
-    .selectFrom("role_bindings as b")
-    .innerJoin("groups as g", (j) => j.on("b.principal_type", "=", "group").onRef("g.id", "=", "b.principal_id"))
-    .where("b.org_id", "=", orgId)
-    .select(["b.role_id", "g.name as name"])
-    .execute();
-  const composites = await db.selectFrom("role_composites").select(["role_id", "child_role_id"]).execute();
-  const add = (list: RangerRoleMember[] | undefined, name: string) => {
-    if (list && !list.some((m) => m.name === name)) list.push({ name, isAdmin: false });
-  };
-  for (const u of users) add(byId.get(u.role_id)?.users, u.name);
-  for (const g of groups) add(byId.get(g.role_id)?.groups, g.name);
-  for (const c of composites) {
-    const parent = byId.get(c.role_id);
-    if (parent) add(byId.get(c.child_role_id)?.roles, parent.name);
-  }
-  const out = [...byId.values()];
-  for (const r of out)
-    for (const list of [r.users, r.groups, r.roles]) list?.sort((a, b) => (a.name < b.name ? -1 : 1));
-  return out;
+  return (await exportRangerRoles(db, "", { orgId })).rangerRoles ?? [];
 }
 
 /** One role as Ranger clients read it back: members of the role's organisation, or of `orgId` for a built-in role. */
