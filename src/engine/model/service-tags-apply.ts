@@ -1,4 +1,5 @@
-import type { RangerPolicyResources, RangerServiceResource, RangerTag, RangerTagDef, ServiceTags } from "../types.ts";
+import type { RangerServiceResource, RangerTag, RangerTagDef, ServiceTags } from "../types.ts";
+import { hasKeys, resourceChanged } from "./resource-elements.ts";
 
 /**
  * The document `previous` becomes with Ranger tag delta `delta` applied (Ranger's
@@ -63,7 +64,7 @@ export function applyServiceTagsDelta(previous: ServiceTags, delta: ServiceTags)
       continue;
     }
     const old = resources[i] as RangerServiceResource;
-    if (!changed(old, sr)) {
+    if (!resourceChanged({ signature: old.resourceSignature, elements: old.resourceElements }, sr)) {
       resources[i] = sr;
       continue;
     }
@@ -122,26 +123,6 @@ export class HeldServiceTags {
     this.#queued = [];
     this.#queuedSize = 0;
   }
-}
-
-/** As `TagStore` decides: by signature when the delta has one, else by elements. */
-function changed(old: RangerServiceResource, sr: RangerServiceResource): boolean {
-  if (sr.resourceSignature) return sr.resourceSignature !== old.resourceSignature;
-  return JSON.stringify(sortedKeys(sr.resourceElements)) !== JSON.stringify(sortedKeys(old.resourceElements));
-}
-
-function sortedKeys(elements: RangerPolicyResources | undefined): unknown {
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(elements ?? {}).sort()) {
-    const e = (elements as RangerPolicyResources)[k];
-    out[k] = { values: e?.values ?? [], isExcludes: e?.isExcludes === true, isRecursive: e?.isRecursive === true };
-  }
-  return out;
-}
-
-function hasKeys(record: object | undefined): boolean {
-  for (const _ in record ?? {}) return true;
-  return false;
 }
 
 function isEmpty(record: object): boolean {

@@ -10,6 +10,7 @@ import type {
   ServiceTags,
 } from "../types.ts";
 import { OverlayRecord } from "./overlay-record.ts";
+import { hasKeys, resourceChanged } from "./resource-elements.ts";
 import type { PreparedServiceDef } from "./service-def.ts";
 import { TagResourceIndex } from "./tag-index.ts";
 
@@ -113,7 +114,8 @@ export class TagStore {
         continue;
       }
       if (o !== undefined) {
-        if (!changed(this.slots[o] as Slot, sr)) continue;
+        const slot = this.slots[o] as Slot;
+        if (!resourceChanged({ signature: slot.signature, elements: slot.elements }, sr)) continue;
         this.removeSlot(o);
       }
       this.addSlot(id, sr, newMappings[id] ?? this.mappings.get(id) ?? []);
@@ -384,26 +386,6 @@ function sameTag(a: RangerTag, b: RangerTag): boolean {
   const x = evalForm(a);
   const y = evalForm(b);
   return tagKey(x) === tagKey(y) && JSON.stringify(x.options ?? null) === JSON.stringify(y.options ?? null);
-}
-
-/** Ranger compares signatures; a delta without one is compared by its elements. */
-function changed(slot: Slot, sr: RangerServiceResource): boolean {
-  if (sr.resourceSignature) return sr.resourceSignature !== slot.signature;
-  return JSON.stringify(sortedKeys(sr.resourceElements)) !== JSON.stringify(sortedKeys(slot.elements));
-}
-
-function sortedKeys(elements: RangerPolicyResources | undefined): unknown {
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(elements ?? {}).sort()) {
-    const e = (elements as RangerPolicyResources)[k];
-    out[k] = { values: e?.values ?? [], isExcludes: e?.isExcludes === true, isRecursive: e?.isRecursive === true };
-  }
-  return out;
-}
-
-function hasKeys(elements: RangerPolicyResources | undefined): boolean {
-  for (const _ in elements ?? {}) return true;
-  return false;
 }
 
 /** The ids as strings, each once (most lists have one). */
