@@ -4,7 +4,12 @@ import { auditContextOf } from "../../audit/audit.service.ts";
 import { fieldError, ServiceNotFound, ValidationFailed } from "../../errors.ts";
 import { Service } from "../../policies/policies.schemas.ts";
 import { presentService, ServiceInput } from "../../service-defs/service-defs.routes.ts";
-import { createService, deleteService, updateService } from "../../service-defs/service-defs.service.ts";
+import {
+  createService,
+  deleteService,
+  type ServiceInput as ServiceFields,
+  updateService,
+} from "../../service-defs/service-defs.service.ts";
 import { findService, listServices, type Service as ServiceT } from "../../service-defs/service-defs.store.ts";
 import type { Db, Queryable, Tx } from "../../storage/db.ts";
 import { rangerErrorShape } from "./errors.ts";
@@ -32,16 +37,8 @@ const RangerServiceUpdate = Type.Object(
   { name: Type.Optional(fields.name), type: Type.Optional(fields.type), ...rangerFields },
   { title: "RangerServiceUpdate", additionalProperties: true, description: note },
 );
-type UpdateBody = {
-  id?: number | null;
-  name?: string;
-  type?: string;
-  displayName?: string;
-  description?: string;
-  configs?: Record<string, string>;
-  isEnabled?: boolean;
-  tagService?: string | null;
-};
+/** A RangerService PUT body: the native service fields and Ranger's `id`. */
+type UpdateBody = ServiceFields & { id?: number | null };
 
 /** The service Ranger numbers `id`; SERVICE_NOT_FOUND (404) otherwise. */
 async function serviceById(db: Queryable, id: number): Promise<ServiceT> {
