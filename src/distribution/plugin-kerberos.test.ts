@@ -27,7 +27,7 @@ async function negotiate(cache: string): Promise<string> {
 }
 
 /** A request with a fresh SPNEGO token of the principal whose tickets are in `cache`. */
-const send = async (cache: string, method: "GET" | "POST" | "PUT", url: string, payload?: object) =>
+const send = async (cache: string, method: "GET" | "POST" | "PUT" | "DELETE", url: string, payload?: object) =>
   t.app.inject({
     method,
     url,
@@ -223,8 +223,21 @@ describe(`Ranger plugins on a Kerberised cluster: SPNEGO on the /secure/ paths (
       await send(hiveCache, "GET", `/service/roles/roles/user/${s.bob}`),
       // and the SQL user it names must be an administrator
       await send(hiveCache, "POST", `${roles}/?serviceName=${s.service}`, { name: role, createdByUser: s.bob }),
+      // naming nobody, or itself, it acts for its own short name, which is no administrator here
+      await send(hiveCache, "POST", `${roles}/?serviceName=${s.service}`, { name: role }),
+      await send(hiveCache, "PUT", `${roles}/grant/${s.service}`, {
+        targetRoles: ["viewer"],
+        users: [s.bob],
+        grantor: "hive",
+      }),
+      await send(hiveCache, "DELETE", `${roles}/name/viewer?serviceName=${s.service}`),
     ];
-    expect(refused.map((r) => r.statusCode)).toEqual([403, 403, 403, 403, 403, 403]);
+    expect(refused.map((r) => r.statusCode)).toEqual([403, 403, 403, 403, 403, 403, 403, 403, 403]);
+    expect(refused.slice(6).map((r) => r.json().msgDesc)).toEqual([
+      expect.stringMatching(/user `hive` does not have permission/),
+      expect.stringMatching(/user `hive` does not have permission/),
+      expect.stringMatching(/user `hive` does not have permission/),
+    ]);
     expect(refused[0]?.json().msgDesc).toMatch(
       /`trino` \(Kerberos trino\/worker2\.example@GATEHOUSE\.TEST\) is not in the service's policy\.grantrevoke\.auth\.users/,
     );

@@ -49,8 +49,10 @@ const MACRO_USERS = new Set(["{USER}", "{OWNER}"]);
  * may speak for it because it already holds `ability` (Ranger: a Ranger admin or the service's own
  * user). Gatehouse's administrator is a directory user whose built-in roles (direct, through groups
  * or composites) grant `ability`. A name equal to the caller's, or none, leaves the caller as the
- * effective user. Gatehouse has no role administrators, so a user who is not an administrator is
- * refused even where Ranger would admit a role's admin member.
+ * effective user for a native caller; a Kerberos plugin, which holds no ability of its own, acts
+ * for its own short name then, which must be an administrator too. Gatehouse has no role
+ * administrators, so a user who is not an administrator is refused even where Ranger would admit a
+ * role's admin member.
  *
  * @returns the effective user's name.
  * @throws FORBIDDEN naming the field when the effective user is unknown, disabled or lacks `ability`.
@@ -63,8 +65,12 @@ export async function assertEffectiveAdmin(
   ability: Ability,
   operation: string,
 ): Promise<string> {
-  const name = asserted.name?.trim();
-  if (!name || name === actor.name) return actor.name;
+  const asked = asserted.name?.trim();
+  // A native caller holds `ability` itself and may act as itself. A Kerberos plugin only proved its
+  // principal (its route lent it the ability), so, as Ranger requires of a service user, the user it
+  // acts for (the one named, else its own short name) must be an administrator.
+  if (actor.type !== "kerberos" && (!asked || asked === actor.name)) return actor.name;
+  const name = asked || actor.name;
   const user = await db
     .selectFrom("users")
     .where("org_id", "=", orgId)
