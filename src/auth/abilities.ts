@@ -29,7 +29,7 @@ export const WRITE_ABILITIES: ReadonlySet<Ability> = new Set(["directory.write",
 export const BUILTIN_ROLES = ["gatehouse-admin", "directory-admin", "policy-admin", "auditor", "viewer"] as const;
 
 /** True when `actor` holds `ability`. */
-export function can(actor: Actor, ability: Ability): boolean {
+export function can(actor: Pick<Actor, "type" | "permissions">, ability: Ability): boolean {
   if (ability === "public") return true;
   if (actor.type === "anonymous") return false;
   if (ability === "authenticated") return true;

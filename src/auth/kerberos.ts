@@ -68,7 +68,10 @@ export class KerberosAcceptor {
     try {
       const server = await this.#addon.initializeServer(this.#options.service);
       await server.step(token);
-      principal = server.username ?? "";
+      if (!server.contextComplete || !server.username) {
+        throw new Error("the exchange did not complete: send one complete Kerberos (SPNEGO) token");
+      }
+      principal = server.username;
     } catch (err) {
       throw InvalidCredentials(`the Kerberos (SPNEGO) token was refused: ${(err as Error).message}`);
     }

@@ -101,7 +101,7 @@ export const configSchema = Type.Object(
         minLength: 1,
         env: "GATEHOUSE_KERBEROS_KEYTAB",
         description:
-          "Keytab of Gatehouse's HTTP service principal (`HTTP/<host>@REALM`). When set, the `/secure/` Ranger plugin paths (policy, role and tag downloads, GRANT/REVOKE) accept `Authorization: Negotiate` (SPNEGO) as Ranger admin does, and a Kerberos caller must be in the service's `policy.download.auth.users`, `tag.download.auth.users` or `policy.grantrevoke.auth.users`. Needs the optional `kerberos` addon (built with the system's Kerberos headers: `apt-get install libkrb5-dev`).",
+          "Keytab of Gatehouse's HTTP service principal (`HTTP/<host>@REALM`). When set, the Ranger plugin paths that Ranger admin authenticates with Kerberos (the `/secure/` policy, role and tag downloads and GRANT/REVOKE, and the plugins' role calls) accept `Authorization: Negotiate` (SPNEGO), and a Kerberos caller must be in the service's `policy.download.auth.users`, `tag.download.auth.users` or `policy.grantrevoke.auth.users`. Needs the optional `kerberos` addon (built with the system's Kerberos headers: `apt-get install libkrb5-dev`).",
       }),
     ),
     kerberosRealm: Type.Optional(

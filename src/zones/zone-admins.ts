@@ -1,4 +1,5 @@
 import type { FastifyRequest } from "fastify";
+import { can } from "../auth/abilities.ts";
 import type { Actor } from "../auth/actor.ts";
 import { PrincipalCache } from "../decisions/principals.ts";
 import { type AppError, Forbidden } from "../errors.ts";
@@ -26,7 +27,7 @@ const PUBLIC_GROUP = "public";
 
 /** True when the caller holds `ability` service-wide (today's rule, before zones are looked at). */
 export function holdsPolicyAbility(actor: ZoneCallerActor, ability: PolicyAbility): boolean {
-  return actor.permissions.has("*") || actor.permissions.has(ability);
+  return can(actor, ability);
 }
 
 /**
