@@ -148,12 +148,21 @@ export async function listServices(db: Queryable, type?: string): Promise<Servic
 
 /** One service by name with the name of its tag service, or undefined. */
 export async function findService(db: Queryable, name: string): Promise<Service | undefined> {
+  return findServiceWhere(db, "s.name", name);
+}
+
+/** The service with database id `id` (Ranger's numeric service id), if any. */
+export async function findServiceById(db: Queryable, id: number): Promise<Service | undefined> {
+  return findServiceWhere(db, "s.id", id);
+}
+
+async function findServiceWhere(db: Queryable, column: "s.name" | "s.id", value: string | number) {
   const row = await db
     .selectFrom("services as s")
     .leftJoin("services as t", "t.id", "s.tag_service_id")
     .selectAll("s")
     .select("t.name as tag_service_name")
-    .where("s.name", "=", name)
+    .where(column, "=", value)
     .executeTakeFirst();
   return row ? toService(row) : undefined;
 }

@@ -10,7 +10,7 @@ import {
   type ServiceInput as ServiceFields,
   updateService,
 } from "../../service-defs/service-defs.service.ts";
-import { findService, listServices, type Service as ServiceT } from "../../service-defs/service-defs.store.ts";
+import { findService, findServiceById, type Service as ServiceT } from "../../service-defs/service-defs.store.ts";
 import type { Db, Queryable, Tx } from "../../storage/db.ts";
 import { rangerErrorShape } from "./errors.ts";
 import { IdParams, NameParams } from "./params.ts";
@@ -42,7 +42,7 @@ type UpdateBody = ServiceFields & { id?: number | null };
 
 /** The service Ranger numbers `id`; SERVICE_NOT_FOUND (404) otherwise. */
 async function serviceById(db: Queryable, id: number): Promise<ServiceT> {
-  const found = (await listServices(db)).find((s) => s.id === id);
+  const found = await findServiceById(db, id);
   if (!found) throw ServiceNotFound(`service ${id} not found`);
   return found;
 }

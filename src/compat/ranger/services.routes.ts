@@ -3,7 +3,13 @@ import { Type } from "typebox";
 import { ServiceDefNotFound, ServiceNotFound } from "../../errors.ts";
 import { Service } from "../../policies/policies.schemas.ts";
 import { presentService } from "../../service-defs/service-defs.routes.ts";
-import { findService, findServiceDef, listServiceDefs, listServices } from "../../service-defs/service-defs.store.ts";
+import {
+  findService,
+  findServiceById,
+  findServiceDef,
+  listServiceDefs,
+  listServices,
+} from "../../service-defs/service-defs.store.ts";
 import type { Db } from "../../storage/db.ts";
 import { rangerErrorShape } from "./errors.ts";
 import { IdParams, NameParams } from "./params.ts";
@@ -44,7 +50,7 @@ export function rangerServiceRoutes(db: Db): FastifyPluginAsyncTypebox {
         schema: { tags, summary: "Get a service by id (Ranger v2)", params: IdParams, response: { 200: Service } },
       },
       async (request) => {
-        const found = (await listServices(db.kysely)).find((s) => s.id === request.params.id);
+        const found = await findServiceById(db.kysely, request.params.id);
         if (!found) throw ServiceNotFound(`service ${request.params.id} not found`);
         return presentService(found) as never;
       },
