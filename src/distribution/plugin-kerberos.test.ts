@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bindBuiltinRole, buildUser, uniqueName } from "../../test/support/factories.ts";
+import { buildDirectoryAdmin, uniqueName } from "../../test/support/factories.ts";
 import { startTestKdc, type TestKdc } from "../../test/support/kdc.ts";
 import { type TestApp, testApp } from "../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../test/support/test-db.ts";
@@ -155,25 +155,24 @@ describe(`Ranger plugins on a Kerberised cluster: SPNEGO on the /secure/ paths (
   });
 
   it("lets a listed principal CREATE ROLE and GRANT ROLE at the plugin's v2 URLs; a policy on the role then decides", async () => {
-    const admin = await buildUser(t.db);
-    await bindBuiltinRole(t.db, admin.id, admin.org_id, "directory-admin");
+    const admin = await buildDirectoryAdmin(t.db);
     const role = uniqueName("kerb-writers");
     const roles = "/service/public/v2/api/roles";
 
     // RangerAdminRESTClient's createRole and grantRole, as a Kerberised HiveServer2 sends them
     const created = await send(hiveCache, "POST", `${roles}/?serviceName=${s.service}`, {
       name: role,
-      createdByUser: admin.username,
+      createdByUser: admin,
     });
     expect(created.statusCode, created.body).toBe(200);
     expect(created.json()).toMatchObject({ name: role, users: [] });
     const granted = await send(hiveCache, "PUT", `${roles}/grant/${s.service}`, {
       targetRoles: [role],
       users: [s.bob],
-      grantor: admin.username,
+      grantor: admin,
     });
     expect(granted.statusCode, granted.body).toBe(200);
-    const names = await send(hiveCache, "GET", `${roles}/names/?serviceName=${s.service}&execUser=${admin.username}`);
+    const names = await send(hiveCache, "GET", `${roles}/names/?serviceName=${s.service}&execUser=${admin}`);
     expect(names.statusCode, names.body).toBe(200);
     expect(names.json()).toContain(role);
 

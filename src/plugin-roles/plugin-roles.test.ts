@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serviceAccountHeaders } from "../../test/support/credentials.ts";
-import { bindBuiltinRole, buildUser, uniqueName } from "../../test/support/factories.ts";
+import { buildDirectoryAdmin, uniqueName } from "../../test/support/factories.ts";
 import { type TestApp, testApp } from "../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../test/support/test-db.ts";
 import { seedService } from "../decisions/test-seed.ts";
@@ -25,13 +25,6 @@ type RangerRole = { id: number; name: string; users: Member[]; groups: Member[];
 /** A request as the plugin sends it: its service account's credentials. */
 function plugin(method: "GET" | "POST" | "PUT" | "DELETE", url: string, payload?: Record<string, unknown>) {
   return t.request({ method, url, headers: pluginAuth, ...(payload === undefined ? {} : { payload }) });
-}
-
-/** A directory user with the `directory-admin` built-in role: a Ranger admin for role SQL. */
-async function buildAdmin(): Promise<string> {
-  const user = await buildUser(t.db);
-  await bindBuiltinRole(t.db, user.id, user.org_id, "directory-admin");
-  return user.username;
 }
 
 /** The role as plugins download it for `service`, or undefined. */
@@ -91,7 +84,7 @@ function grant(kind: "grant" | "revoke", s: Seeded, body: Record<string, unknown
 describe(`Ranger plugin role API (${TEST_BACKEND})`, () => {
   it("CREATE ROLE, SHOW ROLES, role details and DROP ROLE, each seen by the roles download", async () => {
     const s = await seedService(t);
-    const admin = await buildAdmin();
+    const admin = await buildDirectoryAdmin(t.db);
     const name = uniqueName("analyst-role");
 
     // the plugin's own URL: POST /service/public/v2/api/roles/?serviceName=..., createdByUser = the SQL user
@@ -141,7 +134,7 @@ describe(`Ranger plugin role API (${TEST_BACKEND})`, () => {
 
   it("GRANT ROLE lets a policy on the role decide for the user; REVOKE ROLE takes it back", async () => {
     const s = await seedService(t);
-    const admin = await buildAdmin();
+    const admin = await buildDirectoryAdmin(t.db);
     const name = uniqueName("writers");
     expect((await plugin("POST", ROLE_REST, { name, createdByUser: admin })).statusCode).toBe(200);
     await policyForRole(s, name);
@@ -217,7 +210,7 @@ describe(`Ranger plugin role API (${TEST_BACKEND})`, () => {
 
   it("holds the SQL user to Ranger's execUser rule: an administrator, or the caller itself", async () => {
     const s = await seedService(t);
-    const admin = await buildAdmin();
+    const admin = await buildDirectoryAdmin(t.db);
     const name = uniqueName("guarded");
 
     // bob is no administrator: CREATE ROLE, DROP ROLE, SHOW ROLES, GRANT ROLE and role details are refused
@@ -280,7 +273,7 @@ describe(`Ranger plugin role API (${TEST_BACKEND})`, () => {
 
   it("answers bad bodies, unknown names and taken names with 4xx in Ranger's error body", async () => {
     const s = await seedService(t);
-    const admin = await buildAdmin();
+    const admin = await buildDirectoryAdmin(t.db);
     const name = uniqueName("checked");
     expect((await plugin("POST", ROLE_REST, { name, createdByUser: admin })).statusCode).toBe(200);
 

@@ -50,3 +50,13 @@ export async function bindBuiltinRole(db: Db, userId: string, orgId: string, rol
     .values({ org_id: orgId, role_id: row.id, principal_type: "user", principal_id: userId })
     .execute();
 }
+
+/**
+ * A directory user of the default organisation holding `directory-admin`: the administrator
+ * Ranger's execUser rule admits for role SQL. Returns its username.
+ */
+export async function buildDirectoryAdmin(db: Db): Promise<string> {
+  const user = await buildUser(db);
+  await bindBuiltinRole(db, user.id, user.org_id, "directory-admin");
+  return user.username;
+}

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bindBuiltinRole, buildOrg, buildUser, uniqueName } from "../../../test/support/factories.ts";
+import {
+  bindBuiltinRole,
+  buildDirectoryAdmin,
+  buildOrg,
+  buildUser,
+  uniqueName,
+} from "../../../test/support/factories.ts";
 import { type TestApp, testApp } from "../../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../../test/support/test-db.ts";
 
@@ -36,13 +42,6 @@ function expectVx(res: { statusCode: number; json(): unknown }, status: number, 
 
 async function newUser() {
   return (await ok("POST", "/v1/users", { username: uniqueName("u") })) as { id: string; username: string };
-}
-
-/** A directory user holding `directory-admin`: an administrator Ranger's execUser rule admits. */
-async function newAdmin() {
-  const user = await buildUser(t.db);
-  await bindBuiltinRole(t.db, user.id, user.org_id, "directory-admin");
-  return user.username;
 }
 
 async function newGroup(...memberIds: string[]) {
@@ -147,7 +146,7 @@ describe(`Ranger public REST API v2 writes (${TEST_BACKEND})`, () => {
     // Ranger's execUser rule holds on the v2 mount too: a named user who is no administrator is refused
     const ghost = uniqueName("ghost");
     expectVx(await send("DELETE", `${V2}/roles/name/${byName.name}?execUser=${ghost}`), 403, "query.execUser");
-    const admin = await newAdmin();
+    const admin = await buildDirectoryAdmin(t.db);
     expect((await send("DELETE", `${V2}/roles/name/${byName.name}?execUser=${admin}`)).statusCode).toBe(204);
     expectVx(await send("DELETE", `${V2}/roles/name/${byName.name}`), 404, "path.name");
   });
@@ -255,7 +254,7 @@ describe(`Ranger public REST API v2 writes (${TEST_BACKEND})`, () => {
     const granted = await ok("PUT", `${V2}/roles/grant/${service}`, {
       targetRoles: [readers.name],
       roles: [stewards.name],
-      grantor: await newAdmin(),
+      grantor: await buildDirectoryAdmin(t.db),
     });
     expect(granted).toMatchObject({ statusCode: 0 });
     expect((await ok("GET", `${V2}/roles/${readers.id}`)) as RangerRoleJson).toMatchObject({
