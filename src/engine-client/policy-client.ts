@@ -1,20 +1,28 @@
 import {
   createEngine,
   diffServiceTags,
+  type EngineInput,
   type EngineOptions,
   HeldServiceTags,
   type PolicyEngine,
   type RangerAccessRequest,
   type RangerAccessResult,
-  type RangerPolicy,
-  type RangerPolicyDelta,
   type RangerRoles,
-  type SecurityZoneInfo,
   type ServicePolicies,
   type ServiceTags,
-  type TagPolicies,
 } from "../engine/index.ts";
-import { splitPoliciesByZone } from "../zones/zone-policies.ts";
+import {
+  allDeltas,
+  type ClientDocuments,
+  type Downloads,
+  documentsAfter,
+  engineInputOf,
+  headersAfter,
+  movesZone,
+  noDocuments,
+  sameZones,
+  trackDeltas,
+} from "./client-documents.ts";
 
 /** How to reach the server and how often to ask it. */
 export interface PolicyClientOptions {
@@ -31,7 +39,16 @@ export interface PolicyClientOptions {
   clusterName?: string;
   /** Options of the local engine. */
   engineOptions?: EngineOptions;
-  /** Called when a poll fails; the engine keeps serving the last policies it had. */
+  /**
+   * Builds the local engine; default `createEngine`. A seam for a host that wraps or instruments
+   * its engine, and for tests that need an engine refusing an update (the server's validation
+   * keeps it from sending anything the stock engine throws on).
+   */
+  engineFactory?: (input: EngineInput, options?: EngineOptions) => PolicyEngine;
+  /**
+   * Called when a timed poll fails (the client then holds and serves exactly what it had before
+   * it), and when its engine refused an in-place update that a rebuild then took.
+   */
   onError?: (err: unknown) => void;
   /** Called after the engine changed (new version or roles). */
   onUpdate?: (policyVersion: number) => void;
@@ -46,24 +63,19 @@ export interface PolicyClientOptions {
  * asking for resource-tag deltas (`supportsTagDeltas=true`) and applying them in place
  * (`applyServiceTags`), applying a whole resource-tag document, when the server sends one, as its
  * difference from the one held (`diffServiceTags`), and rebuilding only on a full policy download,
- * a role change, a zone change or a change of tag service. Decisions are then in-process and synchronous, the way a Ranger
- * plugin decides; a failed poll leaves the last engine in place.
+ * a role change, a zone change or a change of tag service. Decisions are then in-process and
+ * synchronous, the way a Ranger plugin decides.
+ *
+ * A poll is taken whole or not at all: the versions the client reports and asks with are always
+ * those of the documents its engine was built or updated from, so a poll whose update fails
+ * leaves documents, versions and decisions as they were, and the next poll asks again from
+ * there (see `#take`).
  */
 export class PolicyClient {
   readonly #o: PolicyClientOptions;
   readonly #fetch: typeof fetch;
   #engine: PolicyEngine | null = null;
-  #servicePolicies: ServicePolicies | null = null;
-  /** Resource policies by id, the zones' included (each carries its `zoneName`). */
-  #policies = new Map<number, RangerPolicy>();
-  /** The service's security zones (resources, tag-service flag), without their policies. */
-  #zones: Record<string, SecurityZoneInfo> = {};
-  /** The linked tag service's header (def, config) and its policies by id; null when none. */
-  #tagPolicies: TagPolicies | null = null;
-  #tagPolicyMap = new Map<number, RangerPolicy>();
-  /** The resource-tag document, kept current by the tag deltas downloaded; null before the first. */
-  #serviceTags: HeldServiceTags | null = null;
-  #roles: RangerRoles | null = null;
+  #docs: ClientDocuments = noDocuments();
   #timer: NodeJS.Timeout | null = null;
   #polling: Promise<boolean> | null = null;
 
@@ -91,7 +103,10 @@ export class PolicyClient {
     this.#timer = null;
   }
 
-  /** The local engine; throws before the first successful download. */
+  /**
+   * The local engine; throws before the first successful download. A poll may replace it (a
+   * rebuild), so ask the client each time rather than keeping the engine.
+   */
   get engine(): PolicyEngine {
     if (!this.#engine) throw new Error("policy client has not loaded policies yet: await start()");
     return this.#engine;
@@ -99,22 +114,22 @@ export class PolicyClient {
 
   /** Policy version the local engine serves (-1 before the first download). */
   get policyVersion(): number {
-    return this.#servicePolicies?.policyVersion ?? -1;
+    return this.#docs.servicePolicies?.policyVersion ?? -1;
   }
 
-  /** Role version held (-1 before the first download). */
+  /** Role version the local engine serves (-1 before the first download). */
   get roleVersion(): number {
-    return this.#roles?.roleVersion ?? -1;
+    return this.#docs.roles?.roleVersion ?? -1;
   }
 
-  /** Resource-tag version held (-1 before the first download). */
+  /** Resource-tag version the local engine serves (-1 before the first download). */
   get tagVersion(): number {
-    return this.#serviceTags?.tagVersion ?? -1;
+    return this.#docs.serviceTags?.tagVersion ?? -1;
   }
 
   /** The resource-tag document held, tag deltas applied (null before the first download); never mutate it. */
   get serviceTags(): ServiceTags | null {
-    return this.#serviceTags?.document ?? null;
+    return this.#docs.serviceTags?.document ?? null;
   }
 
   /** Access decision by the local engine. */
@@ -143,102 +158,107 @@ export class PolicyClient {
       lastKnownVersion: String(this.tagVersion),
       supportsTagDeltas: "true",
     });
-    const held = this.#serviceTags;
-    if (tags?.isDelta === true && !held) throw new Error("tag download sent a delta to a client holding no tags");
-    // A whole document is applied to the engine as its difference from the one held.
-    const previousTags = tags && tags.isDelta !== true && held ? held.document : null;
-    if (roles) this.#roles = roles;
-    if (tags) {
-      if (held) held.apply(tags);
-      else this.#serviceTags = new HeldServiceTags(tags);
-    }
     if (!policies && !roles && !tags) return false;
-    const hadTagRepo = this.#tagPolicies !== null;
-    // Ranger sends zone policies (and their deltas) under `securityZones`: one list for tracking.
-    const deltas = policies?.policyDeltas ? allDeltas(policies) : null;
-    let zonesChanged = false;
-    if (policies && deltas && this.#servicePolicies) {
-      zonesChanged = !sameZones(this.#zones, policies.securityZones ?? {}) || this.#movesZone(deltas);
-      this.#zones = zoneHeaders(policies.securityZones ?? {});
-      this.#track(deltas);
-      if (policies.tagPolicies) this.#tagPolicies = { ...policies.tagPolicies, policies: undefined };
-      this.#servicePolicies = { ...this.#servicePolicies, policyVersion: policies.policyVersion };
-    } else if (policies) {
-      this.#servicePolicies = policies;
-      const zoned = Object.values(policies.securityZones ?? {}).flatMap((z) => z.policies ?? []);
-      this.#policies = new Map([...(policies.policies ?? []), ...zoned].map((p) => [p.id as number, p]));
-      this.#zones = zoneHeaders(policies.securityZones ?? {});
-      this.#tagPolicies = policies.tagPolicies ? { ...policies.tagPolicies, policies: undefined } : null;
-      this.#tagPolicyMap = new Map((policies.tagPolicies?.policies ?? []).map((p) => [p.id as number, p]));
-    }
-    const engine = this.#engine;
-    const incremental =
-      engine && (!policies || deltas) && !roles && !zonesChanged && hadTagRepo === (this.#tagPolicies !== null);
-    if (incremental) {
-      // Deltas: update the engine in place (it routes tag policy deltas to its tag repository and
-      // zone policy deltas, by their `zoneName`, to their zone's repository).
-      if (deltas) engine.applyDeltas(deltas, undefined, policies?.policyVersion);
-      // New resource tags: the server's delta, or what changed since the last document.
-      if (tags) {
-        engine.applyServiceTags(
-          tags.isDelta === true ? tags : previousTags ? diffServiceTags(previousTags, tags) : tags,
-        );
-      }
-    } else this.#rebuild();
+    this.#take({ roles, policies, tags });
     this.#o.onUpdate?.(this.policyVersion);
     return true;
   }
 
-  /** Keeps the policy lists in step with deltas (for a later rebuild), tag policies apart. */
-  #track(deltas: readonly RangerPolicyDelta[]): void {
-    const tagType = this.#tagPolicies?.serviceDef?.name;
-    for (const d of deltas) {
-      if (d.policy.id === undefined) continue;
-      const list = tagType && d.policy.serviceType === tagType ? this.#tagPolicyMap : this.#policies;
-      if (d.changeType === 2) list.delete(d.policy.id);
-      else list.set(d.policy.id, d.policy);
+  /**
+   * Brings engine and documents to the downloads, all or nothing. The new documents are computed
+   * aside (`documentsAfter` leaves the held ones untouched) and committed only once an engine
+   * reflects them:
+   *
+   * - Rebuild (a full download, a role, zone or tag-service change): the new engine is built
+   *   aside; if the build throws, nothing was changed.
+   * - In place (deltas, new resource tags): the live engine is updated first, then the documents.
+   *   `applyDeltas` and `applyServiceTags` change the engine step by step and can throw halfway
+   *   (a delta whose policy does not compile leaves the deltas before it applied, and that
+   *   policy's old version removed), so after a throw the live engine is never served again. It is
+   *   replaced by a rebuild from the new documents, as Ranger's `RangerBasePlugin.setPolicies`
+   *   does when it cannot apply deltas: the engine may refuse only the in-place path (then this
+   *   catches up now, where retrying the same deltas in place would fail at every poll), and when
+   *   a later change fixed what an earlier delta broke, the new documents hold the fix. Only if the
+   *   engine refuses the new documents too does it get rebuilt from the held ones, which it took
+   *   before: the poll then fails with the in-place error, versions and decisions stay as they
+   *   were (Ranger keeps its old engine), and the next poll asks again from those versions.
+   * - Should even that rebuild fail (an engine refusing documents it took before), the client
+   *   drops engine and documents alike rather than serve a half-updated engine: decisions throw
+   *   as before `start`, and the next poll starts over with full downloads.
+   */
+  #take(d: Downloads): void {
+    const held = this.#docs;
+    if (d.tags?.isDelta === true && !held.serviceTags)
+      throw new Error("tag download sent a delta to a client holding no tags");
+    if (d.policies?.policyDeltas && !held.servicePolicies)
+      throw new Error("policy download sent deltas to a client holding no policies");
+    // Ranger sends zone policies (and their deltas) under `securityZones`: one list for tracking.
+    const deltas = d.policies?.policyDeltas ? allDeltas(d.policies) : null;
+    const headers = headersAfter(held, d);
+    const engine = this.#engine;
+    const inPlace =
+      engine !== null &&
+      (!d.policies || deltas !== null) &&
+      !d.roles &&
+      !(deltas && (!sameZones(held.zones, headers.zones) || movesZone(held, deltas))) &&
+      (held.tagPolicies !== null) === (headers.tagPolicies !== null);
+    if (!inPlace) {
+      const next = documentsAfter(held, d);
+      this.#engine = this.#build(next);
+      this.#docs = next;
+      return;
     }
+    try {
+      // Deltas: the engine routes tag policy deltas to its tag repository and zone policy deltas,
+      // by their `zoneName`, to their zone's repository.
+      if (deltas) engine.applyDeltas(deltas, undefined, d.policies?.policyVersion);
+      // New resource tags: the server's delta, or what changed since the last document.
+      const tags = d.tags;
+      if (tags) {
+        const previous = tags.isDelta !== true ? held.serviceTags?.document : undefined;
+        engine.applyServiceTags(previous ? diffServiceTags(previous, tags) : tags);
+      }
+    } catch (err) {
+      this.#recover(err, held, d);
+      return;
+    }
+    // The engine took the poll: commit it in place, O(its size). `HeldServiceTags.apply` walks the
+    // same lists the engine's tag store just walked, so it cannot throw on what the engine took.
+    if (d.tags) {
+      if (held.serviceTags) held.serviceTags.apply(d.tags);
+      else held.serviceTags = new HeldServiceTags(d.tags);
+    }
+    if (deltas) trackDeltas(held, deltas);
+    Object.assign(held, headers);
   }
 
-  /** Whether a delta moves a resource policy between zones (the engine would keep the old copy). */
-  #movesZone(deltas: readonly RangerPolicyDelta[]): boolean {
-    const tagType = this.#tagPolicies?.serviceDef?.name;
-    return deltas.some(
-      (d) =>
-        d.changeType === 1 &&
-        d.policy.id !== undefined &&
-        !(tagType && d.policy.serviceType === tagType) &&
-        (this.#policies.get(d.policy.id)?.zoneName ?? "") !== (d.policy.zoneName ?? ""),
-    );
+  /** After a failed in-place update: a rebuild from the new documents, else from the held ones (see `#take`). */
+  #recover(err: unknown, held: ClientDocuments, d: Downloads): void {
+    let next: ClientDocuments;
+    let engine: PolicyEngine;
+    try {
+      next = documentsAfter(held, d);
+      engine = this.#build(next);
+    } catch {
+      try {
+        this.#engine = this.#build(held);
+      } catch (rebuildErr) {
+        this.#engine = null;
+        this.#docs = noDocuments();
+        throw new AggregateError(
+          [err, rebuildErr],
+          "policy client: the engine refused an update and a rebuild from the policies it held; it starts over",
+        );
+      }
+      throw err;
+    }
+    this.#engine = engine;
+    this.#docs = next;
+    this.#o.onError?.(err);
   }
 
-  #rebuild(): void {
-    const sp = this.#servicePolicies;
-    if (!sp?.serviceDef) throw new Error("policy download carried no service definition");
-    const split = splitPoliciesByZone([...this.#policies.values()], this.#zones);
-    this.#engine = createEngine(
-      {
-        serviceName: sp.serviceName,
-        serviceDef: sp.serviceDef,
-        policies: split.policies,
-        securityZones: split.securityZones,
-        roles: this.#roles?.rangerRoles ?? [],
-        serviceConfig: { raw: sp.serviceConfig ?? {} },
-        policyVersion: sp.policyVersion,
-        ...(this.#tagPolicies?.serviceDef
-          ? {
-              tagPolicies: {
-                serviceName: this.#tagPolicies.serviceName,
-                serviceDef: this.#tagPolicies.serviceDef,
-                policies: [...this.#tagPolicyMap.values()],
-                serviceConfig: this.#tagPolicies.serviceConfig ?? {},
-              },
-            }
-          : {}),
-        ...(this.#serviceTags ? { serviceTags: this.#serviceTags.document } : {}),
-      },
-      this.#o.engineOptions,
-    );
+  #build(docs: ClientDocuments): PolicyEngine {
+    return (this.#o.engineFactory ?? createEngine)(engineInputOf(docs), this.#o.engineOptions);
   }
 
   /** GET with the plugin's query; null on 304. */
@@ -254,27 +274,4 @@ export class PolicyClient {
     if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
   }
-}
-
-/** The top-level deltas followed by every zone's (`securityZones[zone].policyDeltas`). */
-function allDeltas(sp: ServicePolicies): RangerPolicyDelta[] {
-  return [...(sp.policyDeltas ?? []), ...Object.values(sp.securityZones ?? {}).flatMap((z) => z.policyDeltas ?? [])];
-}
-
-/** Zones without their policies or deltas: what the client keeps to rebuild. */
-function zoneHeaders(zones: Record<string, SecurityZoneInfo>): Record<string, SecurityZoneInfo> {
-  const out: Record<string, SecurityZoneInfo> = {};
-  for (const [name, z] of Object.entries(zones)) {
-    out[name] = {
-      zoneName: z.zoneName ?? name,
-      resources: z.resources ?? [],
-      containsAssociatedTagService: z.containsAssociatedTagService === true,
-    };
-  }
-  return out;
-}
-
-/** Whether two zone sets have the same names, resources and tag-service flags. */
-function sameZones(held: Record<string, SecurityZoneInfo>, sent: Record<string, SecurityZoneInfo>): boolean {
-  return JSON.stringify(zoneHeaders(held)) === JSON.stringify(zoneHeaders(sent));
 }
