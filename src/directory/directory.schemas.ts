@@ -245,6 +245,10 @@ export const Role = Type.Object(
     permissions: Type.Array(Type.String()),
     builtin: Type.Boolean(),
     composites: Type.Array(Uuid, { description: "Roles this one bundles directly" }),
+    administers: Type.Array(Uuid, {
+      description:
+        "Among `composites`, the roles this role's direct users and groups administer (Ranger: an admin member role)",
+    }),
     createdAt: Time,
     updatedAt: Time,
   },
@@ -255,6 +259,13 @@ const RoleFields = {
   description: Type.Optional(Type.String({ maxLength: 4096 })),
   permissions: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 1000 })),
   composites: Type.Optional(Type.Array(Uuid, { maxItems: 1000, description: "Roles to bundle; cycles are refused" })),
+  administers: Type.Optional(
+    Type.Array(Uuid, {
+      maxItems: 1000,
+      description:
+        "Replaces the list of composites this role's direct users and groups administer (Ranger: an admin member role); each must be among `composites`",
+    }),
+  ),
 };
 const RoleName = Type.String({ minLength: 1, maxLength: 255, pattern: "^[^\\s/]+$" });
 export const CreateRoleBody = Type.Object(
@@ -277,10 +288,18 @@ export const RoleBinding = Type.Object(
     principal: Type.Object({ type: PrincipalType, id: Uuid }),
     scope: Type.Object({ type: ScopeType, value: Type.String() }),
     allowAllObjects: Type.Boolean(),
+    isAdmin: Type.Boolean({
+      description: "Role administrator: may grant and revoke the role (Ranger's `isAdmin`, WITH ADMIN OPTION)",
+    }),
     createdAt: Time,
   },
   { title: "RoleBinding" },
 );
+
+const RoleAdminFlag = Type.Boolean({
+  description:
+    "Make the principal an administrator of the role: it may grant and revoke the role through Ranger's role API without `directory.write` (Ranger's `isAdmin`)",
+});
 
 export const CreateRoleBindingBody = Type.Object(
   {
@@ -302,9 +321,13 @@ export const CreateRoleBindingBody = Type.Object(
       ),
     ),
     allowAllObjects: Type.Optional(Type.Boolean({ description: "Every object in scope, now and later (VMware Aria)" })),
+    isAdmin: Type.Optional(RoleAdminFlag),
   },
   { additionalProperties: false },
 );
+
+/** The body of `PATCH /v1/role-bindings/{id}`: the one field a binding lets change. */
+export const UpdateRoleBindingBody = Type.Object({ isAdmin: RoleAdminFlag }, { additionalProperties: false });
 
 export const RoleBindingListQuery = Type.Object({
   roleId: Type.Optional(Uuid),

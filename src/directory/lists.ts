@@ -168,7 +168,7 @@ export async function listRoles(
   filters: { prefix?: string | undefined; builtin?: boolean | undefined },
   limit: number,
   cursor: string | undefined,
-): Promise<PageResult<RoleRow & { composites: string[] }>> {
+): Promise<PageResult<RoleRow & { composites: string[]; administers: string[] }>> {
   let query = db.selectFrom("roles").where((eb) => eb.or([eb("org_id", "=", orgId), eb("org_id", "is", null)]));
   if (filters.prefix) {
     query = query.where(sql<SqlBool>`lower(name) like ${`${escapeLike(filters.prefix.toLowerCase())}%`}`);
@@ -191,10 +191,14 @@ export async function listRoles(
           .orderBy("child_role_id")
           .execute()
       : [];
-  const withComposites = rows.map((r) => ({
-    ...r,
-    composites: links.filter((l) => l.role_id === r.id).map((l) => l.child_role_id),
-  }));
+  const withComposites = rows.map((r) => {
+    const own = links.filter((l) => l.role_id === r.id);
+    return {
+      ...r,
+      composites: own.map((l) => l.child_role_id),
+      administers: own.filter((l) => l.is_admin).map((l) => l.child_role_id),
+    };
+  });
   return page(withComposites, limit, Number(total.n), (r) => ({ id: r.id }));
 }
 

@@ -92,7 +92,11 @@ export function presentGroup(row: GroupRow): GroupView {
   };
 }
 
-/** A role as the API shows it; `composites` are the ids of the roles it bundles directly. */
+/**
+ * A role as the API shows it; `composites` are the ids of the roles it bundles directly, and
+ * `administers` the ones among them that this role's direct users and groups administer (Ranger:
+ * this role is an admin member role of them).
+ */
 export interface RoleView {
   id: string;
   num: number;
@@ -102,12 +106,13 @@ export interface RoleView {
   permissions: string[];
   builtin: boolean;
   composites: string[];
+  administers: string[];
   createdAt: string;
   updatedAt: string;
 }
 
-/** Maps a stored role and its direct composites to the public view. */
-export function presentRole(row: RoleRow, composites: string[]): RoleView {
+/** Maps a stored role, its direct composites and the ones it administers to the public view. */
+export function presentRole(row: RoleRow, composites: string[], administers: string[]): RoleView {
   return {
     id: row.id,
     num: row.num,
@@ -117,6 +122,7 @@ export function presentRole(row: RoleRow, composites: string[]): RoleView {
     permissions: row.permissions,
     builtin: row.builtin,
     composites,
+    administers,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
@@ -130,6 +136,8 @@ export interface RoleBindingView {
   principal: { type: "user" | "group" | "service_account"; id: string };
   scope: { type: "org" | "service" | "resource"; value: string };
   allowAllObjects: boolean;
+  /** Role administrator: may grant and revoke the role (Ranger's `isAdmin`, Hive's WITH ADMIN OPTION). */
+  isAdmin: boolean;
   createdAt: string;
 }
 
@@ -142,6 +150,7 @@ export function presentRoleBinding(row: RoleBindingRow): RoleBindingView {
     principal: { type: row.principal_type, id: row.principal_id },
     scope: { type: row.scope_type, value: row.scope },
     allowAllObjects: row.allow_all_objects,
+    isAdmin: row.is_admin,
     createdAt: row.created_at.toISOString(),
   };
 }

@@ -21,6 +21,8 @@ export interface CreateRoleBindingInput {
   scope?: BindingScope | undefined;
   /** Grant on every object in scope, now and later (VMware Aria's `allowAllObjects`). */
   allowAllObjects?: boolean | undefined;
+  /** The principal administers the role: it may grant and revoke it (Ranger's `isAdmin`). */
+  isAdmin?: boolean | undefined;
 }
 
 const SERVICE_NAME = /^[A-Za-z0-9_.-]{1,255}$/;
@@ -106,6 +108,7 @@ export async function createRoleBinding(
       scope_type: scope.type,
       scope: scope.value,
       allow_all_objects: input.allowAllObjects ?? false,
+      is_admin: input.isAdmin ?? false,
     })
     .onConflict((oc) => oc.doNothing())
     .returningAll()
@@ -140,6 +143,40 @@ export async function getRoleBindingRow(db: Queryable, id: string): Promise<Role
   const row = await db.selectFrom("role_bindings").where("id", "=", id).selectAll().executeTakeFirst();
   if (!row) throw fail(RoleBindingNotFound, "path.id", "exists", `role binding \`${id}\` not found`);
   return row;
+}
+
+/**
+ * Makes the binding's principal an administrator of its role, or no longer one (Ranger's `isAdmin`;
+ * an administrator may grant and revoke the role through Ranger's role API). Making one is handing
+ * the role out, so the caller is held to the same guard as binding it. Unchanged: no write, no event.
+ *
+ * @throws ROLE_BINDING_NOT_FOUND (404); FORBIDDEN when the role reaches built-in permissions the caller does not hold.
+ */
+export async function setRoleBindingAdmin(
+  tx: Tx,
+  ctx: AuditContext,
+  id: string,
+  isAdmin: boolean,
+): Promise<RoleBindingView> {
+  const row = await getRoleBindingRow(tx, id);
+  if (row.is_admin === isAdmin) return presentRoleBinding(row);
+  if (isAdmin) await assertMayGrant(tx, ctx, [row.role_id], "body.isAdmin");
+  const updated = await tx
+    .updateTable("role_bindings")
+    .set({ is_admin: isAdmin })
+    .where("id", "=", id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const view = presentRoleBinding(updated);
+  await recordAudit(tx, ctx, {
+    action: "role_binding.updated",
+    targetType: "role_binding",
+    targetId: id,
+    orgId: row.org_id,
+    before: presentRoleBinding(row),
+    after: view,
+  });
+  return view;
 }
 
 /** Deletes a role binding. */

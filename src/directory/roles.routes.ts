@@ -10,12 +10,18 @@ import {
   Role,
   RoleBinding,
   RoleBindingListQuery,
+  UpdateRoleBindingBody,
   UpdateRoleBody,
 } from "./directory.schemas.ts";
 import { listRoleBindings, listRoles } from "./lists.ts";
 import { assertSameOrg, resolveOrgId } from "./org-scope.ts";
 import { presentRole, presentRoleBinding } from "./present.ts";
-import { createRoleBinding, deleteRoleBinding, getRoleBindingRow } from "./role-bindings.service.ts";
+import {
+  createRoleBinding,
+  deleteRoleBinding,
+  getRoleBindingRow,
+  setRoleBindingAdmin,
+} from "./role-bindings.service.ts";
 import { createRole, deleteRole, getRole, updateRole } from "./roles.service.ts";
 
 /** `/v1/roles` (built-in and custom, composite) and `/v1/role-bindings`. */
@@ -70,7 +76,10 @@ export function roleRoutes(db: Db): FastifyPluginAsyncTypebox {
         const q = request.query;
         const orgId = await resolveOrgId(db.kysely, request.actor, q.orgId);
         const result = await listRoles(db.kysely, orgId, q, q.limit, q.cursor);
-        return { ...result, items: result.items.map(({ composites, ...row }) => presentRole(row, composites)) };
+        return {
+          ...result,
+          items: result.items.map(({ composites, administers, ...row }) => presentRole(row, composites, administers)),
+        };
       },
     );
 
@@ -90,7 +99,8 @@ export function roleRoutes(db: Db): FastifyPluginAsyncTypebox {
         schema: {
           tags: ["directory"],
           summary: "Update a role",
-          description: "Built-in roles are immutable (409 `ROLE_BUILTIN_IMMUTABLE`). `composites` replaces the list.",
+          description:
+            "Built-in roles are immutable (409 `ROLE_BUILTIN_IMMUTABLE`). `composites` replaces the list; `administers` replaces the composites this role's direct users and groups administer (each must be a composite; without it, composites that stay keep their flag).",
           params: IdParams,
           body: UpdateRoleBody,
           response: { 200: Role },
@@ -129,7 +139,7 @@ export function roleRoutes(db: Db): FastifyPluginAsyncTypebox {
           tags: ["directory"],
           summary: "Bind a role to a principal",
           description:
-            "Principal: a user, group (reaches every effective member) or service account. Scope: the organisation, a service, or a resource selector such as `catalog=sales,schema=*`; `allowAllObjects` grants every object in scope.",
+            "Principal: a user, group (reaches every effective member) or service account. Scope: the organisation, a service, or a resource selector such as `catalog=sales,schema=*`; `allowAllObjects` grants every object in scope. `isAdmin` makes the principal an administrator of the role: it may grant and revoke the role through Ranger's role API (docs/plugin-roles.md).",
           body: CreateRoleBindingBody,
           response: { 201: RoleBinding },
         },
@@ -177,6 +187,29 @@ export function roleRoutes(db: Db): FastifyPluginAsyncTypebox {
         const row = await getRoleBindingRow(db.kysely, request.params.id);
         assertSameOrg(request.actor, row.org_id);
         return presentRoleBinding(row);
+      },
+    );
+
+    app.patch(
+      "/v1/role-bindings/:id",
+      {
+        config: { ability: "directory.write" },
+        schema: {
+          tags: ["directory"],
+          summary: "Make a binding's principal an administrator of its role, or no longer one",
+          description:
+            "`isAdmin` is the one field a binding lets change (Ranger's `isAdmin`, Hive's WITH ADMIN OPTION); role, principal and scope are fixed: delete and bind again. Making an administrator is held to the same escalation guard as binding the role. Audited as `role_binding.updated` when it changes.",
+          params: IdParams,
+          body: UpdateRoleBindingBody,
+          response: { 200: RoleBinding },
+        },
+      },
+      async (request) => {
+        const row = await getRoleBindingRow(db.kysely, request.params.id);
+        assertSameOrg(request.actor, row.org_id);
+        return db.transaction((tx) =>
+          setRoleBindingAdmin(tx, auditContextOf(request), request.params.id, request.body.isAdmin),
+        );
       },
     );
 

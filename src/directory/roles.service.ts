@@ -1,6 +1,13 @@
 import { sql } from "kysely";
 import { type AuditContext, recordAudit } from "../audit/audit.service.ts";
-import { ReferenceNotFound, RoleBuiltinImmutable, RoleCompositeCycle, RoleNameTaken, RoleNotFound } from "../errors.ts";
+import {
+  ReferenceNotFound,
+  RoleBuiltinImmutable,
+  RoleCompositeCycle,
+  RoleNameTaken,
+  RoleNotFound,
+  ValidationFailed,
+} from "../errors.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
 import type { RoleRow } from "../storage/schema.ts";
 import { fail } from "./fail.ts";
@@ -16,6 +23,11 @@ export interface CreateRoleInput {
   permissions?: string[] | undefined;
   /** Ids of the roles this one bundles (built-in roles or roles of the same organisation). */
   composites?: string[] | undefined;
+  /**
+   * Ids among `composites` that this role's direct users and groups administer (Ranger's admin
+   * member role). On update, absent keeps the flags of the composites that stay.
+   */
+  administers?: string[] | undefined;
 }
 
 /** Changes to a role; `composites` replaces the whole list. */
@@ -39,9 +51,52 @@ export async function compositesOf(db: Queryable, roleId: string): Promise<strin
   return rows.map((r) => r.child_role_id);
 }
 
+/** The ids of the roles a role bundles directly, and of those among them it administers. */
+export async function compositeLinksOf(
+  db: Queryable,
+  roleId: string,
+): Promise<{ composites: string[]; administers: string[] }> {
+  const rows = await db
+    .selectFrom("role_composites")
+    .where("role_id", "=", roleId)
+    .select(["child_role_id", "is_admin"])
+    .orderBy("child_role_id")
+    .execute();
+  return {
+    composites: rows.map((r) => r.child_role_id),
+    administers: rows.filter((r) => r.is_admin).map((r) => r.child_role_id),
+  };
+}
+
+/** A stored role as the API shows it, with its composite links. */
+async function viewOf(db: Queryable, row: RoleRow): Promise<RoleView> {
+  const links = await compositeLinksOf(db, row.id);
+  return presentRole(row, links.composites, links.administers);
+}
+
 /** A role with its composites, as the API shows it. */
 export async function getRole(db: Queryable, id: string): Promise<RoleView> {
-  return presentRole(await getRoleRow(db, id), await compositesOf(db, id));
+  return viewOf(db, await getRoleRow(db, id));
+}
+
+/**
+ * The administered composites, checked to be among `composites`.
+ *
+ * @throws VALIDATION_FAILED naming `body.administers[i]` for an id that is not a composite.
+ */
+function checkAdministers(composites: string[], administers: string[]): Set<string> {
+  const bundled = new Set(composites);
+  for (const [index, id] of administers.entries()) {
+    if (!bundled.has(id)) {
+      throw fail(
+        ValidationFailed,
+        `body.administers[${index}]`,
+        "inComposites",
+        `role \`${id}\` is not among the composites; a role administers only roles it bundles`,
+      );
+    }
+  }
+  return new Set(administers);
 }
 
 function assertMutable(role: RoleRow): void {
@@ -97,12 +152,14 @@ async function nameTaken(db: Queryable, orgId: string, name: string) {
 /**
  * Creates a role in an organisation, optionally composite. A name may not shadow a built-in role.
  *
- * @throws ROLE_NAME_TAKEN (409), REFERENCE_NOT_FOUND for unknown composites.
+ * @throws ROLE_NAME_TAKEN (409), REFERENCE_NOT_FOUND for unknown composites, VALIDATION_FAILED for
+ *   an administered role that is not a composite.
  */
 export async function createRole(tx: Tx, ctx: AuditContext, input: CreateRoleInput): Promise<RoleView> {
   const taken = await nameTaken(tx, input.orgId, input.name);
   if (taken) throw taken;
   const composites = [...new Set(input.composites ?? [])];
+  const administers = checkAdministers(composites, input.administers ?? []);
   await checkComposites(tx, null, input.orgId, composites);
   await assertMayGrant(tx, ctx, composites, "body.composites");
   const row = await tx
@@ -118,10 +175,10 @@ export async function createRole(tx: Tx, ctx: AuditContext, input: CreateRoleInp
   if (composites.length > 0) {
     await tx
       .insertInto("role_composites")
-      .values(composites.map((child) => ({ role_id: row.id, child_role_id: child })))
+      .values(composites.map((child) => ({ role_id: row.id, child_role_id: child, is_admin: administers.has(child) })))
       .execute();
   }
-  const view = presentRole(row, [...composites].sort());
+  const view = await viewOf(tx, row);
   await recordAudit(tx, ctx, {
     action: "role.created",
     targetType: "role",
@@ -135,28 +192,39 @@ export async function createRole(tx: Tx, ctx: AuditContext, input: CreateRoleInp
 /**
  * Updates a role. Built-in roles are immutable; a new composite list is checked for cycles while
  * holding the organisation's lock, so two concurrent edits cannot close a loop together.
+ * `administers` replaces the administered composites; without it, composites that stay keep theirs.
  *
- * @throws ROLE_BUILTIN_IMMUTABLE (409), ROLE_COMPOSITE_CYCLE (409), ROLE_NAME_TAKEN (409).
+ * @throws ROLE_BUILTIN_IMMUTABLE (409), ROLE_COMPOSITE_CYCLE (409), ROLE_NAME_TAKEN (409),
+ *   VALIDATION_FAILED for an administered role that is not a composite.
  */
 export async function updateRole(tx: Tx, ctx: AuditContext, id: string, input: UpdateRoleInput): Promise<RoleView> {
   const current = await getRoleRow(tx, id);
   assertMutable(current);
   const orgId = current.org_id as string;
-  const before = presentRole(current, await compositesOf(tx, id));
+  const before = await viewOf(tx, current);
   if (input.name !== undefined && input.name.toLowerCase() !== current.name.toLowerCase()) {
     const taken = await nameTaken(tx, orgId, input.name);
     if (taken) throw taken;
   }
-  if (input.composites !== undefined) {
+  if (input.composites !== undefined || input.administers !== undefined) {
     await lockHierarchy(tx, `roles:${orgId}`, "exclusive");
-    const composites = [...new Set(input.composites)];
-    await checkComposites(tx, id, orgId, composites);
-    await assertMayGrant(tx, ctx, composites, "body.composites");
+    const composites = input.composites === undefined ? before.composites : [...new Set(input.composites)];
+    // Without `administers`, a composite that stays keeps its flag.
+    const administers = checkAdministers(
+      composites,
+      input.administers ?? before.administers.filter((c) => composites.includes(c)),
+    );
+    if (input.composites !== undefined) {
+      await checkComposites(tx, id, orgId, composites);
+      await assertMayGrant(tx, ctx, composites, "body.composites");
+    }
+    // Administering a role is handing it out: the same guard as bundling it.
+    if (input.administers !== undefined) await assertMayGrant(tx, ctx, [...administers], "body.administers");
     await tx.deleteFrom("role_composites").where("role_id", "=", id).execute();
     if (composites.length > 0) {
       await tx
         .insertInto("role_composites")
-        .values(composites.map((child) => ({ role_id: id, child_role_id: child })))
+        .values(composites.map((child) => ({ role_id: id, child_role_id: child, is_admin: administers.has(child) })))
         .execute();
     }
   }
@@ -171,7 +239,7 @@ export async function updateRole(tx: Tx, ctx: AuditContext, id: string, input: U
     .where("id", "=", id)
     .returningAll()
     .executeTakeFirstOrThrow();
-  const view = presentRole(row, await compositesOf(tx, id));
+  const view = await viewOf(tx, row);
   await recordAudit(tx, ctx, { action: "role.updated", targetType: "role", targetId: id, orgId, before, after: view });
   return view;
 }
@@ -180,7 +248,7 @@ export async function updateRole(tx: Tx, ctx: AuditContext, id: string, input: U
 export async function deleteRole(tx: Tx, ctx: AuditContext, id: string): Promise<void> {
   const current = await getRoleRow(tx, id);
   assertMutable(current);
-  const before = presentRole(current, await compositesOf(tx, id));
+  const before = await viewOf(tx, current);
   const bindings = await tx.selectFrom("role_bindings").where("role_id", "=", id).select("id").execute();
   await tx.deleteFrom("roles").where("id", "=", id).execute();
   await recordAudit(tx, ctx, {

@@ -136,6 +136,64 @@ describe(`roles and role bindings (${TEST_BACKEND})`, () => {
     expect(owners.json().items).toMatchObject([{ user: { id: user.id }, role: "owner" }]);
   });
 
+  it("keeps role administrators on bindings and composite links, audited, naming bad fields", async () => {
+    const target = await createRole({});
+    const user = await createUserVia(t);
+    const created = await t.request({
+      method: "POST",
+      url: "/v1/role-bindings",
+      payload: { roleId: target.id, principal: { type: "user", id: user.id }, isAdmin: true },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json()).toMatchObject({ isAdmin: true });
+    const id = created.json().id as string;
+    const cleared = await t.request({ method: "PATCH", url: `/v1/role-bindings/${id}`, payload: { isAdmin: false } });
+    expect(cleared.statusCode, cleared.body).toBe(200);
+    expect(cleared.json()).toMatchObject({ id, isAdmin: false });
+    expect((await t.request({ method: "GET", url: `/v1/role-bindings/${id}` })).json().isAdmin).toBe(false);
+    const events = await t.request({
+      method: "GET",
+      url: `/v1/audit/events?action=role_binding.updated&targetType=role_binding&targetId=${id}`,
+    });
+    expect(events.json().items).toHaveLength(1);
+    expect(events.json().items[0]).toMatchObject({
+      before: { isAdmin: true },
+      after: { isAdmin: false },
+    });
+    const badBody = await t.request({ method: "PATCH", url: `/v1/role-bindings/${id}`, payload: { isAdmin: "yes" } });
+    expect(badBody.statusCode).toBe(400);
+    expect(badBody.json().details[0].field).toBe("body.isAdmin");
+
+    // a composite link: the bundling role's direct members administer the bundled one
+    const other = await createRole({});
+    const bundle = await t.request({
+      method: "POST",
+      url: "/v1/roles",
+      payload: { name: uniqueName("role"), composites: [target.id, other.id], administers: [target.id] },
+    });
+    expect(bundle.statusCode, bundle.body).toBe(201);
+    expect(bundle.json()).toMatchObject({ administers: [target.id] });
+    const bundleId = bundle.json().id as string;
+    // a new composite list keeps the flag of a composite that stays
+    const kept = await t.request({
+      method: "PATCH",
+      url: `/v1/roles/${bundleId}`,
+      payload: { composites: [target.id] },
+    });
+    expect(kept.json()).toMatchObject({ composites: [target.id], administers: [target.id] });
+    const dropped = await t.request({ method: "PATCH", url: `/v1/roles/${bundleId}`, payload: { administers: [] } });
+    expect(dropped.json()).toMatchObject({ composites: [target.id], administers: [] });
+    const notBundled = await t.request({
+      method: "PATCH",
+      url: `/v1/roles/${bundleId}`,
+      payload: { administers: [other.id] },
+    });
+    expect(notBundled.statusCode).toBe(400);
+    expect(notBundled.json().details[0]).toMatchObject({ field: "body.administers[0]", rule: "inComposites" });
+    const listed = await t.request({ method: "GET", url: `/v1/roles?prefix=${bundle.json().name}` });
+    expect(listed.json().items[0]).toMatchObject({ id: bundleId, administers: [] });
+  });
+
   it("gives a viewer read access and 403 on writes", async () => {
     const headers = await serviceAccountHeaders(t, ["viewer"]);
     expect((await t.request({ method: "GET", url: "/v1/groups", headers })).statusCode).toBe(200);

@@ -98,6 +98,8 @@ export interface RoleBindingsTable {
   scope_type: Generated<"org" | "service" | "resource">;
   scope: Generated<string>;
   allow_all_objects: Generated<boolean>;
+  /** Role administrator: may grant and revoke the role through Ranger's role API (migration 0009). */
+  is_admin: Generated<boolean>;
   created_at: CreatedAt;
 }
 
@@ -207,6 +209,8 @@ export interface GroupMembersTable {
 export interface RoleCompositesTable {
   role_id: string;
   child_role_id: string;
+  /** The direct users and groups of `role_id` administer `child_role_id` (migration 0009). */
+  is_admin: Generated<boolean>;
 }
 
 /** Sharded exact counts of groups and users per organisation (migration 0005, kept by triggers). */
