@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uniqueName } from "../../test/support/factories.ts";
 import { type TestApp, testApp } from "../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../test/support/test-db.ts";
-import { createEngine } from "../engine/index.ts";
+import { seedService } from "../decisions/test-seed.ts";
+import {
+  createEngine,
+  type EngineInput,
+  type EngineOptions,
+  PolicyEngine,
+  type RangerPolicyDelta,
+  type SecurityZoneInfo,
+  type ServiceTags,
+} from "../engine/index.ts";
 import { seedTaggedService } from "../tags/test-seed.ts";
 import { PolicyClient } from "./policy-client.ts";
 
@@ -71,11 +81,6 @@ describe(`policy client and resource-tag changes (${TEST_BACKEND})`, () => {
         }),
       );
     };
-    const ok = async (method: "POST" | "DELETE" | "PATCH", url: string, payload?: object) => {
-      const res = await t.request({ method, url, ...(payload ? { payload } : {}) });
-      expect(res.statusCode, res.body).toBeLessThan(300);
-      return res.statusCode === 204 ? null : res.json();
-    };
     const tag = (table: string) =>
       ok("POST", `/v1/services/${s.service}/tagged-resources`, {
         resourceElements: s.table(table),
@@ -125,11 +130,6 @@ describe(`policy client and tag deltas (${TEST_BACKEND})`, () => {
     }).start();
     const engine = client.engine;
     const tables = ["orders", "invoices", "customers", "payments"];
-    const ok = async (method: "POST" | "DELETE" | "PUT", url: string, payload?: object) => {
-      const res = await t.request({ method, url, ...(payload ? { payload } : {}) });
-      expect(res.statusCode, res.body).toBeLessThan(300);
-      return res.statusCode === 204 ? null : res.json();
-    };
     const tag = (table: string, level = "high") =>
       ok("POST", `/v1/services/${s.service}/tagged-resources`, {
         resourceElements: s.table(table),
@@ -202,5 +202,227 @@ describe(`policy client and tag deltas (${TEST_BACKEND})`, () => {
     expect(client.tagVersion).toBe(
       (await t.request({ method: "GET", url: `/service/tags/download/${s.service}` })).json().tagVersion,
     );
+  });
+});
+
+/** Policies named so, and resources tagged on a table named so, are refused by `refusingEngine`. */
+const REFUSED = "refused";
+
+function refusedResource(tags: ServiceTags | undefined): boolean {
+  return (tags?.serviceResources ?? []).some((r) => r.resourceElements?.table?.values?.includes(REFUSED));
+}
+
+/**
+ * A real engine that refuses what the server never sends a stock engine (it validates what it
+ * stores, so nothing it serves makes the engine throw): a policy named `refused-…` and a resource
+ * tagged on table `refused`. Its in-place updates throw halfway, as a throw inside the engine's
+ * own loops would: `applyDeltas` applies the deltas before the refused policy, `applyServiceTags`
+ * applies the tags, then they throw. A build of documents holding either throws.
+ */
+class RefusingEngine extends PolicyEngine {
+  override applyDeltas(
+    deltas: readonly RangerPolicyDelta[],
+    zones?: Record<string, SecurityZoneInfo>,
+    policyVersion?: number,
+  ): void {
+    const i = deltas.findIndex((d) => d.changeType !== 2 && d.policy.name?.startsWith(REFUSED));
+    if (i < 0) {
+      super.applyDeltas(deltas, zones, policyVersion);
+      return;
+    }
+    super.applyDeltas(deltas.slice(0, i), zones);
+    throw new Error(`policy \`${deltas[i]?.policy.name}\` refused`);
+  }
+
+  override applyServiceTags(serviceTags: ServiceTags): void {
+    super.applyServiceTags(serviceTags);
+    if (refusedResource(serviceTags)) throw new Error("tagged resource refused");
+  }
+}
+
+function refusingEngine(input: EngineInput, options?: EngineOptions): PolicyEngine {
+  const zoned = Object.values(input.securityZones ?? {}).flatMap((z) => z.policies ?? []);
+  const refused = [...input.policies, ...zoned, ...(input.tagPolicies?.policies ?? [])].find((p) =>
+    p.name?.startsWith(REFUSED),
+  );
+  if (refused) throw new Error(`policy \`${refused.name}\` refused`);
+  if (refusedResource(input.serviceTags)) throw new Error("tagged resource refused");
+  return new RefusingEngine(input, options);
+}
+
+/** A request for `sales.<schema>.<table>` by `user`. */
+const select = (schema: string, table: string, user: string, userGroups: string[] = []) => ({
+  resource: { elements: { catalog: "sales", schema, table } },
+  accessType: "select",
+  user,
+  userGroups,
+});
+
+/** An engine built from fresh downloads of the service (what the client must decide as). */
+async function freshEngine(service: string) {
+  const sp = (await t.request({ method: "GET", url: `/service/plugins/policies/download/${service}` })).json();
+  const tags = (await t.request({ method: "GET", url: `/service/tags/download/${service}` })).json();
+  const roles = (await t.request({ method: "GET", url: `/service/roles/download/${service}` })).json();
+  return {
+    policyVersion: sp.policyVersion as number,
+    tagVersion: tags.tagVersion as number,
+    roleVersion: roles.roleVersion as number,
+    engine: createEngine({
+      serviceName: sp.serviceName,
+      serviceDef: sp.serviceDef,
+      policies: sp.policies,
+      roles: roles.rangerRoles,
+      serviceConfig: { raw: sp.serviceConfig },
+      ...(sp.tagPolicies ? { tagPolicies: sp.tagPolicies } : {}),
+      serviceTags: tags,
+    }),
+  };
+}
+
+/** A write to the test app that must succeed; its JSON answer (null for 204). */
+async function ok(method: "POST" | "DELETE" | "PATCH" | "PUT", url: string, payload?: object) {
+  const res = await t.request({ method, url, ...(payload ? { payload } : {}) });
+  expect(res.statusCode, res.body).toBeLessThan(300);
+  return res.statusCode === 204 ? null : res.json();
+}
+
+describe(`policy client and an update its engine refuses (${TEST_BACKEND})`, () => {
+  it("policy deltas refused in place and on a rebuild: the poll fails with versions and decisions as they were, the next asks from them, and the one after the fix catches up", async () => {
+    const s = await seedService(t);
+    const seen: { url: string; body: string }[] = [];
+    const errors: unknown[] = [];
+    const client = await new PolicyClient({
+      serverUrl: "http://gatehouse.test",
+      serviceName: s.service,
+      pollIntervalMs: 0,
+      engineFactory: refusingEngine,
+      onError: (err) => errors.push(err),
+      fetch: injectFetch(t, seen),
+    }).start();
+    const versions = () => ({
+      policyVersion: client.policyVersion,
+      roleVersion: client.roleVersion,
+      tagVersion: client.tagVersion,
+    });
+    const decisions = () => ({
+      aliceOrders: client.isAccessAllowed(select(s.schema, "orders", s.alice, [s.analysts])).isAllowed,
+      bobInvoices: client.isAccessAllowed(select(s.schema, "invoices", s.bob)).isAllowed,
+    });
+    const held = versions();
+    expect(decisions()).toEqual({ aliceOrders: true, bobInvoices: false });
+
+    // One poll, two deltas: a deny the engine takes, then a policy it refuses (after the deny was applied).
+    const table = (name: string) => ({
+      catalog: { values: ["sales"] },
+      schema: { values: [s.schema] },
+      table: { values: [name] },
+    });
+    await ok("POST", `/v1/services/${s.service}/policies`, {
+      name: uniqueName("deny-orders"),
+      resources: table("orders"),
+      denyPolicyItems: [{ users: [s.alice], accesses: [{ type: "select" }] }],
+    });
+    const refused = await ok("POST", `/v1/services/${s.service}/policies`, {
+      name: uniqueName(REFUSED),
+      resources: table("invoices"),
+      policyItems: [{ users: [s.bob], accesses: [{ type: "select" }] }],
+    });
+    await expect(client.refresh()).rejects.toThrow(/refused/);
+    expect(versions()).toEqual(held);
+    // the half-applied engine is not served: the deny it had taken decides nothing
+    expect(decisions()).toEqual({ aliceOrders: true, bobInvoices: false });
+
+    // The next poll asks from the same versions (no 304 hiding the change) and fails the same way.
+    seen.length = 0;
+    await expect(client.refresh()).rejects.toThrow(/refused/);
+    expect(seen.find((x) => x.url.startsWith("/service/plugins/policies/download/"))?.url).toContain(
+      `lastKnownVersion=${held.policyVersion}&`,
+    );
+    expect(versions()).toEqual(held);
+    expect(decisions()).toEqual({ aliceOrders: true, bobInvoices: false });
+    expect(errors).toEqual([]);
+
+    // The cause removed: the deltas since the held version still hold the refused policy, so the
+    // in-place update fails again; the rebuild from the new documents takes the poll and reports it.
+    await ok("PATCH", `/v1/services/${s.service}/policies/${refused.id}`, { name: uniqueName("taken") });
+    expect(await client.refresh()).toBe(true);
+    const fresh = await freshEngine(s.service);
+    expect(versions()).toEqual({
+      policyVersion: fresh.policyVersion,
+      roleVersion: held.roleVersion,
+      tagVersion: held.tagVersion,
+    });
+    expect(client.policyVersion).toBeGreaterThan(held.policyVersion);
+    expect(decisions()).toEqual({ aliceOrders: false, bobInvoices: true });
+    expect(client.isAccessAllowed(select(s.schema, "orders", s.alice, [s.analysts])).policyId).toBe(
+      fresh.engine.isAccessAllowed(select(s.schema, "orders", s.alice, [s.analysts])).policyId,
+    );
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0])).toMatch(/refused/);
+
+    // A role change rebuilds: refused with a refused policy, nothing of the poll is kept, roles included.
+    const before = versions();
+    await ok("POST", "/v1/roles", { name: uniqueName("stewards") });
+    const again = await ok("POST", `/v1/services/${s.service}/policies`, {
+      name: uniqueName(REFUSED),
+      resources: table("customers"),
+      policyItems: [{ users: [s.bob], accesses: [{ type: "select" }] }],
+    });
+    await expect(client.refresh()).rejects.toThrow(/refused/);
+    expect(versions()).toEqual(before);
+    await ok("DELETE", `/v1/services/${s.service}/policies/${again.id}`);
+    expect(await client.refresh()).toBe(true);
+    const caughtUp = await freshEngine(s.service);
+    expect(versions()).toEqual({
+      policyVersion: caughtUp.policyVersion,
+      roleVersion: caughtUp.roleVersion,
+      tagVersion: held.tagVersion,
+    });
+    expect(client.roleVersion).not.toBe(before.roleVersion);
+    expect(decisions()).toEqual({ aliceOrders: false, bobInvoices: true });
+  });
+
+  it("a tag delta refused in place: tag version, document and decisions stay, and the poll after the fix applies the change in place", async () => {
+    const s = await seedTaggedService(t);
+    const errors: unknown[] = [];
+    const client = await new PolicyClient({
+      serverUrl: "http://gatehouse.test",
+      serviceName: s.service,
+      pollIntervalMs: 0,
+      engineFactory: refusingEngine,
+      onError: (err) => errors.push(err),
+      fetch: injectFetch(t),
+    }).start();
+    const tables = ["orders", "invoices"];
+    const decisions = () =>
+      tables.map((table) => client.isAccessAllowed(select(s.schema, table, s.alice, [s.analysts])).isAllowed);
+    const tag = (table: string) =>
+      ok("POST", `/v1/services/${s.service}/tagged-resources`, {
+        resourceElements: s.table(table),
+        tags: [{ type: s.pii }],
+      });
+    const held = { tagVersion: client.tagVersion, policyVersion: client.policyVersion };
+    const document = structuredClone(client.serviceTags);
+    expect(decisions()).toEqual([true, true]);
+
+    await tag("orders");
+    const refused = await tag(REFUSED);
+    await expect(client.refresh()).rejects.toThrow(/tagged resource refused/);
+    expect({ tagVersion: client.tagVersion, policyVersion: client.policyVersion }).toEqual(held);
+    expect(client.serviceTags).toEqual(document);
+    // the engine had taken the tag on orders before it threw: that engine is not served
+    expect(decisions()).toEqual([true, true]);
+
+    await ok("DELETE", `/v1/services/${s.service}/tagged-resources/${refused.id}`);
+    expect(await client.refresh()).toBe(true);
+    const fresh = await freshEngine(s.service);
+    expect(client.tagVersion).toBe(fresh.tagVersion);
+    expect(client.tagVersion).toBeGreaterThan(held.tagVersion);
+    expect(decisions()).toEqual(
+      tables.map((table) => fresh.engine.isAccessAllowed(select(s.schema, table, s.alice, [s.analysts])).isAllowed),
+    );
+    expect(decisions()).toEqual([false, true]);
+    // taken in place: no in-place failure to report
+    expect(errors).toEqual([]);
   });
 });
