@@ -5,7 +5,9 @@ import type { Queryable } from "../storage/db.ts";
 /**
  * The directory's roles as Ranger's `RangerRoles`: each role lists the users and groups bound
  * to it by name, and, as member roles, the composite roles that include it (holding a composite
- * gives its children, which is Ranger's "members of a member role are members"). A plugin engine
+ * gives its children, which is Ranger's "members of a member role are members"). Each member's
+ * `isAdmin` is its role-administrator flag (a binding's, or the composite link's), which plugins
+ * read to show `WITH ADMIN OPTION`. A plugin engine
  * built from this computes the same roles for a user and its groups as the server resolves from
  * the directory.
  *
@@ -37,23 +39,28 @@ export async function exportRangerRoles(
     .selectFrom("role_bindings as b")
     .innerJoin("users as u", (j) => j.on("b.principal_type", "=", "user").onRef("u.id", "=", "b.principal_id"))
     .$if(scope !== undefined, (q) => q.where("b.org_id", "=", scope?.orgId ?? ""))
-    .select(["b.role_id", "u.username as name"])
+    .select(["b.role_id", "u.username as name", "b.is_admin"])
     .execute();
   const groups = await db
     .selectFrom("role_bindings as b")
     .innerJoin("groups as g", (j) => j.on("b.principal_type", "=", "group").onRef("g.id", "=", "b.principal_id"))
     .$if(scope !== undefined, (q) => q.where("b.org_id", "=", scope?.orgId ?? ""))
-    .select(["b.role_id", "g.name as name"])
+    .select(["b.role_id", "g.name as name", "b.is_admin"])
     .execute();
-  const composites = await db.selectFrom("role_composites").select(["role_id", "child_role_id"]).execute();
-  const add = (list: { name: string; isAdmin?: boolean }[] | undefined, name: string) => {
-    if (list && !list.some((m) => m.name === name)) list.push({ name, isAdmin: false });
+  const composites = await db.selectFrom("role_composites").select(["role_id", "child_role_id", "is_admin"]).execute();
+  // One entry per member; a user or group bound several times (at several scopes) administers the
+  // role when any of its bindings says so.
+  const add = (list: { name: string; isAdmin?: boolean }[] | undefined, name: string, isAdmin: boolean) => {
+    if (!list) return;
+    const entry = list.find((m) => m.name === name);
+    if (entry) entry.isAdmin = entry.isAdmin === true || isAdmin;
+    else list.push({ name, isAdmin });
   };
-  for (const u of users) add(byId.get(u.role_id)?.users, u.name);
-  for (const g of groups) add(byId.get(g.role_id)?.groups, g.name);
+  for (const u of users) add(byId.get(u.role_id)?.users, u.name, u.is_admin);
+  for (const g of groups) add(byId.get(g.role_id)?.groups, g.name, g.is_admin);
   for (const c of composites) {
     const parent = byId.get(c.role_id);
-    if (parent) add(byId.get(c.child_role_id)?.roles, parent.name);
+    if (parent) add(byId.get(c.child_role_id)?.roles, parent.name, c.is_admin);
   }
   const rangerRoles = [...byId.values()];
   for (const r of rangerRoles)

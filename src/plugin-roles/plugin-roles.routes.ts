@@ -9,10 +9,10 @@ import { IdParams, NameParams } from "../compat/ranger/params.ts";
 import { RANGER_V2 } from "../compat/ranger/policies.routes.ts";
 import {
   changeMembers,
+  type MemberChange,
   namedStrings,
   presentRole,
   presentRoles,
-  refuseRoleAdmin,
   roleByName,
   roleByNum,
 } from "../compat/ranger/role-members.ts";
@@ -22,9 +22,9 @@ import { assertServicePluginAllowed, securePluginConfig } from "../distribution/
 import { RoleNotFound, UserNotFound } from "../errors.ts";
 import type { Db, Tx } from "../storage/db.ts";
 import type { RoleRow } from "../storage/schema.ts";
+import { type AssertedUser, assertAdministersRole, assertEffectiveAdmin, effectiveUser } from "./exec-user.ts";
+import { assertRoleReaderPlugin } from "./kerberos-readers.ts";
 import {
-  type AssertedUser,
-  assertEffectiveAdmin,
   createRangerRole,
   type GrantRevokeRoleBody,
   grantRevokeRoles,
@@ -53,8 +53,8 @@ type PluginQueryT = { serviceName?: string; execUser?: string };
 type WriteQueryT = { serviceName?: string; createNonExistUserGroup?: boolean };
 
 /** The authorization paragraph of a route that applies Ranger's execUser rule. */
-const execUserRule = (ability: Ability, field: string, service = "named by `serviceName`") =>
-  `The caller needs \`${ability}\` (the plugin's service account), or, when Kerberos is configured, SPNEGO as a principal in the \`policy.grantrevoke.auth.users\` of the service ${service}. When the request names another user (\`${field}\`), that user is the effective user and must hold \`${ability}\` through the directory too (Ranger's execUser rule; Gatehouse has no role administrators).`;
+const execUserRule = (ability: Ability, field: string, service = "named by `serviceName`", roleAdmin = false) =>
+  `The caller needs \`${ability}\` (the plugin's service account), or, when Kerberos is configured, SPNEGO as a principal in the \`policy.grantrevoke.auth.users\` of the service ${service}. When the request names another user (\`${field}\`), that user is the effective user and must hold \`${ability}\` through the directory too${roleAdmin ? ", or administer the role (a user member with `isAdmin`, in a group member with `isAdmin`, or bound to a member role with `isAdmin`)" : ""} (Ranger's execUser rule).`;
 /** The authorization paragraph of a route Ranger keeps to its administrators (`ensureAdminAccess(null, null)`). */
 const adminRule = (ability: Ability) =>
   `The caller needs \`${ability}\` with native credentials; Ranger keeps this call to its administrators, so it takes no \`execUser\` and no Kerberos plugin principal.`;
@@ -89,24 +89,27 @@ export function pluginRoleRoutes(
   const adminRead: FastifyContextConfig = { ability: "directory.read", errorShape };
 
   return async (app) => {
+    /** The caller's organisation, once a Kerberos caller is found listed by the service it names. */
+    const callerOrg = async (request: FastifyRequest, service: { name: string | undefined; field: string }) => {
+      await assertServicePluginAllowed(db.kysely, request.actor, service.name, service.field, [
+        "policy.grantrevoke.auth.users",
+      ]);
+      return resolveOrgId(db.kysely, request.actor, undefined);
+    };
     /**
-     * Who a plugin call acts for: a Kerberos caller must be listed by the service it names (the
-     * service parameter and its field), then Ranger's execUser rule names the effective user.
+     * Who a plugin call only an administrator makes acts for: a Kerberos caller must be listed by
+     * the service it names (the service parameter and its field), then Ranger's execUser rule names
+     * the effective user, who must hold `ability`.
      */
     const actingFor = async (
       request: FastifyRequest,
       service: { name: string | undefined; field: string },
-      asserted: AssertedUser | null,
+      asserted: AssertedUser,
       ability: Ability,
       operation: string,
     ) => {
-      await assertServicePluginAllowed(db.kysely, request.actor, service.name, service.field, [
-        "policy.grantrevoke.auth.users",
-      ]);
-      const orgId = await resolveOrgId(db.kysely, request.actor, undefined);
-      const user = asserted
-        ? await assertEffectiveAdmin(db.kysely, request.actor, orgId, asserted, ability, operation)
-        : request.actor.name;
+      const orgId = await callerOrg(request, service);
+      const user = await assertEffectiveAdmin(db.kysely, request.actor, orgId, asserted, ability, operation);
       return { orgId, user };
     };
     /** `actingFor` a call naming its service and SQL user in the query (`serviceName`, `execUser`). */
@@ -287,15 +290,19 @@ export function pluginRoleRoutes(
           schema: {
             tags,
             summary: "Get a role by name (Ranger getRole; plugin SHOW ROLE GRANT / SHOW PRINCIPALS)",
-            description: `${execUserRule("directory.read", "query.execUser")} The organisation's (or a built-in) role, named without regard to case, as plugins download it.`,
+            description: `${execUserRule("directory.read", "query.execUser", undefined, true)} The organisation's (or a built-in) role, named without regard to case, as plugins download it.`,
             params: NameParams,
             querystring: PluginQuery,
             response: { 200: RangerRole },
           },
         },
         async (request) => {
-          const { orgId } = await actingForExecUser(request, "directory.read", "read a role");
+          const query = request.query as PluginQueryT;
+          const orgId = await callerOrg(request, { name: query.serviceName, field: "query.serviceName" });
+          const asserted = { name: query.execUser, field: "query.execUser" };
+          const who = await effectiveUser(db.kysely, request.actor, orgId, asserted, "directory.read");
           const role = await roleByName(db.kysely, orgId, request.params.name, "path.name");
+          await assertAdministersRole(db.kysely, who, role, `read role \`${role.name}\``);
           return (await presentRole(db.kysely, role, orgId)) as never;
         },
       );
@@ -327,7 +334,7 @@ export function pluginRoleRoutes(
             tags,
             summary: "Roles of a user (Ranger getUserRoles; plugin SHOW CURRENT ROLES)",
             description:
-              "The roles the user holds directly, through its groups, or through member roles, sorted. Ranger applies no execUser rule here; the caller needs `directory.read`, or, with Kerberos, SPNEGO as a principal in the `policy.grantrevoke.auth.users` of the service named by `serviceName` (which a stock plugin does not send here). An unknown user is 404.",
+              "The roles the user holds directly, through its groups, or through member roles, sorted. Ranger applies no execUser rule here and needs no service: the caller needs `directory.read`, or, with Kerberos, SPNEGO as a principal in the `policy.download.auth.users` or `policy.grantrevoke.auth.users` of the service named by `serviceName`, or, when none is named (a stock plugin's SHOW CURRENT ROLES names none), of any service. An unknown user is 404.",
             params: UserParams,
             querystring: PluginQuery,
             response: { 200: Type.Array(Type.String()) },
@@ -335,14 +342,19 @@ export function pluginRoleRoutes(
         },
         async (request) => {
           const query = request.query as PluginQueryT;
-          await actingFor(request, { name: query.serviceName, field: "query.serviceName" }, null, "directory.read", "");
+          await assertRoleReaderPlugin(db.kysely, request.actor, query.serviceName, "query.serviceName");
           const principal = await app.decisions.principals.byUsername(request.params.user);
           if (!principal) throw UserNotFound(`user \`${request.params.user}\` not found`);
           return [...principal.roles].sort() as never;
         },
       );
 
-      const membership = (path: string, summary: string, description: string, add: boolean | "admin") =>
+      const membership = (
+        path: string,
+        summary: string,
+        description: string,
+        change: (isAdmin: boolean) => MemberChange,
+      ) =>
         app.put(
           `${prefix}/:id/${path}`,
           {
@@ -358,17 +370,15 @@ export function pluginRoleRoutes(
           },
           async (request) => {
             const body = request.body;
-            if (add === true && body.isAdmin === true) refuseRoleAdmin("body.isAdmin");
-            if (add === true) refuseMacroUsers(body.users ?? [], "body.users");
+            const how = change(body.isAdmin === true);
+            if (how.kind === "add") refuseMacroUsers(body.users ?? [], "body.users");
             const ctx = auditContextOf(request);
             const orgId = await resolveOrgId(db.kysely, request.actor, undefined);
             const role = await writableRole(request, request.params.id);
-            // Nobody is a role administrator here, so taking that away leaves the role as it is.
-            if (add === "admin") return (await presentRole(db.kysely, role, orgId)) as never;
             const users = namedStrings(body.users ?? [], "body.users");
             const groups = namedStrings(body.groups ?? [], "body.groups");
             return (await write(async (tx) => {
-              await changeMembers(tx, ctx, role.org_id ?? orgId, role, { users, groups, roles: [] }, add);
+              await changeMembers(tx, ctx, role.org_id ?? orgId, role, { users, groups, roles: [] }, how);
               return presentRole(tx, role, orgId);
             })) as never;
           },
@@ -376,20 +386,20 @@ export function pluginRoleRoutes(
       membership(
         "addUsersAndGroups",
         "Add users and groups to a role (Ranger addUsersAndGroups)",
-        "Body `{users, groups, isAdmin}`; members already there stay. `isAdmin: true` is refused (no role administrators).",
-        true,
+        "Body `{users, groups, isAdmin}`; members already there stay. `isAdmin: true` makes the named users and groups administrators of the role (new or already members); without it, new ones are plain members and members already there keep their flag.",
+        (isAdmin) => ({ kind: "add", isAdmin: isAdmin ? true : undefined }),
       );
       membership(
         "removeUsersAndGroups",
         "Remove users and groups from a role (Ranger removeUsersAndGroups)",
         "Body `{users, groups}`; names that are not members are ignored.",
-        false,
+        () => ({ kind: "remove" }),
       );
       membership(
         "removeAdminFromUsersAndGroups",
         "Remove the admin option of users and groups of a role (Ranger removeAdminFromUsersAndGroups)",
-        "Gatehouse has no role administrators: the role is answered unchanged.",
-        "admin",
+        "Body `{users, groups}`; the named members stay members but no longer administer the role; names that are not members are ignored.",
+        () => ({ kind: "removeAdmin" }),
       );
 
       for (const kind of ["grant", "revoke"] as const) {
@@ -403,11 +413,11 @@ export function pluginRoleRoutes(
                 kind === "grant"
                   ? "Grant roles (Ranger grantRole; plugin GRANT ROLE)"
                   : "Revoke roles (Ranger revokeRole; plugin REVOKE ROLE)",
-              description: `${execUserRule("directory.write", "body.grantor", "in the path")} ${
+              description: `${execUserRule("directory.write", "body.grantor", "in the path", true)} ${
                 kind === "grant"
-                  ? "`users`, `groups` and `roles` gain every target role (already held: unchanged); `grantOption: true` (WITH ADMIN OPTION) is refused."
-                  : "`users`, `groups` and `roles` lose every target role (not held: ignored); `grantOption: true` (ADMIN OPTION FOR) changes nothing, as nobody holds the admin option."
-              } At least one user, group or role; unknown ones are 404 or 422 naming the field, and one failure leaves every target role unchanged. The path's service is recorded in the \`role.${kind === "grant" ? "granted" : "revoked"}\` audit event.`,
+                  ? "`users`, `groups` and `roles` gain every target role; `grantOption: true` (WITH ADMIN OPTION) makes them its administrators, and a grant without it makes them plain members, including grantees already there (Ranger's add-or-update)."
+                  : "`users`, `groups` and `roles` lose every target role (not held: ignored); `grantOption: true` (REVOKE ADMIN OPTION FOR) only takes their administrator flag away and leaves them members."
+              } At least one user, group or role; unknown ones are 404 or 422 naming the field, and one failure (a target role the grantor does not administer included) leaves every target role unchanged. The path's service is recorded in the \`role.${kind === "grant" ? "granted" : "revoked"}\` audit event.`,
               params: ServiceNameParams,
               body: GrantRevokeRoleRequest,
               response: { 200: RestResponse },
@@ -415,15 +425,11 @@ export function pluginRoleRoutes(
           },
           async (request) => {
             const body = request.body as GrantRevokeRoleBody;
-            const { orgId, user } = await actingFor(
-              request,
-              { name: request.params.serviceName, field: "path.serviceName" },
-              { name: body.grantor, field: "body.grantor" },
-              "directory.write",
-              `${kind} a role`,
-            );
+            const orgId = await callerOrg(request, { name: request.params.serviceName, field: "path.serviceName" });
+            const asserted = { name: body.grantor, field: "body.grantor" };
+            const grantor = await effectiveUser(db.kysely, request.actor, orgId, asserted, "directory.write");
             await write((tx) =>
-              grantRevokeRoles(tx, auditContextOf(request), orgId, kind, body, request.params.serviceName, user),
+              grantRevokeRoles(tx, auditContextOf(request), orgId, kind, body, request.params.serviceName, grantor),
             );
             return { httpStatusCode: 200, statusCode: 0, messageList: [] };
           },

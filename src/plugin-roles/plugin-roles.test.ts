@@ -297,15 +297,15 @@ describe(`Ranger plugin role API (${TEST_BACKEND})`, () => {
       "body.users[0].name",
     );
     expectError(
-      await plugin("POST", ROLE_REST, { name: uniqueName("r"), users: [{ name: s.bob, isAdmin: true }] }),
+      await plugin("POST", ROLE_REST, { name: uniqueName("r"), users: [{ name: s.bob, isAdmin: "yes" }] }),
       400,
-      "body.users[0].isAdmin",
+      "body.users.0.isAdmin",
     );
 
     expectError(await grant("grant", s, { grantor: admin, targetRoles: [], users: [s.bob] }), 400, "targetRoles");
     expectError(await grant("grant", s, { grantor: admin, targetRoles: [name] }), 400, "body.users");
     expectError(
-      await grant("grant", s, { grantor: admin, targetRoles: [name], users: [s.bob], grantOption: true }),
+      await grant("grant", s, { grantor: admin, targetRoles: [name], users: [s.bob], grantOption: "yes" }),
       400,
       "body.grantOption",
     );
@@ -346,6 +346,222 @@ describe(`Ranger plugin role API (${TEST_BACKEND})`, () => {
     expectError(await plugin("DELETE", `${ROLE_REST}/name/${uniqueName("none")}?execUser=${admin}`), 404, "path.name");
     expectError(await plugin("DELETE", `${ROLE_REST}/name/gatehouse-admin?execUser=${admin}`), 409, "gatehouse-admin");
     expectError(await plugin("GET", `${ROLE_REST}/user/${uniqueName("ghost")}`), 404, "not found");
+  });
+
+  it("GRANT ROLE WITH ADMIN OPTION lets the grantee grant and revoke the role; REVOKE ADMIN OPTION FOR keeps it a member", async () => {
+    const s = await seedService(t);
+    const admin = await buildDirectoryAdmin(t.db);
+    const name = uniqueName("stewarded");
+    const carol = (
+      await t.request({ method: "POST", url: "/v1/users", payload: { username: uniqueName("carol") } })
+    ).json().username as string;
+    expect((await plugin("POST", ROLE_REST, { name, createdByUser: admin })).statusCode).toBe(200);
+    await policyForRole(s, name);
+
+    // GRANT name TO USER alice WITH ADMIN OPTION, by an administrator
+    const withAdmin = await grant("grant", s, {
+      grantor: admin,
+      targetRoles: [name],
+      users: [s.alice],
+      grantOption: true,
+    });
+    expect(withAdmin.statusCode, withAdmin.body).toBe(200);
+    expect((await downloaded(s.service, name))?.users).toEqual([{ name: s.alice, isAdmin: true }]);
+
+    // alice holds no directory ability, but administers the role: through the plugin she grants it to carol
+    const byAlice = await grant("grant", s, { grantor: s.alice, targetRoles: [name], users: [carol] }, V2);
+    expect(byAlice.statusCode, byAlice.body).toBe(200);
+    expect(await allowed(s, carol)).toBe(true);
+    expect((await downloaded(s.service, name))?.users).toEqual(
+      [
+        { name: s.alice, isAdmin: true },
+        { name: carol, isAdmin: false },
+      ].sort((a, b) => (a.name < b.name ? -1 : 1)),
+    );
+    // and reads it (SHOW ROLE GRANT), which Ranger allows its administrators
+    const details = await plugin("GET", `${ROLE_REST}/name/${name}?serviceName=${s.service}&execUser=${s.alice}`);
+    expect(details.statusCode, details.body).toBe(200);
+
+    // carol is a plain member: she may neither grant the role nor read its details
+    const byCarol = await grant("grant", s, { grantor: carol, targetRoles: [name], users: [s.bob] });
+    expect(byCarol.statusCode).toBe(403);
+    expect(byCarol.json()).toMatchObject({ statusCode: 1, code: "FORBIDDEN" });
+    expect(byCarol.json().messageList[0]).toMatchObject({ rbKey: "body.grantor", name: "effectiveUserIsAdmin" });
+    expect(byCarol.json().msgDesc).toBe(
+      `body.grantor: user \`${carol}\` does not have permission to grant role \`${name}\`: it holds no built-in role granting \`directory.write\`, and it is no administrator of role \`${name}\``,
+    );
+    const carolReads = await plugin("GET", `${ROLE_REST}/name/${name}?serviceName=${s.service}&execUser=${carol}`);
+    expect(carolReads.statusCode).toBe(403);
+    expect(carolReads.json().messageList[0]).toMatchObject({ rbKey: "query.execUser" });
+    // administering one role is not administering another: one refusal leaves every target role unchanged
+    const other = uniqueName("other");
+    expect((await plugin("POST", ROLE_REST, { name: other, createdByUser: admin })).statusCode).toBe(200);
+    const both = await grant("grant", s, { grantor: s.alice, targetRoles: [name, other], users: [s.bob] });
+    expect(both.statusCode).toBe(403);
+    expect(both.json().msgDesc).toContain(`grant role \`${other}\``);
+    expect((await downloaded(s.service, name))?.users.map((u) => u.name)).not.toContain(s.bob);
+
+    // alice revokes it from carol too
+    const revoked = await grant("revoke", s, { grantor: s.alice, targetRoles: [name], users: [carol] });
+    expect(revoked.statusCode, revoked.body).toBe(200);
+    expect(await allowed(s, carol)).toBe(false);
+
+    // REVOKE ADMIN OPTION FOR name FROM USER alice: she stays a member, and may grant no more
+    const adminOption = await grant("revoke", s, {
+      grantor: admin,
+      targetRoles: [name],
+      users: [s.alice],
+      grantOption: true,
+    });
+    expect(adminOption.statusCode, adminOption.body).toBe(200);
+    expect((await downloaded(s.service, name))?.users).toEqual([{ name: s.alice, isAdmin: false }]);
+    expect(await allowed(s, s.alice)).toBe(true);
+    const refused = await grant("grant", s, { grantor: s.alice, targetRoles: [name], users: [carol] });
+    expect(refused.statusCode).toBe(403);
+
+    // a grant without the option makes a grantee already there a plain member (Ranger's add-or-update)
+    await grant("grant", s, { grantor: admin, targetRoles: [name], users: [s.alice], grantOption: true });
+    await grant("grant", s, { grantor: admin, targetRoles: [name], users: [s.alice] });
+    expect((await downloaded(s.service, name))?.users).toEqual([{ name: s.alice, isAdmin: false }]);
+
+    // the flag is the binding's, seen and audited by the native API
+    const role = (await t.request({ method: "GET", url: `/v1/roles?prefix=${name}` })).json().items[0];
+    const bindings = await t.request({ method: "GET", url: `/v1/role-bindings?roleId=${role.id}` });
+    expect(bindings.json().items).toMatchObject([{ principal: { type: "user", id: s.aliceId }, isAdmin: false }]);
+    const updates = await t.request({
+      method: "GET",
+      url: `/v1/audit/events?action=role_binding.updated&targetId=${bindings.json().items[0].id}`,
+    });
+    expect(updates.json().items.map((e: { after: { isAdmin: boolean } }) => e.after.isAdmin)).toEqual([
+      false,
+      true,
+      false,
+    ]);
+  });
+
+  it("admits administrators through an admin group and an admin member role, as Ranger's ensureRoleAccess", async () => {
+    const s = await seedService(t);
+    const admin = await buildDirectoryAdmin(t.db);
+    const target = uniqueName("target");
+    const dave = (
+      await t.request({ method: "POST", url: "/v1/users", payload: { username: uniqueName("dave") } })
+    ).json().username as string;
+    const erin = (
+      await t.request({ method: "POST", url: "/v1/users", payload: { username: uniqueName("erin") } })
+    ).json().username as string;
+    expect((await plugin("POST", ROLE_REST, { name: target, createdByUser: admin })).statusCode).toBe(200);
+    const grantAs = (grantor: string) => grant("grant", s, { grantor, targetRoles: [target], users: [s.bob] });
+
+    // a group member: alice is in analysts; a plain group member gives nothing, an admin one does
+    expect((await grant("grant", s, { grantor: admin, targetRoles: [target], groups: [s.analysts] })).statusCode).toBe(
+      200,
+    );
+    expect((await grantAs(s.alice)).statusCode).toBe(403);
+    expect(
+      (await grant("grant", s, { grantor: admin, targetRoles: [target], groups: [s.analysts], grantOption: true }))
+        .statusCode,
+    ).toBe(200);
+    expect((await downloaded(s.service, target))?.groups).toEqual([{ name: s.analysts, isAdmin: true }]);
+    expect((await grantAs(s.alice)).statusCode).toBe(200);
+    // as everywhere in the directory, a member of a subgroup belongs to the group
+    const sub = await t.request({
+      method: "POST",
+      url: "/v1/groups",
+      payload: { name: uniqueName("sub"), parentId: s.groupId },
+    });
+    expect(sub.statusCode, sub.body).toBe(201);
+    const frank = (
+      await t.request({ method: "POST", url: "/v1/users", payload: { username: uniqueName("frank") } })
+    ).json();
+    expect(
+      (await t.request({ method: "PUT", url: `/v1/groups/${sub.json().id}/members/${frank.id}` })).statusCode,
+    ).toBe(201);
+    expect((await grantAs(frank.username)).statusCode).toBe(200);
+
+    // a member role: dave is a user of `stewards`; stewards as an admin member role of target admits dave
+    const stewards = uniqueName("stewards");
+    const created = await plugin("POST", ROLE_REST, {
+      name: stewards,
+      users: [{ name: dave, isAdmin: false }],
+      createdByUser: admin,
+    });
+    expect(created.statusCode, created.body).toBe(200);
+    expect((await grant("grant", s, { grantor: admin, targetRoles: [target], roles: [stewards] })).statusCode).toBe(
+      200,
+    );
+    expect((await grantAs(dave)).statusCode).toBe(403);
+    expect(
+      (await grant("grant", s, { grantor: admin, targetRoles: [target], roles: [stewards], grantOption: true }))
+        .statusCode,
+    ).toBe(200);
+    expect((await downloaded(s.service, target))?.roles).toEqual([{ name: stewards, isAdmin: true }]);
+    expect((await grantAs(dave)).statusCode).toBe(200);
+
+    // Ranger walks member roles transitively, each with its own flag: erin's role is an admin member
+    // of stewards, so erin administers target once stewards is a plain member role of it
+    const deputies = uniqueName("deputies");
+    expect(
+      (await plugin("POST", ROLE_REST, { name: deputies, users: [{ name: erin }], createdByUser: admin })).statusCode,
+    ).toBe(200);
+    expect(
+      (await grant("grant", s, { grantor: admin, targetRoles: [stewards], roles: [deputies], grantOption: true }))
+        .statusCode,
+    ).toBe(200);
+    expect(
+      (await grant("revoke", s, { grantor: admin, targetRoles: [target], roles: [stewards], grantOption: true }))
+        .statusCode,
+    ).toBe(200);
+    expect((await downloaded(s.service, target))?.roles).toEqual([{ name: stewards, isAdmin: false }]);
+    expect((await grantAs(dave)).statusCode).toBe(403);
+    expect((await grantAs(erin)).statusCode).toBe(200);
+  });
+
+  it("round-trips isAdmin through v2 create, reads, replace and the roles download", async () => {
+    const s = await seedService(t);
+    const parent = uniqueName("parent");
+    expect((await plugin("POST", V2, { name: parent })).statusCode).toBe(200);
+    const name = uniqueName("flagged");
+    const created = await plugin("POST", V2, {
+      name,
+      users: [
+        { name: s.alice, isAdmin: true },
+        { name: s.bob, isAdmin: null },
+      ],
+      groups: [{ name: s.analysts, isAdmin: true }],
+      roles: [{ name: parent, isAdmin: true }],
+    });
+    expect(created.statusCode, created.body).toBe(200);
+    const flagged = {
+      users: [
+        { name: s.alice, isAdmin: true },
+        { name: s.bob, isAdmin: false },
+      ].sort((a, b) => (a.name < b.name ? -1 : 1)),
+      groups: [{ name: s.analysts, isAdmin: true }],
+      roles: [{ name: parent, isAdmin: true }],
+    };
+    const role = created.json() as RangerRole;
+    expect(role).toMatchObject({ name, ...flagged });
+    expect((await plugin("GET", `${V2}/${role.id}`)).json()).toMatchObject(flagged);
+    expect((await plugin("GET", `${V2}/name/${name}`)).json()).toMatchObject(flagged);
+    expect((await plugin("GET", V2)).json().find((r: RangerRole) => r.id === role.id)).toMatchObject(flagged);
+    expect(await downloaded(s.service, name)).toMatchObject(flagged);
+
+    // what a client reads it can write back unchanged; then a replace clears the flags
+    expect((await plugin("PUT", `${V2}/${role.id}`, role)).json()).toEqual(role);
+    const cleared = await plugin("PUT", `${ROLE_REST}/${role.id}`, {
+      ...role,
+      users: role.users.map((u) => ({ ...u, isAdmin: false })),
+      groups: [{ name: s.analysts }],
+      roles: [{ name: parent, isAdmin: false }],
+    });
+    expect(cleared.statusCode, cleared.body).toBe(200);
+    const plain = await downloaded(s.service, name);
+    expect([...(plain?.users ?? []), ...(plain?.groups ?? []), ...(plain?.roles ?? [])].map((m) => m.isAdmin)).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 
   it("lists every role route at both mounts in /openapi.json", async () => {

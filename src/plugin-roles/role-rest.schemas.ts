@@ -4,14 +4,24 @@ import { CreateRoleBody } from "../directory/directory.schemas.ts";
 const Name = Type.String({ minLength: 1, maxLength: 767 });
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Optional(Type.Union([t, Type.Null()]));
 const Member = Type.Object(
-  { name: Name, isAdmin: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])) },
+  {
+    name: Name,
+    isAdmin: Type.Optional(
+      Type.Union([Type.Boolean(), Type.Null()], {
+        description: "The member administers the role: it may grant and revoke it (WITH ADMIN OPTION)",
+      }),
+    ),
+  },
   { additionalProperties: true },
 );
 const Members = (what: string) =>
   Type.Optional(Type.Union([Type.Array(Member, { maxItems: 10_000 }), Type.Null()], { description: what }));
 const Names = Type.Optional(Type.Union([Type.Array(Name, { maxItems: 10_000 }), Type.Null()]));
 
-const RoleMember = Type.Object({ name: Type.String(), isAdmin: Type.Boolean() });
+const RoleMember = Type.Object({
+  name: Type.String(),
+  isAdmin: Type.Boolean({ description: "The member administers the role (WITH ADMIN OPTION)" }),
+});
 
 /** A role in Ranger's `RangerRole` form, as plugins download it and every role route answers it. */
 export const RangerRole = Type.Object(
@@ -45,7 +55,7 @@ export const RoleInput = Type.Object(
     title: "RangerRoleInput",
     additionalProperties: true,
     description:
-      "Ranger's `RangerRole`; other fields (`guid`, `options`, times, ...) are accepted and ignored. `isAdmin: true` is refused: Gatehouse has no role administrators.",
+      "Ranger's `RangerRole`; other fields (`guid`, `options`, times, ...) are accepted and ignored. A member's `isAdmin: true` makes it an administrator of the role (absent or null: not one): it may grant and revoke the role.",
   },
 );
 
@@ -67,7 +77,12 @@ export const GrantRevokeRoleRequest = Type.Object(
     users: Names,
     groups: Names,
     roles: Names,
-    grantOption: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    grantOption: Type.Optional(
+      Type.Union([Type.Boolean(), Type.Null()], {
+        description:
+          "Grant: make the grantees administrators of the roles (WITH ADMIN OPTION). Revoke: take only that away (ADMIN OPTION FOR)",
+      }),
+    ),
     grantor: Nullable(Type.String({ maxLength: 767 })),
   },
   {
@@ -80,7 +95,15 @@ export const GrantRevokeRoleRequest = Type.Object(
 
 /** The body of `addUsersAndGroups`, `removeUsersAndGroups` and `removeAdminFromUsersAndGroups`. */
 export const UsersAndGroups = Type.Object(
-  { users: Names, groups: Names, isAdmin: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])) },
+  {
+    users: Names,
+    groups: Names,
+    isAdmin: Type.Optional(
+      Type.Union([Type.Boolean(), Type.Null()], {
+        description: "addUsersAndGroups: make the named users and groups administrators of the role",
+      }),
+    ),
+  },
   { additionalProperties: false, title: "RangerRoleUsersAndGroups" },
 );
 

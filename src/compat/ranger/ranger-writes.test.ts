@@ -162,10 +162,9 @@ describe(`Ranger public REST API v2 writes (${TEST_BACKEND})`, () => {
     );
     const alice = await newUser();
     expectVx(
-      await send("POST", `${V2}/roles`, { name: uniqueName("r"), users: [{ name: alice.username, isAdmin: true }] }),
+      await send("POST", `${V2}/roles`, { name: uniqueName("r"), users: [{ name: alice.username, isAdmin: "yes" }] }),
       400,
-      "body.users[0].isAdmin",
-      "roleAdminUnsupported",
+      "body.users.0.isAdmin",
     );
     const ghost = uniqueName("ghost");
     const unknownName = uniqueName("r");
@@ -222,12 +221,13 @@ describe(`Ranger public REST API v2 writes (${TEST_BACKEND})`, () => {
       users: [dave.username],
     })) as RangerRoleJson;
     expect(names(again.groups)).toEqual([ops.name]);
-    expectVx(
-      await send("PUT", `${V2}/roles/${readers.id}/addUsersAndGroups`, { users: [dave.username], isAdmin: true }),
-      400,
-      "body.isAdmin",
-      "roleAdminUnsupported",
-    );
+    // isAdmin: true makes a member already there an administrator; removing the admin option keeps it a member
+    const promoted = (await ok("PUT", `${V2}/roles/${readers.id}/addUsersAndGroups`, {
+      users: [dave.username],
+      isAdmin: true,
+    })) as RangerRoleJson;
+    expect(promoted.users).toEqual([{ name: dave.username, isAdmin: true }]);
+    expect(promoted.groups).toEqual([{ name: ops.name, isAdmin: false }]);
     expect(
       await ok("PUT", `${V2}/roles/${readers.id}/removeAdminFromUsersAndGroups`, { users: [dave.username] }),
     ).toEqual(again);
@@ -273,7 +273,7 @@ describe(`Ranger public REST API v2 writes (${TEST_BACKEND})`, () => {
       await send("PUT", `${V2}/roles/grant/${service}`, {
         targetRoles: [readers.name],
         users: [carol.username],
-        grantOption: true,
+        grantOption: "with admin option",
       }),
       400,
       "body.grantOption",

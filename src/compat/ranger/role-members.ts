@@ -1,8 +1,8 @@
 import type { AuditContext } from "../../audit/audit.service.ts";
 import { CreateUserBody } from "../../directory/directory.schemas.ts";
 import { createGroup } from "../../directory/groups.service.ts";
-import { createRoleBinding, deleteRoleBinding } from "../../directory/role-bindings.service.ts";
-import { compositesOf, getRoleRow, updateRole } from "../../directory/roles.service.ts";
+import { createRoleBinding, deleteRoleBinding, setRoleBindingAdmin } from "../../directory/role-bindings.service.ts";
+import { compositeLinksOf, getRoleRow, updateRole } from "../../directory/roles.service.ts";
 import { createUser } from "../../directory/users.service.ts";
 import { exportRangerRoles } from "../../distribution/ranger-roles.ts";
 import type { RangerRole } from "../../engine/types.ts";
@@ -24,10 +24,15 @@ export interface RangerRoleMember {
   isAdmin?: boolean | null | undefined;
 }
 
-/** A member name with the request field it came from, so an error can point at it. */
+/**
+ * A member name with the request field it came from, so an error can point at it, and whether it
+ * should administer the role (Ranger's `isAdmin`); undefined keeps a member's flag as it is (a new
+ * member is then no administrator).
+ */
 export interface NamedMember {
   name: string;
   field: string;
+  isAdmin?: boolean | undefined;
 }
 
 /** The members a Ranger role should end up with; a list left undefined is not changed. */
@@ -37,35 +42,26 @@ export interface DesiredMembers {
   roles?: NamedMember[] | undefined;
 }
 
-/** The members a Ranger role has now, each by lower-cased name. */
+/** A user or group holding the role through its bindings; it administers the role when any binding says so. */
+interface BoundMember {
+  id: string;
+  name: string;
+  bindingIds: string[];
+  isAdmin: boolean;
+}
+
+/** The members a Ranger role has now, each by lower-cased name, with its role-administrator flag. */
 export interface CurrentMembers {
-  users: Map<string, { id: string; name: string; bindingIds: string[] }>;
-  groups: Map<string, { id: string; name: string; bindingIds: string[] }>;
-  roles: Map<string, { id: string; name: string }>;
+  users: Map<string, BoundMember>;
+  groups: Map<string, BoundMember>;
+  roles: Map<string, { id: string; name: string; isAdmin: boolean }>;
 }
 
 const USERNAME = new RegExp((CreateUserBody.properties.username as { pattern?: string }).pattern ?? ".");
 
-/**
- * Refuses `isAdmin: true` (and Ranger's grant option): Gatehouse has no per-role administrators
- * (who may change a role is the `directory.write` ability), and dropping the flag silently would
- * let a client believe it delegated administration of the role.
- */
-export function refuseRoleAdmin(field: string): never {
-  throw fieldError(
-    ValidationFailed,
-    field,
-    "roleAdminUnsupported",
-    "role administrators (isAdmin, grant option) are not supported; who may change roles is decided by the `directory.write` ability",
-  );
-}
-
-/** The names of a Ranger member list with their fields, refusing `isAdmin: true`. */
+/** The names of a Ranger member list with their fields and their `isAdmin` (absent or null: false, as in Ranger). */
 export function namedMembers(list: RangerRoleMember[] | undefined, field: string): NamedMember[] {
-  return (list ?? []).map((m, i) => {
-    if (m.isAdmin === true) refuseRoleAdmin(`${field}[${i}].isAdmin`);
-    return { name: m.name, field: `${field}[${i}].name` };
-  });
+  return (list ?? []).map((m, i) => ({ name: m.name, field: `${field}[${i}].name`, isAdmin: m.isAdmin === true }));
 }
 
 /** Plain names (grant, revoke, addUsersAndGroups) with their fields. */
@@ -106,14 +102,14 @@ export async function currentMembers(db: Queryable, orgId: string, roleId: strin
     .innerJoin("users as u", (j) => j.on("b.principal_type", "=", "user").onRef("u.id", "=", "b.principal_id"))
     .where("b.role_id", "=", roleId)
     .where("b.org_id", "=", orgId)
-    .select(["b.id as bindingId", "u.id", "u.username as name"])
+    .select(["b.id as bindingId", "u.id", "u.username as name", "b.is_admin"])
     .execute();
   const groups = await db
     .selectFrom("role_bindings as b")
     .innerJoin("groups as g", (j) => j.on("b.principal_type", "=", "group").onRef("g.id", "=", "b.principal_id"))
     .where("b.role_id", "=", roleId)
     .where("b.org_id", "=", orgId)
-    .select(["b.id as bindingId", "g.id", "g.name"])
+    .select(["b.id as bindingId", "g.id", "g.name", "b.is_admin"])
     .execute();
   // Ranger's "R.roles = [M]" (members of M hold R) is Gatehouse's "M bundles R" (R among M's composites).
   const parents = await db
@@ -121,14 +117,15 @@ export async function currentMembers(db: Queryable, orgId: string, roleId: strin
     .innerJoin("roles as r", "r.id", "c.role_id")
     .where("c.child_role_id", "=", roleId)
     .where((eb) => eb.or([eb("r.org_id", "=", orgId), eb("r.org_id", "is", null)]))
-    .select(["r.id", "r.name"])
+    .select(["r.id", "r.name", "c.is_admin"])
     .execute();
-  const byName = (rows: { bindingId: string; id: string; name: string }[]) => {
-    const out = new Map<string, { id: string; name: string; bindingIds: string[] }>();
+  const byName = (rows: { bindingId: string; id: string; name: string; is_admin: boolean }[]) => {
+    const out = new Map<string, BoundMember>();
     for (const r of rows) {
       const key = r.name.toLowerCase();
-      const entry = out.get(key) ?? { id: r.id, name: r.name, bindingIds: [] };
+      const entry = out.get(key) ?? { id: r.id, name: r.name, bindingIds: [], isAdmin: false };
       entry.bindingIds.push(r.bindingId);
+      entry.isAdmin ||= r.is_admin;
       out.set(key, entry);
     }
     return out;
@@ -136,7 +133,7 @@ export async function currentMembers(db: Queryable, orgId: string, roleId: strin
   return {
     users: byName(users),
     groups: byName(groups),
-    roles: new Map(parents.map((p) => [p.name.toLowerCase(), p])),
+    roles: new Map(parents.map((p) => [p.name.toLowerCase(), { id: p.id, name: p.name, isAdmin: p.is_admin }])),
   };
 }
 
@@ -208,33 +205,52 @@ function resolveGroups(tx: Tx, ctx: AuditContext, orgId: string, wanted: Map<str
   );
 }
 
-/** Bindings of `principal` to the role: created for the wanted ones it lacks, deleted for the unwanted ones. */
+/**
+ * Bindings of `principal` to the role: created for the wanted ones it lacks (administrators when
+ * asked), deleted for the unwanted ones, and, for a member that stays, its administrator flag set
+ * on every binding it has when the request says otherwise.
+ */
 async function syncBindings(
   tx: Tx,
   ctx: AuditContext,
   orgId: string,
   role: RoleRow,
   type: "user" | "group",
-  current: Map<string, { bindingIds: string[] }>,
-  wanted: Map<string, string>,
+  current: Map<string, BoundMember>,
+  wanted: Map<string, NamedMember>,
+  ids: Map<string, string>,
 ): Promise<void> {
   for (const [key, entry] of current) {
     if (wanted.has(key)) continue;
     for (const id of entry.bindingIds) await deleteRoleBinding(tx, ctx, id);
   }
-  for (const [key, principalId] of wanted) {
-    if (current.has(key)) continue;
-    await createRoleBinding(tx, ctx, { orgId, roleId: role.id, principal: { type, id: principalId } });
+  for (const [key, member] of wanted) {
+    const entry = current.get(key);
+    if (entry) {
+      if (member.isAdmin === undefined || member.isAdmin === entry.isAdmin) continue;
+      for (const id of entry.bindingIds) await setRoleBindingAdmin(tx, ctx, id, member.isAdmin);
+      continue;
+    }
+    const principalId = ids.get(key) as string;
+    await createRoleBinding(tx, ctx, {
+      orgId,
+      roleId: role.id,
+      principal: { type, id: principalId },
+      isAdmin: member.isAdmin ?? false,
+    });
   }
 }
 
-/** Adds `role` to, or removes it from, the composites of `parent` through the native role service. */
+/**
+ * Makes `parent` bundle `role` (`link`: with the flag saying whether parent's direct members
+ * administer it) or no longer bundle it (`link` null), through the native role service.
+ */
 async function setComposite(
   tx: Tx,
   ctx: AuditContext,
   parent: RoleRow,
   role: RoleRow,
-  include: boolean,
+  link: { isAdmin: boolean } | null,
   field: string,
 ) {
   if (parent.builtin) {
@@ -245,10 +261,13 @@ async function setComposite(
       `role \`${parent.name}\` is built in: it cannot take or lose member roles`,
     );
   }
-  const composites = (await compositesOf(tx, parent.id)).filter((id) => id !== role.id);
-  if (include) composites.push(role.id);
+  const links = await compositeLinksOf(tx, parent.id);
+  const composites = links.composites.filter((id) => id !== role.id);
+  const administers = links.administers.filter((id) => id !== role.id);
+  if (link) composites.push(role.id);
+  if (link?.isAdmin) administers.push(role.id);
   try {
-    await updateRole(tx, ctx, parent.id, { composites });
+    await updateRole(tx, ctx, parent.id, { composites, administers });
   } catch (err) {
     // The native message names `body.composites[i]` of a PATCH this client never sent.
     if (err instanceof AppError && err.code === RoleCompositeCycle.code) {
@@ -267,7 +286,8 @@ async function setComposite(
  * Makes the role's members what `desired` says (each list given replaces that list): users and
  * groups become organisation-scope role bindings (a member removed loses every binding of the role,
  * at any scope, as Ranger shows one entry per member); member roles become composites (Ranger's
- * `R.roles = [M]`, members of M hold R, is M bundling R). Every change goes through the native
+ * `R.roles = [M]`, members of M hold R, is M bundling R). A member's `isAdmin` becomes its
+ * binding's flag, or the composite link's; undefined keeps it. Every change goes through the native
  * services, which check cycles and privilege escalation and write the audit events.
  */
 export async function setRoleMembers(
@@ -280,34 +300,35 @@ export async function setRoleMembers(
 ): Promise<void> {
   const current = await currentMembers(tx, orgId, role.id);
   if (desired.users) {
-    const wanted = await resolveUsers(tx, ctx, orgId, unique(desired.users), createMissing);
-    await syncBindings(tx, ctx, orgId, role, "user", current.users, wanted);
+    const wanted = unique(desired.users);
+    const ids = await resolveUsers(tx, ctx, orgId, wanted, createMissing);
+    await syncBindings(tx, ctx, orgId, role, "user", current.users, wanted, ids);
   }
   if (desired.groups) {
-    const wanted = await resolveGroups(tx, ctx, orgId, unique(desired.groups), createMissing);
-    await syncBindings(tx, ctx, orgId, role, "group", current.groups, wanted);
+    const wanted = unique(desired.groups);
+    const ids = await resolveGroups(tx, ctx, orgId, wanted, createMissing);
+    await syncBindings(tx, ctx, orgId, role, "group", current.groups, wanted, ids);
   }
   if (desired.roles) {
     const wanted = unique(desired.roles);
     for (const [key, entry] of current.roles) {
       if (wanted.has(key)) continue;
-      await setComposite(tx, ctx, await getRoleRow(tx, entry.id), role, false, "body.roles");
+      await setComposite(tx, ctx, await getRoleRow(tx, entry.id), role, null, "body.roles");
     }
     for (const [key, m] of wanted) {
-      if (current.roles.has(key)) continue;
+      const entry = current.roles.get(key);
+      if (entry) {
+        if (m.isAdmin === undefined || m.isAdmin === entry.isAdmin) continue;
+        await setComposite(tx, ctx, await getRoleRow(tx, entry.id), role, { isAdmin: m.isAdmin }, m.field);
+        continue;
+      }
       const parent = await roleByName(tx, orgId, m.name, m.field);
       if (parent.id === role.id) {
         throw fieldError(RoleCompositeCycle, m.field, "acyclic", "a role cannot be a member of itself");
       }
-      await setComposite(tx, ctx, parent, role, true, m.field);
+      await setComposite(tx, ctx, parent, role, { isAdmin: m.isAdmin ?? false }, m.field);
     }
   }
-}
-
-/** The current member names of a role, for add/remove operations that start from them. */
-export function memberNames(current: CurrentMembers): { users: string[]; groups: string[]; roles: string[] } {
-  const names = (m: Map<string, { name: string }>) => [...m.values()].map((e) => e.name);
-  return { users: names(current.users), groups: names(current.groups), roles: names(current.roles) };
 }
 
 /**
@@ -340,21 +361,37 @@ export function desiredOf(body: {
   };
 }
 
-/** Adds names to, or removes names from, the role's current member lists (add-or-keep semantics, as Ranger's). */
+/**
+ * How `changeMembers` treats the names it is given: `add` makes them members (Ranger's
+ * add-or-update: `isAdmin` becomes the flag of each, new or already there; undefined keeps the flag
+ * of one already there); `remove` takes them out; `removeAdmin` keeps them but takes their
+ * administrator flag away (Ranger's REVOKE ADMIN OPTION FOR). Names that are not members are
+ * ignored by both removals.
+ */
+export type MemberChange = { kind: "add"; isAdmin: boolean | undefined } | { kind: "remove" } | { kind: "removeAdmin" };
+
+/** Applies `change` to some of the role's users, groups and member roles, leaving the others as they are. */
 export async function changeMembers(
   tx: Tx,
   ctx: AuditContext,
   orgId: string,
   role: RoleRow,
-  change: { users: NamedMember[]; groups: NamedMember[]; roles: NamedMember[] },
-  add: boolean,
+  named: { users: NamedMember[]; groups: NamedMember[]; roles: NamedMember[] },
+  change: MemberChange,
 ): Promise<void> {
-  const now = memberNames(await currentMembers(tx, orgId, role.id));
-  const apply = (current: string[], named: NamedMember[], field: string): NamedMember[] => {
-    const keep = current.map((name, i) => ({ name, field: `${field}[${i}]` }));
-    if (add) return [...keep, ...named];
-    const gone = new Set(named.map((n) => n.name.toLowerCase()));
-    return keep.filter((m) => !gone.has(m.name.toLowerCase()));
+  const current = await currentMembers(tx, orgId, role.id);
+  const apply = (now: Map<string, { name: string }>, names: NamedMember[], field: string): NamedMember[] => {
+    const asked = new Set(names.map((n) => n.name.toLowerCase()));
+    const kept: NamedMember[] = [];
+    for (const [key, entry] of now) {
+      const field_ = `${field}[${kept.length}]`;
+      if (!asked.has(key)) kept.push({ name: entry.name, field: field_ });
+      else if (change.kind === "add") kept.push({ name: entry.name, field: field_, isAdmin: change.isAdmin });
+      else if (change.kind === "removeAdmin") kept.push({ name: entry.name, field: field_, isAdmin: false });
+    }
+    if (change.kind !== "add") return kept;
+    const added = names.filter((n) => !now.has(n.name.toLowerCase())).map((n) => ({ ...n, isAdmin: change.isAdmin }));
+    return [...kept, ...added];
   };
   await setRoleMembers(
     tx,
@@ -362,9 +399,9 @@ export async function changeMembers(
     orgId,
     role,
     {
-      users: apply(now.users, change.users, "body.users"),
-      groups: apply(now.groups, change.groups, "body.groups"),
-      roles: apply(now.roles, change.roles, "body.roles"),
+      users: apply(current.users, named.users, "body.users"),
+      groups: apply(current.groups, named.groups, "body.groups"),
+      roles: apply(current.roles, named.roles, "body.roles"),
     },
     false,
   );
