@@ -2,12 +2,12 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { auditContextOf } from "../audit/audit.service.ts";
 import type { RangerPolicy } from "../engine/types.ts";
-import { Forbidden, PolicyImportInvalid, PolicyNotFound, ServiceNotFound } from "../errors.ts";
+import { Forbidden, PolicyImportInvalid, PolicyNotFound, PolicyVersionNotFound, ServiceNotFound } from "../errors.ts";
 import { decodeCursor, pageOf } from "../http/cursor.ts";
 import { Page, PageQuery } from "../http/schemas.ts";
 import { findServiceWithDef, type ServiceWithDef } from "../service-defs/service-defs.store.ts";
 import type { Db, Queryable } from "../storage/db.ts";
-import { requirePolicyReadable, searchableZones, zoneAdmission, zoneWriteAuthority } from "../zones/zone-admins.ts";
+import { requireZoneVisible, searchableZones, zoneAdmission, zoneWriteAuthority } from "../zones/zone-admins.ts";
 import { exportPolicies, type ImportReport, importPolicies } from "./import-export.ts";
 import { lookAhead } from "./look-ahead.ts";
 import {
@@ -19,7 +19,7 @@ import {
   ServicePolicyParams,
 } from "./policies.schemas.ts";
 import { searchPolicies } from "./policies.search.ts";
-import { applyOne, deletePolicy, present, requirePolicy } from "./policies.service.ts";
+import { applyOne, deletePolicy, policyNotFoundIn, present, requirePolicy } from "./policies.service.ts";
 import { getPolicyRecord } from "./policies.store.ts";
 import type { MatchScope } from "./resource-filter.ts";
 import { diffWithCurrent, getVersion, listVersions, revertPolicy } from "./versions.ts";
@@ -39,8 +39,16 @@ export async function serviceOfPolicy(db: Queryable, id: number): Promise<Servic
     .select("s.name")
     .where("p.id", "=", id)
     .executeTakeFirst();
-  if (!row) throw PolicyNotFound(`policy ${id} not found`);
+  if (!row) throw policyNotFound(id);
   return requireService(db, row.name);
+}
+
+/**
+ * The POLICY_NOT_FOUND of the routes that take a bare policy id; also their answer to a zone
+ * administrator or auditor for a policy it may not read.
+ */
+export function policyNotFound(id: number) {
+  return PolicyNotFound(`policy ${id} not found`);
 }
 
 const SearchQuery = Type.Intersect([
@@ -216,7 +224,9 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
       async (request) => {
         const target = await requireService(db.kysely, request.params.service);
         const record = await requirePolicy(db.kysely, target, request.params.id);
-        await requirePolicyReadable(db.kysely, request.actor, record.zoneName, `policy ${record.id}`);
+        await requireZoneVisible(db.kysely, request.actor, "policy.read", record.zoneName, () =>
+          policyNotFoundIn(target, record.id),
+        );
         return present(record, target) as never;
       },
     );
@@ -229,6 +239,9 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
         db.transaction(async (tx) => {
           const target = await requireService(tx, request.params.service);
           const current = await requirePolicy(tx, target, request.params.id);
+          await requireZoneVisible(tx, request.actor, "policy.write", current.zoneName, () =>
+            policyNotFoundIn(target, current.id),
+          );
           let policy: RangerPolicy;
           if (mode === "replace") policy = request.body as RangerPolicy;
           else if (mode === "patch") policy = { ...current.body, ...(request.body as RangerPolicy) };
@@ -310,8 +323,10 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
       async (request) => {
         const target = await serviceOfPolicy(db.kysely, request.params.id);
         const record = await getPolicyRecord(db.kysely, request.params.id);
-        if (!record) throw PolicyNotFound(`policy ${request.params.id} not found`);
-        await requirePolicyReadable(db.kysely, request.actor, record.zoneName, `policy ${record.id}`);
+        if (!record) throw policyNotFound(request.params.id);
+        await requireZoneVisible(db.kysely, request.actor, "policy.read", record.zoneName, () =>
+          policyNotFound(record.id),
+        );
         return present(record, target) as never;
       },
     );
@@ -328,10 +343,15 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => {
-        const items = await listVersions(db.kysely, request.params.id);
-        const zone = await zoneOfPolicyHistory(db.kysely, request.params.id);
-        await requirePolicyReadable(db.kysely, request.actor, zone, `policy ${request.params.id}`);
-        return { items };
+        const { id } = request.params;
+        await requireZoneVisible(
+          db.kysely,
+          request.actor,
+          "policy.read",
+          () => zoneOfPolicyHistory(db.kysely, id),
+          () => policyNotFound(id),
+        );
+        return { items: await listVersions(db.kysely, id) };
       },
     );
     const VersionParams = Type.Object({ id: Type.Integer({ minimum: 1 }), version: Type.Integer({ minimum: 1 }) });
@@ -347,10 +367,15 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => {
-        const body = await getVersion(db.kysely, request.params.id, request.params.version);
-        const zone = await zoneOfPolicyHistory(db.kysely, request.params.id);
-        await requirePolicyReadable(db.kysely, request.actor, zone, `policy ${request.params.id}`);
-        return body as never;
+        const { id, version } = request.params;
+        await requireZoneVisible(
+          db.kysely,
+          request.actor,
+          "policy.read",
+          () => zoneOfPolicyHistory(db.kysely, id),
+          () => PolicyVersionNotFound(`policy ${id} has no version ${version}`),
+        );
+        return (await getVersion(db.kysely, id, version)) as never;
       },
     );
     app.get(
@@ -378,10 +403,15 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => {
-        const diff = await diffWithCurrent(db.kysely, request.params.id, request.params.version);
-        const zone = await zoneOfPolicyHistory(db.kysely, request.params.id);
-        await requirePolicyReadable(db.kysely, request.actor, zone, `policy ${request.params.id}`);
-        return diff;
+        const { id, version } = request.params;
+        await requireZoneVisible(
+          db.kysely,
+          request.actor,
+          "policy.read",
+          () => zoneOfPolicyHistory(db.kysely, id),
+          () => policyNotFound(id),
+        );
+        return diffWithCurrent(db.kysely, id, version);
       },
     );
     app.post(
@@ -400,6 +430,13 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
       async (request) =>
         db.transaction(async (tx) => {
           const target = await serviceOfPolicy(tx, request.params.id);
+          await requireZoneVisible(
+            tx,
+            request.actor,
+            "policy.write",
+            async () => (await getPolicyRecord(tx, request.params.id))?.zoneName ?? "",
+            () => policyNotFound(request.params.id),
+          );
           return (await revertPolicy(
             tx,
             auditContextOf(request),

@@ -9,7 +9,7 @@ import {
 import { type AppError, PolicyDuplicateResources, PolicyInvalid, PolicyNameTaken, PolicyNotFound } from "../errors.ts";
 import type { ServiceWithDef } from "../service-defs/service-defs.store.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
-import { requireZoneAdmin, zoneAdminRefusal, zoneWriteAuthority } from "../zones/zone-admins.ts";
+import { requireZoneAdmin, zoneAdminRefusal, zoneHiddenFrom, zoneWriteAuthority } from "../zones/zone-admins.ts";
 import { zoneNamesLike, zonesIncludingService } from "../zones/zones.store.ts";
 import {
   deletePolicyRow,
@@ -214,7 +214,12 @@ export async function applyChanges(
     if (item.mode === "update") {
       existing = item.id !== undefined ? byId.get(item.id) : undefined;
       if (!existing) {
-        fail(i, PolicyNotFound(`policy ${item.id} not found in service \`${target.service.name}\``));
+        fail(i, policyNotFoundIn(target, item.id));
+        continue;
+      }
+      // A zone administrator that may not even read the stored policy learns nothing of it.
+      if (authority && zoneHiddenFrom(authority, ctx.actor, existing.zoneName)) {
+        fail(i, policyNotFoundIn(target, existing.id));
         continue;
       }
       if (refused(i, existing.zoneName, existing.name)) continue;
@@ -394,11 +399,13 @@ export async function deletePolicy(
   id: number,
 ): Promise<RangerPolicy> {
   const record = await getPolicyRecord(tx, id, true);
-  if (!record || record.serviceId !== target.service.id) {
-    throw PolicyNotFound(`policy ${id} not found in service \`${target.service.name}\``);
-  }
+  if (!record || record.serviceId !== target.service.id) throw policyNotFoundIn(target, id);
   const authority = await zoneWriteAuthority(tx, ctx.actor);
-  if (authority) requireZoneAdmin(authority, record.zoneName, `policy \`${record.name}\``);
+  if (authority) {
+    // A zone administrator that may not even read the policy gets the answer of a missing one.
+    if (zoneHiddenFrom(authority, ctx.actor, record.zoneName)) throw policyNotFoundIn(target, id);
+    requireZoneAdmin(authority, record.zoneName, `policy \`${record.name}\``);
+  }
   const presented = present(record, target);
   await deletePolicyRow(tx, id);
   await recordChanges(tx, ctx, target.service.id, [
@@ -410,11 +417,17 @@ export async function deletePolicy(
   return presented;
 }
 
+/**
+ * The POLICY_NOT_FOUND of policy `id` looked up in `target`: also the answer to a zone
+ * administrator or auditor for a policy it may not read, so both answers are the same.
+ */
+export function policyNotFoundIn(target: ServiceWithDef, id: number | undefined): AppError {
+  return PolicyNotFound(`policy ${id} not found in service \`${target.service.name}\``);
+}
+
 /** Loads a policy of `target` or throws POLICY_NOT_FOUND. */
 export async function requirePolicy(tx: Queryable, target: ServiceWithDef, id: number): Promise<PolicyRecord> {
   const record = await getPolicyRecord(tx, id);
-  if (!record || record.serviceId !== target.service.id) {
-    throw PolicyNotFound(`policy ${id} not found in service \`${target.service.name}\``);
-  }
+  if (!record || record.serviceId !== target.service.id) throw policyNotFoundIn(target, id);
   return record;
 }

@@ -38,7 +38,19 @@ export function holdsPolicyAbility(actor: ZoneCallerActor, ability: PolicyAbilit
  * those held directly, through a group or a composite role, as decisions see them. Only directory
  * users (`type: "user"`) can be zone members; any other caller gets empty sets.
  */
-export async function zoneAuthorityOf(db: Queryable, actor: ZoneCallerActor): Promise<ZoneAuthority> {
+export function zoneAuthorityOf(db: Queryable, actor: ZoneCallerActor): Promise<ZoneAuthority> {
+  return rightsOfRequestActor.get(actor) ?? loadZoneAuthority(db, actor);
+}
+
+/**
+ * The zone rights of the callers that `zoneAdmission` admitted, keyed by the request's own copy of
+ * its actor (see there): the handler and the policy service then ask `zoneAuthorityOf` with that
+ * same object and get the rights computed once for the request. Credentials are cached across
+ * requests, so the cached actor itself is never a key: rights are read anew by every request.
+ */
+const rightsOfRequestActor = new WeakMap<object, Promise<ZoneAuthority>>();
+
+async function loadZoneAuthority(db: Queryable, actor: ZoneCallerActor): Promise<ZoneAuthority> {
   const none: ZoneAuthority = { who: actor.name, admin: new Set(), audit: new Set() };
   if (actor.type !== "user" || !actor.id) return none;
   const principal = await new PrincipalCache(db).byId(actor.id);
@@ -109,9 +121,14 @@ export function requireZoneAdmin(authority: ZoneAuthority, zone: string, what: s
   if (refusal) throw refusal;
 }
 
+/** True when `authority` administers or audits `zone` (never the default zone, `""`). */
+export function seesZone(authority: ZoneAuthority, zone: string): boolean {
+  return zone !== "" && (authority.admin.has(zone) || authority.audit.has(zone));
+}
+
 /** Throws FORBIDDEN unless `authority` administers or audits `zone`. */
 export function requireZoneReader(authority: ZoneAuthority, zone: string, what: string): void {
-  if (zone !== "" && (authority.admin.has(zone) || authority.audit.has(zone))) return;
+  if (seesZone(authority, zone)) return;
   throw Forbidden(
     `not allowed to read ${what} ${zoneLabel(zone)}: \`${authority.who}\` lacks the ability \`policy.read\`${
       zone === "" ? "" : " and is neither an administrator nor an auditor of the zone"
@@ -130,37 +147,63 @@ export async function zoneReadAuthority(db: Queryable, actor: ZoneCallerActor): 
 }
 
 /**
+ * True when the caller, holding the zone rights `authority` (so lacking a policy ability), may not
+ * even see a policy of `zone`, or the zone itself: it lacks `policy.read` and neither administers
+ * nor audits the zone. Such a caller gets the answer a missing object gets, never a FORBIDDEN that
+ * would tell it the object exists.
+ */
+export function zoneHiddenFrom(authority: ZoneAuthority, actor: ZoneCallerActor, zone: string): boolean {
+  return !holdsPolicyAbility(actor, "policy.read") && !seesZone(authority, zone);
+}
+
+/**
  * A route's `delegatedAdmission` (see src/http/authentication.ts): lets a directory user without
  * the route's policy ability reach the handler when it administers (writes) or administers or
  * audits (reads) at least one zone. It only admits: the handler, and for writes the policy
  * service, then check the zone of each policy touched.
+ *
+ * The rights it computes serve the whole request: the request's actor becomes a copy of the
+ * (possibly cached) actor, with its rights remembered against that copy, so the handler's and the
+ * services' `zoneAuthorityOf(…, request.actor)` read no zone or membership again.
  */
 export function zoneAdmission(db: Queryable, ability: PolicyAbility): (request: FastifyRequest) => Promise<boolean> {
   return async (request) => {
     if (request.actor.type !== "user") return false;
-    const authority = await zoneAuthorityOf(db, request.actor);
+    const actor = { ...request.actor };
+    const rights = loadZoneAuthority(db, actor);
+    rightsOfRequestActor.set(actor, rights);
+    request.actor = actor;
+    const authority = await rights;
     return ability === "policy.write" ? authority.admin.size > 0 : readableZones(authority).length > 0;
   };
 }
 
 /**
- * Refuses a caller without `policy.read` a policy of `zone` unless it administers or audits the
- * zone; callers with `policy.read` read every policy. `what` names the policy in the refusal.
+ * Hides what lies in `zone` (one of its policies, or the zone itself) from a caller that may not
+ * read it: throws `missing()`, the very error the route answers for an object that does not
+ * exist, so the two answers are the same and a zone administrator or auditor cannot learn what
+ * other zones hold. A caller holding the route's `ability` (or `policy.read`) sees every zone; on
+ * a write route one that may read the object but not write it is then refused by the service
+ * (403). `zone` may be a loader, run only for callers without the ability.
  */
-export async function requirePolicyReadable(
+export async function requireZoneVisible(
   db: Queryable,
   actor: ZoneCallerActor,
-  zone: string,
-  what: string,
+  ability: PolicyAbility,
+  zone: string | (() => Promise<string>),
+  missing: () => AppError,
 ): Promise<void> {
-  const authority = await zoneReadAuthority(db, actor);
-  if (authority) requireZoneReader(authority, zone, what);
+  const authority =
+    ability === "policy.write" ? await zoneWriteAuthority(db, actor) : await zoneReadAuthority(db, actor);
+  if (!authority) return;
+  if (zoneHiddenFrom(authority, actor, typeof zone === "string" ? zone : await zone())) throw missing();
 }
 
 /**
  * The zones a search by `actor` is narrowed to: undefined for callers with `policy.read` (no
  * narrowing); otherwise the zones it administers or audits, or, when the search names a zone,
- * that zone alone (FORBIDDEN when it is not one of them).
+ * that zone alone (FORBIDDEN when it is not one of them, whether or not the zone exists: the
+ * refusal tells nothing about what the zone holds).
  */
 export async function searchableZones(
   db: Queryable,

@@ -3,7 +3,7 @@ import { Type } from "typebox";
 import { type AuditContext, auditContextOf } from "../../audit/audit.service.ts";
 import type { RangerPolicy } from "../../engine/types.ts";
 import { fieldError, PolicyInvalid, PolicyNotFound, ValidationFailed } from "../../errors.ts";
-import { requireService, serviceOfPolicy } from "../../policies/policies.routes.ts";
+import { policyNotFound, requireService, serviceOfPolicy } from "../../policies/policies.routes.ts";
 import { Policy, PolicyInput } from "../../policies/policies.schemas.ts";
 import { searchPolicies } from "../../policies/policies.search.ts";
 import { applyOne, deletePolicy, present, requirePolicy } from "../../policies/policies.service.ts";
@@ -12,7 +12,15 @@ import { mergeAppliedPolicy } from "../../policies/ranger-merge.ts";
 import { resourceSignature } from "../../policies/signature.ts";
 import { listServices, type ServiceWithDef } from "../../service-defs/service-defs.store.ts";
 import type { Db, Queryable, Tx } from "../../storage/db.ts";
-import { requirePolicyReadable, searchableZones, zoneAdmission } from "../../zones/zone-admins.ts";
+import {
+  type PolicyAbility,
+  requireZoneAdmin,
+  requireZoneVisible,
+  searchableZones,
+  type ZoneCallerActor,
+  zoneAdmission,
+  zoneWriteAuthority,
+} from "../../zones/zone-admins.ts";
 import { rangerErrorShape } from "./errors.ts";
 import { IdParams } from "./params.ts";
 import { type Paging, policySearchOf } from "./search-filter.ts";
@@ -65,6 +73,45 @@ async function byResources(
   const signature = resourceSignature({ ...policy, isEnabled: true }, "");
   const [found] = await findConflicting(db, target.service.id, [], [], [signature]);
   return found;
+}
+
+/** The POLICY_NOT_FOUND of the routes that name a policy by service and name. */
+function namedPolicyNotFound(name: string, target: ServiceWithDef) {
+  return PolicyNotFound(`policy \`${name}\` not found in service \`${target.service.name}\``);
+}
+
+/**
+ * The policy of `target` named `name` in `zone`, or POLICY_NOT_FOUND; a zone administrator or
+ * auditor that may not read the zone's policies gets the same answer, before any lookup.
+ */
+async function requireNamed(
+  db: Queryable,
+  actor: ZoneCallerActor,
+  ability: PolicyAbility,
+  target: ServiceWithDef,
+  name: string,
+  zone: string,
+): Promise<PolicyRecord> {
+  await requireZoneVisible(db, actor, ability, zone, () => namedPolicyNotFound(name, target));
+  const found = await byName(db, target, name, zone);
+  if (!found) throw namedPolicyNotFound(name, target);
+  return found;
+}
+
+/**
+ * The policy `id` and its service, or POLICY_NOT_FOUND; a zone administrator or auditor that may
+ * not read the policy gets the same answer.
+ */
+async function requireById(
+  db: Queryable,
+  actor: ZoneCallerActor,
+  ability: PolicyAbility,
+  id: number,
+): Promise<{ target: ServiceWithDef; record: PolicyRecord }> {
+  const target = await serviceOfPolicy(db, id);
+  const record = await requirePolicy(db, target, id);
+  await requireZoneVisible(db, actor, ability, record.zoneName, () => policyNotFound(id));
+  return { target, record };
 }
 
 /** The body's `service`, required where the path does not name one (Ranger: "service name required"). */
@@ -155,9 +202,7 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
         schema: { tags, summary: "Get a policy (Ranger v2)", params: IdParams, response: { 200: Policy } },
       },
       async (request) => {
-        const target = await serviceOfPolicy(db.kysely, request.params.id);
-        const record = await requirePolicy(db.kysely, target, request.params.id);
-        await requirePolicyReadable(db.kysely, request.actor, record.zoneName, `policy ${record.id}`);
+        const { target, record } = await requireById(db.kysely, request.actor, "policy.read", request.params.id);
         return present(record, target) as never;
       },
     );
@@ -176,12 +221,9 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const target = await requireService(db.kysely, request.params.serviceName);
-        const found = await byName(db.kysely, target, request.params.policyName, request.query.zoneName ?? "");
-        if (!found)
-          throw PolicyNotFound(
-            `policy \`${request.params.policyName}\` not found in service \`${target.service.name}\``,
-          );
-        await requirePolicyReadable(db.kysely, request.actor, found.zoneName, `policy ${found.id}`);
+        const { policyName } = request.params;
+        const zone = request.query.zoneName ?? "";
+        const found = await requireNamed(db.kysely, request.actor, "policy.read", target, policyName, zone);
         return present(found, target) as never;
       },
     );
@@ -261,6 +303,12 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
         const outcome = await db.transaction(async (tx) => {
           const target = await requireService(tx, serviceOf(body));
           const ctx = auditContextOf(request);
+          // A zone administrator may only write its zones' policies: checked on the body's zone
+          // before any policy is looked up, so the refusal is the same whatever that zone holds.
+          const authority = await zoneWriteAuthority(tx, ctx.actor);
+          if (authority) {
+            requireZoneAdmin(authority, body.zoneName ?? "", body.name ? `policy \`${body.name}\`` : "a policy");
+          }
           if (q.deleteIfExists) {
             const existing = await byResources(tx, target, body);
             if (existing) await deletePolicy(tx, ctx, target, existing.id);
@@ -342,9 +390,8 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const outcome = await db.transaction(async (tx) => {
-          const target = await serviceOfPolicy(tx, request.params.id);
-          const current = await requirePolicy(tx, target, request.params.id);
-          return replace(tx, auditContextOf(request), target, current, request.body as RangerPolicy);
+          const { target, record } = await requireById(tx, request.actor, "policy.write", request.params.id);
+          return replace(tx, auditContextOf(request), target, record, request.body as RangerPolicy);
         });
         return outcome.policy as never;
       },
@@ -366,11 +413,9 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
       async (request) => {
         const outcome = await db.transaction(async (tx) => {
           const target = await requireService(tx, request.params.serviceName);
-          const current = await byName(tx, target, request.params.policyName, request.query.zoneName ?? "");
-          if (!current)
-            throw PolicyNotFound(
-              `policy \`${request.params.policyName}\` not found in service \`${target.service.name}\``,
-            );
+          const { policyName } = request.params;
+          const zone = request.query.zoneName ?? "";
+          const current = await requireNamed(tx, request.actor, "policy.write", target, policyName, zone);
           return replace(tx, auditContextOf(request), target, current, request.body as RangerPolicy);
         });
         return outcome.policy as never;
@@ -385,7 +430,7 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         await db.transaction(async (tx) => {
-          const target = await serviceOfPolicy(tx, request.params.id);
+          const { target } = await requireById(tx, request.actor, "policy.write", request.params.id);
           await deletePolicy(tx, auditContextOf(request), target, request.params.id);
         });
         return reply.code(204).send(null);
@@ -407,9 +452,7 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
         const q = request.query;
         await db.transaction(async (tx) => {
           const target = await requireService(tx, q.servicename);
-          const current = await byName(tx, target, q.policyname, q.zoneName ?? "");
-          if (!current)
-            throw PolicyNotFound(`policy \`${q.policyname}\` not found in service \`${target.service.name}\``);
+          const current = await requireNamed(tx, request.actor, "policy.write", target, q.policyname, q.zoneName ?? "");
           await deletePolicy(tx, auditContextOf(request), target, current.id);
         });
         return reply.code(204).send(null);
