@@ -327,14 +327,15 @@ describe(`security zone administrators (${TEST_BACKEND})`, () => {
     expect(replace.statusCode, replace.body).toBe(403);
   });
 
-  it("opens nothing but policy routes to zone admins: services, users, groups, zones, exports stay refused", async () => {
+  it("opens nothing else to zone admins: services, users, groups, creating and deleting zones, exports stay refused", async () => {
     for (const [method, url, payload] of [
       ["POST", "/v1/services", { name: uniqueName("svc"), type: "trino" }],
       ["POST", "/v1/users", { username: uniqueName("u") }],
       ["POST", "/v1/groups", { name: uniqueName("g") }],
       ["POST", "/v1/zones", { name: uniqueName("z"), services: { [s.service]: { resources: [{ catalog: ["x"] }] } } }],
-      ["PATCH", `/v1/zones/${finance}`, { adminUsers: [directName, "friend"] }],
+      ["PATCH", `/v1/zones/${finance}`, { description: "ours now" }],
       ["DELETE", `/v1/zones/${finance}`, undefined],
+      ["DELETE", `${RANGER_V2}/zones/name/${finance}`, undefined],
       ["GET", `/v1/services/${s.service}/export`, undefined],
       ["GET", `/v1/services/${s.service}/policy-deltas`, undefined],
     ] as const) {
@@ -343,13 +344,25 @@ describe(`security zone administrators (${TEST_BACKEND})`, () => {
     }
   });
 
-  it("declares zone admission on policy routes only", () => {
+  it("declares zone admission on policy routes and on reading and changing one zone only", () => {
     const admitted = t.app.routeCatalogue
       .filter((r) => (r.config as { delegatedAdmission?: unknown } | undefined)?.delegatedAdmission)
       .map((r) => `${r.method} ${r.url}`);
     expect(admitted.length).toBeGreaterThan(10);
     const policyRoute =
       /^(GET|HEAD|POST|PUT|PATCH|DELETE) (\/v1\/services\/:service\/(policies|import)|\/v1\/policies\/|\/service\/public\/v2\/api\/(policy|service\/:serviceName\/policy))/;
-    expect(admitted.filter((r) => !policyRoute.test(r))).toEqual([]);
+    const zoneRoutes = admitted.filter((r) => !policyRoute.test(r)).sort();
+    expect(zoneRoutes).toEqual(
+      [
+        "GET /v1/zones/:name",
+        "HEAD /v1/zones/:name",
+        "PATCH /v1/zones/:name",
+        `GET ${RANGER_V2}/zones/:id`,
+        `HEAD ${RANGER_V2}/zones/:id`,
+        `PUT ${RANGER_V2}/zones/:id`,
+        `GET ${RANGER_V2}/zones/name/:name`,
+        `HEAD ${RANGER_V2}/zones/name/:name`,
+      ].sort(),
+    );
   });
 });

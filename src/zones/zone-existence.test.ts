@@ -177,4 +177,23 @@ describe(`a zone administrator or auditor cannot tell another zone's policies fr
     const { requestId: _b, ...other } = forMissing?.json() ?? {};
     expect(one).toEqual(other);
   });
+
+  it("answers zones a zone administrator or auditor may not read as missing ones", async () => {
+    const missingZone = uniqueName("no-such-zone");
+    for (const who of [admin, auditor]) {
+      await expectSameAsMissing(who, "GET", (name) => `/v1/zones/${name}`, theirs.name, missingZone);
+      await expectSameAsMissing(who, "GET", (name) => `${RANGER_V2}/zones/name/${name}`, theirs.name, missingZone);
+      await expectSameAsMissing(who, "GET", (id) => `${RANGER_V2}/zones/${id}`, theirs.id, MISSING_ID);
+    }
+    await expectSameAsMissing(admin, "PATCH", (name) => `/v1/zones/${name}`, theirs.name, missingZone, {
+      adminUsers: ["me"],
+    });
+    await expectSameAsMissing(admin, "PUT", (id) => `${RANGER_V2}/zones/${id}`, theirs.id, MISSING_ID, {
+      name: theirs.name,
+      services: { [svc]: { resources: [{ catalog: ["hr"] }] } },
+      adminUsers: ["me"],
+    });
+    const zone = await asAdministrator(t, "GET", `/v1/zones/${theirs.name}`);
+    expect(zone.adminUsers).toEqual(["someone-else"]);
+  });
 });

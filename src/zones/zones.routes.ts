@@ -4,8 +4,9 @@ import { auditContextOf } from "../audit/audit.service.ts";
 import { decodeCursor, pageOf } from "../http/cursor.ts";
 import { Page, PageQuery } from "../http/schemas.ts";
 import type { Db } from "../storage/db.ts";
+import { requireZoneVisible, zoneAdmission } from "./zone-admins.ts";
 import { Zone, ZoneInput, ZonePatch } from "./zones.schemas.ts";
-import { createZone, deleteZone, getZone, updateZone } from "./zones.service.ts";
+import { createZone, deleteZone, getZone, updateZone, zoneNotFound } from "./zones.service.ts";
 import { listZoneIds, presentZones } from "./zones.store.ts";
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) });
@@ -16,9 +17,12 @@ const ROUTING =
 /**
  * Security zones (`/v1/zones`, Ranger's `RangerSecurityZone`): parts of the resources of services,
  * each governed only by the policies that name the zone (`zoneName`). Reads need `policy.read`,
- * writes `policy.write`; every write is one transaction with its audit event, and bumps the
- * policy version of the services whose zones changed, so this process's engines (through the
- * decision domain's after-write hook), other processes' engines (NOTIFY) and plugins reload.
+ * writes `policy.write`, except that a zone's administrators and auditors read it, and its
+ * administrators change its admin and audit lists (Ranger's rule, zone-admin-changes.ts); a zone
+ * they may not read is answered as a missing one. Every write is one transaction with its audit
+ * event, and bumps the policy version of the services whose zones changed, so this process's
+ * engines (through the decision domain's after-write hook), other processes' engines (NOTIFY) and
+ * plugins reload.
  */
 export function zoneRoutes(db: Db): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -64,20 +68,32 @@ export function zoneRoutes(db: Db): FastifyPluginAsyncTypebox {
     app.get(
       "/v1/zones/:name",
       {
-        config: { ability: "policy.read" },
-        schema: { tags, summary: "Get a security zone", params: NameParams, response: { 200: Zone } },
+        config: { ability: "policy.read", delegatedAdmission: zoneAdmission(db.kysely, "policy.read") },
+        schema: {
+          tags,
+          summary: "Get a security zone",
+          description: "Also to the zone's administrators and auditors without `policy.read`.",
+          params: NameParams,
+          response: { 200: Zone },
+        },
       },
-      async (request) => getZone(db.kysely, request.params.name),
+      async (request) => {
+        const zone = await getZone(db.kysely, request.params.name);
+        await requireZoneVisible(db.kysely, request.actor, "policy.read", zone.name, () =>
+          zoneNotFound(request.params.name),
+        );
+        return zone;
+      },
     );
     app.patch(
       "/v1/zones/:name",
       {
-        config: { ability: "policy.write" },
+        config: { ability: "policy.write", delegatedAdmission: zoneAdmission(db.kysely, "policy.write") },
         schema: {
           tags,
           summary: "Change a security zone",
           description:
-            "The given fields replace the stored ones (`services` and `tagServices` as a whole). 409 ZONE_IN_USE when a zone with policies would be renamed, or a service whose policies are in the zone removed.",
+            "The given fields replace the stored ones (`services` and `tagServices` as a whole). 409 ZONE_IN_USE when a zone with policies would be renamed, or a service whose policies are in the zone removed. A zone administrator without `policy.write` may change only the zone's admin and audit lists (as in Ranger); other changes are 403.",
           params: NameParams,
           body: ZonePatch,
           response: { 200: Zone },

@@ -31,7 +31,9 @@ const zoneFields = {
       description: "Tag services whose tag policies of this zone apply inside it (Ranger `tagServices`)",
     }),
   ),
-  adminUsers: Type.Optional(Names("Users who administer the zone's policies without `policy.write`")),
+  adminUsers: Type.Optional(
+    Names("Users who administer the zone's policies, and its admin and audit lists, without `policy.write`"),
+  ),
   adminUserGroups: Type.Optional(Names("Groups whose members administer the zone's policies (`public`: every user)")),
   adminRoles: Type.Optional(Names("Roles whose holders administer the zone's policies")),
   auditUsers: Type.Optional(Names("Users who read the zone's policies without `policy.read`")),

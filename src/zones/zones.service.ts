@@ -14,6 +14,8 @@ import { TAG_SERVICE_DEF } from "../service-defs/builtin.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
 import { canonicalJson } from "../tags/tags.service.ts";
 import { findOverlap, type ZonePlan, type ZoneServiceTarget, zoneServiceIssues } from "./validate-zone.ts";
+import { requireZoneChangeAllowed } from "./zone-admin-changes.ts";
+import { zoneWriteAuthority } from "./zone-admins.ts";
 import {
   bumpZoneServices,
   countZonePolicies,
@@ -173,12 +175,19 @@ const sqlLowerName = sql`lower(name)`;
 /** One zone by name (ignoring case); ZONE_NOT_FOUND when absent. */
 export async function getZone(db: Queryable, name: string): Promise<ZoneView> {
   const id = await findZoneId(db, name);
-  if (id === undefined) throw ZoneNotFound(`security zone \`${name}\` not found`);
+  if (id === undefined) throw zoneNotFound(name);
   return viewOf(db, id);
+}
+
+/** The ZONE_NOT_FOUND of zone `name`; also the answer to a zone administrator for a zone it may not read. */
+export function zoneNotFound(name: string) {
+  return ZoneNotFound(`security zone \`${name}\` not found`);
 }
 
 /**
  * Changes a zone: the given fields replace the stored ones (`services` and `tagServices` whole).
+ * A caller without `policy.write` may change only the admin and audit lists of a zone it
+ * administers (Ranger's rule, `requireZoneChangeAllowed`), checked before anything else.
  * Refused with ZONE_IN_USE when it would strand policies: renaming a zone that has policies
  * (they name it), or removing a service whose policies are in the zone. A change to the services,
  * resources or tag services bumps the policy version of every data service in the zone before or
@@ -191,8 +200,10 @@ export async function updateZone(
   patch: Partial<ZoneInput>,
 ): Promise<ZoneView> {
   const id = await findZoneId(tx, name, true);
-  if (id === undefined) throw ZoneNotFound(`security zone \`${name}\` not found`);
+  if (id === undefined) throw zoneNotFound(name);
   const before = await viewOf(tx, id);
+  const authority = await zoneWriteAuthority(tx, ctx.actor);
+  if (authority) requireZoneChangeAllowed(authority, ctx.actor, before, patch, () => zoneNotFound(name));
   const nextName = patch.name ?? before.name;
   if (nextName !== before.name) {
     const holder = await findZoneId(tx, nextName);

@@ -2,8 +2,9 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { ZoneNotFound } from "../../errors.ts";
 import type { Db } from "../../storage/db.ts";
+import { requireZoneVisible, zoneAdmission } from "../../zones/zone-admins.ts";
 import { Zone } from "../../zones/zones.schemas.ts";
-import { getZone } from "../../zones/zones.service.ts";
+import { getZone, zoneNotFound } from "../../zones/zones.service.ts";
 import { listZoneIds, presentZones } from "../../zones/zones.store.ts";
 import { rangerErrorShape } from "./errors.ts";
 import { IdParams, NameParams } from "./params.ts";
@@ -35,10 +36,13 @@ export function rangerZoneRoutes(db: Db): FastifyPluginAsyncTypebox {
         return zones as never;
       },
     );
+    // A zone's administrators and auditors read it without `policy.read` (they edit its lists);
+    // a zone they may not read is answered as a missing one.
+    const zoneRead = { ...policyRead, delegatedAdmission: zoneAdmission(db.kysely, "policy.read") };
     app.get(
       `${RANGER_V2}/zones/name/:name`,
       {
-        config: policyRead,
+        config: zoneRead,
         schema: {
           tags,
           summary: "Get a security zone by name (Ranger v2)",
@@ -46,17 +50,25 @@ export function rangerZoneRoutes(db: Db): FastifyPluginAsyncTypebox {
           response: { 200: Zone },
         },
       },
-      async (request) => (await getZone(db.kysely, request.params.name)) as never,
+      async (request) => {
+        const zone = await getZone(db.kysely, request.params.name);
+        await requireZoneVisible(db.kysely, request.actor, "policy.read", zone.name, () =>
+          zoneNotFound(request.params.name),
+        );
+        return zone as never;
+      },
     );
     app.get(
       `${RANGER_V2}/zones/:id`,
       {
-        config: policyRead,
+        config: zoneRead,
         schema: { tags, summary: "Get a security zone by id (Ranger v2)", params: IdParams, response: { 200: Zone } },
       },
       async (request) => {
+        const missing = () => ZoneNotFound(`security zone ${request.params.id} not found`);
         const [zone] = await presentZones(db.kysely, [request.params.id]);
-        if (!zone) throw ZoneNotFound(`security zone ${request.params.id} not found`);
+        if (!zone) throw missing();
+        await requireZoneVisible(db.kysely, request.actor, "policy.read", zone.name, missing);
         return zone as never;
       },
     );

@@ -3,6 +3,7 @@ import { Type } from "typebox";
 import { auditContextOf } from "../../audit/audit.service.ts";
 import { fieldError, ValidationFailed, ZoneNotFound } from "../../errors.ts";
 import type { Db, Queryable } from "../../storage/db.ts";
+import { requireZoneVisible, zoneAdmission } from "../../zones/zone-admins.ts";
 import { Zone, ZoneInput, ZoneServiceResources } from "../../zones/zones.schemas.ts";
 import { createZone, deleteZone, updateZone, type ZoneInput as ZoneInputT } from "../../zones/zones.service.ts";
 import { presentZones, type ZoneView } from "../../zones/zones.store.ts";
@@ -63,10 +64,15 @@ function zoneOf(body: Body): ZoneInputT {
   };
 }
 
+/** The ZONE_NOT_FOUND of zone `id`; also the answer to a zone administrator for a zone it may not read. */
+function zoneIdNotFound(id: number) {
+  return ZoneNotFound(`security zone ${id} not found`);
+}
+
 /** The zone Ranger numbers `id`; ZONE_NOT_FOUND (404) otherwise. */
 async function zoneById(db: Queryable, id: number): Promise<ZoneView> {
   const [zone] = await presentZones(db, [id]);
-  if (!zone) throw ZoneNotFound(`security zone ${id} not found`);
+  if (!zone) throw zoneIdNotFound(id);
   return zone;
 }
 
@@ -75,7 +81,9 @@ async function zoneById(db: Queryable, id: number): Promise<ZoneView> {
  * one transaction each through the native zone service, which validates the services and
  * resources against their service-defs, refuses overlapping zones and zones whose policies would
  * be stranded, bumps the policy version of the services concerned (engines and plugins reload)
- * and audits.
+ * and audits. As in Ranger, a zone's administrators may replace it when they change only its
+ * admin and audit lists (src/zones/zone-admin-changes.ts); creating and deleting zones stays with
+ * `policy.write`.
  */
 export function rangerZoneWriteRoutes(db: Db): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -99,12 +107,12 @@ export function rangerZoneWriteRoutes(db: Db): FastifyPluginAsyncTypebox {
     app.put(
       `${RANGER_V2}/zones/:id`,
       {
-        config: write,
+        config: { ...write, delegatedAdmission: zoneAdmission(db.kysely, "policy.write") },
         schema: {
           tags,
           summary: "Replace a security zone (Ranger v2)",
           description:
-            "The body replaces the zone (absent lists and services are empty, as in Ranger). A body `id` other than the path's is a 400; 409 ZONE_IN_USE when a zone with policies would be renamed or lose a service its policies use.",
+            "The body replaces the zone (absent lists and services are empty, as in Ranger). A body `id` other than the path's is a 400; 409 ZONE_IN_USE when a zone with policies would be renamed or lose a service its policies use. A zone administrator without `policy.write` may change only the zone's admin and audit lists (403 otherwise), as Ranger's SecurityZoneREST allows.",
           params: IdParams,
           body: RangerZoneInput,
           response: { 200: Zone },
@@ -114,6 +122,9 @@ export function rangerZoneWriteRoutes(db: Db): FastifyPluginAsyncTypebox {
         const body = request.body as Body;
         return (await db.transaction(async (tx) => {
           const current = await zoneById(tx, request.params.id);
+          await requireZoneVisible(tx, request.actor, "policy.write", current.name, () =>
+            zoneIdNotFound(request.params.id),
+          );
           if (body.id !== undefined && body.id !== null && body.id !== current.id) {
             throw fieldError(
               ValidationFailed,
