@@ -381,13 +381,15 @@ export async function changeMembers(
 ): Promise<void> {
   const current = await currentMembers(tx, orgId, role.id);
   const apply = (now: Map<string, { name: string }>, names: NamedMember[], field: string): NamedMember[] => {
-    const asked = new Set(names.map((n) => n.name.toLowerCase()));
+    const asked = new Map(names.map((n) => [n.name.toLowerCase(), n]));
     const kept: NamedMember[] = [];
     for (const [key, entry] of now) {
-      const field_ = `${field}[${kept.length}]`;
-      if (!asked.has(key)) kept.push({ name: entry.name, field: field_ });
-      else if (change.kind === "add") kept.push({ name: entry.name, field: field_, isAdmin: change.isAdmin });
-      else if (change.kind === "removeAdmin") kept.push({ name: entry.name, field: field_, isAdmin: false });
+      // A member the request names keeps the request's field, so an error points at it.
+      const mention = asked.get(key);
+      const at = mention?.field ?? `${field}[${kept.length}]`;
+      if (!mention) kept.push({ name: entry.name, field: at });
+      else if (change.kind === "add") kept.push({ name: entry.name, field: at, isAdmin: change.isAdmin });
+      else if (change.kind === "removeAdmin") kept.push({ name: entry.name, field: at, isAdmin: false });
     }
     if (change.kind !== "add") return kept;
     const added = names.filter((n) => !now.has(n.name.toLowerCase())).map((n) => ({ ...n, isAdmin: change.isAdmin }));
