@@ -14,6 +14,8 @@ import { applyInlinePolicy } from "./policy/inline.ts";
 import type { ItemEvaluator } from "./policy/item-evaluator.ts";
 import { compareByName, MATCH_TYPE_RANK } from "./policy/order.ts";
 import { type CompileContext, compareEvalOrder, PolicyEvaluator } from "./policy/policy-evaluator.ts";
+import { PrincipalBits } from "./policy/principal-bits.ts";
+import { principalRows, ROW_AUDITED, ROW_SKIPPABLE } from "./policy/principal-rows.ts";
 import type { RequestState } from "./policy/request-state.ts";
 import { copyAccess, copyAudit, newResult, setAudited } from "./policy/result.ts";
 import { decideSimple } from "./policy/simple-grants.ts";
@@ -84,6 +86,8 @@ export class PolicyEngine {
   private readonly input: EngineInput;
   private readonly options: EngineOptions;
   private readonly ctx: CompileContext;
+  /** principal bits of every repository's policies (policy/principal-bits.ts) */
+  readonly principalBits = new PrincipalBits();
   private readonly repo: PolicyRepository;
   private readonly zones: Map<string, Zone> = new Map();
   private readonly tagRepo: PolicyRepository | null;
@@ -121,6 +125,7 @@ export class PolicyEngine {
     const sd = this.serviceDef;
     const tz = options.defaultTimeZone ?? input.timeZone ?? "UTC";
     const services = { expressionEnv: (s: RequestState) => this.expressionEnv(s) };
+    const principalBits = this.principalBits;
     const makeCtx = (prepared: PreparedServiceDef, component: string | null): CompileContext => {
       const factory = conditionFactory(prepared.raw, services);
       return {
@@ -134,6 +139,7 @@ export class PolicyEngine {
             }
           : (t) => t,
         createSchedule: (schedules) => scheduleFn(schedules, tz),
+        principalBits,
       };
     };
     this.ctx = makeCtx(sd, null);
@@ -685,7 +691,28 @@ export class PolicyEngine {
       let ai = 0;
       let prev: PolicyEvaluator | null = null;
       let stopped = false;
+      const rows = principalRows(evs);
+      if (rows !== null && !state.principalMaskReady) state.principalBits.fill(state);
+      const maskLo = state.principalMaskLo;
+      const maskHi = state.principalMaskHi;
       for (let i = 0; i < evs.length; i++) {
+        // Passing over a policy whose items cannot apply to this user and groups, from its packed
+        // row alone: while nothing is allowed (or denied by tags) no priority or ancestor rule can
+        // fire, and once audit is settled (or the policy does not audit) its evaluate() would return
+        // at the principal pre-filter. Counted, as Ranger counts it.
+        if (rows !== null && !res.isAllowed && !deniedByTags) {
+          const flags = rows[3 * i + 2];
+          if (
+            (flags & ROW_SKIPPABLE) !== 0 &&
+            (res.isAuditedDetermined || (flags & ROW_AUDITED) === 0) &&
+            (rows[3 * i] & maskLo) === 0 &&
+            (rows[3 * i + 1] & maskHi) === 0
+          ) {
+            prev = evs[i];
+            res.evaluatedPoliciesCount++;
+            continue;
+          }
+        }
         const ev = evs[i];
         // the clock is read only for policies with validity schedules
         if (ev.hasSchedule && !ev.isApplicable(state.accessTime)) continue;
@@ -840,6 +867,10 @@ class EngineRequestState implements RequestState, MatchEnv {
   readonly request: RangerAccessRequest;
   readonly user: string | undefined;
   readonly groups: readonly string[];
+  principalMaskReady = false;
+  principalMaskLo = 0;
+  principalMaskHi = 0;
+  readonly principalBits: PrincipalBits;
   readonly accessType: string;
   readonly isAnyAccess: boolean;
   readonly requestedAccessTypes: readonly string[];
@@ -871,6 +902,7 @@ class EngineRequestState implements RequestState, MatchEnv {
     this.request = request;
     this.user = request.user ?? undefined;
     this.groups = request.userGroups ?? [];
+    this.principalBits = engine.principalBits;
     this.accessType = accessType;
     this.isAnyAccess = isAnyAccess;
     this.requestedAccessTypes = requested;

@@ -12,6 +12,7 @@ import type {
   RangerValiditySchedule,
 } from "../types.ts";
 import { ItemEvaluator, sortItems } from "./item-evaluator.ts";
+import { type PrincipalBits, wordOf } from "./principal-bits.ts";
 import { AccessTypeResults, type PartialResult, type RequestState } from "./request-state.ts";
 import type { SetPool } from "./set-pool.ts";
 
@@ -30,6 +31,8 @@ export interface CompileContext {
   normalizeAccess(type: string): string | null;
   /** compiles validity schedules into a time predicate */
   createSchedule(schedules: readonly RangerValiditySchedule[]): (time: number) => boolean;
+  /** the engine's principal bits (one registry for all its repositories: requests carry one mask) */
+  readonly principalBits: PrincipalBits;
 }
 
 const EMPTY_SET: ReadonlySet<string> = new Set();
@@ -48,6 +51,13 @@ export class PolicyEvaluator {
   // access decision reads come first, so a cold evaluator costs fewer cache lines.
   /** whether the policy has validity schedules (the engine reads the clock only then) */
   readonly hasSchedule: boolean;
+  /**
+   * the principal pre-filter can answer alone (no public, {USER}, {OWNER}, role or deny-all-else
+   * principal): no item applies unless the request's mask shares a bit with `maskLo`/`maskHi`
+   */
+  readonly maskable: boolean;
+  readonly maskLo: number;
+  readonly maskHi: number;
   readonly priority: number;
   readonly hasDeny: boolean;
   readonly isAuditEnabled: boolean;
@@ -163,6 +173,21 @@ export class PolicyEvaluator {
       if (it.delegateAdmin) delegate = true;
     }
     this.anyPrincipal = anyPrincipal;
+    this.maskable = !anyPrincipal && !owner && roles.size === 0;
+    let lo = 0;
+    let hi = 0;
+    for (const u of users) {
+      const bit = ctx.principalBits.userBit(u);
+      lo |= wordOf(bit, false);
+      hi |= wordOf(bit, true);
+    }
+    for (const g of groups) {
+      const bit = ctx.principalBits.groupBit(g);
+      lo |= wordOf(bit, false);
+      hi |= wordOf(bit, true);
+    }
+    this.maskLo = lo;
+    this.maskHi = hi;
     // one item (the common case): share its sets instead of keeping equal copies
     const only = all.length === 1 ? all[0] : null;
     this.singleItem = only !== null && !this.isDenyAllElse;
@@ -203,6 +228,10 @@ export class PolicyEvaluator {
 
   /** Cheap pre-filter: can any item of this policy apply to this principal and access? */
   hasMatchablePolicyItem(state: RequestState): boolean {
+    if (this.maskable) {
+      if (!state.principalMaskReady) state.principalBits.fill(state);
+      if ((state.principalMaskLo & this.maskLo) === 0 && (state.principalMaskHi & this.maskHi) === 0) return false;
+    }
     if (!this.anyPrincipal) {
       let hit = false;
       if (state.user !== undefined && this.principalUsers.size > 0 && this.principalUsers.has(state.user)) hit = true;

@@ -1,5 +1,6 @@
 import type { MatchEnv } from "../match/element-matcher.ts";
 import type { RangerAccessRequest, RangerTagForEval } from "../types.ts";
+import type { PrincipalBits } from "./principal-bits.ts";
 
 /**
  * Everything derived from one request that policy evaluation needs, computed once (or lazily,
@@ -10,6 +11,14 @@ export interface RequestState {
   readonly request: RangerAccessRequest;
   readonly user: string | undefined;
   readonly groups: readonly string[];
+  /**
+   * the user's and groups' principal bits, low and high word (policy/principal-bits.ts), computed on
+   * first use by `PrincipalBits.fill`: most requests never evaluate a policy that needs them
+   */
+  principalMaskReady: boolean;
+  principalMaskLo: number;
+  principalMaskHi: number;
+  readonly principalBits: PrincipalBits;
   /** lower-cased requested access type; "_any" for empty */
   readonly accessType: string;
   readonly isAnyAccess: boolean;
