@@ -22,8 +22,7 @@ const cpuNs = () => {
 let sink = 0;
 const run = (cases: MixCase[], reps: number) => {
   const t0 = cpuNs();
-  for (let r = 0; r < reps; r++)
-    for (const c of cases) if (engine.evaluate(c.request, c.policyType).isAllowed) sink++;
+  for (let r = 0; r < reps; r++) for (const c of cases) if (engine.evaluate(c.request, c.policyType).isAllowed) sink++;
   return (cpuNs() - t0) / (reps * cases.length);
 };
 for (const k of kinds) run(byKind.get(k)!, 3);
