@@ -33,6 +33,9 @@ const NO_EVALUATORS: readonly PolicyEvaluator[] = Object.freeze([]) as readonly 
 const KNOWN_SELF: readonly (MatchType | undefined)[] = Object.freeze(["SELF"]) as readonly MatchType[];
 export const NO_CANDIDATES: Candidates = { evaluators: NO_EVALUATORS, known: null };
 
+/** Max merged answers kept (each is a distinct combination of nodes; the map starts over when full). */
+const MAX_MERGED = 4096;
+
 /** Max value combinations one spec may expand to before it stops at the current node. */
 const MAX_COMBINATIONS = 64;
 
@@ -93,8 +96,11 @@ class Node implements Candidates {
   fullGen = -1;
   fullSelf: Candidates | null = null;
   fullSub: Candidates | null = null;
-  constructor(exactPath: boolean) {
+  /** unique within its index: names the node in the keys of the index's merged answers */
+  readonly id: number;
+  constructor(exactPath: boolean, id: number) {
     this.exactPath = exactPath;
+    this.id = id;
   }
   refreshFast(): void {
     const ls = this.levels;
@@ -153,7 +159,8 @@ interface Plan {
 }
 
 export class ResourceIndex {
-  private readonly root = new Node(true);
+  private nodeCount = 0;
+  private readonly root = new Node(true, this.nodeCount++);
   private readonly sd: PreparedServiceDef;
   private readonly policyType: number;
   /** resource names of this policy type, root→leaf */
@@ -166,7 +173,16 @@ export class ResourceIndex {
   // scratch for lookups (the engine is synchronous)
   private frontier: Node[] = [];
   private next: Node[] = [];
-  private readonly extra: Entry[][] = [];
+  /** nodes walked whose `always` specs are candidates */
+  private readonly extra: Node[] = [];
+  /**
+   * merged answers of lookupGeneral by the nodes they were merged from (valid for `mergedGen`):
+   * requests whose values reach no node of their own (a table no policy names) get the same answer
+   * as every other value that walks to the same nodes, without merging again. Keys are node ids, so
+   * the map is bounded by the tree's shape, not by the values requests send.
+   */
+  private merged = new Map<string, Candidates>();
+  private mergedGen = -1;
   private epoch = 0;
   /** bumped by every change to the index: invalidates the nodes' cached full answers */
   private generation = 0;
@@ -362,18 +378,18 @@ export class ResourceIndex {
         level.exact ??= new Map();
         child = level.exact.get(s.value);
         if (!child) {
-          child = new Node(node.exactPath);
+          child = new Node(node.exactPath, this.nodeCount++);
           level.exact.set(intern(s.value), child);
         }
       } else if (s.kind === 1) {
         level.prefixes ??= new Map();
         child = level.prefixes.get(s.prefix);
         if (!child) {
-          child = new Node(false);
+          child = new Node(false, this.nodeCount++);
           level.prefixes.set(s.prefix, child);
         }
       } else {
-        child = level.any ??= new Node(node.exactPath);
+        child = level.any ??= new Node(node.exactPath, this.nodeCount++);
       }
       node.refreshFast();
       this.walkPlan(plan, depth + 1, child, at);
@@ -578,7 +594,7 @@ export class ResourceIndex {
       next.length = 0;
       for (let f = 0; f < frontier.length; f++) {
         const node = frontier[f];
-        if (node.always.length > 0) extra.push(node.always);
+        if (node.always.length > 0) extra.push(node);
         // specs ending above the request (ANCESTOR) are not candidates, as with Ranger's per-key tries
         const level = node.level(name);
         if (level === null) continue;
@@ -607,14 +623,27 @@ export class ResourceIndex {
       const c = withDescendants ? this.subOf(node) : this.selfOf(node);
       return sawAllValues ? unknown(c) : c;
     }
+    if (this.mergedGen !== this.generation) {
+      this.merged.clear();
+      this.mergedGen = this.generation;
+    }
+    let key = withDescendants ? (sawAllValues ? "d*" : "d") : sawAllValues ? "s*" : "s";
+    for (let i = 0; i < extra.length; i++) key += `,${extra[i].id}`;
+    key += ";";
+    for (let i = 0; i < frontier.length; i++) key += `,${frontier[i].id}`;
+    const hit = this.merged.get(key);
+    if (hit !== undefined) return hit;
     const parts: Candidates[] = [];
-    for (let i = 0; i < extra.length; i++) parts.push(fromEntries(extra[i], false));
+    for (let i = 0; i < extra.length; i++) parts.push(fromEntries(extra[i].always, false));
     for (let i = 0; i < frontier.length; i++) {
       const node = frontier[i];
       parts.push(withDescendants ? this.subOf(node) : this.selfOf(node));
     }
     const merged = this.merge(parts);
-    return sawAllValues ? unknown(merged) : merged;
+    const answer = sawAllValues ? unknown(merged) : merged;
+    if (this.merged.size >= MAX_MERGED) this.merged.clear();
+    this.merged.set(key, answer);
+    return answer;
   }
 
   /** ends + always + everything reachable through `any` edges only. */
