@@ -257,7 +257,7 @@ export class PolicyEngine {
       if (rc.ALLACCESSTYPES !== undefined || rc.ALLACCESSTYPEGROUPS !== undefined) return null;
       if (this.tagRepo !== null && rc.TAGS !== undefined && rc.TAGS !== null) return null;
     }
-    if (this.tagRepo !== null && !this.tagStore.isEmpty) return null;
+    if (this.tagRepo !== null && !this.tagStore.isEmpty && !this.tagStore.surelyUntagged(request.resource)) return null;
     const user = request.user ?? undefined;
     const groups = request.userGroups ?? NO_GROUPS;
     if (user !== undefined && this.superUsers.size > 0 && this.superUsers.has(user)) return null;
@@ -542,6 +542,13 @@ export class PolicyEngine {
       return undefined;
     }
     if (this.tagStore.isEmpty) return undefined;
+    const scopes = state.request.resourceElementMatchingScopes;
+    if (
+      !state.descendantsCount &&
+      (scopes === undefined || scopes === null) &&
+      this.tagStore.surelyUntagged(state.request.resource)
+    )
+      return undefined;
     return this.tagStore.tagsFor(
       state.request.resource,
       state.descendantsCount,

@@ -132,6 +132,15 @@ export class TagStore {
   }
 
   /**
+   * True when the store can tell cheaply that no tagged resource is `resource` or above it (the
+   * index's surelyUntagged): the request then needs no tag evaluation, and an access request can
+   * take the engine's simple-grant path as in a service without tags.
+   */
+  surelyUntagged(resource: RangerAccessResource): boolean {
+    return this.index.surelyUntagged(resource);
+  }
+
+  /**
    * Tags of the resources related to `resource`. Like Ranger's set of `RangerTagForEval`, the same
    * tag (type, attributes, validity, match type) reached through several resources counts once.
    */

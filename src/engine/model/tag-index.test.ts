@@ -160,7 +160,14 @@ function compareWithScan(
   specs: readonly RangerPolicyResources[],
   seed: number,
   requests: number,
-): { answered: number; candidates: number; far: number; matched: number; byType: Map<string, number> } {
+): {
+  answered: number;
+  candidates: number;
+  far: number;
+  matched: number;
+  untagged: number;
+  byType: Map<string, number>;
+} {
   const r = rng(seed);
   const matchers = specs.map((s) => new PolicyResourceMatcher(sd, 0, s));
   const index = new TagResourceIndex(sd);
@@ -171,6 +178,7 @@ function compareWithScan(
   let candidates = 0;
   let far = 0;
   let matched = 0;
+  let untagged = 0;
   const byType = new Map<string, number>();
   for (let q = 0; q < requests; q++) {
     const req = randomRequest(r);
@@ -183,6 +191,15 @@ function compareWithScan(
       byType.set(mt, (byType.get(mt) ?? 0) + 1);
     });
     matched += expected.length;
+    // the cheap negative may only ever answer true where the scan finds nothing
+    if (!req.descendantsCount && req.scopes === undefined && index.surelyUntagged(req.resource)) {
+      untagged++;
+      if (expected.length > 0)
+        expect(
+          expected.map((i) => ({ resource: specs[i], request: req })),
+          `surelyUntagged, yet related (seed ${seed}, request ${q})`,
+        ).toEqual([]);
+    }
     if (got === null) continue;
     answered++;
     const { all, sorted } = flatten(got);
@@ -208,7 +225,7 @@ function compareWithScan(
         ).toEqual([]);
     }
   }
-  return { answered, candidates, far, matched, byType };
+  return { answered, candidates, far, matched, untagged, byType };
 }
 
 describe("TagResourceIndex", () => {
@@ -242,6 +259,56 @@ describe("TagResourceIndex", () => {
       expect(matched).toBeGreaterThan(0);
     });
   }
+
+  it("answers `surely untagged` only where the scan finds nothing: generated literal-heavy resources", () => {
+    // realistic tagging: literal databases, tables and columns, a few wildcard tables; dense random
+    // resources above rarely leave a request untagged, these mostly do
+    let untagged = 0;
+    for (let variant = 0; variant <= 4; variant++) {
+      const sd = prepareServiceDef(serviceDef(variant));
+      for (let seed = 1; seed <= 6; seed++) {
+        const r = rng(seed * 31 + variant);
+        const specs = Array.from({ length: 60 }, (): RangerPolicyResources => {
+          const chain = pick(r, CHAINS.slice(0, 3));
+          const out: RangerPolicyResources = {};
+          for (const name of chain)
+            out[name] = { values: [name === "table" && r() < 0.1 ? "a*" : pick(r, ["a", "ab", "b", "abc", "AB"])] };
+          return out;
+        });
+        untagged += compareWithScan(sd, specs, seed * 131 + variant, 300).untagged;
+      }
+    }
+    expect(untagged, "requests answered by surelyUntagged (each checked against the scan)").toBeGreaterThan(500);
+  });
+
+  it("tells untagged tables cheaply, and never a table that is tagged or under a tagged database", () => {
+    const sd = prepareServiceDef(serviceDef(0));
+    const specs: RangerPolicyResources[] = [
+      { database: { values: ["sales"] }, table: { values: ["orders"] } },
+      { database: { values: ["hr"] } },
+      { database: { values: ["ops"] }, table: { values: ["*"] } },
+      { database: { values: ["web"] }, table: { values: ["logs"] }, column: { values: ["ip"] } },
+    ];
+    const index = new TagResourceIndex(sd);
+    specs.forEach((s, i) => {
+      index.add(i, new PolicyResourceMatcher(sd, 0, s), 0);
+    });
+    const untagged = (elements: Record<string, string>) => index.surelyUntagged({ elements });
+    expect(untagged({ database: "sales", table: "customers" })).toBe(true);
+    expect(untagged({ database: "finance", table: "orders" })).toBe(true);
+    expect(untagged({ database: "web", table: "users" })).toBe(true);
+    // the tagged table itself (any case), a table under a tagged database, a match-any table level
+    expect(untagged({ database: "sales", table: "orders" })).toBe(false);
+    expect(untagged({ database: "SALES", table: "Orders" })).toBe(false);
+    expect(untagged({ database: "hr", table: "payroll" })).toBe(false);
+    expect(untagged({ database: "ops", table: "jobs" })).toBe(false);
+    // a column under the tagged table, and a database whose table level has a match-any edge
+    expect(untagged({ database: "sales", table: "orders", column: "id" })).toBe(false);
+    expect(untagged({ database: "ops" })).toBe(false);
+    // not decided cheaply: all-values and list values, keys out of hierarchy order
+    expect(untagged({ database: "sales", table: "*" })).toBe(false);
+    expect(untagged({ table: "customers", database: "sales" })).toBe(false);
+  });
 
   it("prunes: on literal table tags a request gets its own table and ancestors, not every tagged table", () => {
     const sd = prepareServiceDef(serviceDef(0));

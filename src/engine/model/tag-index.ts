@@ -253,6 +253,41 @@ export class TagResourceIndex {
   }
 
   /**
+   * True when no indexed resource can relate to `resource` as its self or an ancestor: the request's
+   * keys, in hierarchy order, walk hash edges only, no node on the way holds resources (ancestors)
+   * or kept ones, and the walk ends on a missing edge or on a node with nothing of its own and no
+   * match-any edge below. False means "cannot tell cheaply", not "tagged": candidates() decides then.
+   * Descendants do not count here (callers ask for a single resource), and element scopes are the
+   * caller's to exclude. This is candidates() for the common untagged table, without ordering keys
+   * or collecting: most resources of a tagged service carry no tag.
+   */
+  surelyUntagged(resource: RangerAccessResource): boolean {
+    if (this.everywhere.length > 0) return false;
+    const elements = resource.elements;
+    let node: Node = this.root;
+    for (const k in elements) {
+      const raw = elements[k];
+      if (raw === undefined || raw === null) continue;
+      if (typeof raw !== "string" || raw === "" || raw === "*") return false;
+      if (node.ends.length > 0 || node.stops.length > 0) return false;
+      const level = node.level(k);
+      if (level === undefined || level.prefixes !== null || level.any !== null) return false;
+      const exact = level.exact;
+      if (exact === null) return false;
+      let child = exact.get(raw);
+      if (child === undefined && this.defs.get(k)?.fold === true) {
+        const lower = raw.toLowerCase();
+        if (lower !== raw) child = exact.get(lower);
+      }
+      if (child === undefined) return true;
+      node = child;
+    }
+    if (node === this.root || node.ends.length > 0 || node.stops.length > 0) return false;
+    if (node.levels !== null) for (const level of node.levels) if (level.any !== null) return false;
+    return true;
+  }
+
+  /**
    * Ordinals, ascending and unique, of the resources that could relate to `resource` as its self,
    * an ancestor, or (with `descendantsCount`, or through match-any levels) a descendant; null when
    * the index cannot tell, and every resource must be checked.
