@@ -119,7 +119,10 @@ export class HeldServiceTags {
   }
 
   #flush(): void {
-    for (const delta of this.#queued) this.#document = applyServiceTagsDelta(this.#document, delta);
+    // all or nothing: a delta that throws leaves the document and the queue as they were
+    let document = this.#document;
+    for (const delta of this.#queued) document = applyServiceTagsDelta(document, delta);
+    this.#document = document;
     this.#queued = [];
     this.#queuedSize = 0;
   }

@@ -155,14 +155,14 @@ export class PolicyRepository {
 
   /** Incremental update: create (0), update (1) or delete (2) one policy; O(levels) index work. */
   applyDelta(changeType: number, policy: RangerPolicy): void {
+    // compiled before the old version is removed: a policy that fails to compile throws with the
+    // repository as it was, not with the policy gone
+    const ev = changeType === 2 || policy.isEnabled === false ? null : this.compile(policy);
     const id = policy.id;
     if (id !== undefined && id !== null) {
       const old = this.byId.get(id);
       if (old) this.removeEvaluator(old);
     }
-    if (changeType === 2) return;
-    if (policy.isEnabled === false) return;
-    const ev = this.compile(policy);
     if (!ev) return;
     const slot = this.slots[ev.policyType];
     insertSorted(slot.all, ev);
