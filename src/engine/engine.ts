@@ -257,7 +257,6 @@ export class PolicyEngine {
       if (rc.ALLACCESSTYPES !== undefined || rc.ALLACCESSTYPEGROUPS !== undefined) return null;
       if (this.tagRepo !== null && rc.TAGS !== undefined && rc.TAGS !== null) return null;
     }
-    if (this.tagRepo !== null && !this.tagStore.isEmpty && !this.tagStore.surelyUntagged(request.resource)) return null;
     const user = request.user ?? undefined;
     const groups = request.userGroups ?? NO_GROUPS;
     if (user !== undefined && this.superUsers.size > 0 && this.superUsers.has(user)) return null;
@@ -265,6 +264,8 @@ export class PolicyEngine {
     if (!this.repo.hasPolicies()) return null;
     const grants = this.repo.accessGrants(request.resource);
     if (grants === undefined) return null;
+    // after the rows: a request whose candidates need the full path asks the tag index once, there
+    if (this.tagRepo !== null && !this.tagStore.isEmpty && !this.tagStore.surelyUntagged(request.resource)) return null;
     return decideSimple(grants, at, user, groups, request.resource.ownerUser, this.isFallbackSupported);
   }
 
