@@ -4,6 +4,7 @@ import { type TestApp, testApp } from "../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../test/support/test-db.ts";
 import { RANGER_V2 } from "../compat/ranger/policies.routes.ts";
 import { seedService } from "../decisions/test-seed.ts";
+import { asAdministrator, type Caller, callAs, userWithKey as userWithKeyIn } from "./zone-test-seed.ts";
 
 let t: TestApp;
 let s: Awaited<ReturnType<typeof seedService>>;
@@ -17,33 +18,12 @@ const as: Record<
 > = {} as never;
 let directName: string;
 
-async function admin(method: "POST" | "PUT" | "PATCH" | "DELETE", url: string, payload?: unknown) {
-  const res = await t.request({ method, url, payload: payload as never });
-  expect(res.statusCode, res.body).toBeLessThan(300);
-  return res.statusCode === 204 ? null : res.json();
-}
+const admin = (method: "POST" | "PUT" | "PATCH" | "DELETE", url: string, payload?: unknown) =>
+  asAdministrator(t, method, url, payload);
 
-/** A new directory user with an API key; returns its id, name and headers. */
-async function userWithKey() {
-  const username = uniqueName("u");
-  const user = await admin("POST", "/v1/users", { username });
-  const key = await admin("POST", "/v1/api-keys", { userId: user.id, name: "zone-test" });
-  return { id: user.id as string, username, headers: { "authorization-psk": key.key as string } };
-}
-
-function call(
-  who: Record<string, string>,
-  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
-  url: string,
-  payload?: unknown,
-) {
-  return t.app.inject({
-    method,
-    url,
-    headers: payload === undefined ? who : { ...who, "content-type": "application/json" },
-    ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }),
-  });
-}
+const userWithKey = () => userWithKeyIn(t);
+const call = (who: Caller, method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", url: string, payload?: unknown) =>
+  callAs(t, who, method, url, payload);
 
 /** A policy body on `sales.<schema>.*` granting `user` select, in `zone` ("" = default zone). */
 function salesPolicy(zone: string, user: string, schema = uniqueName("sch")) {
