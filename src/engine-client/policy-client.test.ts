@@ -38,6 +38,45 @@ function injectFetch(app: TestApp, seen: { url: string; body: string }[] = []): 
   }) as typeof fetch;
 }
 
+/**
+ * Alice's select on each table of a tagged service, asked of `client` and checked against an engine
+ * built from fresh downloads; returns the fresh ServiceTags and the client's answers by table.
+ */
+async function compareWithFreshDownloads(
+  s: Awaited<ReturnType<typeof seedTaggedService>>,
+  client: PolicyClient,
+  tables: readonly string[],
+): Promise<{ tags: ServiceTags; allowed: Record<string, boolean> }> {
+  const sp = (await t.request({ method: "GET", url: `/service/plugins/policies/download/${s.service}` })).json();
+  const tags = (await t.request({ method: "GET", url: `/service/tags/download/${s.service}` })).json();
+  const fresh = createEngine({
+    serviceName: sp.serviceName,
+    serviceDef: sp.serviceDef,
+    policies: sp.policies,
+    serviceConfig: { raw: sp.serviceConfig },
+    ...(sp.tagPolicies ? { tagPolicies: sp.tagPolicies } : {}),
+    serviceTags: tags,
+  });
+  const allowed: Record<string, boolean> = {};
+  for (const table of tables) {
+    const request = {
+      resource: { elements: { catalog: "sales", schema: s.schema, table } },
+      accessType: "select",
+      user: s.alice,
+      userGroups: [s.analysts],
+    };
+    const local = client.isAccessAllowed(request);
+    const expected = fresh.isAccessAllowed(request);
+    expect({ table, allowed: local.isAllowed, policyId: local.policyId }).toEqual({
+      table,
+      allowed: expected.isAllowed,
+      policyId: expected.policyId,
+    });
+    allowed[table] = local.isAllowed;
+  }
+  return { tags, allowed };
+}
+
 describe(`policy client and resource-tag changes (${TEST_BACKEND})`, () => {
   it("applies a new ServiceTags download to its engine in place, deciding as an engine built from the downloads; a link change rebuilds", async () => {
     const s = await seedTaggedService(t);
@@ -51,35 +90,9 @@ describe(`policy client and resource-tag changes (${TEST_BACKEND})`, () => {
     const tables = ["orders", "invoices", "customers"];
     /** alice's select on each table by the client, checked against an engine built from fresh downloads. */
     const decisions = async () => {
-      const sp = (await t.request({ method: "GET", url: `/service/plugins/policies/download/${s.service}` })).json();
-      const tags = (await t.request({ method: "GET", url: `/service/tags/download/${s.service}` })).json();
-      const fresh = createEngine({
-        serviceName: sp.serviceName,
-        serviceDef: sp.serviceDef,
-        policies: sp.policies,
-        serviceConfig: { raw: sp.serviceConfig },
-        ...(sp.tagPolicies ? { tagPolicies: sp.tagPolicies } : {}),
-        serviceTags: tags,
-      });
+      const { tags, allowed } = await compareWithFreshDownloads(s, client, tables);
       expect(client.tagVersion).toBe(tags.tagVersion);
-      return Object.fromEntries(
-        tables.map((table) => {
-          const request = {
-            resource: { elements: { catalog: "sales", schema: s.schema, table } },
-            accessType: "select",
-            user: s.alice,
-            userGroups: [s.analysts],
-          };
-          const local = client.isAccessAllowed(request);
-          const expected = fresh.isAccessAllowed(request);
-          expect({ table, allowed: local.isAllowed, policyId: local.policyId }).toEqual({
-            table,
-            allowed: expected.isAllowed,
-            policyId: expected.policyId,
-          });
-          return [table, local.isAllowed];
-        }),
-      );
+      return allowed;
     };
     const tag = (table: string) =>
       ok("POST", `/v1/services/${s.service}/tagged-resources`, {
@@ -141,35 +154,11 @@ describe(`policy client and tag deltas (${TEST_BACKEND})`, () => {
       expect(await client.refresh()).toBe(true);
       const answer = seen.find((x) => x.url.startsWith("/service/tags/download/"));
       expect(answer?.url).toContain("supportsTagDeltas=true");
-      const sp = (await t.request({ method: "GET", url: `/service/plugins/policies/download/${s.service}` })).json();
-      const tags = (await t.request({ method: "GET", url: `/service/tags/download/${s.service}` })).json();
-      const fresh = createEngine({
-        serviceName: sp.serviceName,
-        serviceDef: sp.serviceDef,
-        policies: sp.policies,
-        serviceConfig: { raw: sp.serviceConfig },
-        ...(sp.tagPolicies ? { tagPolicies: sp.tagPolicies } : {}),
-        serviceTags: tags,
-      });
+      const { tags } = await compareWithFreshDownloads(s, client, tables);
       const { tagDefinitions: _held, ...held } = client.serviceTags ?? {};
       const { tagDefinitions: _fresh, ...want } = tags;
       expect(held).toEqual(want);
       expect(client.engine).toBe(engine);
-      for (const table of tables) {
-        const request = {
-          resource: { elements: { catalog: "sales", schema: s.schema, table } },
-          accessType: "select",
-          user: s.alice,
-          userGroups: [s.analysts],
-        };
-        const local = client.isAccessAllowed(request);
-        const expected = fresh.isAccessAllowed(request);
-        expect({ table, allowed: local.isAllowed, policyId: local.policyId }).toEqual({
-          table,
-          allowed: expected.isAllowed,
-          policyId: expected.policyId,
-        });
-      }
       return JSON.parse(answer?.body || "{}") as { isDelta?: boolean };
     };
 
