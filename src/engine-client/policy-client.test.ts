@@ -13,7 +13,7 @@ import {
   type ServiceTags,
 } from "../engine/index.ts";
 import { seedTaggedService } from "../tags/test-seed.ts";
-import { PolicyClient } from "./policy-client.ts";
+import { PolicyClient, type PolicyClientOptions } from "./policy-client.ts";
 
 let t: TestApp;
 
@@ -36,6 +36,21 @@ function injectFetch(app: TestApp, seen: { url: string; body: string }[] = []): 
     seen.push({ url: url.pathname + url.search, body: res.statusCode === 304 ? "" : res.body });
     return new Response(res.statusCode === 304 ? null : res.body, { status: res.statusCode });
   }) as typeof fetch;
+}
+
+/** A started client of `service` on the test app that polls only when asked (`refresh`). */
+function startClient(
+  service: string,
+  seen: { url: string; body: string }[] = [],
+  options: Partial<PolicyClientOptions> = {},
+): Promise<PolicyClient> {
+  return new PolicyClient({
+    serverUrl: "http://gatehouse.test",
+    serviceName: service,
+    pollIntervalMs: 0,
+    fetch: injectFetch(t, seen),
+    ...options,
+  }).start();
 }
 
 /**
@@ -80,12 +95,7 @@ async function compareWithFreshDownloads(
 describe(`policy client and resource-tag changes (${TEST_BACKEND})`, () => {
   it("applies a new ServiceTags download to its engine in place, deciding as an engine built from the downloads; a link change rebuilds", async () => {
     const s = await seedTaggedService(t);
-    const client = await new PolicyClient({
-      serverUrl: "http://gatehouse.test",
-      serviceName: s.service,
-      pollIntervalMs: 0,
-      fetch: injectFetch(t),
-    }).start();
+    const client = await startClient(s.service);
     const engine = client.engine;
     const tables = ["orders", "invoices", "customers"];
     /** alice's select on each table by the client, checked against an engine built from fresh downloads. */
@@ -135,12 +145,7 @@ describe(`policy client and tag deltas (${TEST_BACKEND})`, () => {
   it("asks for tag deltas, applies them in place, and holds what a fresh download holds", async () => {
     const s = await seedTaggedService(t);
     const seen: { url: string; body: string }[] = [];
-    const client = await new PolicyClient({
-      serverUrl: "http://gatehouse.test",
-      serviceName: s.service,
-      pollIntervalMs: 0,
-      fetch: injectFetch(t, seen),
-    }).start();
+    const client = await startClient(s.service, seen);
     const engine = client.engine;
     const tables = ["orders", "invoices", "customers", "payments"];
     const tag = (table: string, level = "high") =>
@@ -280,14 +285,10 @@ describe(`policy client and an update its engine refuses (${TEST_BACKEND})`, () 
     const s = await seedService(t);
     const seen: { url: string; body: string }[] = [];
     const errors: unknown[] = [];
-    const client = await new PolicyClient({
-      serverUrl: "http://gatehouse.test",
-      serviceName: s.service,
-      pollIntervalMs: 0,
+    const client = await startClient(s.service, seen, {
       engineFactory: refusingEngine,
       onError: (err) => errors.push(err),
-      fetch: injectFetch(t, seen),
-    }).start();
+    });
     const versions = () => ({
       policyVersion: client.policyVersion,
       roleVersion: client.roleVersion,
@@ -374,14 +375,10 @@ describe(`policy client and an update its engine refuses (${TEST_BACKEND})`, () 
   it("a tag delta refused in place: tag version, document and decisions stay, and the poll after the fix applies the change in place", async () => {
     const s = await seedTaggedService(t);
     const errors: unknown[] = [];
-    const client = await new PolicyClient({
-      serverUrl: "http://gatehouse.test",
-      serviceName: s.service,
-      pollIntervalMs: 0,
+    const client = await startClient(s.service, [], {
       engineFactory: refusingEngine,
       onError: (err) => errors.push(err),
-      fetch: injectFetch(t),
-    }).start();
+    });
     const tables = ["orders", "invoices"];
     const decisions = () =>
       tables.map((table) => client.isAccessAllowed(select(s.schema, table, s.alice, [s.analysts])).isAllowed);
