@@ -2,12 +2,25 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { auditContextOf } from "../audit/audit.service.ts";
 import type { RangerPolicy } from "../engine/types.ts";
-import { Forbidden, PolicyImportInvalid, PolicyNotFound, PolicyVersionNotFound, ServiceNotFound } from "../errors.ts";
+import {
+  type AppError,
+  Forbidden,
+  PolicyImportInvalid,
+  PolicyNotFound,
+  PolicyVersionNotFound,
+  ServiceNotFound,
+} from "../errors.ts";
 import { decodeCursor, pageOf } from "../http/cursor.ts";
 import { Page, PageQuery } from "../http/schemas.ts";
 import { findServiceWithDef, type ServiceWithDef } from "../service-defs/service-defs.store.ts";
 import type { Db, Queryable } from "../storage/db.ts";
-import { requireZoneVisible, searchableZones, zoneAdmission, zoneWriteAuthority } from "../zones/zone-admins.ts";
+import {
+  requireZoneVisible,
+  searchableZones,
+  type ZoneCallerActor,
+  zoneAdmission,
+  zoneWriteAuthority,
+} from "../zones/zone-admins.ts";
 import { exportPolicies, type ImportReport, importPolicies } from "./import-export.ts";
 import { lookAhead } from "./look-ahead.ts";
 import {
@@ -126,6 +139,14 @@ async function zoneOfPolicyHistory(db: Queryable, id: number): Promise<string> {
     .limit(1)
     .executeTakeFirst();
   return String((latest?.body as RangerPolicy | undefined)?.zoneName ?? "");
+}
+
+/**
+ * Refuses (as `missing()`, the answer for an unknown id) a caller whose zone rights do not cover the
+ * zone of policy `id`'s history: the version, versions and diff routes share this check.
+ */
+function requireHistoryVisible(db: Db, actor: ZoneCallerActor, id: number, missing: () => AppError): Promise<void> {
+  return requireZoneVisible(db.kysely, actor, "policy.read", () => zoneOfPolicyHistory(db.kysely, id), missing);
 }
 
 /** Ranger policy administration under `/v1/services/{service}/policies` and `/v1/policies/{id}`. */
@@ -344,13 +365,7 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const { id } = request.params;
-        await requireZoneVisible(
-          db.kysely,
-          request.actor,
-          "policy.read",
-          () => zoneOfPolicyHistory(db.kysely, id),
-          () => policyNotFound(id),
-        );
+        await requireHistoryVisible(db, request.actor, id, () => policyNotFound(id));
         return { items: await listVersions(db.kysely, id) };
       },
     );
@@ -368,12 +383,8 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const { id, version } = request.params;
-        await requireZoneVisible(
-          db.kysely,
-          request.actor,
-          "policy.read",
-          () => zoneOfPolicyHistory(db.kysely, id),
-          () => PolicyVersionNotFound(`policy ${id} has no version ${version}`),
+        await requireHistoryVisible(db, request.actor, id, () =>
+          PolicyVersionNotFound(`policy ${id} has no version ${version}`),
         );
         return (await getVersion(db.kysely, id, version)) as never;
       },
@@ -404,13 +415,7 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const { id, version } = request.params;
-        await requireZoneVisible(
-          db.kysely,
-          request.actor,
-          "policy.read",
-          () => zoneOfPolicyHistory(db.kysely, id),
-          () => policyNotFound(id),
-        );
+        await requireHistoryVisible(db, request.actor, id, () => policyNotFound(id));
         return diffWithCurrent(db.kysely, id, version);
       },
     );
