@@ -1,6 +1,12 @@
-import type { RangerPolicyResources, RangerServiceResource, RangerTag, RangerTagDef } from "../engine/index.ts";
+import type { RangerServiceResource, RangerTag } from "../engine/index.ts";
 import type { Queryable } from "../storage/db.ts";
-import { presentTag, presentTagDef, type ServiceTagsDocument, type ServiceTagsHeader } from "./service-tags.ts";
+import {
+  presentServiceResource,
+  presentTag,
+  readTagDefinitions,
+  type ServiceTagsDocument,
+  type ServiceTagsHeader,
+} from "./service-tags.ts";
 
 /**
  * Log entries one delta may gather before the reader gives up and the caller sends the whole
@@ -144,17 +150,7 @@ export async function readServiceTagsDelta(
       .execute();
     for (const u of used) types.add(u.type);
   }
-  const defRows =
-    types.size === 0
-      ? []
-      : await db
-          .selectFrom("tag_defs")
-          .select(["id", "guid", "name", "attribute_defs"])
-          .where("name", "in", [...types])
-          .orderBy("id")
-          .execute();
-  const tagDefinitions: Record<string, RangerTagDef> = {};
-  for (const d of defRows) tagDefinitions[String(d.id)] = presentTagDef(d);
+  const tagDefinitions = await readTagDefinitions(db, [...types]);
 
   const removed: RangerServiceResource[] = [...resourceIds]
     .filter((id) => !resourceToTagIds[String(id)])
@@ -162,14 +158,7 @@ export async function readServiceTagsDelta(
     .map((id) => ({ id, resourceElements: {} }));
   const serviceResources: RangerServiceResource[] = [
     ...removed,
-    ...resources.map((r) => ({
-      id: r.id,
-      guid: r.guid,
-      serviceName: service.name,
-      resourceElements: r.resource_elements as unknown as RangerPolicyResources,
-      resourceSignature: r.resource_signature,
-      ...(r.owner_user ? { ownerUser: r.owner_user } : {}),
-    })),
+    ...resources.map((r) => presentServiceResource(r, service.name)),
   ];
   const extent = serviceResources.length > 0 ? "SERVICE_RESOURCE" : Object.keys(tags).length > 0 ? "TAGS" : "NONE";
   return {

@@ -50,6 +50,44 @@ export function presentTagDef(row: {
   return { id: row.id, guid: row.guid, name: row.name, attributeDefs: row.attribute_defs ?? [] };
 }
 
+/** The definitions of tag types `types` as Ranger's `tagDefinitions` (keyed by definition id). */
+export async function readTagDefinitions(
+  db: Queryable,
+  types: readonly string[],
+): Promise<Record<string, RangerTagDef>> {
+  const rows =
+    types.length === 0
+      ? []
+      : await db
+          .selectFrom("tag_defs")
+          .select(["id", "guid", "name", "attribute_defs"])
+          .where("name", "in", [...types])
+          .orderBy("id")
+          .execute();
+  return Object.fromEntries(rows.map((d) => [String(d.id), presentTagDef(d)]));
+}
+
+/** A `service_resources` row of service `serviceName` as Ranger's `RangerServiceResource`. */
+export function presentServiceResource(
+  row: {
+    id: number;
+    guid: string;
+    resource_elements: unknown;
+    resource_signature: string;
+    owner_user: string | null;
+  },
+  serviceName: string,
+): RangerServiceResource {
+  return {
+    id: row.id,
+    guid: row.guid,
+    serviceName,
+    resourceElements: row.resource_elements as RangerPolicyResources,
+    resourceSignature: row.resource_signature,
+    ...(row.owner_user ? { ownerUser: row.owner_user } : {}),
+  };
+}
+
 /**
  * Reads every tagged resource of a service with its tags and their definitions, as Ranger's
  * `ServiceTags` (`resourceToTagIds` keyed by resource id). Callers that need the document to
@@ -87,25 +125,9 @@ export async function readServiceTags(db: Queryable, service: ServiceTagsHeader)
           )
           .orderBy("id")
           .execute();
-  const types = [...new Set(tagRows.map((t) => t.type))];
-  const defRows =
-    types.length === 0
-      ? []
-      : await db
-          .selectFrom("tag_defs")
-          .select(["id", "guid", "name", "attribute_defs"])
-          .where("name", "in", types)
-          .orderBy("id")
-          .execute();
+  const tagDefinitions = await readTagDefinitions(db, [...new Set(tagRows.map((t) => t.type))]);
 
-  const serviceResources: RangerServiceResource[] = resources.map((r) => ({
-    id: r.id,
-    guid: r.guid,
-    serviceName: service.name,
-    resourceElements: r.resource_elements as unknown as RangerPolicyResources,
-    resourceSignature: r.resource_signature,
-    ...(r.owner_user ? { ownerUser: r.owner_user } : {}),
-  }));
+  const serviceResources = resources.map((r) => presentServiceResource(r, service.name));
   const resourceToTagIds: Record<string, number[]> = {};
   for (const m of mappings) {
     const key = String(m.resource_id);
@@ -117,7 +139,7 @@ export async function readServiceTags(db: Queryable, service: ServiceTagsHeader)
     serviceName: service.name,
     tagVersion: service.tagVersion,
     tagUpdateTime: service.tagUpdateTime?.getTime() ?? null,
-    tagDefinitions: Object.fromEntries(defRows.map((d) => [String(d.id), presentTagDef(d)])),
+    tagDefinitions,
     tags: Object.fromEntries(tagRows.map((t) => [String(t.id), presentTag(t)])),
     serviceResources,
     resourceToTagIds,
