@@ -5,7 +5,7 @@
 #   3. the suite again on a real PostgreSQL 15 that this script starts itself (initdb + pg_ctl in a
 #      temp folder on a free port, stopped afterwards), unless GATEHOUSE_TEST_DATABASE_URL names one.
 # System packages the tests need (PostgreSQL server binaries, OpenLDAP slapd, an MIT Kerberos KDC
-# and the Kerberos headers) are installed with apt-get when absent.
+# the Kerberos headers, python3-requests for Ranger's Python client) are installed with apt-get when absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,9 @@ command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || need_apt+=(slapd l
 [ -x /usr/sbin/krb5kdc ] && [ -x /usr/sbin/kadmin.local ] || need_apt+=(krb5-kdc krb5-admin-server)
 [ -x /usr/bin/kinit ] || need_apt+=(krb5-user)
 [ -f /usr/include/gssapi/gssapi.h ] || need_apt+=(libkrb5-dev)
+# Apache Ranger's own Python client (../shared/clients) runs in the suite; it needs `requests`
+python3 -c 'import requests' >/dev/null 2>&1 || /usr/bin/python3 -c 'import requests' >/dev/null 2>&1 \
+  || need_apt+=(python3 python3-requests)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} with apt-get"
   export DEBIAN_FRONTEND=noninteractive
