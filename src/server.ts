@@ -18,6 +18,8 @@ export async function openConfiguredDb(config: Config, log: Logger): Promise<Db>
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     poolSize: config.databasePoolSize,
+    onTransactionRetry: ({ attempt, sqlState }) =>
+      log.warn({ attempt, sqlState }, "transaction aborted by a database conflict; running it again"),
     onEmbedded: (where) =>
       log.warn(
         { where },

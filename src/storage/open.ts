@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import type { Db, Session } from "./db.ts";
 import { ExclusiveLock, PGliteDialect } from "./pglite-dialect.ts";
+import { retryTransaction } from "./retry.ts";
 import type { Database } from "./schema.ts";
 
 const INT8_OID = 20;
@@ -18,6 +19,13 @@ export interface OpenDbOptions {
   poolSize?: number;
   /** Called once when the embedded database is opened, so operators learn it is single-node. */
   onEmbedded?: (where: string) => void;
+  /**
+   * Called when PostgreSQL aborted a transaction with a serialization failure or a deadlock and it
+   * is run again (`retryTransaction`), so operators see contention in the log.
+   */
+  onTransactionRetry?: (info: { attempt: number; sqlState: string }) => void;
+  /** Runs of a transaction at most (tests lower it to 1 to see conflicts unretried). */
+  transactionAttempts?: number;
 }
 
 /**
@@ -25,24 +33,29 @@ export interface OpenDbOptions {
  * the backends disagree on a type.
  */
 export async function openDb(options: OpenDbOptions): Promise<Db> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openEmbedded(options);
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options) : openEmbedded(options);
 }
 
-function openPostgres(url: string, poolSize: number): Db {
+function openPostgres(url: string, options: OpenDbOptions): Db {
   const types = {
     getTypeParser(oid: number, format?: "text" | "binary") {
       if (oid === INT8_OID) return (value: string) => Number(value);
       return pg.types.getTypeParser(oid, format);
     },
   };
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, types });
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types });
   // An idle client losing its server must not crash the process; the next query reconnects.
   pool.on("error", () => {});
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     kind: "postgres",
     kysely,
-    transaction: (fn) => kysely.transaction().execute(fn),
+    // The one transaction helper: a deadlock or serialization failure reruns the whole transaction.
+    transaction: (fn) =>
+      retryTransaction(() => kysely.transaction().execute(fn), {
+        ...(options.transactionAttempts !== undefined ? { attempts: options.transactionAttempts } : {}),
+        ...(options.onTransactionRetry ? { onRetry: options.onTransactionRetry } : {}),
+      }),
     async withSession(fn) {
       const client = await pool.connect();
       try {
