@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
+import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import type { Db, Session } from "./db.ts";
 import { ExclusiveLock, PGliteDialect } from "./pglite-dialect.ts";
 import { retryTransaction } from "./retry.ts";
@@ -19,6 +20,8 @@ export interface OpenDbOptions {
   poolSize?: number;
   /** Called once when the embedded database is opened, so operators learn it is single-node. */
   onEmbedded?: (where: string) => void;
+  /** Called when the data folder's lock was left by a process that is gone and is taken over. */
+  onStaleLock?: (stale: { pid: number; path: string }) => void;
   /**
    * Called when PostgreSQL aborted a transaction with a serialization failure or a deadlock and it
    * is run again (`retryTransaction`), so operators see contention in the log.
@@ -85,14 +88,23 @@ function openPostgres(url: string, options: OpenDbOptions): Db {
 
 async function openEmbedded(options: OpenDbOptions): Promise<Db> {
   let where = "memory://";
+  // One process per data folder (data-dir-lock.ts): refused here, before PGlite reads a byte.
+  let dirLock: DataDirLock | undefined;
   if (options.dataDir) {
     const dir = resolve(options.dataDir);
     mkdirSync(dir, { recursive: true });
+    dirLock = lockDataDir(dir, options.onStaleLock ? { onTakeover: options.onStaleLock } : {});
     where = join(dir, "pgdata");
   }
-  const pglite = await PGlite.create(where === "memory://" ? undefined : where, {
-    parsers: { [INT8_OID]: (value: string) => Number(value), [NUMERIC_OID]: (value: string) => Number(value) },
-  });
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(where === "memory://" ? undefined : where, {
+      parsers: { [INT8_OID]: (value: string) => Number(value), [NUMERIC_OID]: (value: string) => Number(value) },
+    });
+  } catch (err) {
+    dirLock?.release();
+    throw err;
+  }
   options.onEmbedded?.(where);
   const lock = new ExclusiveLock();
   const kysely = new Kysely<Database>({ dialect: new PGliteDialect(pglite, lock) });
@@ -123,8 +135,12 @@ async function openEmbedded(options: OpenDbOptions): Promise<Db> {
     // Kysely closes PGlite only when a Kysely query ran; a database opened, migrated with
     // sessions and closed (`gatehouse migrate` on a current database) would never exit.
     async close() {
-      await kysely.destroy();
-      if (!pglite.closed) await pglite.close();
+      try {
+        await kysely.destroy();
+        if (!pglite.closed) await pglite.close();
+      } finally {
+        dirLock?.release();
+      }
     },
   };
 }
