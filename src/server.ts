@@ -18,6 +18,10 @@ export async function openConfiguredDb(config: Config, log: Logger): Promise<Db>
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     poolSize: config.databasePoolSize,
+    onStaleLock: ({ pid, path }) =>
+      log.warn({ pid, path }, "data directory lock left by a process that is no longer running; taken over"),
+    onTransactionRetry: ({ attempt, sqlState }) =>
+      log.warn({ attempt, sqlState }, "transaction aborted by a database conflict; running it again"),
     onEmbedded: (where) =>
       log.warn(
         { where },

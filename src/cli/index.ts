@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import pino from "pino";
 import { ConfigError, loadConfig } from "../config/load.ts";
 import { openConfiguredDb, startServer } from "../server.ts";
+import { DataDirInUse } from "../storage/data-dir-lock.ts";
 import { migrate } from "../storage/migrate.ts";
 import { VERSION } from "../version.ts";
 import { checkCommand } from "./check-command.ts";
@@ -96,6 +97,10 @@ export async function runCli(argv: string[]): Promise<number> {
       return 2;
     }
     if (err instanceof CommanderError) return err.exitCode === 1 ? 2 : err.exitCode;
+    if (err instanceof DataDirInUse) {
+      process.stderr.write(`gatehouse: ${err.message}\n`);
+      return 1;
+    }
     process.stderr.write(`gatehouse: ${(err as Error).stack ?? String(err)}\n`);
     return 1;
   }

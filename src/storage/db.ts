@@ -20,7 +20,11 @@ export interface Session {
 export interface Db {
   readonly kind: "postgres" | "embedded";
   readonly kysely: Kysely<Database>;
-  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  /**
+   * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. When
+   * PostgreSQL aborts it with a deadlock or serialization failure, `fn` runs again in a fresh
+   * transaction (a few times at most, `retryTransaction`), so `fn` must keep to the database.
+   */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Runs `fn` on one dedicated connection (held for the duration). */
   withSession<T>(fn: (session: Session) => Promise<T>): Promise<T>;

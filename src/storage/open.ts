@@ -3,8 +3,10 @@ import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
+import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import type { Db, Session } from "./db.ts";
 import { ExclusiveLock, PGliteDialect } from "./pglite-dialect.ts";
+import { retryTransaction } from "./retry.ts";
 import type { Database } from "./schema.ts";
 
 const INT8_OID = 20;
@@ -18,6 +20,15 @@ export interface OpenDbOptions {
   poolSize?: number;
   /** Called once when the embedded database is opened, so operators learn it is single-node. */
   onEmbedded?: (where: string) => void;
+  /** Called when the data folder's lock was left by a process that is gone and is taken over. */
+  onStaleLock?: (stale: { pid: number; path: string }) => void;
+  /**
+   * Called when PostgreSQL aborted a transaction with a serialization failure or a deadlock and it
+   * is run again (`retryTransaction`), so operators see contention in the log.
+   */
+  onTransactionRetry?: (info: { attempt: number; sqlState: string }) => void;
+  /** Runs of a transaction at most (tests lower it to 1 to see conflicts unretried). */
+  transactionAttempts?: number;
 }
 
 /**
@@ -25,24 +36,29 @@ export interface OpenDbOptions {
  * the backends disagree on a type.
  */
 export async function openDb(options: OpenDbOptions): Promise<Db> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openEmbedded(options);
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options) : openEmbedded(options);
 }
 
-function openPostgres(url: string, poolSize: number): Db {
+function openPostgres(url: string, options: OpenDbOptions): Db {
   const types = {
     getTypeParser(oid: number, format?: "text" | "binary") {
       if (oid === INT8_OID) return (value: string) => Number(value);
       return pg.types.getTypeParser(oid, format);
     },
   };
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, types });
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types });
   // An idle client losing its server must not crash the process; the next query reconnects.
   pool.on("error", () => {});
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     kind: "postgres",
     kysely,
-    transaction: (fn) => kysely.transaction().execute(fn),
+    // The one transaction helper: a deadlock or serialization failure reruns the whole transaction.
+    transaction: (fn) =>
+      retryTransaction(() => kysely.transaction().execute(fn), {
+        ...(options.transactionAttempts !== undefined ? { attempts: options.transactionAttempts } : {}),
+        ...(options.onTransactionRetry ? { onRetry: options.onTransactionRetry } : {}),
+      }),
     async withSession(fn) {
       const client = await pool.connect();
       try {
@@ -72,14 +88,23 @@ function openPostgres(url: string, poolSize: number): Db {
 
 async function openEmbedded(options: OpenDbOptions): Promise<Db> {
   let where = "memory://";
+  // One process per data folder (data-dir-lock.ts): refused here, before PGlite reads a byte.
+  let dirLock: DataDirLock | undefined;
   if (options.dataDir) {
     const dir = resolve(options.dataDir);
     mkdirSync(dir, { recursive: true });
+    dirLock = lockDataDir(dir, options.onStaleLock ? { onTakeover: options.onStaleLock } : {});
     where = join(dir, "pgdata");
   }
-  const pglite = await PGlite.create(where === "memory://" ? undefined : where, {
-    parsers: { [INT8_OID]: (value: string) => Number(value), [NUMERIC_OID]: (value: string) => Number(value) },
-  });
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(where === "memory://" ? undefined : where, {
+      parsers: { [INT8_OID]: (value: string) => Number(value), [NUMERIC_OID]: (value: string) => Number(value) },
+    });
+  } catch (err) {
+    dirLock?.release();
+    throw err;
+  }
   options.onEmbedded?.(where);
   const lock = new ExclusiveLock();
   const kysely = new Kysely<Database>({ dialect: new PGliteDialect(pglite, lock) });
@@ -110,8 +135,12 @@ async function openEmbedded(options: OpenDbOptions): Promise<Db> {
     // Kysely closes PGlite only when a Kysely query ran; a database opened, migrated with
     // sessions and closed (`gatehouse migrate` on a current database) would never exit.
     async close() {
-      await kysely.destroy();
-      if (!pglite.closed) await pglite.close();
+      try {
+        await kysely.destroy();
+        if (!pglite.closed) await pglite.close();
+      } finally {
+        dirLock?.release();
+      }
     },
   };
 }
