@@ -730,15 +730,26 @@ export class PolicyEngine {
             ai = passAncestors(ancestors, ai, prev, ev, res, deniedByTags, policyType, state.accessTime);
         }
         prev = ev;
+        // the rules below fire on a policy whether or not it matches, so only on one Ranger's tries
+        // return (-1: not asked yet; asked only when a rule would fire, and never for index-proven SELF)
+        let trieCandidate = known && known[i] === "SELF" ? 1 : -1;
         if (deniedByTags) {
-          if (res.policyPriority >= ev.priority) res.isAccessDetermined = true;
+          if (res.policyPriority >= ev.priority) {
+            if (trieCandidate < 0) trieCandidate = repo.isTrieCandidate(ev, state, policyType) ? 1 : 0;
+            if (trieCandidate === 1) res.isAccessDetermined = true;
+          }
         } else if (res.isAllowed) {
-          if (policyType === 0 ? res.policyPriority > ev.priority : res.policyPriority >= ev.priority)
-            res.isAccessDetermined = true;
+          if (policyType === 0 ? res.policyPriority > ev.priority : res.policyPriority >= ev.priority) {
+            if (trieCandidate < 0) trieCandidate = repo.isTrieCandidate(ev, state, policyType) ? 1 : 0;
+            if (trieCandidate === 1) res.isAccessDetermined = true;
+          }
         }
         res.evaluatedPoliciesCount++;
         ev.evaluate(state, res, undefined, known ? known[i] : undefined);
-        if (res.isAllowed && !ev.hasDeny) res.isAccessDetermined = true;
+        if (res.isAllowed && !ev.hasDeny && !res.isAccessDetermined) {
+          if (trieCandidate < 0) trieCandidate = repo.isTrieCandidate(ev, state, policyType) ? 1 : 0;
+          if (trieCandidate === 1) res.isAccessDetermined = true;
+        }
         if (res.isAuditedDetermined && res.isAccessDetermined) {
           stopped = true;
           break;
