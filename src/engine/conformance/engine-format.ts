@@ -125,9 +125,16 @@ export interface Harness {
 export const AGENTS_COMMON_HARNESS: Harness = { hbaseResource: false, assertAccessPolicyId: false };
 const HBASE_AGENT_HARNESS: Harness = { hbaseResource: true, assertAccessPolicyId: true };
 
-/** The harness of a test file, from its place in the corpus (Ranger's module layout). */
-export function harnessFor(path: string): Harness {
-  return /(^|[\\/])hbase-agent[\\/]/.test(path) ? HBASE_AGENT_HARNESS : AGENTS_COMMON_HARNESS;
+/**
+ * The harness of a test file, from its place in the corpus (Ranger's module layout). Gatehouse's
+ * own files may ask for policyId to be asserted with `"harness": {"assertAccessPolicyId": true}`
+ * (a field Ranger's Gson-based harness ignores).
+ */
+export function harnessFor(path: string, file?: Json): Harness {
+  if (/(^|[\\/])hbase-agent[\\/]/.test(path)) return HBASE_AGENT_HARNESS;
+  const own = file?.harness as Json | undefined;
+  if (own?.assertAccessPolicyId === true) return { hbaseResource: false, assertAccessPolicyId: true };
+  return AGENTS_COMMON_HARNESS;
 }
 
 /**
@@ -275,7 +282,7 @@ function applyUpdates(engine: PolicyEngine, updated: Json | undefined): void {
 export function runEngineFile(file: Json, root: string, report: FileReport, path: string): void {
   const tz = /temporary/.test(path) ? "America/Los_Angeles" : "UTC";
   const engine = buildEngineFromTestFile(file, root, tz);
-  const harness = harnessFor(path);
+  const harness = harnessFor(path, file);
   if (file.testsInfo) {
     let info = file.testsInfo as Json | undefined;
     while (info) {
