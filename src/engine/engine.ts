@@ -16,7 +16,7 @@ import { compareByName, MATCH_TYPE_RANK } from "./policy/order.ts";
 import { type CompileContext, compareEvalOrder, PolicyEvaluator } from "./policy/policy-evaluator.ts";
 import { PrincipalBits } from "./policy/principal-bits.ts";
 import { principalRows, ROW_AUDITED, ROW_SKIPPABLE } from "./policy/principal-rows.ts";
-import type { RequestState } from "./policy/request-state.ts";
+import { AccessTypeResults, type RequestState } from "./policy/request-state.ts";
 import { copyAccess, copyAudit, newResult, setAudited } from "./policy/result.ts";
 import { decideSimple } from "./policy/simple-grants.ts";
 import { PolicyRepository } from "./repository/policy-repository.ts";
@@ -487,6 +487,7 @@ export class PolicyEngine {
       accessType,
       isAny,
       requested,
+      isAny || (Array.isArray(ctxAll) && ctxAll.length > 0),
       descendantsCount,
       ignoreDescendantDeny,
       context,
@@ -684,12 +685,14 @@ export class PolicyEngine {
       res.policyPriority = 2147483647;
       res.reason = "superuser";
     }
+    // one ACCESS_TYPE_RESULTS for the tag and the resource policies (tag states share it; RequestState)
+    if (state.accessTypesListed && state.accessTypeResults === undefined)
+      state.accessTypeResults = new AccessTypeResults();
     if (this.tagRepo && state.tags && state.tags.length > 0) this.evaluateTagPolicies(state, policyType, zoneName, res);
     const allowedByTags = res.isAccessDetermined && res.isAllowed;
     const deniedByTags = res.isAccessDetermined && !res.isAllowed;
     if (repo.hasPolicies()) {
       res.isAccessDetermined = false;
-      state.accessTypeResults = undefined;
       const cands = repo.candidates(state, policyType);
       const evs = cands.evaluators;
       const known = cands.known;
@@ -730,15 +733,26 @@ export class PolicyEngine {
             ai = passAncestors(ancestors, ai, prev, ev, res, deniedByTags, policyType, state.accessTime);
         }
         prev = ev;
+        // the rules below fire on a policy whether or not it matches, so only on one Ranger's tries
+        // return (-1: not asked yet; asked only when a rule would fire, and never for index-proven SELF)
+        let trieCandidate = known && known[i] === "SELF" ? 1 : -1;
         if (deniedByTags) {
-          if (res.policyPriority >= ev.priority) res.isAccessDetermined = true;
+          if (res.policyPriority >= ev.priority) {
+            if (trieCandidate < 0) trieCandidate = repo.isTrieCandidate(ev, state, policyType) ? 1 : 0;
+            if (trieCandidate === 1) res.isAccessDetermined = true;
+          }
         } else if (res.isAllowed) {
-          if (policyType === 0 ? res.policyPriority > ev.priority : res.policyPriority >= ev.priority)
-            res.isAccessDetermined = true;
+          if (policyType === 0 ? res.policyPriority > ev.priority : res.policyPriority >= ev.priority) {
+            if (trieCandidate < 0) trieCandidate = repo.isTrieCandidate(ev, state, policyType) ? 1 : 0;
+            if (trieCandidate === 1) res.isAccessDetermined = true;
+          }
         }
         res.evaluatedPoliciesCount++;
         ev.evaluate(state, res, undefined, known ? known[i] : undefined);
-        if (res.isAllowed && !ev.hasDeny) res.isAccessDetermined = true;
+        if (res.isAllowed && !ev.hasDeny && !res.isAccessDetermined) {
+          if (trieCandidate < 0) trieCandidate = repo.isTrieCandidate(ev, state, policyType) ? 1 : 0;
+          if (trieCandidate === 1) res.isAccessDetermined = true;
+        }
         if (res.isAuditedDetermined && res.isAccessDetermined) {
           stopped = true;
           break;
@@ -773,7 +787,6 @@ export class PolicyEngine {
       copyAccess(tagRes, res);
       copyAudit(tagRes, res);
       res.evaluatedPoliciesCount++;
-      tagState.accessTypeResults = undefined;
       ev.evaluate(tagState, tagRes, (tag.matchType ?? "SELF") as MatchType);
       if (tagRes.isAllowed && !ev.hasDeny) tagRes.isAccessDetermined = true;
       if (tagRes.isAudited) copyAudit(res, tagRes);
@@ -835,7 +848,8 @@ export class PolicyEngine {
       request: req,
       roles: state.roles,
       tag,
-      accessTypeResults: undefined,
+      // the request's own ACCESS_TYPE_RESULTS: Ranger's tag request shares the request context
+      accessTypeResults: state.accessTypeResults,
     };
     (ts as { env: MatchEnv }).env = this.matchEnv(ts);
     (ts as { _exprEnv?: ExpressionEnv })._exprEnv = undefined;
@@ -882,6 +896,7 @@ class EngineRequestState implements RequestState, MatchEnv {
   readonly accessType: string;
   readonly isAnyAccess: boolean;
   readonly requestedAccessTypes: readonly string[];
+  readonly accessTypesListed: boolean;
   readonly descendantsCount: boolean;
   readonly ignoreDescendantDeny: boolean;
   readonly context: Record<string, unknown>;
@@ -901,6 +916,7 @@ class EngineRequestState implements RequestState, MatchEnv {
     accessType: string,
     isAnyAccess: boolean,
     requested: readonly string[],
+    accessTypesListed: boolean,
     descendantsCount: boolean,
     ignoreDescendantDeny: boolean,
     context: Record<string, unknown>,
@@ -914,6 +930,7 @@ class EngineRequestState implements RequestState, MatchEnv {
     this.accessType = accessType;
     this.isAnyAccess = isAnyAccess;
     this.requestedAccessTypes = requested;
+    this.accessTypesListed = accessTypesListed;
     this.descendantsCount = descendantsCount;
     this.ignoreDescendantDeny = ignoreDescendantDeny;
     this.context = context;

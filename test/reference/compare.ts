@@ -15,6 +15,22 @@ export interface Disagreement {
   fields: string[];
   engine: Partial<RangerAccessResult>;
   reference: ReferenceResult;
+  /**
+   * The engine is more permissive than the reference: an access it allows that the reference
+   * denies, or a mask or row filter the reference applies and the engine does not. The property
+   * "the engine never allows where the reference denies" is that no disagreement is fail-open.
+   */
+  failOpen: boolean;
+}
+
+/** Whether the engine's answer opens what the reference's keeps closed (see Disagreement#failOpen). */
+export function isFailOpen(
+  policyType: number,
+  engine: Partial<RangerAccessResult>,
+  reference: ReferenceResult,
+): boolean {
+  if (policyType === 0) return engine.isAllowed === true && !reference.isAllowed;
+  return reference.isAllowed && engine.isAllowed !== true;
 }
 
 const loaded = await loadGatehouse();
@@ -47,7 +63,14 @@ export function compareWorld(world: World): Disagreement[] {
       const picked: Partial<RangerAccessResult> = {};
       for (const f of fieldsFor(c.policyType))
         (picked as Record<string, unknown>)[f] = (got as unknown as Record<string, unknown>)[f];
-      out.push({ world, case: c, fields: diff, engine: picked, reference: ref });
+      out.push({
+        world,
+        case: c,
+        fields: diff,
+        engine: picked,
+        reference: ref,
+        failOpen: isFailOpen(c.policyType, got, ref),
+      });
     }
   }
   return out;

@@ -26,20 +26,44 @@ const KNOWN = JSON.parse(
   maxDisagreements: number;
 };
 
+/** The seeded comparison, run once for both properties. */
+let run: { cases: number; found: Disagreement[] } | null = null;
+function compareSeeded(): { cases: number; found: Disagreement[] } {
+  if (run !== null) return run;
+  const worlds = fc.sample(arbWorld(REQUESTS_PER_WORLD), { seed: SEED, numRuns: WORLDS });
+  let cases = 0;
+  const found: Disagreement[] = [];
+  for (const w of worlds) {
+    cases += w.cases.length;
+    found.push(...compareWorld(w));
+  }
+  run = { cases, found };
+  return run;
+}
+
 suite("engine vs naive reference", () => {
   it(`agrees on ${WORLDS * REQUESTS_PER_WORLD} seeded cases`, { timeout: 120_000 }, () => {
-    const worlds = fc.sample(arbWorld(REQUESTS_PER_WORLD), { seed: SEED, numRuns: WORLDS });
-    let cases = 0;
-    const found: Disagreement[] = [];
-    for (const w of worlds) {
-      cases += w.cases.length;
-      found.push(...compareWorld(w));
-    }
+    const { cases, found } = compareSeeded();
     expect(cases).toBeGreaterThanOrEqual(100_000);
     const shown = found.slice(0, 5).map((d) => describe(minimize(d)));
     expect(
       found.length,
       `${found.length} disagreements in ${cases} cases, e.g. (minimized):\n${shown.join("\n")}`,
     ).toBeLessThanOrEqual(KNOWN.maxDisagreements);
+  });
+
+  // Not a ratchet: whatever disagreements stay open, none may be fail-open (issue 13).
+  it("never allows where the reference denies (nor drops a mask or row filter it applies)", {
+    timeout: 120_000,
+  }, () => {
+    const { found } = compareSeeded();
+    const open = found.filter((d) => d.failOpen);
+    expect(
+      open.length,
+      `fail-open disagreements, e.g. (minimized):\n${open
+        .slice(0, 5)
+        .map((d) => describe(minimize(d)))
+        .join("\n")}`,
+    ).toBe(0);
   });
 });

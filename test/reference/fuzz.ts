@@ -27,6 +27,8 @@ const BATCH = 100;
 const groups = new Map<string, { count: number; first: Disagreement }>();
 let cases = 0;
 let disagreements = 0;
+/** disagreements where the engine allows and the reference denies (or drops a mask/filter): never acceptable */
+let failOpen = 0;
 const t0 = Date.now();
 for (let batch = 0; cases < totalCases; batch++) {
   const worlds = fc.sample(arbWorld(PER_WORLD), { seed: seed + batch, numRuns: BATCH });
@@ -35,7 +37,8 @@ for (let batch = 0; cases < totalCases; batch++) {
     cases += w.cases.length;
     for (const d of compareWorld(w)) {
       disagreements++;
-      const key = `type ${d.case.policyType} ${d.case.request.accessType === "" || d.case.request.accessType === "_any" ? "_any" : d.case.request.accessType === "_admin" ? "_admin" : "access"}: ${d.fields.join(",")}`;
+      if (d.failOpen) failOpen++;
+      const key = `type ${d.case.policyType} ${d.case.request.accessType === "" || d.case.request.accessType === "_any" ? "_any" : d.case.request.accessType === "_admin" ? "_admin" : "access"}: ${d.fields.join(",")}${d.failOpen ? " FAIL-OPEN" : ""}`;
       const g = groups.get(key);
       if (g) g.count++;
       else groups.set(key, { count: 1, first: d });
@@ -47,7 +50,7 @@ for (let batch = 0; cases < totalCases; batch++) {
 }
 process.stderr.write("\n");
 console.log(
-  `seed ${seed}: ${cases} cases, ${disagreements} disagreements (${((100 * disagreements) / cases).toFixed(3)}%)`,
+  `seed ${seed}: ${cases} cases, ${disagreements} disagreements (${((100 * disagreements) / cases).toFixed(3)}%), ${failOpen} fail-open (engine allows where the reference denies)`,
 );
 mkdirSync(outDir, { recursive: true });
 let i = 0;

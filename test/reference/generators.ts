@@ -373,6 +373,8 @@ function arbRequest(sd: RangerServiceDef): fc.Arbitrary<WorldCase> {
         { weight: 1, arbitrary: fc.constant("_admin") },
       ),
       scope: fc.integer({ min: 0, max: 9 }).map((x) => (x === 0 ? ("SELF_OR_DESCENDANTS" as const) : undefined)),
+      // RANGER-5001: a host that must not pass a denied descendant (HBase family scans) sets false
+      descendantDeny: fc.integer({ min: 0, max: 5 }).map((x) => x === 0),
       principal,
     })
     .chain((r) => {
@@ -392,6 +394,7 @@ function arbRequest(sd: RangerServiceDef): fc.Arbitrary<WorldCase> {
         userGroups: r.principal.groups,
         ...(r.principal.explicitRoles.length > 0 ? { userRoles: r.principal.explicitRoles } : {}),
         ...(r.scope ? { resourceMatchingScope: r.scope } : {}),
+        ...(r.descendantDeny ? { isDescendantDenyIgnored: false } : {}),
       };
       return { request, policyType: 0 as const };
     });

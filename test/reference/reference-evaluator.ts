@@ -397,6 +397,9 @@ export function referenceEvaluate(input: EngineInput, req: RangerAccessRequest, 
   const isAny = accessType === "_any";
   const requested = isAny ? (sd.accessTypes ?? []).map((a) => a.name) : [accessType];
   const ignoreDescendantDeny = req.isDescendantDenyIgnored !== false;
+  // RangerPolicyEngineImpl#evaluatePoliciesNoAudit: for `_any`, ALLACCESSTYPES is every access type,
+  // and when descendant denies are not ignored (RANGER-5001) each type is its own access-type group
+  const groups = isAny && !ignoreDescendantDeny ? requested.map((a) => [a]) : null;
 
   const res: ReferenceResult = {
     isAllowed: false,
@@ -460,8 +463,10 @@ export function referenceEvaluate(input: EngineInput, req: RangerAccessRequest, 
           res.auditPolicyId = p.id ?? -1;
         }
         if (res.isAccessDetermined) continue;
-        if (policyType === 0)
-          evaluateAccessItems(sd, p, req, roles, requested, isAny, ignoreDescendantDeny, mt, typeResults, res);
+        if (policyType === 0 && !isAny)
+          evaluateOneAccessType(sd, p, req, roles, accessType, ignoreDescendantDeny, mt, res);
+        else if (policyType === 0)
+          evaluateAccessItems(sd, p, req, roles, requested, groups, ignoreDescendantDeny, mt, typeResults, res);
         else evaluateMaskOrFilterItems(sd, p, req, roles, accessType, policyType, res);
       }
       if (res.isAllowed && !hasDeny(p)) res.isAccessDetermined = true;
@@ -576,34 +581,77 @@ function isAncestorOf(defs: RangerResourceDef[], spec: RangerPolicyResources, de
   return false;
 }
 
-/** Access items of one policy, per requested access type, merged into the shared per-type map. */
+/** One policy's outcome for one access type: a deny item (minus deny exceptions), else an allow item (minus allow exceptions), else deny-all-else. */
+function itemOutcome(
+  sd: RangerServiceDef,
+  p: RangerPolicy,
+  req: RangerAccessRequest,
+  roles: Set<string>,
+  a: string,
+): "ALLOW" | "DENY" | "NONE" {
+  const matchesAny = (items: RangerPolicyItem[] | undefined) =>
+    (items ?? []).some((it) => itemMatches(sd, it, req, roles, a));
+  let denyItem = matchesAny(p.denyPolicyItems);
+  if (denyItem && matchesAny(p.denyExceptions)) denyItem = false;
+  if (denyItem) return "DENY";
+  let allowItem = matchesAny(p.policyItems);
+  if (allowItem && matchesAny(p.allowExceptions)) allowItem = false;
+  if (allowItem) return "ALLOW";
+  return p.isDenyAllElse === true ? "DENY" : "NONE";
+}
+
+/**
+ * One access type, no ALLACCESSTYPES in the context: RangerDefaultPolicyEvaluator#evaluatePolicyItems
+ * takes its else branch and #updateAccessResult changes the result itself. A deny always does
+ * (setIsAllowed(false) also determines access), except a DESCENDANT match while descendant denies
+ * are ignored; an allow only while the result is not allowed yet.
+ */
+function evaluateOneAccessType(
+  sd: RangerServiceDef,
+  p: RangerPolicy,
+  req: RangerAccessRequest,
+  roles: Set<string>,
+  accessType: string,
+  ignoreDescendantDeny: boolean,
+  mt: MatchType,
+  res: ReferenceResult,
+): void {
+  const outcome = itemOutcome(sd, p, req, roles, accessType);
+  if (outcome === "NONE") return;
+  if (outcome === "DENY") {
+    if (mt === "DESCENDANT" && ignoreDescendantDeny) return;
+    res.isAllowed = false;
+    res.isAccessDetermined = true;
+  } else {
+    if (res.isAllowed) return;
+    res.isAllowed = true;
+  }
+  res.policyId = p.id ?? -1;
+  res.policyPriority = p.policyPriority ?? 0;
+}
+
+/**
+ * `_any`: the access items of one policy, per requested access type, merged into the shared
+ * per-type map (ACCESS_TYPE_RESULTS), then the composite (RangerDefaultPolicyEvaluator
+ * #evaluatePolicyItems, #getCompositeAccessResult, #deriveAccessResultFromGroup).
+ */
 function evaluateAccessItems(
   sd: RangerServiceDef,
   p: RangerPolicy,
   req: RangerAccessRequest,
   roles: Set<string>,
   requested: string[],
-  isAny: boolean,
+  groups: string[][] | null,
   ignoreDescendantDeny: boolean,
   mt: MatchType,
   typeResults: Map<string, OneResult>,
   res: ReferenceResult,
 ): void {
+  const isAny = true;
   const prio = p.policyPriority ?? 0;
   const id = p.id ?? -1;
   for (const a of requested) {
-    const matchesAny = (items: RangerPolicyItem[] | undefined) =>
-      (items ?? []).some((it) => itemMatches(sd, it, req, roles, a));
-    let outcome: "ALLOW" | "DENY" | "NONE" = "NONE";
-    let denyItem = matchesAny(p.denyPolicyItems);
-    if (denyItem && matchesAny(p.denyExceptions)) denyItem = false;
-    if (denyItem) outcome = "DENY";
-    else {
-      let allowItem = matchesAny(p.policyItems);
-      if (allowItem && matchesAny(p.allowExceptions)) allowItem = false;
-      if (allowItem) outcome = "ALLOW";
-      else if (p.isDenyAllElse === true) outcome = "DENY";
-    }
+    let outcome = itemOutcome(sd, p, req, roles, a);
     // deny() is ignored for DESCENDANT matches when descendant denies are ignored
     if (outcome === "DENY" && mt === "DESCENDANT" && ignoreDescendantDeny) outcome = "NONE";
     if (outcome === "NONE") continue;
@@ -628,18 +676,34 @@ function evaluateAccessItems(
       if (one.allowed && prio >= old.priority && isAny) typeResults.set(a, one);
       else if (prio > old.priority) typeResults.set(a, one);
     }
-    if (isAny && one.allowed) break;
+    // one outcome settles the policy: an allow when descendant denies are ignored, else a deny
+    if (ignoreDescendantDeny ? one.allowed : !one.allowed) break;
   }
-  // composite over the requested types: any allowed ⇒ allowed; all present and denied ⇒ denied
-  let composite: OneResult | undefined;
-  for (const a of requested) {
-    const r = typeResults.get(a);
-    if (r?.allowed) {
-      composite = r;
-      break;
+  // one group: its first allowed type; else, when every type has an entry, its first denied one
+  const groupResult = (types: string[]): OneResult | undefined => {
+    for (const a of types) {
+      const r = typeResults.get(a);
+      if (r?.allowed) return r;
     }
+    return types.every((a) => typeResults.get(a) !== undefined) ? typeResults.get(types[0]) : undefined;
+  };
+  // no groups: the requested types are one group; groups: the first denied group, else allowed
+  // when every group is allowed (by the first one's result)
+  let composite: OneResult | undefined;
+  if (groups === null) composite = groupResult(requested);
+  else {
+    let firstAllowed: OneResult | undefined;
+    let allAllowed = true;
+    for (const g of groups) {
+      const r = groupResult(g);
+      if (r === undefined) allAllowed = false;
+      else if (!r.allowed) {
+        composite = r;
+        break;
+      } else firstAllowed ??= r;
+    }
+    if (composite === undefined && allAllowed) composite = firstAllowed;
   }
-  if (!composite && requested.every((a) => typeResults.get(a) !== undefined)) composite = typeResults.get(requested[0]);
   if (composite) {
     if (isAny && composite.allowed) {
       res.acceptablePolicyIds = requested

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { PolicyEngine } from "../engine.ts";
+import { toHBaseResource } from "../model/hbase-resource.ts";
 import type {
   EngineInput,
   RangerAccessRequest,
@@ -109,8 +110,46 @@ export function buildEngineFromTestFile(file: Json, root: string, timeZone: stri
   });
 }
 
+/**
+ * Which Ranger JUnit harness a file belongs to. agents-common's `TestPolicyEngine` asserts
+ * isAllowed and isAudited of access results; hbase-agent's (`org.apache.ranger.authorization.hbase
+ * .TestPolicyEngine`, files under an `hbase-agent/` folder) also asserts policyId, and deserializes
+ * resources as `RangerHBaseResource`, whose `table` carries every name of a default-namespace table
+ * (model/hbase-resource.ts).
+ */
+export interface Harness {
+  readonly hbaseResource: boolean;
+  readonly assertAccessPolicyId: boolean;
+}
+
+export const AGENTS_COMMON_HARNESS: Harness = { hbaseResource: false, assertAccessPolicyId: false };
+const HBASE_AGENT_HARNESS: Harness = { hbaseResource: true, assertAccessPolicyId: true };
+
+/**
+ * The harness of a test file, from its place in the corpus (Ranger's module layout). Gatehouse's
+ * own files may ask for policyId to be asserted with `"harness": {"assertAccessPolicyId": true}`
+ * (a field Ranger's Gson-based harness ignores).
+ */
+export function harnessFor(path: string, file?: Json): Harness {
+  if (/(^|[\\/])hbase-agent[\\/]/.test(path)) return HBASE_AGENT_HARNESS;
+  const own = file?.harness as Json | undefined;
+  if (own?.assertAccessPolicyId === true) return { hbaseResource: false, assertAccessPolicyId: true };
+  return AGENTS_COMMON_HARNESS;
+}
+
+/**
+ * Gson's `Boolean` adapter: JSON booleans, and strings read with `Boolean.parseBoolean` (`"false"`
+ * is false, as upstream test_policyengine_hbase_ignoreDenyDescendant.json writes it).
+ */
+export function gsonBoolean(v: unknown): boolean | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "boolean") return v;
+  if (typeof v === "string") return v.toLowerCase() === "true";
+  return undefined;
+}
+
 /** Converts a test's request JSON (Gson shapes) into an engine request. */
-export function toRequest(test: Json): RangerAccessRequest {
+export function toRequest(test: Json, harness: Harness = AGENTS_COMMON_HARNESS): RangerAccessRequest {
   const r = (test.request as Json) ?? {};
   const resource = (r.resource as Json) ?? {};
   const context: Record<string, unknown> = { ...((r.context as Json) ?? {}) };
@@ -139,28 +178,42 @@ export function toRequest(test: Json): RangerAccessRequest {
     resourceMatchingScope: scope === "SELF" || scope === "SELF_OR_DESCENDANTS" ? scope : undefined,
     resourceElementMatchingScopes:
       r.resourceElementMatchingScopes as RangerAccessRequest["resourceElementMatchingScopes"],
-    isDescendantDenyIgnored: r.isDescendantDenyIgnored as boolean | undefined,
+    isDescendantDenyIgnored: gsonBoolean(r.isDescendantDenyIgnored),
     inlinePolicy: (r.inlinePolicy as RangerAccessRequest["inlinePolicy"]) ?? undefined,
   };
   const ua = test.userAttributes as Record<string, Record<string, string>> | undefined;
   const ga = test.groupAttributes as Record<string, Record<string, string>> | undefined;
   if (ua || ga) req.userStore = { userAttributes: ua, groupAttributes: ga };
+  if (harness.hbaseResource) req.resource = toHBaseResource(req.resource);
   return req;
 }
 
-export function runTests(engine: PolicyEngine, tests: Json[], report: FileReport): void {
+export function runTests(
+  engine: PolicyEngine,
+  tests: Json[],
+  report: FileReport,
+  harness: Harness = AGENTS_COMMON_HARNESS,
+): void {
   for (const t of tests) {
     const name = String(t.name ?? "");
-    const req = toRequest(t);
+    const req = toRequest(t, harness);
     if (t.result) {
       const exp = t.result as Json;
       const res = engine.isAccessAllowed(req);
-      check(
-        report,
-        name,
-        { isAllowed: exp.isAllowed === true, isAudited: exp.isAudited === true },
-        { isAllowed: res.isAllowed, isAudited: res.isAudited },
-      );
+      if (harness.assertAccessPolicyId)
+        check(
+          report,
+          name,
+          { isAllowed: exp.isAllowed === true, isAudited: exp.isAudited === true, policyId: exp.policyId ?? -1 },
+          { isAllowed: res.isAllowed, isAudited: res.isAudited, policyId: res.policyId },
+        );
+      else
+        check(
+          report,
+          name,
+          { isAllowed: exp.isAllowed === true, isAudited: exp.isAudited === true },
+          { isAllowed: res.isAllowed, isAudited: res.isAudited },
+        );
     }
     if (t.dataMaskResult) {
       const exp = t.dataMaskResult as Json;
@@ -229,18 +282,19 @@ function applyUpdates(engine: PolicyEngine, updated: Json | undefined): void {
 export function runEngineFile(file: Json, root: string, report: FileReport, path: string): void {
   const tz = /temporary/.test(path) ? "America/Los_Angeles" : "UTC";
   const engine = buildEngineFromTestFile(file, root, tz);
+  const harness = harnessFor(path, file);
   if (file.testsInfo) {
     let info = file.testsInfo as Json | undefined;
     while (info) {
-      runTests(engine, (info.tests as Json[]) ?? [], report);
+      runTests(engine, (info.tests as Json[]) ?? [], report, harness);
       applyUpdates(engine, info.updatedPolicies as Json | undefined);
       info = info.updatedTestsInfo as Json | undefined;
     }
     return;
   }
-  runTests(engine, (file.tests as Json[]) ?? [], report);
+  runTests(engine, (file.tests as Json[]) ?? [], report, harness);
   if (file.updatedPolicies || file.updatedTests) {
     applyUpdates(engine, file.updatedPolicies as Json | undefined);
-    runTests(engine, (file.updatedTests as Json[]) ?? [], report);
+    runTests(engine, (file.updatedTests as Json[]) ?? [], report, harness);
   }
 }

@@ -407,7 +407,19 @@ export class PolicyEvaluator {
     return -1;
   }
 
+  /**
+   * RangerDefaultPolicyEvaluator#evaluatePolicyItems. Without `ALLACCESSTYPES` in the context (one
+   * access type, not `_any`) Ranger takes its else branch: the matching item updates the result
+   * directly (#updateAccessResult): a deny always (`setIsAllowed(false)` also determines it), unless
+   * it is a DESCENDANT match and descendant denies are ignored; an allow only when the result is
+   * not allowed yet, so an allow already in the result (a tag policy's) keeps its policy and
+   * priority. With `ALLACCESSTYPES`, per access type through the shared ACCESS_TYPE_RESULTS.
+   */
   private evaluateAccessItems(state: RequestState, mt: MatchType, res: RangerAccessResult): void {
+    if (!state.accessTypesListed) {
+      this.evaluateOneAccessType(state, mt, res);
+      return;
+    }
     // no outcome from this policy leaves the shared map, hence the composite already in `res`, unchanged
     let map = state.accessTypeResults;
     let merged = false;
@@ -441,9 +453,37 @@ export class PolicyEvaluator {
         zoneName: this.zoneName,
       };
       mergeAccessTypeResult(map, a, one, true, state.isAnyAccess);
-      if (state.isAnyAccess && (outcome || !state.ignoreDescendantDeny)) break;
+      // `_any`: one outcome settles this policy (RANGER-5001): an allow when descendant denies are
+      // ignored, a deny when they are not (then the remaining types are still checked for a deny)
+      if (state.isAnyAccess && (state.ignoreDescendantDeny ? outcome : !outcome)) break;
     }
     if (merged && map) applyComposite(map, state, res);
+  }
+
+  /** The else branch of RangerDefaultPolicyEvaluator#evaluatePolicyItems (see evaluateAccessItems). */
+  private evaluateOneAccessType(state: RequestState, mt: MatchType, res: RangerAccessResult): void {
+    const matched = this.matchItem(state, state.requestedAccessTypes[0]);
+    let allowed: boolean;
+    let reason: string;
+    if (matched >= 0) {
+      allowed = matched === 1;
+      reason = allowed ? "matched allow item" : "matched deny item";
+    } else if (this.isDenyAllElse) {
+      allowed = false;
+      reason = "matched deny-all-else policy";
+    } else return;
+    if (allowed) {
+      if (res.isAllowed) return;
+      res.isAllowed = true;
+    } else {
+      if (mt === "DESCENDANT" && state.ignoreDescendantDeny) return;
+      res.isAllowed = false;
+      res.isAccessDetermined = true;
+    }
+    res.policyId = this.id;
+    res.policyPriority = this.priority;
+    res.policyVersion = this.version;
+    res.reason = reason;
   }
 
   /** True if some allow item (ignoring exceptions) could grant `accessType` to this principal. */
@@ -503,24 +543,28 @@ export function applyComposite(map: AccessTypeResults, state: RequestState, res:
 }
 
 function compositeResult(map: AccessTypeResults, state: RequestState): PartialResult | null {
+  // RangerDefaultPolicyEvaluator#getCompositeAccessResult: with access-type groups, the first group
+  // that is denied decides; otherwise allowed once every group is allowed (by its first allow)
   const groups = state.accessTypeGroups;
   if (groups && groups.length > 0) {
     let firstAllowed: PartialResult | null = null;
     let allAllowed = true;
     for (const g of groups) {
-      let groupAllowed: PartialResult | null = null;
-      for (const a of g) {
-        const e = map.get(a);
-        if (!e) continue;
-        if (!e.allowed) return e;
-        groupAllowed ??= e;
-      }
-      if (!groupAllowed) allAllowed = false;
-      else firstAllowed ??= groupAllowed;
+      const e = groupResult(map, g);
+      if (e === null) allAllowed = false;
+      else if (!e.allowed) return e;
+      else firstAllowed ??= e;
     }
     return allAllowed ? firstAllowed : null;
   }
-  const types = state.requestedAccessTypes;
+  return groupResult(map, state.requestedAccessTypes);
+}
+
+/**
+ * RangerDefaultPolicyEvaluator#deriveAccessResultFromGroup: the first allowed type's entry; the
+ * first denied one when every type has an entry and none is allowed; else null.
+ */
+function groupResult(map: AccessTypeResults, types: readonly string[]): PartialResult | null {
   let firstDenied: PartialResult | null = null;
   let allPresent = true;
   for (let i = 0; i < types.length; i++) {

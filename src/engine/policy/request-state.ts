@@ -24,6 +24,12 @@ export interface RequestState {
   readonly isAnyAccess: boolean;
   /** access types requested (all service types for `_any`), lower-cased */
   readonly requestedAccessTypes: readonly string[];
+  /**
+   * Ranger's `ALLACCESSTYPES` is in the request context (`_any`, or the host listed the types):
+   * items are evaluated per access type through `accessTypeResults`. Otherwise a policy's matching
+   * item updates the result directly (RangerDefaultPolicyEvaluator#evaluatePolicyItems, else branch).
+   */
+  readonly accessTypesListed: boolean;
   /** whether DESCENDANT matches count (any-access or SELF_OR_DESCENDANTS scope) */
   readonly descendantsCount: boolean;
   readonly ignoreDescendantDeny: boolean;
@@ -37,7 +43,11 @@ export interface RequestState {
   tag?: RangerTagForEval;
   /** all tags of the request resource */
   tags?: readonly RangerTagForEval[];
-  /** per-access-type results shared across the policies of one evaluation (Ranger's ACCESS_TYPE_RESULTS) */
+  /**
+   * per-access-type results shared across the policies of one evaluation, tag policies and resource
+   * policies alike (Ranger's ACCESS_TYPE_RESULTS lives in the request context, which
+   * RangerTagAccessRequest shares; evaluatePoliciesForOneAccessTypeNoAudit clears it at its end)
+   */
   accessTypeResults?: AccessTypeResults;
   /** `ALLACCESSTYPEGROUPS` when descendant denies are not ignored for `_any` */
   accessTypeGroups?: readonly (readonly string[])[];

@@ -153,6 +153,43 @@ export class PolicyRepository {
     return out.sort(compareEvalOrder);
   }
 
+  /**
+   * Would Ranger's resource tries hand `ev` to the evaluation loop for this request? The index is a
+   * superset of what they return (it keeps specs it cannot follow, such as recursive paths, as
+   * candidates of every request below their node), and the loop's rules that fire on a policy
+   * whether or not it matches (RangerPolicyEngineImpl#evaluatePoliciesForOneAccessTypeNoAudit: the
+   * priority checks before `evaluate`, "allowed and no deny ⇒ determined" after it) must see
+   * Ranger's candidates only. Otherwise a higher-priority policy without deny on another path ends
+   * the loop after a tag allow, before the resource deny Ranger applies (upstream
+   * test_policyengine_tag_hdfs.json, "DENY 'read /resource' for u=user-rd-ta").
+   * RangerPolicyRepository#getLikelyMatchAccessPolicyEvaluators hands over every policy when the
+   * request names no resource; with element matching scopes the engine keeps its whole candidate
+   * list (those lookups are not modelled). Otherwise: a spec that matches in any way (the tries are
+   * a pre-filter), or one the per-key lookups return without matching (policy/trie-candidate.ts).
+   * Only called on the rare path where those rules can fire (an allowed or tag-denied result).
+   */
+  isTrieCandidate(ev: PolicyEvaluator, state: RequestState, policyType: number): boolean {
+    const req = state.request;
+    const scopes = req.resourceElementMatchingScopes;
+    if (scopes) for (const _ in scopes) return true;
+    const elements = req.resource.elements;
+    const defs = this.ctx.serviceDef.resourcesByType[policyType];
+    let named = false;
+    for (const k in elements) {
+      const v = elements[k];
+      if (v !== undefined && v !== null && defs.has(k)) {
+        named = true;
+        break;
+      }
+    }
+    if (!named) return true;
+    for (const m of ev.resourceMatchers) {
+      if (m.getMatchType(req.resource, scopes, state.env) !== "NONE") return true;
+      if (isTrieCandidate(m, elements, defs)) return true;
+    }
+    return false;
+  }
+
   /** Incremental update: create (0), update (1) or delete (2) one policy; O(levels) index work. */
   applyDelta(changeType: number, policy: RangerPolicy): void {
     // compiled before the old version is removed: a policy that fails to compile throws with the
