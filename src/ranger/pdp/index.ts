@@ -4,7 +4,7 @@ import type { Authenticator } from "../../auth/authenticator.ts";
 import type { FailureLimiter } from "../../auth/failure-limiter.ts";
 import { parseNetworks } from "../../config/networks.ts";
 import type { Config } from "../../config/schema.ts";
-import { createDecisionLane, type DecisionLaneDeps } from "../../decisions/fast-lane.ts";
+import { createDecisionLane, type DecisionLane, type DecisionLaneDeps } from "../../decisions/fast-lane.ts";
 import type { Db } from "../../storage/db.ts";
 import { createPdpAuthorizer } from "./authorizer.ts";
 import { peekCaller, type TrustedHeader } from "./caller.ts";
@@ -16,6 +16,13 @@ export { parseDelegation } from "./delegation.ts";
 
 /** Answers a request on the Node server before Fastify does; false when Fastify must. */
 export type Lane = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** What the PDP's fast lanes did (answered, replayed, passed), by route. */
+    rangerPdpLanes: { authorize: DecisionLane["stats"]; authorizeMulti: DecisionLane["stats"] };
+  }
+}
 
 /**
  * Installs Ranger PDP's API (`/authz/v1/*`, `/health/live`, `/health/ready`) on the decision
@@ -66,5 +73,6 @@ export async function installRangerPdp(
     (body: MultiAuthzRequest, ctx) =>
       authorizer.authorizeMulti(body, { caller: ctx.caller.name, id: ctx.id, ip: ctx.ip }),
   );
+  app.decorate("rangerPdpLanes", { authorize: single.stats, authorizeMulti: multi.stats });
   return (req, res) => single(req, res) || multi(req, res);
 }

@@ -1,3 +1,4 @@
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serviceAccountHeaders } from "../../../test/support/credentials.ts";
 import { type TestApp, testApp } from "../../../test/support/test-app.ts";
@@ -272,6 +273,49 @@ describe("POST /authz/v1/permissions and /authz/v1/filterResources", () => {
     });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toEqual({ requestId: "f1", resources: [{ name: "table:default/test_tbl1" }] });
+  });
+});
+
+describe("the fast lane", () => {
+  it("answers authorize and authorizeMulti over HTTP exactly as the routes do", async () => {
+    await t.app.listen({ host: "127.0.0.1", port: 0 });
+    const url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    const single = {
+      requestId: "lane",
+      user: { name: seed.alice },
+      access: access("table:default/test_tbl1", ["select"], { subResources: ["column:email"] }),
+      context: context(),
+    };
+    const multi = {
+      user: { name: seed.alice },
+      accesses: [single.access, access("table:default/x", ["drop"])],
+      context: context(),
+    };
+    for (const [path, body] of [
+      ["authorize", single],
+      ["authorizeMulti", multi],
+    ] as const) {
+      const before = { ...t.app.rangerPdpLanes[path] };
+      const res = await fetch(`${url}/authz/v1/${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-forwarded-user": seed.alice },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(200);
+      expect(t.app.rangerPdpLanes[path].answered).toBe(before.answered + 1);
+      const viaFastify = await pdp(path, seed.alice, body);
+      expect(await res.json()).toEqual(viaFastify.json());
+    }
+    // an error read by the lane is replayed through Fastify, in Ranger's shape
+    const before = { ...t.app.rangerPdpLanes.authorize };
+    const bad = await fetch(`${url}/authz/v1/authorize`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-forwarded-user": seed.alice },
+      body: JSON.stringify({ ...single, user: { name: seed.bob } }),
+    });
+    expect(bad.status).toBe(403);
+    expect(await bad.json()).toEqual({ code: "FORBIDDEN", message: `${seed.alice} is not authorized` });
+    expect(t.app.rangerPdpLanes.authorize.replayed).toBe(before.replayed + 1);
   });
 });
 
