@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage } from "node:http";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from "fastify";
 import { auditRoutes } from "./audit/audit.routes.ts";
@@ -36,6 +36,7 @@ import { installOpenApi } from "./http/openapi.ts";
 import { lazyChildLogger } from "./http/request-logger.ts";
 import { ErrorBody } from "./http/schemas.ts";
 import { policyRoutes } from "./policies/policies.routes.ts";
+import { installRangerPdp, type Lane } from "./ranger/pdp/index.ts";
 import { serviceDefRoutes } from "./service-defs/service-defs.routes.ts";
 import type { Db } from "./storage/db.ts";
 import { tagRoutes } from "./tags/tags.routes.ts";
@@ -71,6 +72,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The decision fast lane (decisions/fast-lane.ts) sees each request before Fastify does; it is
   // installed once every route is registered and removed when the app starts closing.
   let decisionLane: DecisionLane | null = null;
+  // Ranger PDP's authorize and authorizeMulti lanes (src/ranger/pdp/index.ts), likewise.
+  let pdpLane: Lane | null = null;
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger, childLoggerFactory: lazyChildLogger } : { logger: false }),
     bodyLimit: config.bodyLimitBytes,
@@ -81,7 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     serverFactory: (handler) => {
       const server = createServer((req, res) => {
-        if (decisionLane === null || !decisionLane(req, res)) handler(req, res);
+        if (decisionLane === null || !(decisionLane(req, res) || pdpLane?.(req, res))) handler(req, res);
       });
       // what Fastify sets on the servers it creates itself
       server.keepAliveTimeout = 72_000;
@@ -159,14 +162,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(zoneRoutes(db));
   await app.register(puppetRoutes(db));
   await app.register(ariaRoutes(db));
-  decisionLane = createDecisionLane({
-    authenticate: (psk) => laneCredential(authenticator, psk),
-    retryAfter: (ip) => limiter.retryAfter(ip),
-    decide: createDecider(app.decisions).decideOne,
-    bodySchema: DecisionRequest,
-    answerSchema: Decision,
-    record: (status, seconds) => app.requestMetrics.record("POST", "/v1/decisions", status, seconds),
-    replay: async (req, body) => {
+  // What every fast lane shares: a request it read but cannot answer goes through Fastify whole.
+  const laneFallback = {
+    replay: async (req: IncomingMessage, body: string) => {
       const answer = await app.inject({
         method: "POST",
         url: req.url ?? "/",
@@ -177,11 +175,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return { status: answer.statusCode, headers: answer.headers, body: answer.rawPayload };
     },
     bodyLimit: config.bodyLimitBytes,
-    log: (err) => app.log.error({ err }, "decision fast lane: replay failed"),
+    log: (err: unknown) => app.log.error({ err }, "decision fast lane: replay failed"),
+  };
+  const rangerPdpLane = await installRangerPdp(app, { config, db, authenticator, limiter, lane: laneFallback });
+  decisionLane = createDecisionLane({
+    authenticate: (req) => laneCredential(authenticator, req.headers["authorization-psk"]),
+    retryAfter: (ip) => limiter.retryAfter(ip),
+    decide: createDecider(app.decisions).decideOne,
+    bodySchema: DecisionRequest,
+    answerSchema: Decision,
+    record: (status, seconds) => app.requestMetrics.record("POST", "/v1/decisions", status, seconds),
+    ...laneFallback,
   });
+  pdpLane = rangerPdpLane;
   app.decorate("decisionLane", decisionLane.stats);
   app.addHook("preClose", (done) => {
     decisionLane = null;
+    pdpLane = null;
     done();
   });
   return app;
@@ -222,7 +232,8 @@ function declareRoute(route: RouteOptions): void {
  * `decision.check`; null for anything else (not cached, invalid, not allowed), which Fastify's
  * authentication then answers, with its failure counting and 401/403 bodies.
  */
-function laneCredential(authenticator: Authenticator, psk: string): { ok: true } | null {
-  const actor = authenticator.peekPsk(psk);
+function laneCredential(authenticator: Authenticator, psk: string | string[] | undefined): { ok: true } | null {
+  if (typeof psk !== "string" || psk.length === 0) return null;
+  const actor = authenticator.peekPsk(psk.trim());
   return actor !== null && can(actor, "decision.check") ? { ok: true } : null;
 }

@@ -65,6 +65,16 @@ export class Authenticator {
     return secretMatches(presented, this.#options.generalPskHash) ? GENERAL_PSK_ACTOR : null;
   }
 
+  /** The actor of Basic service-account credentials verified moments ago, else null (never verifies). */
+  peekBasic(encoded: string): Actor | null {
+    return this.#cache.get(`b:${hashSecret(encoded)}`) ?? null;
+  }
+
+  /** The actor of a bearer token verified moments ago, else null (never verifies). */
+  peekBearer(token: string): Actor | null {
+    return this.#options.oidc ? (this.#cache.get(`t:${hashSecret(token)}`) ?? null) : null;
+  }
+
   /** `Authorization-PSK`: the general PSK or a user's API key. */
   fromPsk(presented: string): Actor | Promise<Actor> {
     if (presented.startsWith(`${API_KEY_PREFIX}_`)) return this.fromApiKey(presented);

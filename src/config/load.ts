@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Compile } from "typebox/compile";
 import { Value } from "typebox/value";
+import { parseDelegation } from "../ranger/pdp/delegation.ts";
 import { parseNetworks } from "./networks.ts";
 import { type Config, configSchema } from "./schema.ts";
 
@@ -100,6 +101,15 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   }
   for (const problem of parseNetworks(config.pluginDownloadNetworks).problems) {
     issues.push(`GATEHOUSE_PLUGIN_DOWNLOAD_NETWORKS: ${problem}`);
+  }
+  for (const problem of parseNetworks(config.rangerPdpTrustedNetworks).problems) {
+    issues.push(`GATEHOUSE_RANGER_PDP_TRUSTED_NETWORKS: ${problem}`);
+  }
+  if (config.rangerPdpUserHeader && !config.rangerPdpTrustedNetworks) {
+    issues.push("GATEHOUSE_RANGER_PDP_TRUSTED_NETWORKS: must be set when GATEHOUSE_RANGER_PDP_USER_HEADER is set");
+  }
+  for (const problem of parseDelegation(config.rangerPdpDelegationUsers).problems) {
+    issues.push(`GATEHOUSE_RANGER_PDP_DELEGATION_USERS: ${problem}`);
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return deepFreeze(config);

@@ -96,6 +96,25 @@ export const configSchema = Type.Object(
       description:
         "Comma-separated addresses and CIDR blocks (IPv4 or IPv6) whose Ranger plugins may download policies, roles and tags on the non-secure paths (`/service/plugins/policies/download/…`, `/service/roles/download/…`, `/service/tags/download/…`) without credentials, as Ranger serves them. Empty: every download authenticates. The `/secure/` paths always authenticate.",
     }),
+    rangerPdpUserHeader: Type.String({
+      default: "",
+      maxLength: 128,
+      env: "GATEHOUSE_RANGER_PDP_USER_HEADER",
+      description:
+        "Header naming the caller of the Ranger PDP routes (`/authz/v1/*`), as Ranger's `ranger.pdp.authn.header.username` (e.g. `X-Forwarded-User`). Trusted only from `GATEHOUSE_RANGER_PDP_TRUSTED_NETWORKS`; empty: callers authenticate with Gatehouse credentials or a JWT only.",
+    }),
+    rangerPdpTrustedNetworks: Type.String({
+      default: "",
+      env: "GATEHOUSE_RANGER_PDP_TRUSTED_NETWORKS",
+      description:
+        "Comma-separated addresses and CIDR blocks (IPv4 or IPv6) of the proxies allowed to name the PDP caller in `GATEHOUSE_RANGER_PDP_USER_HEADER`. From anywhere else the header is ignored. Empty: the header is never trusted.",
+    }),
+    rangerPdpDelegationUsers: Type.String({
+      default: "",
+      env: "GATEHOUSE_RANGER_PDP_DELEGATION_USERS",
+      description:
+        "Ranger PDP delegation users (`ranger.pdp.service.<service>.delegation.users`): `service=user,user;*=user`, callers that may ask the PDP about other users, supply groups, roles or attributes, or call `/authz/v1/permissions` and `/authz/v1/filterResources`; those under `*` in every service. Empty: callers may only ask about themselves.",
+    }),
     kerberosKeytab: Type.Optional(
       Type.String({
         minLength: 1,

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import type { RangerAccessRequest } from "../engine/index.ts";
 import { AppError, ValidationFailed } from "../errors.ts";
 import {
   checkRequestNames,
@@ -52,14 +53,22 @@ export function createDecider(runtime: DecisionRuntime) {
     return finish(live, input, principals, request, count);
   };
 
+  /**
+   * Evaluates, counts and queues the audit record of one decision whose engine and principals are
+   * known. `extra` sets engine request fields the native API does not take (the Ranger PDP's
+   * resource owner, matching scope, client address from its context).
+   */
   const finish = (
     live: LiveEngine,
     input: DecisionInput,
     { groups, roles }: { groups: string[]; roles: string[] },
     request: RequestContext,
     count = true,
+    extra?: Partial<RangerAccessRequest>,
   ): DecisionOutput => {
-    const out = present(live, evaluate(live, input, toEngineRequest(input, groups, roles, request.ip)));
+    const req = toEngineRequest(input, groups, roles, request.ip);
+    if (extra !== undefined) Object.assign(req, extra);
+    const out = present(live, evaluate(live, input, req));
     if (count) runtime.countDecision(out.allowed);
     if (out.audited) {
       runtime.audit.push({
@@ -95,7 +104,7 @@ export function createDecider(runtime: DecisionRuntime) {
   ): DecisionOutput | Promise<DecisionOutput> =>
     decideCached(input, input.service, request, "body") ?? decideLoading(input, input.service, request, "body");
 
-  return { engineOf, decideCached, decideLoading, decideOne };
+  return { engineOf, decideCached, decideLoading, decideOne, finish };
 }
 
 /**

@@ -6,17 +6,23 @@ import fastJson from "fast-json-stringify";
 import type { TSchema } from "typebox";
 import type { DecisionInput, DecisionOutput } from "./decide.ts";
 
-/** What the lane needs from the app; each piece is the one the Fastify route uses. */
-export interface DecisionLaneDeps {
-  /** The caller of a cached or general credential that may check decisions, or null (let Fastify answer). */
-  authenticate(psk: string): { ok: true } | null;
+/**
+ * What the lane needs from the app; each piece is the one the Fastify route uses. `In` is the
+ * route's parsed body, `Out` its answer and `Caller` what the credential check found; the
+ * defaults are those of `POST /v1/decisions` (the Ranger PDP routes bring their own).
+ */
+export interface DecisionLaneDeps<In = DecisionInput & { service: string }, Out = DecisionOutput, Caller = unknown> {
+  /** The route's path (default `/v1/decisions`). */
+  path?: string;
+  /**
+   * The caller of a credential known without I/O (a cached or general credential, or one the
+   * route trusts from the request head) that may use the route, or null (let Fastify answer).
+   */
+  authenticate(req: IncomingMessage): Caller | null;
   /** Seconds a client address must wait after failed authentications (0: none). */
   retryAfter(ip: string): number;
   /** The route's decision: synchronous when everything is cached. */
-  decide(
-    input: DecisionInput & { service: string },
-    ctx: { ip: string; id: string },
-  ): DecisionOutput | Promise<DecisionOutput>;
+  decide(input: In, ctx: { ip: string; id: string; caller: Caller }): Out | Promise<Out>;
   /** The route's body schema and answer schema, compiled here with the route's own options. */
   bodySchema: TSchema;
   answerSchema: TSchema;
@@ -31,7 +37,7 @@ export interface DecisionLaneDeps {
   log(err: unknown): void;
 }
 
-const URL_PATH = "/v1/decisions";
+const DEFAULT_PATH = "/v1/decisions";
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Headers the HTTP layer owns; never copied from a replayed answer. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "date"]);
@@ -60,7 +66,10 @@ export interface DecisionLane {
   readonly stats: { answered: number; replayed: number; passed: number };
 }
 
-export function createDecisionLane(deps: DecisionLaneDeps): DecisionLane {
+export function createDecisionLane<In = DecisionInput & { service: string }, Out = DecisionOutput, Caller = unknown>(
+  deps: DecisionLaneDeps<In, Out, Caller>,
+): DecisionLane {
+  const path = deps.path ?? DEFAULT_PATH;
   // Fastify's options for this app (app.ts), so the lane accepts exactly what the route accepts
   const ajv = new Ajv({
     removeAdditional: false,
@@ -104,21 +113,23 @@ export function createDecisionLane(deps: DecisionLaneDeps): DecisionLane {
     );
   };
 
-  /** Whether the lane can answer the request as the route would, judged from its head alone. */
-  const takes = (req: IncomingMessage): boolean => {
+  /**
+   * The caller when the lane can answer the request as the route would, judged from its head
+   * alone; null otherwise.
+   */
+  const takes = (req: IncomingMessage): Caller | null => {
     const h = req.headers;
     const type = h["content-type"];
-    if (type !== "application/json" && type !== "application/json; charset=utf-8") return false;
+    if (type !== "application/json" && type !== "application/json; charset=utf-8") return null;
     const length = Number(h["content-length"]);
-    if (!(length > 0 && length <= deps.bodyLimit)) return false;
+    if (!(length > 0 && length <= deps.bodyLimit)) return null;
     if (h["idempotency-key"] !== undefined || h.expect !== undefined || h["transfer-encoding"] !== undefined)
-      return false;
-    const psk = h["authorization-psk"];
-    if (typeof psk !== "string" || psk.length === 0) return false;
-    return deps.retryAfter(req.socket.remoteAddress ?? "") === 0 && deps.authenticate(psk.trim()) !== null;
+      return null;
+    if (deps.retryAfter(req.socket.remoteAddress ?? "") !== 0) return null;
+    return deps.authenticate(req);
   };
 
-  const serve = (req: IncomingMessage, res: ServerResponse): void => {
+  const serve = (req: IncomingMessage, res: ServerResponse, caller: Caller): void => {
     const started = performance.now();
     const ip = req.socket.remoteAddress ?? "";
     const given = req.headers["x-request-id"];
@@ -139,9 +150,9 @@ export function createDecisionLane(deps: DecisionLaneDeps): DecisionLane {
         return replay(req, res, text, started);
       }
       if (!validate(body)) return replay(req, res, text, started);
-      let out: DecisionOutput | Promise<DecisionOutput>;
+      let out: Out | Promise<Out>;
       try {
-        out = deps.decide(body as DecisionInput & { service: string }, { ip, id });
+        out = deps.decide(body as In, { ip, id, caller });
       } catch {
         return replay(req, res, text, started);
       }
@@ -155,12 +166,13 @@ export function createDecisionLane(deps: DecisionLaneDeps): DecisionLane {
   };
 
   const lane = (req: IncomingMessage, res: ServerResponse): boolean => {
-    if (req.method !== "POST" || req.url !== URL_PATH) return false;
-    if (!takes(req)) {
+    if (req.method !== "POST" || req.url !== path) return false;
+    const caller = takes(req);
+    if (caller === null) {
       stats.passed++;
       return false;
     }
-    serve(req, res);
+    serve(req, res, caller);
     return true;
   };
   return Object.assign(lane, { stats });

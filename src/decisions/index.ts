@@ -19,7 +19,7 @@ declare module "fastify" {
 }
 
 // Writes answered by other domains that this process must see in its next decision.
-const READ_ONLY_PREFIXES = ["/v1/decisions", "/v1/audit", "/service/", "/metrics", "/health"];
+const READ_ONLY_PREFIXES = ["/v1/decisions", "/v1/audit", "/service/", "/metrics", "/health", "/authz/"];
 
 /**
  * Installs the decision domain on the root app: its runtime (`app.decisions`), its routes, and
