@@ -37,6 +37,7 @@ import { lazyChildLogger } from "./http/request-logger.ts";
 import { ErrorBody } from "./http/schemas.ts";
 import { policyRoutes } from "./policies/policies.routes.ts";
 import { installRangerPdp, type Lane } from "./ranger/pdp/index.ts";
+import { rangerUsersyncRoutes } from "./ranger/usersync/index.ts";
 import { serviceDefRoutes } from "./service-defs/service-defs.routes.ts";
 import type { Db } from "./storage/db.ts";
 import { tagRoutes } from "./tags/tags.routes.ts";
@@ -158,6 +159,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(pluginGrantRoutes(db, { kerberos }));
   await app.register(pluginRoleRoutes(db, { kerberos }));
   await app.register(rangerPublicRoutes(db));
+  await app.register(rangerUsersyncRoutes(db));
   await app.register(tagRoutes(db, { keepVersions: config.tagChangeLogVersions }));
   await app.register(zoneRoutes(db));
   await app.register(puppetRoutes(db));

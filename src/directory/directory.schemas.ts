@@ -6,9 +6,16 @@ import { BATCH_MAX } from "./members.service.ts";
 const Uuid = Type.String({ format: "uuid" });
 const Time = Type.String({ format: "date-time" });
 const Json = Type.Record(Type.String(), Type.Unknown());
-const Source = Type.Union([Type.Literal("local"), Type.Literal("ldap"), Type.Literal("oidc"), Type.Literal("scim")], {
-  description: "Where the entry comes from",
-});
+const Source = Type.Union(
+  [
+    Type.Literal("local"),
+    Type.Literal("ldap"),
+    Type.Literal("oidc"),
+    Type.Literal("scim"),
+    Type.Literal("ranger-usersync"),
+  ],
+  { description: "Where the entry comes from (`ranger-usersync`: pushed by Ranger usersync, docs/compat.md)" },
+);
 
 /** `orgId` query parameter: which organisation to work in (default: the caller's, else `default`). */
 export const OrgQuery = Type.Object({

@@ -22,7 +22,7 @@ export interface CreateGroupInput {
   description?: string | undefined;
   parentId?: string | null | undefined;
   metadata?: Record<string, unknown> | undefined;
-  source?: "local" | "ldap" | "oidc" | "scim" | undefined;
+  source?: "local" | "ldap" | "oidc" | "scim" | "ranger-usersync" | undefined;
   /** The group's id in its source: an LDAP DN, an OIDC group claim. */
   externalId?: string | null | undefined;
   /** The identity source the group mirrors; with `validate`, its directory must hold `externalId`. */

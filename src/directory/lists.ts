@@ -11,7 +11,7 @@ import { escapeLike, type PageResult } from "./effective.ts";
 export interface NameFilters {
   prefix?: string | undefined;
   q?: string | undefined;
-  source?: "local" | "ldap" | "oidc" | "scim" | undefined;
+  source?: "local" | "ldap" | "oidc" | "scim" | "ranger-usersync" | undefined;
 }
 
 /** `key:value` with a dotted key → a JSON object for `@>` containment (`labels.team:x` → {labels:{team:"x"}}). */

@@ -35,7 +35,7 @@ export interface UserView {
   displayName: string | null;
   status: "active" | "disabled";
   attributes: Record<string, unknown>;
-  source: "local" | "ldap" | "oidc" | "scim";
+  source: "local" | "ldap" | "oidc" | "scim" | "ranger-usersync";
   externalId: string | null;
   createdAt: string;
   updatedAt: string;
@@ -67,7 +67,7 @@ export interface GroupView {
   description: string;
   parentId: string | null;
   metadata: Record<string, unknown>;
-  source: "local" | "ldap" | "oidc" | "scim";
+  source: "local" | "ldap" | "oidc" | "scim" | "ranger-usersync";
   externalId: string | null;
   identitySourceId: string | null;
   createdAt: string;

@@ -13,7 +13,7 @@ export interface CreateUserInput {
   displayName?: string | null | undefined;
   status?: "active" | "disabled" | undefined;
   attributes?: Record<string, unknown> | undefined;
-  source?: "local" | "ldap" | "oidc" | "scim" | undefined;
+  source?: "local" | "ldap" | "oidc" | "scim" | "ranger-usersync" | undefined;
   externalId?: string | null | undefined;
 }
 

@@ -70,8 +70,12 @@ export interface UsersTable {
   display_name: string | null;
   status: Generated<"active" | "disabled">;
   attributes: ColumnType<Record<string, unknown>, string | undefined, string>;
-  source: Generated<"local" | "ldap" | "oidc" | "scim">;
+  source: Generated<"local" | "ldap" | "oidc" | "scim" | "ranger-usersync">;
   external_id: string | null;
+  /** Ranger's numeric user id (`VXUser.id`, migration 0010). */
+  num: Generated<number>;
+  /** Ranger's `isVisible` = 0 (migration 0010). */
+  hidden: Generated<boolean>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -186,9 +190,13 @@ export interface GroupsTable {
   description: Generated<string>;
   parent_id: string | null;
   metadata: ColumnType<Record<string, unknown>, string | undefined, string>;
-  source: Generated<"local" | "ldap" | "oidc" | "scim">;
+  source: Generated<"local" | "ldap" | "oidc" | "scim" | "ranger-usersync">;
   external_id: string | null;
   identity_source_id: string | null;
+  /** Ranger's numeric group id (`VXGroup.id`, migration 0010). */
+  num: Generated<number>;
+  /** Ranger's `isVisible` = 0 (migration 0010). */
+  hidden: Generated<boolean>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -203,6 +211,8 @@ export interface GroupMembersTable {
   group_id: string;
   user_id: string;
   role: Generated<"owner" | "member">;
+  /** Ranger's numeric group-user id (`VXGroupUser.id`, migration 0010). */
+  num: Generated<number>;
   created_at: CreatedAt;
 }
 
