@@ -17,6 +17,8 @@ export interface DecisionInput {
   action?: string | undefined;
   policyType?: "access" | "datamask" | "rowfilter" | undefined;
   context?: Record<string, unknown> | undefined;
+  resourceMatchingScope?: "SELF" | "SELF_OR_DESCENDANTS" | undefined;
+  isDescendantDenyIgnored?: boolean | undefined;
 }
 
 /** A decision as the API answers it: Ranger's result fields under plain names, plus a reason. */
@@ -168,6 +170,8 @@ export function toEngineRequest(
   if (input.action !== undefined) req.action = input.action;
   if (input.context !== undefined) req.context = input.context;
   if (clientIp !== undefined) req.clientIPAddress = clientIp;
+  if (input.resourceMatchingScope !== undefined) req.resourceMatchingScope = input.resourceMatchingScope;
+  if (input.isDescendantDenyIgnored !== undefined) req.isDescendantDenyIgnored = input.isDescendantDenyIgnored;
   return req;
 }
 

@@ -35,6 +35,18 @@ export const DecisionRequestFields = {
   context: Type.Optional(
     Type.Record(Type.String(), Type.Unknown(), { description: "Request context: TAGS, attributes for conditions" }),
   ),
+  resourceMatchingScope: Type.Optional(
+    Type.Union([Type.Literal("SELF"), Type.Literal("SELF_OR_DESCENDANTS")], {
+      description:
+        "Ranger's `resourceMatchingScope`: `SELF_OR_DESCENDANTS` also counts policies on resources below the one named (an HBase family scan), default `SELF`",
+    }),
+  ),
+  isDescendantDenyIgnored: Type.Optional(
+    Type.Boolean({
+      description:
+        "Ranger's `isDescendantDenyIgnored` (RANGER-5001), default true; false makes a deny on a resource below the one named deny the request (with `SELF_OR_DESCENDANTS` or `_any`), as Ranger's HBase authorizer asks for scans",
+    }),
+  ),
 };
 
 /** `POST /v1/decisions` body. */
