@@ -7,7 +7,9 @@
 //      paced client, paced.ts);
 //   3. batches of 100 `POST /v1/decisions:batch`: decisions/s;
 //   4. change propagation: a policy change committed through one gatehouse process, timed until
-//      a second process (its own PostgreSQL connection, LISTEN/NOTIFY) decides by it.
+//      a second process (its own PostgreSQL connection, LISTEN/NOTIFY) decides by it;
+//   5. Ranger PDP: single `POST /authz/v1/authorize` (req/s, against the single decisions of 2.)
+//      and `POST /authz/v1/authorizeMulti` with 100 accesses (permissions/s).
 // Load comes from this process (autocannon) over loopback; the servers are separate processes.
 // PostgreSQL: GATEHOUSE_BENCH_DATABASE_URL, or a throwaway one started here (initdb + pg_ctl).
 import type { ChildProcess } from "node:child_process";
@@ -76,6 +78,8 @@ async function main() {
     databaseUrl = pg.url;
     stopPg = pg.stop;
   }
+  // The PDP runs ask as the bench PSK's caller (`psk`) about alice: a delegation user.
+  process.env.GATEHOUSE_RANGER_PDP_DELEGATION_USERS = "*=psk";
   const bare = await startBare();
   children.push(bare.child);
   const a = await startGatehouse(databaseUrl, PSK);
@@ -202,6 +206,50 @@ async function main() {
   const batchDecisions = batchRun.requests.average * 100;
   log(`batches of 100: ${batchRun.requests.average.toFixed(0)} req/s = ${batchDecisions.toFixed(0)} decisions/s`);
 
+  // Ranger PDP: the same decision as a single authorize, and 100 accesses in one authorizeMulti.
+  const pdpContext = { serviceType: "trino", serviceName: service };
+  const pdpSingleBody = JSON.stringify({
+    user: { name: alice.username },
+    access: { resource: { name: "table:sales/s7/orders" }, permissions: ["select"] },
+    context: pdpContext,
+  });
+  const pdpMultiBody = JSON.stringify({
+    user: { name: alice.username },
+    accesses: Array.from({ length: 100 }, (_, i) => ({
+      resource: { name: `table:sales/s${(i * 37) % 1000}/t${i}` },
+      permissions: ["select"],
+    })),
+    context: pdpContext,
+  });
+  for (const [path, body] of [
+    ["/authz/v1/authorize", pdpSingleBody],
+    ["/authz/v1/authorizeMulti", pdpMultiBody],
+  ] as const) {
+    const answer = await apiA<{ decision: string }>("POST", path, JSON.parse(body));
+    if (answer.decision !== "ALLOW") throw new Error(`${path}: ${JSON.stringify(answer)}`);
+  }
+  await cannon({ url: `${a.url}/authz/v1/authorize`, method: "POST", headers, body: pdpSingleBody, duration: 3 });
+  const pdpSingleRun = await best(a.child.pid, {
+    url: `${a.url}/authz/v1/authorize`,
+    method: "POST",
+    headers,
+    body: pdpSingleBody,
+  });
+  log(
+    `ranger pdp authorize: ${pdpSingleRun.requests.average.toFixed(0)} req/s, p99 ${pdpSingleRun.latency.p99} ms (saturated)${cpu(pdpSingleRun)}`,
+  );
+  await cannon({ url: `${a.url}/authz/v1/authorizeMulti`, method: "POST", headers, body: pdpMultiBody, duration: 2 });
+  const pdpMultiRun = await best(a.child.pid, {
+    url: `${a.url}/authz/v1/authorizeMulti`,
+    method: "POST",
+    headers,
+    body: pdpMultiBody,
+  });
+  const pdpPermissions = pdpMultiRun.requests.average * 100;
+  log(
+    `ranger pdp authorizeMulti of 100: ${pdpMultiRun.requests.average.toFixed(0)} req/s = ${pdpPermissions.toFixed(0)} permissions/s${cpu(pdpMultiRun)}`,
+  );
+
   // Propagation: flip bob's grant on policy p7 through A, poll B until it decides by it.
   const waits: number[] = [];
   const count = Number(flags.propagations);
@@ -249,9 +297,21 @@ async function main() {
       target: 1_000,
       pass: propagationP99 <= 1_000,
     },
+    {
+      name: "ranger pdp authorize req/s ≥ 0.9 × single decisions",
+      value: Math.round(pdpSingleRun.requests.average),
+      target: Math.round(singleRun.requests.average * 0.9),
+      pass: pdpSingleRun.requests.average >= singleRun.requests.average * 0.9,
+    },
+    {
+      name: "ranger pdp authorizeMulti of 100: permissions/s ≥ 200,000",
+      value: Math.round(pdpPermissions),
+      target: 200_000,
+      pass: pdpPermissions >= 200_000,
+    },
   ];
   const errors =
-    [bareRun, singleRun, batchRun].reduce((n, r) => n + r.non2xx + r.errors, 0) +
+    [bareRun, singleRun, batchRun, pdpSingleRun, pdpMultiRun].reduce((n, r) => n + r.non2xx + r.errors, 0) +
     paced.non2xx +
     paced.errors +
     pacedBare.non2xx +
@@ -292,6 +352,13 @@ async function main() {
       pacedClientBusyPercent: round1(paced.clientBusy),
     },
     batch100: { reqPerSec: Math.round(batchRun.requests.average), decisionsPerSec: Math.round(batchDecisions) },
+    rangerPdp: {
+      authorizeReqPerSec: Math.round(pdpSingleRun.requests.average),
+      authorizeP99MsSaturated: pdpSingleRun.latency.p99,
+      authorizeCpuUsPerRequest: round1(pdpSingleRun.cpuUsPerRequest),
+      authorizeMulti100ReqPerSec: Math.round(pdpMultiRun.requests.average),
+      authorizeMulti100PermissionsPerSec: Math.round(pdpPermissions),
+    },
     propagation: {
       changes: count,
       p50Ms: Number(percentile(waits, 0.5).toFixed(1)),

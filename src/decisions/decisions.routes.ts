@@ -56,7 +56,9 @@ export function createDecider(runtime: DecisionRuntime) {
   /**
    * Evaluates, counts and queues the audit record of one decision whose engine and principals are
    * known. `extra` sets engine request fields the native API does not take (the Ranger PDP's
-   * resource owner, matching scope, client address from its context).
+   * resource owner, matching scope, client address from its context); `onlyApplied` logs a
+   * row-filter or mask evaluation only when a policy applied (the PDP asks for both beside every
+   * access decision, and an empty answer is not a decision of its own).
    */
   const finish = (
     live: LiveEngine,
@@ -64,13 +66,13 @@ export function createDecider(runtime: DecisionRuntime) {
     { groups, roles }: { groups: string[]; roles: string[] },
     request: RequestContext,
     count = true,
-    extra?: Partial<RangerAccessRequest>,
+    opts?: { extra?: Partial<RangerAccessRequest>; onlyApplied?: boolean },
   ): DecisionOutput => {
     const req = toEngineRequest(input, groups, roles, request.ip);
-    if (extra !== undefined) Object.assign(req, extra);
+    if (opts?.extra !== undefined) Object.assign(req, opts.extra);
     const out = present(live, evaluate(live, input, req));
     if (count) runtime.countDecision(out.allowed);
-    if (out.audited) {
+    if (out.audited && (opts?.onlyApplied !== true || out.policyId >= 0)) {
       runtime.audit.push({
         ...recordOf(live, input, groups, roles, out),
         at: new Date(),

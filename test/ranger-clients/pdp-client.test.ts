@@ -21,7 +21,7 @@ beforeAll(async () => {
   });
   await t.app.listen({ host: "127.0.0.1", port: 0 });
   url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   await t?.app.close();
 });

@@ -117,8 +117,9 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
         resource: elements,
         accessType: permission,
         ...(access.action ? { action: access.action } : {}),
-        context: { ...(context.additionalInfo ?? {}) },
       };
+      // a copy per permission, as Ranger's (the engine may add to a request's context)
+      if (context.additionalInfo) input.context = { ...context.additionalInfo };
       const result: PermissionResult = { permission, ...evaluate(live, input, principals, ctx, extra) };
       if (subResources.length > 0) {
         // the top-level access is derived from the sub-resources (RangerAuthzPlugin)
@@ -161,15 +162,16 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
     ctx: PdpContext,
     extra: Partial<RangerAccessRequest>,
   ): ResultInfo => {
-    const out = finish(live, input, principals, ctx, true, extra);
+    const out = finish(live, input, principals, ctx, true, { extra });
     const info: ResultInfo = { access: { decision: decisionOf(out), policy: policyOf(out) } };
     const keys = Object.keys(input.resource);
+    const applied = { extra, onlyApplied: true };
     if (supports(live, 2, keys)) {
-      const rf = finish(live, { ...input, policyType: "rowfilter" }, principals, ctx, false, extra);
+      const rf = finish(live, { ...input, policyType: "rowfilter" }, principals, ctx, false, applied);
       if (rf.determined && rf.filterExpr?.trim()) info.rowFilter = { filterExpr: rf.filterExpr, policy: policyOf(rf) };
     }
     if (supports(live, 1, keys)) {
-      const dm = finish(live, { ...input, policyType: "datamask" }, principals, ctx, false, extra);
+      const dm = finish(live, { ...input, policyType: "datamask" }, principals, ctx, false, applied);
       if (dm.determined && dm.maskType?.trim()) {
         info.dataMask = { maskType: dm.maskType, policy: policyOf(dm) };
         if (dm.maskedValue !== undefined) info.dataMask.maskedValue = dm.maskedValue;

@@ -14,7 +14,7 @@ beforeAll(async () => {
     GATEHOUSE_RANGER_PDP_DELEGATION_USERS: "*=gateway",
   });
   seed = await seedHiveService(t);
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   await t?.app.close();
 });
