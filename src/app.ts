@@ -158,7 +158,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   await app.register(pluginGrantRoutes(db, { kerberos }));
   await app.register(pluginRoleRoutes(db, { kerberos }));
-  await app.register(rangerPublicRoutes(db));
+  await app.register(rangerPublicRoutes(db, { keepVersions: config.tagChangeLogVersions }));
   await app.register(rangerUsersyncRoutes(db));
   await app.register(tagRoutes(db, { keepVersions: config.tagChangeLogVersions }));
   await app.register(zoneRoutes(db));

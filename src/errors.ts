@@ -253,6 +253,11 @@ export const AccessTypeUnknown = defineError(
   400,
   "the access type is not defined by the service's definition",
 );
+export const RangerOperationNotServed = defineError(
+  "RANGER_OPERATION_NOT_SERVED",
+  501,
+  "this Ranger admin operation has no Gatehouse counterpart and is deliberately not served",
+);
 
 // ── server side ────────────────────────────────────────────────────────────
 export const DatabaseUnavailable = defineError("DATABASE_UNAVAILABLE", 503, "the database is unavailable");

@@ -1,11 +1,14 @@
 import { sql } from "kysely";
-import type { Ability } from "../auth/abilities.ts";
+import { type Ability, can } from "../auth/abilities.ts";
 import type { Actor } from "../auth/actor.ts";
 import { builtinRolesOf } from "../auth/credentials.store.ts";
 import { Forbidden, fieldError } from "../errors.ts";
 import type { Queryable } from "../storage/db.ts";
 import type { RoleRow } from "../storage/schema.ts";
 import { administersRole } from "./role-admins.ts";
+
+/** The login of Ranger's built-in administrator (`admin`, created by Ranger's installer). */
+export const RANGER_BUILTIN_ADMIN = "admin";
 
 /** A user name the request asserts (`execUser`, `createdByUser`, `grantor`) and the field it came in. */
 export interface AssertedUser {
@@ -34,7 +37,9 @@ export interface EffectiveUser {
  * administrator is a directory user whose built-in roles (direct, through groups or composites)
  * grant `ability`. A name equal to the caller's, or none, leaves a native caller as the effective
  * user, an administrator by its credentials; a Kerberos plugin, which holds no ability of its own,
- * acts for its own short name then, which must be an administrator by the directory too.
+ * acts for its own short name then, which must be an administrator by the directory too. The name
+ * `admin` (Ranger's built-in administrator), when no directory user has it, is an administrator
+ * for a native caller that holds `ability`: what Ranger answers an administrator naming it.
  */
 export async function effectiveUser(
   db: Queryable,
@@ -59,6 +64,12 @@ export async function effectiveUser(
     .select("id")
     .executeTakeFirst();
   if (!user) {
+    // Ranger's built-in administrator, which Ranger's own examples name as execUser. Ranger lets
+    // an administrator act for it (it is an administrator there); here it exists only while no
+    // directory user takes the name, and only a caller holding `ability` itself may name it.
+    if (name.toLowerCase() === RANGER_BUILTIN_ADMIN && actor.type !== "kerberos" && can(actor, ability)) {
+      return { name, field: asserted.field, id: null, isAdmin: true, why: "" };
+    }
     const why = "no active user of that name exists in the organisation";
     return { name, field: asserted.field, id: null, isAdmin: false, why };
   }

@@ -16,6 +16,8 @@ import {
   roleByName,
   roleByNum,
 } from "../compat/ranger/role-members.ts";
+import { roleFilterOf } from "../compat/ranger/search-filter.ts";
+import { acceptEmptyJsonBody } from "../compat/shared/empty-json-body.ts";
 import { assertSameOrg, resolveOrgId } from "../directory/org-scope.ts";
 import { deleteRole } from "../directory/roles.service.ts";
 import { assertServicePluginAllowed, securePluginConfig } from "../distribution/plugin-auth.ts";
@@ -89,6 +91,8 @@ export function pluginRoleRoutes(
   const adminRead: FastifyContextConfig = { ability: "directory.read", errorShape };
 
   return async (app) => {
+    // Ranger's client sends `Content-Type: application/json` on every call, deletes included.
+    acceptEmptyJsonBody(app);
     /** The caller's organisation, once a Kerberos caller is found listed by the service it names. */
     const callerOrg = async (request: FastifyRequest, service: { name: string | undefined; field: string }) => {
       await assertServicePluginAllowed(db.kysely, request.actor, service.name, service.field, [
@@ -249,12 +253,13 @@ export function pluginRoleRoutes(
           schema: {
             tags,
             summary: "List roles (Ranger getAllRoles)",
-            description: `${adminRule("directory.read")} The organisation's roles and the built-in ones, each with the members bound in the organisation (what the caller may write back unchanged); the plugins' download shows every organisation's members.`,
+            description: `${adminRule("directory.read")} The organisation's roles and the built-in ones, each with the members bound in the organisation (what the caller may write back unchanged); the plugins' download shows every organisation's members. SearchFilter parameters: \`roleName\` (exact), \`roleNamePartial\` (contains, any case), \`roleId\`.`,
             querystring: Type.Object({}, { additionalProperties: true }),
             response: { 200: Type.Array(RangerRole) },
           },
         },
-        async (request) => (await rangerRoles(request)) as never,
+        async (request) =>
+          (await rangerRoles(request)).filter(roleFilterOf(request.query as Record<string, unknown>)) as never,
       );
 
       for (const url of [`${prefix}/names`, `${prefix}/names/`]) {

@@ -16,7 +16,13 @@ import type { Db, Tx } from "../storage/db.ts";
 import { deleteOrphanTags } from "../tags/tags.store.ts";
 import { BUILTIN_SERVICE_DEFS, TAG_SERVICE, TAG_SERVICE_DEF } from "./builtin.ts";
 import { validateServiceDef } from "./service-def-validate.ts";
-import { findServiceDef, type Service, toService } from "./service-defs.store.ts";
+import {
+  bumpPolicyVersion,
+  findServiceDef,
+  type Service,
+  type StoredServiceDef,
+  toService,
+} from "./service-defs.store.ts";
 
 function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: string }).code === "23505";
@@ -94,6 +100,51 @@ export async function createServiceDef(tx: Tx, ctx: AuditContext, def: RangerSer
     after: { name: def.name },
   });
   return row.id;
+}
+
+/**
+ * Replaces a custom service-def with `def` (Ranger's `updateServiceDef`), validated as on create.
+ * The name is the def's identity (services name it as their type), so it cannot change; built-in
+ * defs are Gatehouse's own and refused. Services of the type get their policy version bumped
+ * without a delta, so engines and plugins rebuild with the new def.
+ *
+ * @throws SERVICE_DEF_NOT_FOUND, SERVICE_DEF_INVALID (also for a rename), SERVICE_DEF_IN_USE for a built-in.
+ */
+export async function updateServiceDef(
+  tx: Tx,
+  ctx: AuditContext,
+  name: string,
+  def: RangerServiceDef,
+): Promise<StoredServiceDef> {
+  const current = await findServiceDef(tx, name);
+  if (!current) throw ServiceDefNotFound(`service-def \`${name}\` not found`);
+  if (current.builtin) throw ServiceDefInUse(`service-def \`${name}\` is built in and cannot be changed`);
+  if (def.name !== undefined && def.name !== name) {
+    throw fieldError(
+      ServiceDefInvalid,
+      "body.name",
+      "immutable",
+      `a service-def cannot be renamed (\`${name}\` to \`${def.name}\`)`,
+    );
+  }
+  const next = { ...def, name };
+  const details = validateServiceDef(next);
+  if (details.length > 0) throw ServiceDefInvalid(details.map((d) => d.message).join("; "), { details });
+  const { id: _ignored, ...body } = next;
+  await tx
+    .updateTable("service_defs")
+    .set({ def: JSON.stringify(body), updated_at: sql`now()` })
+    .where("id", "=", current.id)
+    .execute();
+  const users = await tx.selectFrom("services").select("id").where("type", "=", name).execute();
+  for (const s of users) await bumpPolicyVersion(tx, s.id, 1);
+  await recordAudit(tx, ctx, {
+    action: "service_def.updated",
+    targetType: "service_def",
+    targetId: String(current.id),
+    after: { name },
+  });
+  return (await findServiceDef(tx, name)) as StoredServiceDef;
 }
 
 /** Deletes a custom service-def that no service uses. */

@@ -107,6 +107,12 @@ export async function findServiceDef(db: Queryable, name: string): Promise<Store
     : undefined;
 }
 
+/** One service-def by Ranger's id, or undefined. */
+export async function findServiceDefById(db: Queryable, id: number): Promise<StoredServiceDef | undefined> {
+  const r = await db.selectFrom("service_defs").select("name").where("id", "=", id).executeTakeFirst();
+  return r ? findServiceDef(db, r.name) : undefined;
+}
+
 /** One service by name, with its def, in one query (the hot path of every policy write). */
 export async function findServiceWithDef(db: Queryable, name: string): Promise<ServiceWithDef | undefined> {
   const row = await db

@@ -49,7 +49,7 @@ const ResourceListQuery = Type.Object({
 });
 
 /** Ranger's `ServiceTags` as a tag source sends it; unknown fields (tagVersion, isDelta, ...) are ignored. */
-const ServiceTagsImportBody = Type.Object(
+export const ServiceTagsImportBody = Type.Object(
   {
     op: Type.Optional(Type.Union([Type.Literal("add_or_update"), Type.Literal("replace"), Type.Literal("delete")])),
     serviceName: Type.String({ minLength: 1, maxLength: 255 }),

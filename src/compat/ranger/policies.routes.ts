@@ -28,7 +28,8 @@ import { type Paging, policySearchOf } from "./search-filter.ts";
 export const RANGER_V2 = "/service/public/v2/api";
 const tags = ["ranger-public-api"];
 const OpenQuery = Type.Record(Type.String(), Type.String(), {
-  description: "Ranger SearchFilter parameters (policyName, user, group, resource:<name>, startIndex, pageSize, ...)",
+  description:
+    "Ranger SearchFilter parameters (policyName, user, group, resource:<name>, polResource, policyNamePrefix, startIndex, pageSize, ...)",
 });
 const NamedParams = Type.Object({
   serviceName: Type.String({ minLength: 1, maxLength: 255 }),
@@ -157,17 +158,26 @@ async function searchAcross(
   zoneNames: string[] | undefined,
 ): Promise<RangerPolicy[]> {
   const parsed = policySearchOf(query);
-  const { policyId, paging } = parsed;
+  const { policyId, paging, predicates } = parsed;
   const search = { ...parsed.search, zoneNames };
   const wanted = paging.startIndex + paging.pageSize;
   const out: RangerPolicy[] = [];
   for (const target of targets) {
     if (out.length >= wanted) break;
-    const { records } = await searchPolicies(db, target, search, wanted - out.length, null);
-    for (const r of records) if (policyId === undefined || r.id === policyId) out.push(present(r, target));
+    // Ranger's in-memory predicates need every candidate of the service before paging.
+    const limit = predicates.length > 0 ? EVERY_POLICY : wanted - out.length;
+    const { records } = await searchPolicies(db, target, search, limit, null);
+    for (const r of records) {
+      if (policyId !== undefined && r.id !== policyId) continue;
+      const policy = present(r, target);
+      if (predicates.every((keep) => keep(policy))) out.push(policy);
+    }
   }
   return page(out, paging);
 }
+
+/** No page limit: Ranger applies its predicates to a service's whole policy list. */
+const EVERY_POLICY = 2_147_483_647;
 
 function page<T>(items: T[], paging: Paging): T[] {
   return items.slice(paging.startIndex, paging.startIndex + paging.pageSize);

@@ -14,6 +14,8 @@ import type { Db } from "../../storage/db.ts";
 import { rangerErrorShape } from "./errors.ts";
 import { IdParams, NameParams } from "./params.ts";
 import { RANGER_V2 } from "./policies.routes.ts";
+import { OpenQuery, serviceDefFilterOf, serviceFilterOf } from "./search-filter.ts";
+import { serviceDefById } from "./servicedef-writes.routes.ts";
 
 const tags = ["ranger-public-api"];
 const read = { ability: "policy.read", errorShape: rangerErrorShape } as const;
@@ -28,8 +30,21 @@ export function rangerServiceRoutes(db: Db): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       `${RANGER_V2}/service`,
-      { config: read, schema: { tags, summary: "List services (Ranger v2)", response: { 200: Type.Array(Service) } } },
-      async () => (await listServices(db.kysely)).map(presentService) as never,
+      {
+        config: read,
+        schema: {
+          tags,
+          summary: "List services (Ranger v2)",
+          description:
+            "SearchFilter parameters: `serviceName` (exact), `serviceNamePartial` (contains, any case), `serviceType`, `serviceId`, `tagServiceName`, `isEnabled`; others are ignored, as in Ranger.",
+          querystring: OpenQuery,
+          response: { 200: Type.Array(Service) },
+        },
+      },
+      async (request) => {
+        const keep = serviceFilterOf(request.query);
+        return (await listServices(db.kysely)).filter(keep).map(presentService) as never;
+      },
     );
     app.get(
       `${RANGER_V2}/service/name/:name`,
@@ -59,9 +74,32 @@ export function rangerServiceRoutes(db: Db): FastifyPluginAsyncTypebox {
       `${RANGER_V2}/servicedef`,
       {
         config: read,
-        schema: { tags, summary: "List service-defs (Ranger v2)", response: { 200: Type.Array(ServiceDef) } },
+        schema: {
+          tags,
+          summary: "List service-defs (Ranger v2)",
+          description:
+            "SearchFilter parameters: `serviceType` (the def's name), `serviceTypeId` (its id); others are ignored.",
+          querystring: OpenQuery,
+          response: { 200: Type.Array(ServiceDef) },
+        },
       },
-      async () => (await listServiceDefs(db.kysely)).map((d) => d.def) as never,
+      async (request) => {
+        const keep = serviceDefFilterOf(request.query);
+        return (await listServiceDefs(db.kysely)).filter(keep).map((d) => d.def) as never;
+      },
+    );
+    app.get(
+      `${RANGER_V2}/servicedef/:id`,
+      {
+        config: read,
+        schema: {
+          tags,
+          summary: "Get a service-def by id (Ranger v2)",
+          params: IdParams,
+          response: { 200: ServiceDef },
+        },
+      },
+      async (request) => (await serviceDefById(db.kysely, request.params.id)).def as never,
     );
     app.get(
       `${RANGER_V2}/servicedef/name/:name`,
