@@ -7,7 +7,7 @@ import { policyNotFound, requireService, serviceOfPolicy } from "../../policies/
 import { Policy, PolicyInput } from "../../policies/policies.schemas.ts";
 import { searchPolicies } from "../../policies/policies.search.ts";
 import { applyOne, deletePolicy, present, requirePolicy } from "../../policies/policies.service.ts";
-import { findConflicting, type PolicyRecord } from "../../policies/policies.store.ts";
+import { candidateIds, findConflicting, type PolicyRecord } from "../../policies/policies.store.ts";
 import { mergeAppliedPolicy } from "../../policies/ranger-merge.ts";
 import { resourceSignature } from "../../policies/signature.ts";
 import { listServices, type ServiceWithDef } from "../../service-defs/service-defs.store.ts";
@@ -158,12 +158,18 @@ async function searchAcross(
   zoneNames: string[] | undefined,
 ): Promise<RangerPolicy[]> {
   const parsed = policySearchOf(query);
-  const { policyId, paging, predicates } = parsed;
-  const search = { ...parsed.search, zoneNames };
+  const { policyId, paging, predicates, legacyResources } = parsed;
   const wanted = paging.startIndex + paging.pageSize;
   const out: RangerPolicy[] = [];
+  const [legacyKey, legacyValue] = Object.entries(legacyResources)[0] ?? [];
   for (const target of targets) {
     if (out.length >= wanted) break;
+    // A policy the resource predicate keeps holds the value, or a wildcard, under that key:
+    // the candidates the resource index finds (a superset, any case).
+    const ids =
+      legacyKey === undefined ? undefined : await candidateIds(db, target.service.id, legacyKey, legacyValue as string);
+    if (ids?.length === 0) continue;
+    const search = { ...parsed.search, zoneNames, ids };
     // Ranger's in-memory predicates need every candidate of the service before paging.
     const limit = predicates.length > 0 ? EVERY_POLICY : wanted - out.length;
     const { records } = await searchPolicies(db, target, search, limit, null);

@@ -55,6 +55,8 @@ export function policySearchOf(q: Record<string, unknown>): {
   paging: Paging;
   /** Ranger's in-memory predicates that have no SQL counterpart; all must hold. */
   predicates: PolicyPredicate[];
+  /** `resource:<name>` searched without a scope (one of the predicates), to narrow candidates by. */
+  legacyResources: Record<string, string>;
 } {
   const resources: Record<string, string> = {};
   for (const [key, value] of Object.entries(q)) {
@@ -83,12 +85,13 @@ export function policySearchOf(q: Record<string, unknown>): {
     resourceMatchScope: scope,
   };
   const labelsPartial = text(q, "policyLabelsPartial");
-  const predicates = rangerPredicates(q, scope === undefined ? resources : {}, labelsPartial);
+  const legacyResources = scope === undefined ? resources : {};
+  const predicates = rangerPredicates(q, legacyResources, labelsPartial);
   const paging = {
     startIndex: integer(q, "startIndex", 0, Number.MAX_SAFE_INTEGER) ?? 0,
     pageSize: integer(q, "pageSize", 1, MAX_PAGE) ?? DEFAULT_PAGE,
   };
-  return { search, policyId: integer(q, "policyId", 1, Number.MAX_SAFE_INTEGER), paging, predicates };
+  return { search, policyId: integer(q, "policyId", 1, Number.MAX_SAFE_INTEGER), paging, predicates, legacyResources };
 }
 
 function booleanParam(q: Record<string, unknown>, name: string): boolean | undefined {

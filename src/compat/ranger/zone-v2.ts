@@ -31,7 +31,7 @@ export interface ZoneChangeRequest {
   name?: string;
   description?: string;
   resourcesToUpdate?: Record<string, { resources?: ZoneResourceV2[] }>;
-  resourcesToRemove?: Record<string, { resources?: ZoneResourceV2[] }>;
+  resourcesToRemove?: Record<string, { resources?: Partial<ZoneResourceV2>[] }>;
   tagServicesToAdd?: string[];
   tagServicesToRemove?: string[];
   adminsToAdd?: RangerPrincipal[];
@@ -144,7 +144,8 @@ export function applyZoneChange(zone: ZoneView, change: ZoneChangeRequest): Zone
     const current = services[name] ?? { resources: [] };
     (s.resources ?? []).forEach((r, i) => {
       if (r.id === undefined || r.id === null) {
-        if (!current.resources.some((c) => sameResource(c.resource, r.resource))) current.resources.push(r as never);
+        if (!current.resources.some((c) => sameResource(c.resource, r.resource)))
+          current.resources.push({ resource: r.resource });
         return;
       }
       const at = current.resources.findIndex((c) => c.id === r.id);
@@ -167,7 +168,11 @@ export function applyZoneChange(zone: ZoneView, change: ZoneChangeRequest): Zone
     const drop = s.resources ?? [];
     current.resources = current.resources.filter(
       (c) =>
-        !drop.some((d) => (d.id !== undefined && d.id !== null ? d.id === c.id : sameResource(d.resource, c.resource))),
+        !drop.some((d) =>
+          d.id !== undefined && d.id !== null
+            ? d.id === c.id
+            : d.resource !== undefined && sameResource(d.resource, c.resource),
+        ),
     );
     if (current.resources.length === 0) delete services[name];
   }

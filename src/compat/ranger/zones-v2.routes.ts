@@ -33,6 +33,18 @@ const ResourceV2 = Type.Object(
   },
   { additionalProperties: true },
 );
+/** A resource to remove: by `id`, or equal to `resource`. */
+const ResourceRef = Type.Object(
+  { id: ResourceV2.properties.id, resource: Type.Optional(ResourceV2.properties.resource) },
+  { additionalProperties: true },
+);
+const RemovedResources = Type.Record(
+  Type.String({ minLength: 1, maxLength: 255 }),
+  Type.Object(
+    { resources: Type.Optional(Type.Array(ResourceRef, { maxItems: 1_000 })) },
+    { additionalProperties: true },
+  ),
+);
 const ServicesV2 = Type.Record(
   Type.String({ minLength: 1, maxLength: 255 }),
   Type.Object(
@@ -63,7 +75,7 @@ const ZoneChange = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     description: Type.Optional(Type.String({ maxLength: 4000 })),
     resourcesToUpdate: Type.Optional(ServicesV2),
-    resourcesToRemove: Type.Optional(ServicesV2),
+    resourcesToRemove: Type.Optional(RemovedResources),
     tagServicesToAdd: TagServices,
     tagServicesToRemove: TagServices,
     adminsToAdd: Principals,
