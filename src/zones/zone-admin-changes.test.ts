@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { uniqueName } from "../../test/support/factories.ts";
 import { type TestApp, testApp } from "../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../test/support/test-db.ts";
-import { RANGER_V2 } from "../compat/ranger/policies.routes.ts";
+import { RANGER_V2 } from "../ranger/admin/policies.routes.ts";
 import { asAdministrator, type Caller, callAs, userWithKey } from "./zone-test-seed.ts";
 
 let t: TestApp;

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
-import { rangerErrorShape } from "../../compat/ranger/errors.ts";
 import { resolveOrgId } from "../../directory/org-scope.ts";
 import type { Queryable } from "../../storage/db.ts";
+import { rangerErrorShape } from "../admin/errors.ts";
 import type { RangerPage } from "./xusers.model.ts";
 import type { RangerGroupInput, RangerUserInput } from "./xusers.service.ts";
 

@@ -1,11 +1,11 @@
 import { type BlockList, isIP } from "node:net";
-import type { Ability } from "../auth/abilities.ts";
-import type { Actor } from "../auth/actor.ts";
-import type { KerberosAcceptor, KerberosIdentity } from "../auth/kerberos.ts";
-import { Forbidden, fieldError } from "../errors.ts";
-import { type CredentialReader, nativeCredentials, WWW_AUTHENTICATE } from "../http/authentication.ts";
-import { findServiceWithDef } from "../service-defs/service-defs.store.ts";
-import type { Queryable } from "../storage/db.ts";
+import type { Ability } from "../../auth/abilities.ts";
+import type { Actor } from "../../auth/actor.ts";
+import type { KerberosAcceptor, KerberosIdentity } from "../../auth/kerberos.ts";
+import { Forbidden, fieldError } from "../../errors.ts";
+import { type CredentialReader, nativeCredentials, WWW_AUTHENTICATE } from "../../http/authentication.ts";
+import { findServiceWithDef } from "../../service-defs/service-defs.store.ts";
+import type { Queryable } from "../../storage/db.ts";
 
 /** The caller of a download admitted by its network alone: it may read policies, nothing else. */
 function pluginActor(ip: string): Actor {

@@ -1,12 +1,12 @@
-import { type AuditContext, recordAudit } from "../audit/audit.service.ts";
-import type { RangerPolicy, RangerPolicyResources } from "../engine/types.ts";
-import { Forbidden, fieldError, PolicyInvalid } from "../errors.ts";
-import { applyOne } from "../policies/policies.service.ts";
-import { findConflicting, getPolicyRecord } from "../policies/policies.store.ts";
-import { applyGrant, applyRevoke, type GrantChange } from "../policies/ranger-merge.ts";
-import { resourceSignature } from "../policies/signature.ts";
-import type { ServiceWithDef } from "../service-defs/service-defs.store.ts";
-import type { Tx } from "../storage/db.ts";
+import { type AuditContext, recordAudit } from "../../audit/audit.service.ts";
+import type { RangerPolicy, RangerPolicyResources } from "../../engine/types.ts";
+import { Forbidden, fieldError, PolicyInvalid } from "../../errors.ts";
+import { applyOne } from "../../policies/policies.service.ts";
+import { findConflicting, getPolicyRecord } from "../../policies/policies.store.ts";
+import { applyGrant, applyRevoke, type GrantChange } from "../../policies/ranger-merge.ts";
+import { resourceSignature } from "../../policies/signature.ts";
+import type { ServiceWithDef } from "../../service-defs/service-defs.store.ts";
+import type { Tx } from "../../storage/db.ts";
 
 /** Ranger's `GrantRevokeRequest`, as plugins send it (fields Gatehouse reads). */
 export interface GrantRevokeRequest {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestApp, testApp } from "../../test/support/test-app.ts";
-import { TEST_BACKEND } from "../../test/support/test-db.ts";
-import { applyServiceTagsDelta, type ServiceTags } from "../engine/index.ts";
-import { seedTaggedService } from "../tags/test-seed.ts";
+import { type TestApp, testApp } from "../../../test/support/test-app.ts";
+import { TEST_BACKEND } from "../../../test/support/test-db.ts";
+import { applyServiceTagsDelta, type ServiceTags } from "../../engine/index.ts";
+import { seedTaggedService } from "../../tags/test-seed.ts";
 
 let t: TestApp;
 

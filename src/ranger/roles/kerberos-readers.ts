@@ -1,8 +1,8 @@
 import { sql } from "kysely";
-import type { Actor } from "../auth/actor.ts";
-import { assertServicePluginAllowed, type PluginAllowList } from "../distribution/plugin-auth.ts";
-import { Forbidden, fieldError } from "../errors.ts";
-import type { Queryable } from "../storage/db.ts";
+import type { Actor } from "../../auth/actor.ts";
+import { Forbidden, fieldError } from "../../errors.ts";
+import type { Queryable } from "../../storage/db.ts";
+import { assertServicePluginAllowed, type PluginAllowList } from "../plugin-download/plugin-auth.ts";
 
 /**
  * The allow lists that admit a Kerberos plugin to read a user's roles: a principal allowed to

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { uniqueName } from "../../test/support/factories.ts";
-import { type TestApp, testApp } from "../../test/support/test-app.ts";
-import { TEST_BACKEND } from "../../test/support/test-db.ts";
-import { seedService } from "../decisions/test-seed.ts";
+import { uniqueName } from "../../../test/support/factories.ts";
+import { type TestApp, testApp } from "../../../test/support/test-app.ts";
+import { TEST_BACKEND } from "../../../test/support/test-db.ts";
+import { seedService } from "../../decisions/test-seed.ts";
 
 let t: TestApp;
 beforeAll(async () => {

@@ -1,9 +1,9 @@
 import { sql } from "kysely";
-import { readServiceState } from "../decisions/engine-source.ts";
-import { ServiceNotFound } from "../errors.ts";
-import type { Db } from "../storage/db.ts";
-import { readServiceTags, type ServiceTagsDocument } from "../tags/service-tags.ts";
-import { readServiceTagsDelta } from "../tags/service-tags-delta.ts";
+import { readServiceState } from "../../decisions/engine-source.ts";
+import { ServiceNotFound } from "../../errors.ts";
+import type { Db } from "../../storage/db.ts";
+import { readServiceTags, type ServiceTagsDocument } from "../../tags/service-tags.ts";
+import { readServiceTagsDelta } from "../../tags/service-tags-delta.ts";
 
 /** What a tag download answers: 304 (nothing newer) or Ranger's `ServiceTags` (whole, or a delta). */
 export type TagDownload =

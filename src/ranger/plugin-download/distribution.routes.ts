@@ -2,11 +2,11 @@ import type { BlockList } from "node:net";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { type Static, Type } from "typebox";
-import type { KerberosAcceptor } from "../auth/kerberos.ts";
-import { readServiceState } from "../decisions/engine-source.ts";
-import { ServiceNotFound } from "../errors.ts";
-import { requireService } from "../policies/policies.routes.ts";
-import type { Db } from "../storage/db.ts";
+import type { KerberosAcceptor } from "../../auth/kerberos.ts";
+import { readServiceState } from "../../decisions/engine-source.ts";
+import { ServiceNotFound } from "../../errors.ts";
+import { requireService } from "../../policies/policies.routes.ts";
+import type { Db } from "../../storage/db.ts";
 import {
   assertPluginAllowed,
   type PluginAllowList,

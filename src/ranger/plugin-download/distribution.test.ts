@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { uniqueName } from "../../test/support/factories.ts";
-import { type TestApp, testApp } from "../../test/support/test-app.ts";
-import { TEST_BACKEND } from "../../test/support/test-db.ts";
-import { seedService } from "../decisions/test-seed.ts";
-import { createEngine } from "../engine/index.ts";
-import type { RangerAccessRequest, RangerAccessResult } from "../engine/types.ts";
-import { PolicyClient } from "../engine-client/index.ts";
-import { seedTaggedService } from "../tags/test-seed.ts";
+import { uniqueName } from "../../../test/support/factories.ts";
+import { type TestApp, testApp } from "../../../test/support/test-app.ts";
+import { TEST_BACKEND } from "../../../test/support/test-db.ts";
+import { seedService } from "../../decisions/test-seed.ts";
+import { createEngine } from "../../engine/index.ts";
+import type { RangerAccessRequest, RangerAccessResult } from "../../engine/types.ts";
+import { PolicyClient } from "../../engine-client/index.ts";
+import { seedTaggedService } from "../../tags/test-seed.ts";
 
 let t: TestApp;
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestApp, testApp } from "../../test/support/test-app.ts";
-import { ConfigError, loadConfig } from "../config/load.ts";
-import { parseNetworks } from "../config/networks.ts";
-import { seedService } from "../decisions/test-seed.ts";
+import { type TestApp, testApp } from "../../../test/support/test-app.ts";
+import { ConfigError, loadConfig } from "../../config/load.ts";
+import { parseNetworks } from "../../config/networks.ts";
+import { seedService } from "../../decisions/test-seed.ts";
 
 describe("parseNetworks", () => {
   it("reads addresses and CIDR blocks of both families, and nothing from an empty setting", () => {

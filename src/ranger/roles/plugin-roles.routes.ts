@@ -1,12 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyContextConfig, FastifyRequest } from "fastify";
 import { Type } from "typebox";
-import { auditContextOf } from "../audit/audit.service.ts";
-import type { Ability } from "../auth/abilities.ts";
-import type { KerberosAcceptor } from "../auth/kerberos.ts";
-import { rangerErrorShape } from "../compat/ranger/errors.ts";
-import { IdParams, NameParams } from "../compat/ranger/params.ts";
-import { RANGER_V2 } from "../compat/ranger/policies.routes.ts";
+import { auditContextOf } from "../../audit/audit.service.ts";
+import type { Ability } from "../../auth/abilities.ts";
+import type { KerberosAcceptor } from "../../auth/kerberos.ts";
+import { acceptEmptyJsonBody } from "../../compat/shared/empty-json-body.ts";
+import { assertSameOrg, resolveOrgId } from "../../directory/org-scope.ts";
+import { deleteRole } from "../../directory/roles.service.ts";
+import { RoleNotFound, UserNotFound } from "../../errors.ts";
+import type { Db, Tx } from "../../storage/db.ts";
+import type { RoleRow } from "../../storage/schema.ts";
+import { rangerErrorShape } from "../admin/errors.ts";
+import { IdParams, NameParams } from "../admin/params.ts";
+import { RANGER_V2 } from "../admin/policies.routes.ts";
 import {
   changeMembers,
   type MemberChange,
@@ -15,15 +21,9 @@ import {
   presentRoles,
   roleByName,
   roleByNum,
-} from "../compat/ranger/role-members.ts";
-import { roleFilterOf } from "../compat/ranger/search-filter.ts";
-import { acceptEmptyJsonBody } from "../compat/shared/empty-json-body.ts";
-import { assertSameOrg, resolveOrgId } from "../directory/org-scope.ts";
-import { deleteRole } from "../directory/roles.service.ts";
-import { assertServicePluginAllowed, securePluginConfig } from "../distribution/plugin-auth.ts";
-import { RoleNotFound, UserNotFound } from "../errors.ts";
-import type { Db, Tx } from "../storage/db.ts";
-import type { RoleRow } from "../storage/schema.ts";
+} from "../admin/role-members.ts";
+import { roleFilterOf } from "../admin/search-filter.ts";
+import { assertServicePluginAllowed, securePluginConfig } from "../plugin-download/plugin-auth.ts";
 import { type AssertedUser, assertAdministersRole, assertEffectiveAdmin, effectiveUser } from "./exec-user.ts";
 import { assertRoleReaderPlugin } from "./kerberos-readers.ts";
 import {

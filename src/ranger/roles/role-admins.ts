@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import type { Queryable } from "../storage/db.ts";
+import type { Queryable } from "../../storage/db.ts";
 
 /**
  * Whether a user administers a role, by Ranger's rule (`RoleREST#ensureRoleAccess`), read from

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { auditContextOf } from "../../audit/audit.service.ts";
-import { downloadServiceTags } from "../../distribution/service-tags-download.ts";
 import type { Db } from "../../storage/db.ts";
 import { importServiceTags, type ServiceTagsImport } from "../../tags/import-service-tags.ts";
 import type { TagLogOptions } from "../../tags/tag-changes.ts";
 import { ServiceTagsImportBody } from "../../tags/tags.routes.ts";
+import { downloadServiceTags } from "../plugin-download/service-tags-download.ts";
 import { rangerErrorShape } from "./errors.ts";
 import { RANGER_V2 } from "./policies.routes.ts";
 

@@ -6,12 +6,12 @@ import {
   readTagPolicies,
   type ServiceState,
   type TagPolicySnapshot,
-} from "../decisions/engine-source.ts";
-import type { RangerPolicyDelta, SecurityZoneInfo, ServicePolicies, TagPolicies } from "../engine/index.ts";
-import { ServiceNotFound } from "../errors.ts";
-import type { Db } from "../storage/db.ts";
-import { splitDeltasByZone, splitPoliciesByZone } from "../zones/zone-policies.ts";
-import { securityZonesOf } from "../zones/zones.store.ts";
+} from "../../decisions/engine-source.ts";
+import type { RangerPolicyDelta, SecurityZoneInfo, ServicePolicies, TagPolicies } from "../../engine/index.ts";
+import { ServiceNotFound } from "../../errors.ts";
+import type { Db } from "../../storage/db.ts";
+import { splitDeltasByZone, splitPoliciesByZone } from "../../zones/zone-policies.ts";
+import { securityZonesOf } from "../../zones/zones.store.ts";
 
 /** What a policy download answers: 304 (nothing newer) or Ranger's `ServicePolicies`. */
 export type PolicyDownload =

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serviceAccountHeaders } from "../../test/support/credentials.ts";
-import { buildDirectoryAdmin, uniqueName } from "../../test/support/factories.ts";
-import { type TestApp, testApp } from "../../test/support/test-app.ts";
-import { TEST_BACKEND } from "../../test/support/test-db.ts";
-import { seedService } from "../decisions/test-seed.ts";
+import { serviceAccountHeaders } from "../../../test/support/credentials.ts";
+import { buildDirectoryAdmin, uniqueName } from "../../../test/support/factories.ts";
+import { type TestApp, testApp } from "../../../test/support/test-app.ts";
+import { TEST_BACKEND } from "../../../test/support/test-db.ts";
+import { seedService } from "../../decisions/test-seed.ts";
 
 let t: TestApp;
 let pluginAuth: Record<string, string>;

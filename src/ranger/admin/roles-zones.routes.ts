@@ -28,7 +28,7 @@ const policyRead = { ability: "policy.read", errorShape: rangerErrorShape } as c
 /**
  * The read side of Ranger's v2 security-zone routes: `/v1/zones`, already in Ranger's
  * `RangerSecurityZone` shape, managed through the native API. (The v2 role routes are served with
- * RoleREST's in plugin-roles/plugin-roles.routes.ts, as Ranger's PublicAPIsv2 delegates to RoleREST.)
+ * RoleREST's in ranger/roles/plugin-roles.routes.ts, as Ranger's PublicAPIsv2 delegates to RoleREST.)
  */
 export function rangerZoneRoutes(db: Db): FastifyPluginAsyncTypebox {
   return async (app) => {

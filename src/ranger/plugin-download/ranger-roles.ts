@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import type { RangerRole, RangerRoles } from "../engine/index.ts";
-import type { Queryable } from "../storage/db.ts";
+import type { RangerRole, RangerRoles } from "../../engine/index.ts";
+import type { Queryable } from "../../storage/db.ts";
 
 /**
  * The directory's roles as Ranger's `RangerRoles`: each role lists the users and groups bound

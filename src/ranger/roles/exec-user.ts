@@ -1,10 +1,10 @@
 import { sql } from "kysely";
-import { type Ability, can } from "../auth/abilities.ts";
-import type { Actor } from "../auth/actor.ts";
-import { builtinRolesOf } from "../auth/credentials.store.ts";
-import { Forbidden, fieldError } from "../errors.ts";
-import type { Queryable } from "../storage/db.ts";
-import type { RoleRow } from "../storage/schema.ts";
+import { type Ability, can } from "../../auth/abilities.ts";
+import type { Actor } from "../../auth/actor.ts";
+import { builtinRolesOf } from "../../auth/credentials.store.ts";
+import { Forbidden, fieldError } from "../../errors.ts";
+import type { Queryable } from "../../storage/db.ts";
+import type { RoleRow } from "../../storage/schema.ts";
 import { administersRole } from "./role-admins.ts";
 
 /** The login of Ranger's built-in administrator (`admin`, created by Ranger's installer). */

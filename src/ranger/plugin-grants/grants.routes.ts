@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
-import { auditContextOf } from "../audit/audit.service.ts";
-import type { KerberosAcceptor } from "../auth/kerberos.ts";
-import { rangerErrorShape } from "../compat/ranger/errors.ts";
-import { assertPluginAllowed, securePluginConfig } from "../distribution/plugin-auth.ts";
-import { fieldError, PolicyInvalid } from "../errors.ts";
-import { requireService } from "../policies/policies.routes.ts";
-import type { Db } from "../storage/db.ts";
+import { auditContextOf } from "../../audit/audit.service.ts";
+import type { KerberosAcceptor } from "../../auth/kerberos.ts";
+import { fieldError, PolicyInvalid } from "../../errors.ts";
+import { requireService } from "../../policies/policies.routes.ts";
+import type { Db } from "../../storage/db.ts";
+import { rangerErrorShape } from "../admin/errors.ts";
+import { assertPluginAllowed, securePluginConfig } from "../plugin-download/plugin-auth.ts";
 import { applyGrantRevoke, checkGrantRequest, type GrantRevokeRequest, grantorNotAdmin } from "./grants.service.ts";
 
 const ServiceNameParams = Type.Object({ serviceName: Type.String({ minLength: 1, maxLength: 255 }) });

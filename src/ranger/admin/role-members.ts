@@ -4,7 +4,6 @@ import { createGroup } from "../../directory/groups.service.ts";
 import { createRoleBinding, deleteRoleBinding, setRoleBindingAdmin } from "../../directory/role-bindings.service.ts";
 import { compositeLinksOf, getRoleRow, updateRole } from "../../directory/roles.service.ts";
 import { createUser } from "../../directory/users.service.ts";
-import { exportRangerRoles } from "../../distribution/ranger-roles.ts";
 import type { RangerRole } from "../../engine/types.ts";
 import {
   AppError,
@@ -17,6 +16,7 @@ import {
 } from "../../errors.ts";
 import type { Queryable, Tx } from "../../storage/db.ts";
 import type { RoleRow } from "../../storage/schema.ts";
+import { exportRangerRoles } from "../plugin-download/ranger-roles.ts";
 
 /** One entry of a `RangerRole`'s `users`, `groups` or `roles` list. */
 export interface RangerRoleMember {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { acceptEmptyJsonBody } from "../../compat/shared/empty-json-body.ts";
 import type { Db } from "../../storage/db.ts";
 import { DEFAULT_TAG_LOG, type TagLogOptions } from "../../tags/tag-changes.ts";
-import { acceptEmptyJsonBody } from "../shared/empty-json-body.ts";
 import { rangerPolicyRoutes } from "./policies.routes.ts";
 import { rangerZoneRoutes } from "./roles-zones.routes.ts";
 import { rangerServerRoutes } from "./server.routes.ts";

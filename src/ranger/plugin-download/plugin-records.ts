@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import type { Queryable } from "../storage/db.ts";
+import type { Queryable } from "../../storage/db.ts";
 
 /** One download by a plugin, as recorded. */
 export interface PluginDownload {

@@ -1,5 +1,5 @@
 import { Type } from "typebox";
-import { CreateRoleBody } from "../directory/directory.schemas.ts";
+import { CreateRoleBody } from "../../directory/directory.schemas.ts";
 
 const Name = Type.String({ minLength: 1, maxLength: 767 });
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Optional(Type.Union([t, Type.Null()]));

@@ -1,5 +1,9 @@
-import type { AuditContext } from "../audit/audit.service.ts";
-import { recordAudit } from "../audit/audit.service.ts";
+import type { AuditContext } from "../../audit/audit.service.ts";
+import { recordAudit } from "../../audit/audit.service.ts";
+import { createRole, getRoleRow, updateRole } from "../../directory/roles.service.ts";
+import { fieldError, ValidationFailed } from "../../errors.ts";
+import type { Tx } from "../../storage/db.ts";
+import type { RoleRow } from "../../storage/schema.ts";
 import {
   changeMembers,
   desiredOf,
@@ -8,11 +12,7 @@ import {
   presentRole,
   roleByName,
   setRoleMembers,
-} from "../compat/ranger/role-members.ts";
-import { createRole, getRoleRow, updateRole } from "../directory/roles.service.ts";
-import { fieldError, ValidationFailed } from "../errors.ts";
-import type { Tx } from "../storage/db.ts";
-import type { RoleRow } from "../storage/schema.ts";
+} from "../admin/role-members.ts";
 import { assertAdministersRole, type EffectiveUser } from "./exec-user.ts";
 import type { RoleInputT } from "./role-rest.schemas.ts";
 

@@ -1,11 +1,11 @@
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildDirectoryAdmin, uniqueName } from "../../test/support/factories.ts";
-import { startTestKdc, type TestKdc } from "../../test/support/kdc.ts";
-import { type TestApp, testApp } from "../../test/support/test-app.ts";
-import { TEST_BACKEND } from "../../test/support/test-db.ts";
-import { ConfigError, loadConfig } from "../config/load.ts";
-import { seedService } from "../decisions/test-seed.ts";
+import { buildDirectoryAdmin, uniqueName } from "../../../test/support/factories.ts";
+import { startTestKdc, type TestKdc } from "../../../test/support/kdc.ts";
+import { type TestApp, testApp } from "../../../test/support/test-app.ts";
+import { TEST_BACKEND } from "../../../test/support/test-db.ts";
+import { ConfigError, loadConfig } from "../../config/load.ts";
+import { seedService } from "../../decisions/test-seed.ts";
 
 type KerberosAddon = typeof import("kerberos");
 const kerberos = createRequire(import.meta.url)("kerberos") as KerberosAddon;
