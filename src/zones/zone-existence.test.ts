@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueName } from "../../test/support/factories.ts";
 import { type TestApp, testApp } from "../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../test/support/test-db.ts";
-import { RANGER_V2 } from "../ranger/admin/policies.routes.ts";
 import { seedService } from "../decisions/test-seed.ts";
+import { RANGER_V2 } from "../ranger/admin/policies.routes.ts";
 import { asAdministrator, type Caller, callAs, policyIn, userWithKey } from "./zone-test-seed.ts";
 
 let t: TestApp;

@@ -5,8 +5,8 @@ import { asAdmin, TEST_PSK } from "../../test/support/test-app.ts";
 import { TEST_BACKEND, testDb } from "../../test/support/test-db.ts";
 import { buildApp } from "../app.ts";
 import { hashSecret } from "../auth/secrets.ts";
-import { RANGER_V2 } from "../ranger/admin/policies.routes.ts";
 import { loadConfig } from "../config/load.ts";
+import { RANGER_V2 } from "../ranger/admin/policies.routes.ts";
 import type { Db } from "../storage/db.ts";
 
 /**
