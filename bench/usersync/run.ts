@@ -113,13 +113,14 @@ try {
     deltaCycleSeconds: delta.seconds,
     idleCycleSeconds: idle.seconds,
     targetSeconds: TARGET_SECONDS,
-    targetMet: first.seconds <= TARGET_SECONDS,
+    // the target is PostgreSQL's; the embedded database is measured for comparison
+    targetMet: backend === "postgres" ? first.seconds <= TARGET_SECONDS : null,
     machine: { cpus: availableParallelism(), loadavg: loadavg().map((l) => Number(l.toFixed(1))) },
     ...(pg ? { postgresSettings: PG_SETTINGS } : {}),
   };
   log(
     `first cycle ${first.seconds.toFixed(1)} s against a target of ${TARGET_SECONDS} s on PostgreSQL: ` +
-      `${result.targetMet ? "met" : "missed"} (${backend}; load average ${result.machine.loadavg.join(" ")} on ${result.machine.cpus} cpus)`,
+      `${result.targetMet === null ? "not applicable" : result.targetMet ? "met" : "missed"} (${backend}; load average ${result.machine.loadavg.join(" ")} on ${result.machine.cpus} cpus)`,
   );
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   await app.close();
