@@ -191,6 +191,77 @@ export async function createGroup(db: Tx | Queryable, ctx: AuditContext, input: 
   return view;
 }
 
+/**
+ * Creates many top-level groups of one organisation with one statement (the groups, their closure
+ * rows and their `group.created` events), for bulk pushes (Ranger usersync sends 1,000 groups a
+ * call). Every rule of `createGroup` for a group without parent, identity source or owner is
+ * checked first, for every group, before anything is written; a name taken (or given twice) fails
+ * the whole call.
+ *
+ * @throws VALIDATION_FAILED naming `${field}[i].name`, METADATA_INVALID, GROUP_NAME_TAKEN (409).
+ */
+export async function createGroups(
+  tx: Tx,
+  ctx: AuditContext,
+  orgId: string,
+  inputs: Omit<CreateGroupInput, "orgId" | "parentId" | "identitySourceId" | "validate" | "creatorBecomesOwner">[],
+  field = "body",
+): Promise<GroupView[]> {
+  if (inputs.length === 0) return [];
+  const rules = await orgRulesOf(tx, orgId, "body.orgId");
+  const now = new Date();
+  const views = inputs.map((input, i): GroupView => {
+    checkGroupName(input.name, rules.groupNamePattern, `${field}[${i}].name`);
+    const metadata = input.metadata ?? {};
+    checkMetadataWith(rules.metaschema, metadata);
+    return {
+      id: randomUUID(),
+      orgId,
+      name: input.name,
+      title: input.title ?? "",
+      description: input.description ?? "",
+      parentId: null,
+      metadata,
+      source: input.source ?? "local",
+      externalId: input.externalId ?? null,
+      identitySourceId: null,
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+    };
+  });
+  const actor = auditRow(ctx, { action: "group.created", targetType: "group", targetId: null, orgId });
+  const column = <K extends keyof GroupView>(key: K) => views.map((v) => v[key]);
+  const written = await sql<{ id: string }>`
+    with v as (
+      select * from unnest(${column("id")}::uuid[], ${column("name")}::text[], ${column("title")}::text[],
+                           ${column("description")}::text[], ${views.map((v) => JSON.stringify(v.metadata))}::jsonb[],
+                           ${column("source")}::text[], ${column("externalId")}::text[],
+                           ${views.map((v) => JSON.stringify(v))}::jsonb[])
+        as v(id, name, title, description, metadata, source, external_id, view)
+    ),
+    g as (
+      insert into groups (id, org_id, name, title, description, metadata, source, external_id, created_at, updated_at)
+      select id, ${orgId}::uuid, name, title, description, metadata, source, external_id, ${now}, ${now} from v
+      on conflict do nothing returning id
+    ),
+    closure as (insert into group_closure (ancestor_id, descendant_id, depth) select id, id, 0 from g),
+    audited as (
+      insert into audit_events (actor_type, actor_id, actor_name, auth_method, action, target_type, target_id, org_id,
+                                after, request_id, client_ip)
+      select ${actor.actor_type}, ${actor.actor_id}, ${actor.actor_name}, ${actor.auth_method}, 'group.created',
+             'group', g.id::text, ${orgId}::uuid, v.view, ${actor.request_id}, ${actor.client_ip}
+      from g join v on v.id = g.id
+    )
+    select id from g`.execute(tx);
+  if (written.rows.length !== views.length) {
+    const ids = new Set(written.rows.map((r) => r.id));
+    const lower = views.map((v) => v.name.toLowerCase());
+    const taken = views.find((v) => !ids.has(v.id)) ?? views.find((v, i) => lower.indexOf(v.name.toLowerCase()) !== i);
+    throw await nameTaken(tx, orgId, taken?.name ?? "");
+  }
+  return views;
+}
+
 /** Makes the user who created a group its first owner (Frontier), when it belongs to the group's organisation. */
 async function addCreatorAsOwner(tx: Tx, ctx: AuditContext, groupId: string, orgId: string, userId: string) {
   const creator = await tx

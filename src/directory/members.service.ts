@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { type AuditContext, recordAudit, recordAuditMany } from "../audit/audit.service.ts";
+import { type AuditContext, auditRow, recordAudit, recordAuditMany } from "../audit/audit.service.ts";
 import { LastOwner, MemberNotFound, ReferenceNotFound, ValidationFailed } from "../errors.ts";
 import type { Tx } from "../storage/db.ts";
 import { fail } from "./fail.ts";
@@ -199,4 +199,113 @@ export async function batchMembers(
     removed: removedRows.length,
     unchanged: add.length + remove.length - addedRows.length - removedRows.length,
   };
+}
+
+/** One group's share of `batchMembersMany`: users (ids) to add as members and to remove. */
+export interface GroupMemberChanges {
+  groupId: string;
+  add: string[];
+  remove: string[];
+}
+
+/**
+ * `batchMembers` for many groups of one organisation at once, set-based, for bulk pushes (Ranger
+ * usersync sends the memberships of up to 1,000 groups a call, 50 each and more): the same rules
+ * (groups and users of the organisation, a user not both added and removed in one group, adds as
+ * `member`, existing memberships and absent ones unchanged, the last owner kept) and the same
+ * `group.member.added`/`removed` events, each written by one statement for the whole call instead
+ * of a few per group.
+ *
+ * @throws REFERENCE_NOT_FOUND for a group or user outside the organisation; VALIDATION_FAILED for a
+ * user both added and removed; GROUP_LAST_OWNER when removals would leave a group without owner.
+ */
+export async function batchMembersMany(
+  tx: Tx,
+  ctx: AuditContext,
+  orgId: string,
+  changes: GroupMemberChanges[],
+): Promise<BatchResult> {
+  const addGroups: string[] = [];
+  const addUsers: string[] = [];
+  const removeGroups: string[] = [];
+  const removeUsers: string[] = [];
+  for (const [i, change] of changes.entries()) {
+    const removing = new Set(change.remove);
+    for (const userId of new Set(change.add)) {
+      if (removing.has(userId)) {
+        throw fail(ValidationFailed, `changes[${i}].add`, "disjoint", `user \`${userId}\` is both added and removed`);
+      }
+      addGroups.push(change.groupId);
+      addUsers.push(userId);
+    }
+    for (const userId of removing) {
+      removeGroups.push(change.groupId);
+      removeUsers.push(userId);
+    }
+  }
+  const groupIds = [...new Set(changes.map((c) => c.groupId))];
+  const userIds = [...new Set([...addUsers, ...removeUsers])];
+  const known = await sql<{ groups: number; users: number }>`
+    select (select count(*)::int from groups where id = any(${groupIds}::uuid[]) and org_id = ${orgId}::uuid) as groups,
+           (select count(*)::int from users where id = any(${userIds}::uuid[]) and org_id = ${orgId}::uuid) as users`.execute(
+    tx,
+  );
+  if (Number(known.rows[0]?.groups) !== groupIds.length || Number(known.rows[0]?.users) !== userIds.length) {
+    throw fail(ReferenceNotFound, "changes", "exists", "a group or user is not in the organisation");
+  }
+  let removed: { group_id: string; user_id: string; role: MemberRole }[] = [];
+  if (removeUsers.length > 0) {
+    const owners = await sql<{ group_id: string; n: number }>`
+      select m.group_id, count(*)::int as n from group_members m
+      join unnest(${removeGroups}::uuid[], ${removeUsers}::uuid[]) as r(g, u) on m.group_id = r.g and m.user_id = r.u
+      where m.role = 'owner' group by m.group_id`.execute(tx);
+    for (const row of owners.rows) await guardLastOwner(tx, row.group_id, Number(row.n), "changes.remove");
+    removed = (
+      await sql<{ group_id: string; user_id: string; role: MemberRole }>`
+        delete from group_members m using unnest(${removeGroups}::uuid[], ${removeUsers}::uuid[]) as r(g, u)
+        where m.group_id = r.g and m.user_id = r.u
+        returning m.group_id, m.user_id, m.role`.execute(tx)
+    ).rows;
+  }
+  let added: { group_id: string; user_id: string }[] = [];
+  if (addUsers.length > 0) {
+    added = (
+      await sql<{ group_id: string; user_id: string }>`
+        insert into group_members (group_id, user_id, role)
+        select g, u, 'member' from unnest(${addGroups}::uuid[], ${addUsers}::uuid[]) as a(g, u)
+        on conflict (group_id, user_id) do nothing
+        returning group_id, user_id`.execute(tx)
+    ).rows;
+  }
+  await recordMembershipEvents(tx, ctx, orgId, "group.member.added", added, null);
+  await recordMembershipEvents(tx, ctx, orgId, "group.member.removed", removed, removed);
+  return {
+    added: added.length,
+    removed: removed.length,
+    unchanged: addUsers.length + removeUsers.length - added.length - removed.length,
+  };
+}
+
+/** One audit statement for many membership events (`after` for additions, `before` for removals). */
+async function recordMembershipEvents(
+  tx: Tx,
+  ctx: AuditContext,
+  orgId: string,
+  action: "group.member.added" | "group.member.removed",
+  rows: { group_id: string; user_id: string; role?: MemberRole }[],
+  before: unknown,
+): Promise<void> {
+  if (rows.length === 0) return;
+  const actor = auditRow(ctx, { action, targetType: "group", targetId: null, orgId });
+  const groups = rows.map((r) => r.group_id);
+  const users = rows.map((r) => r.user_id);
+  const roles = rows.map((r) => r.role ?? "member");
+  const change = sql`jsonb_build_object('groupId', e.g, 'userId', e.u, 'role', e.r)`;
+  await sql`
+    insert into audit_events (actor_type, actor_id, actor_name, auth_method, action, target_type, target_id, org_id,
+                              before, after, request_id, client_ip)
+    select ${actor.actor_type}, ${actor.actor_id}, ${actor.actor_name}, ${actor.auth_method}, ${action}, 'group',
+           e.g::text, ${orgId}::uuid, ${before ? change : sql`null`}, ${before ? sql`null` : change},
+           ${actor.request_id}, ${actor.client_ip}
+    from unnest(${groups}::uuid[], ${users}::uuid[], ${roles}::text[]) as e(g, u, r)`.execute(tx);
 }

@@ -35,7 +35,7 @@ beforeAll(async () => {
   t = await testApp();
   await t.app.listen({ host: "127.0.0.1", port: 0 });
   url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-});
+}, 180_000); // building the app under a loaded test machine can take a while
 afterAll(async () => {
   await t.app.close();
 });

@@ -1,11 +1,14 @@
 import { sql } from "kysely";
-import { type AuditContext, recordAudit } from "../../audit/audit.service.ts";
+import { type AuditContext, recordAudit, recordAuditMany } from "../../audit/audit.service.ts";
 import { checkGroupName } from "../../directory/group-names.ts";
-import { batchMembers } from "../../directory/members.service.ts";
+import { createGroups } from "../../directory/groups.service.ts";
+import { batchMembersMany, type GroupMemberChanges } from "../../directory/members.service.ts";
 import { orgRulesOf } from "../../directory/org-rules.ts";
+import { createUsers } from "../../directory/users.service.ts";
 import type { Tx } from "../../storage/db.ts";
 import type { GroupRow, UserRow } from "../../storage/schema.ts";
 import {
+  groupFields,
   isValidName,
   type RangerGroupInput,
   type RangerUserInput,
@@ -13,6 +16,7 @@ import {
   setUserHidden,
   upsertRangerGroup,
   upsertRangerUser,
+  userChanges,
 } from "./xusers.service.ts";
 
 // Ranger usersync's bulk endpoints (XUserREST `ugsync/...`, XUserMgr.createOrUpdateXUsers,
@@ -39,7 +43,9 @@ async function groupsByName(tx: Tx, orgId: string, names: string[]): Promise<Map
 /**
  * `POST ugsync/users`: creates or updates each user by name. Ranger skips, silently and uncounted,
  * an entry whose name or first name is missing, blank or `null`; the answer is the number of
- * users written (usersync treats 0 as a failure only when it sent some).
+ * users written. New users are created together (`createUsers`: one insert and one audit insert
+ * for the batch); existing ones are updated one by one, and only when something changes. A name
+ * given twice in a batch ends with its last entry, as Ranger's one-by-one upserts do.
  */
 export async function syncUsers(
   tx: Tx,
@@ -47,24 +53,36 @@ export async function syncUsers(
   orgId: string,
   users: (RangerUserInput | null)[],
 ): Promise<number> {
-  const valid = users.flatMap((u, i) =>
-    u && isValidName(u.name) && isValidName(u.firstName) ? [{ user: { ...u, name: u.name }, i }] : [],
-  );
+  const last = new Map<string, { user: RangerUserInput & { name: string }; field: string }>();
+  let valid = 0;
+  users.forEach((u, i) => {
+    if (!u || !isValidName(u.name) || !isValidName(u.firstName)) return;
+    valid++;
+    last.set(u.name.toLowerCase(), { user: { ...u, name: u.name }, field: `body.vXUsers[${i}]` });
+  });
+  const entries = [...last.values()];
   const existing = await usersByName(
     tx,
     orgId,
-    valid.map((v) => v.user.name),
+    entries.map((e) => e.user.name),
   );
-  for (const { user, i } of valid) {
-    const key = user.name.toLowerCase();
-    const id = await upsertRangerUser(tx, ctx, orgId, user, "ranger-usersync", existing.get(key), `body.vXUsers[${i}]`);
-    // a name repeated in one batch updates the user created by its first occurrence
-    if (!existing.has(key)) {
-      const row = await tx.selectFrom("users").where("id", "=", id).selectAll().executeTakeFirstOrThrow();
-      existing.set(key, row);
-    }
+  const fresh = entries.filter((e) => !existing.has(e.user.name.toLowerCase()));
+  const created = await createUsers(
+    tx,
+    ctx,
+    orgId,
+    fresh.map(({ user, field }) => ({ ...userChanges(user, field), username: user.name, source: "ranger-usersync" })),
+  );
+  for (const [i, view] of created.entries()) {
+    if (fresh[i]?.user.isVisible !== 0) continue;
+    const row = await tx.selectFrom("users").where("id", "=", view.id).selectAll().executeTakeFirstOrThrow();
+    await setUserHidden(tx, ctx, row, true);
   }
-  return valid.length;
+  for (const { user, field } of entries) {
+    const current = existing.get(user.name.toLowerCase());
+    if (current) await upsertRangerUser(tx, ctx, orgId, user, "ranger-usersync", current, field);
+  }
+  return valid;
 }
 
 /**
@@ -72,6 +90,8 @@ export async function syncUsers(
  * missing, blank or `null`, silently, and still counts it: the answer is the size of the list. A
  * name that breaks Gatehouse's group-name rules (`/`, control characters, edge spaces, the
  * organisation's pattern) fails the batch with a 400 naming the entry, before anything is written.
+ * New groups are created together (`createGroups`); existing ones are updated one by one, only
+ * when something changes. A name given twice ends with its last entry.
  */
 export async function syncGroups(
   tx: Tx,
@@ -79,29 +99,40 @@ export async function syncGroups(
   orgId: string,
   groups: (RangerGroupInput | null)[],
 ): Promise<number> {
-  const valid = groups.flatMap((g, i) => (g && isValidName(g.name) ? [{ group: { ...g, name: g.name }, i }] : []));
   const rules = await orgRulesOf(tx, orgId, "body");
-  for (const { group, i } of valid) checkGroupName(group.name, rules.groupNamePattern, `body.vXGroups[${i}].name`);
+  const last = new Map<string, { group: RangerGroupInput & { name: string }; field: string }>();
+  groups.forEach((g, i) => {
+    if (!g || !isValidName(g.name)) return;
+    checkGroupName(g.name, rules.groupNamePattern, `body.vXGroups[${i}].name`);
+    last.set(g.name.toLowerCase(), { group: { ...g, name: g.name }, field: `body.vXGroups[${i}]` });
+  });
+  const entries = [...last.values()];
   const existing = await groupsByName(
     tx,
     orgId,
-    valid.map((v) => v.group.name),
+    entries.map((e) => e.group.name),
   );
-  for (const { group, i } of valid) {
-    const key = group.name.toLowerCase();
-    const id = await upsertRangerGroup(
-      tx,
-      ctx,
-      orgId,
-      group,
-      "ranger-usersync",
-      existing.get(key),
-      `body.vXGroups[${i}]`,
-    );
-    if (!existing.has(key)) {
-      const row = await tx.selectFrom("groups").where("id", "=", id).selectAll().executeTakeFirstOrThrow();
-      existing.set(key, row);
-    }
+  const fresh = entries.filter((e) => !existing.has(e.group.name.toLowerCase()));
+  const created = await createGroups(
+    tx,
+    ctx,
+    orgId,
+    fresh.map(({ group, field }) => ({
+      name: group.name,
+      description: group.description ?? group.name,
+      source: "ranger-usersync" as const,
+      ...groupFields(group, field),
+    })),
+    "body.vXGroups",
+  );
+  for (const [i, view] of created.entries()) {
+    if (fresh[i]?.group.isVisible !== 0) continue;
+    const row = await tx.selectFrom("groups").where("id", "=", view.id).selectAll().executeTakeFirstOrThrow();
+    await setGroupHidden(tx, ctx, row, true);
+  }
+  for (const { group, field } of entries) {
+    const current = existing.get(group.name.toLowerCase());
+    if (current) await upsertRangerGroup(tx, ctx, orgId, group, "ranger-usersync", current, field);
   }
   return groups.length;
 }
@@ -143,16 +174,22 @@ export async function syncGroupUsers(
       const user = users.get(String(n).toLowerCase());
       return user ? [user.id] : [];
     });
-  let updated = 0;
+  const changes: GroupMemberChanges[] = [];
   for (const info of wanted) {
     const group = groups.get(info.groupName.toLowerCase());
     if (!group) continue;
     const remove = [...new Set(idsOf(info.delUsers))];
     const removing = new Set(remove);
     const add = [...new Set(idsOf(info.addUsers))].filter((id) => !removing.has(id));
-    if (add.length > 0 || remove.length > 0) await batchMembers(tx, ctx, group.id, { add, remove });
-    updated++;
+    const same = changes.find((c) => c.groupId === group.id);
+    if (same) {
+      // the group named twice in one batch: later removals win over earlier additions
+      same.add = [...new Set([...same.add, ...add])].filter((id) => !removing.has(id));
+      same.remove = [...new Set([...same.remove, ...remove])].filter((id) => !add.includes(id));
+    } else changes.push({ groupId: group.id, add, remove });
   }
+  if (changes.length > 0) await batchMembersMany(tx, ctx, orgId, changes);
+  const updated = wanted.filter((info) => groups.has(info.groupName.toLowerCase())).length;
   return updated;
 }
 
@@ -168,12 +205,24 @@ export async function hideByName(
   kind: "user" | "group",
   names: string[],
 ): Promise<number> {
-  const valid = names.filter((n) => typeof n === "string");
-  if (kind === "user") {
-    for (const user of (await usersByName(tx, orgId, valid)).values()) await setUserHidden(tx, ctx, user, true);
-  } else {
-    for (const group of (await groupsByName(tx, orgId, valid)).values()) await setGroupHidden(tx, ctx, group, true);
-  }
+  const lower = names.filter((n) => typeof n === "string").map((n) => n.toLowerCase());
+  const hidden = await sql<{ id: string }>`
+    update ${sql.table(kind === "user" ? "users" : "groups")} set hidden = true, updated_at = now()
+    where org_id = ${orgId}::uuid and not hidden
+      and lower(${sql.ref(kind === "user" ? "username" : "name")}) = any(${lower}::text[])
+    returning id`.execute(tx);
+  await recordAuditMany(
+    tx,
+    ctx,
+    hidden.rows.map((row) => ({
+      action: `${kind}.visibility_changed`,
+      targetType: kind,
+      targetId: row.id,
+      orgId,
+      before: { hidden: false },
+      after: { hidden: true },
+    })),
+  );
   return names.length;
 }
 

@@ -63,7 +63,7 @@ export function parseOtherAttributes(text: string, field: string): Record<string
 }
 
 /** The native changes a Ranger user body asks for; absent and null fields leave the user alone, except `emailAddress: null`, which clears it. */
-function userChanges(body: RangerUserInput, field: string): UpdateUserInput {
+export function userChanges(body: RangerUserInput, field: string): UpdateUserInput {
   const changes: UpdateUserInput = {};
   if (isValidName(body.firstName)) changes.displayName = body.firstName;
   if (body.emailAddress !== undefined) {
@@ -321,6 +321,12 @@ export async function createRangerGroup(
     throw fieldError(ValidationFailed, `${field}.name`, "unique", "XGroup already exists");
   }
   return insertGroup(tx, ctx, orgId, { ...body, name: body.name }, source, field);
+}
+
+/** The native fields of a new group from a Ranger group body: its `otherAttributes` as metadata. */
+export function groupFields(body: RangerGroupInput, field: string): { metadata?: Record<string, unknown> } {
+  const metadata = groupMetadata({}, body, field);
+  return metadata ? { metadata } : {};
 }
 
 async function insertGroup(
