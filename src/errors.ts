@@ -253,6 +253,11 @@ export const AccessTypeUnknown = defineError(
   400,
   "the access type is not defined by the service's definition",
 );
+export const DecisionBudgetExceeded = defineError(
+  "DECISION_BUDGET_EXCEEDED",
+  422,
+  "matching the request's resource values needs more work than one decision request may use (`decisionWorkBudget`); send fewer values",
+);
 
 // ── server side ────────────────────────────────────────────────────────────
 export const DatabaseUnavailable = defineError("DATABASE_UNAVAILABLE", 503, "the database is unavailable");
