@@ -7,11 +7,8 @@
  *   node bench/decisions/stall.ts [--root DIR] [--values 10000,1000] [--policy-values 50000] [--nx1 10000]
  * `--root /work/main` measures another checkout with the same probe (before/after figures).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
+import { resolve } from "node:path";
+import { startServer } from "../support/serve.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -24,22 +21,6 @@ const policyValues = Number(opt("policy-values", "50000"));
 const nx1Names = Number(opt("nx1", "10000"));
 const PSK = "stall-probe-psk-0123456789";
 const headers = { "content-type": "application/json", "authorization-psk": PSK };
-
-async function start(): Promise<{ url: string; child: ChildProcess; dataDir: string }> {
-  const dataDir = mkdtempSync(join(tmpdir(), "gatehouse-stall-"));
-  const child = spawn(process.execPath, [join(root, "src/main.ts"), "serve", "--port", "0", "--host", "127.0.0.1"], {
-    cwd: root,
-    env: { ...process.env, GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_PSK: PSK, GATEHOUSE_LOG_LEVEL: "info" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const lines = createInterface({ input: child.stdout as NonNullable<typeof child.stdout> });
-  for await (const line of lines) {
-    if (!line.startsWith("{")) continue;
-    const entry = JSON.parse(line) as { msg?: string; url?: string };
-    if (entry.msg === "gatehouse listening" && entry.url) return { url: entry.url, child, dataDir };
-  }
-  throw new Error("server exited before listening");
-}
 
 /** Sends `send()` while polling /healthz every 10 ms; the latencies of the polls made while it ran. */
 async function whilePolling(url: string, send: () => Promise<Response>) {
@@ -83,7 +64,7 @@ async function whilePolling(url: string, send: () => Promise<Response>) {
   };
 }
 
-const server = await start();
+const server = await startServer(root, PSK);
 try {
   const { url } = server;
   const post = (path: string, body: unknown) =>
@@ -129,7 +110,5 @@ try {
     console.log(JSON.stringify({ request: `nx1 metadata/groups with ${nx1Names} names`, ...r }));
   }
 } finally {
-  server.child.kill("SIGTERM");
-  await new Promise((r) => server.child.once("exit", r));
-  rmSync(server.dataDir, { recursive: true, force: true });
+  await server.stop();
 }

@@ -24,7 +24,7 @@ export type GroupPush = (names: string[], ctx: AuditContext) => Promise<void>;
 export const MAX_GROUP_NAMES = 1000;
 
 /** Names created between two yields to the event loop (see the loop below). */
-const YIELD_EVERY = 50;
+const YIELD_EVERY = 10;
 
 /** `POST /api/govern/data-access/metadata/groups` (Nx1 seed 000). */
 export function nx1GroupRoutes(db: Db, push?: GroupPush): FastifyPluginAsyncTypebox {
