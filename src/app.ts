@@ -134,7 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   installAuthentication(app, { authenticator, limiter });
   installIdempotency(app, db);
-  await installDecisions(app, db, metrics);
+  await installDecisions(app, db, metrics, { workBudget: config.decisionWorkBudget });
 
   await app.register(healthRoutes(db));
   await app.register(whoamiRoutes);

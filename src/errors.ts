@@ -258,6 +258,11 @@ export const RangerOperationNotServed = defineError(
   501,
   "this Ranger admin operation has no Gatehouse counterpart and is deliberately not served",
 );
+export const DecisionBudgetExceeded = defineError(
+  "DECISION_BUDGET_EXCEEDED",
+  422,
+  "matching the request's resource values needs more work than one decision request may use (`decisionWorkBudget`); send fewer values",
+);
 
 // ── server side ────────────────────────────────────────────────────────────
 export const DatabaseUnavailable = defineError("DATABASE_UNAVAILABLE", 503, "the database is unavailable");

@@ -143,6 +143,13 @@ export const configSchema = Type.Object(
       env: "GATEHOUSE_BODY_LIMIT_BYTES",
       description: "Largest JSON request body accepted; larger bodies get 413.",
     }),
+    decisionWorkBudget: Type.Integer({
+      minimum: 1,
+      default: 250_000,
+      env: "GATEHOUSE_DECISION_WORK_BUDGET",
+      description:
+        "Matching work one decision request (or one whole batch) may spend on resource elements given as lists of values, in units of one policy value tried against one request value; a request that needs more gets 422 DECISION_BUDGET_EXCEEDED instead of holding the server (docs/decisions.md, Limits).",
+    }),
     auditRetentionDays: Type.Integer({
       minimum: 0,
       default: 365,

@@ -1,5 +1,19 @@
-import type { RangerAccessRequest, RangerAccessResult, RangerServiceDef } from "../engine/index.ts";
-import { AccessTypeUnknown, type AppError, DecisionUserUnknown, ResourceKeyUnknown } from "../errors.ts";
+import {
+  type RangerAccessRequest,
+  type RangerAccessResult,
+  type RangerServiceDef,
+  type WorkBudget,
+  WorkBudgetExceeded,
+  workBudget,
+} from "../engine/index.ts";
+import {
+  AccessTypeUnknown,
+  type AppError,
+  DecisionBudgetExceeded,
+  DecisionUserUnknown,
+  ResourceKeyUnknown,
+  ValidationFailed,
+} from "../errors.ts";
 import type { LiveEngine } from "./live-engines.ts";
 import type { Principal, PrincipalCache } from "./principals.ts";
 
@@ -79,7 +93,17 @@ function namesOf(def: RangerServiceDef): DefNames {
   return names;
 }
 
-/** Throws RESOURCE_KEY_UNKNOWN / ACCESS_TYPE_UNKNOWN naming the offending input. */
+/**
+ * Values one resource element of a decision request may list (`catalog: ["a", "b", …]`). Matching
+ * a collection costs its length times the policy values tried one by one, so the length is bounded
+ * here and the product by the request's work budget (`decisionWorkBudget`, docs/decisions.md).
+ */
+export const MAX_RESOURCE_VALUES = 1000;
+
+/**
+ * Throws RESOURCE_KEY_UNKNOWN / ACCESS_TYPE_UNKNOWN naming the offending input, and
+ * VALIDATION_FAILED for a resource element listing more than MAX_RESOURCE_VALUES values.
+ */
 export function checkRequestNames(
   live: LiveEngine,
   resource: Record<string, unknown>,
@@ -93,6 +117,11 @@ export function checkRequestNames(
       throw ResourceKeyUnknown(message, {
         details: [{ field: `${field}.resource.${key}`, rule: "resourceKey", message }],
       });
+    }
+    const value = resource[key];
+    if (Array.isArray(value) && value.length > MAX_RESOURCE_VALUES) {
+      const message = `${field}.resource.${key}: must have at most ${MAX_RESOURCE_VALUES} values`;
+      throw ValidationFailed(message, { details: [{ field: `${field}.resource.${key}`, rule: "maxItems", message }] });
     }
   }
   if (accessType !== undefined && !SPECIAL_ACCESS.has(accessType) && !names.accessTypes.has(accessType)) {
@@ -152,12 +181,19 @@ function fromDirectory(
   return { groups: input.groups ?? found.groups, roles: input.roles ?? found.roles };
 }
 
-/** Builds the engine request; `roles` are always passed so the engine never guesses them. */
+/**
+ * Builds the engine request; `roles` are always passed so the engine never guesses them. `budget`
+ * bounds the matching work of collection values: given, it is used (a batch shares one); absent, a
+ * resource with a collection gets a fresh one of `budgetUnits` (a single-valued request costs what
+ * the service's policies cost, which the request cannot multiply).
+ */
 export function toEngineRequest(
   input: DecisionInput,
   groups: string[],
   roles: string[],
   clientIp: string | undefined,
+  budgetUnits: number,
+  budget?: WorkBudget,
 ): RangerAccessRequest {
   const req: RangerAccessRequest = {
     resource: { elements: input.resource },
@@ -172,15 +208,41 @@ export function toEngineRequest(
   if (clientIp !== undefined) req.clientIPAddress = clientIp;
   if (input.resourceMatchingScope !== undefined) req.resourceMatchingScope = input.resourceMatchingScope;
   if (input.isDescendantDenyIgnored !== undefined) req.isDescendantDenyIgnored = input.isDescendantDenyIgnored;
+  if (budget !== undefined) req.workBudget = budget;
+  else if (hasCollection(input.resource)) req.workBudget = workBudget(budgetUnits);
   return req;
 }
 
-/** Runs the engine for the requested policy type. */
-export function evaluate(live: LiveEngine, input: DecisionInput, req: RangerAccessRequest): RangerAccessResult {
+function hasCollection(resource: Record<string, string | string[]>): boolean {
+  for (const key in resource) if (typeof resource[key] !== "string") return true;
+  return false;
+}
+
+/**
+ * Runs the engine for the requested policy type. A request whose matching would exceed its work
+ * budget is DECISION_BUDGET_EXCEEDED naming the resource element (`field.resource.<name>`).
+ */
+export function evaluate(
+  live: LiveEngine,
+  input: DecisionInput,
+  req: RangerAccessRequest,
+  field = "body",
+): RangerAccessResult {
   const type = POLICY_TYPES[input.policyType ?? "access"];
-  if (type === 1) return live.engine.evaluateDataMask(req);
-  if (type === 2) return live.engine.evaluateRowFilter(req);
-  return live.engine.isAccessAllowed(req);
+  try {
+    if (type === 1) return live.engine.evaluateDataMask(req);
+    if (type === 2) return live.engine.evaluateRowFilter(req);
+    return live.engine.isAccessAllowed(req);
+  } catch (err) {
+    throw err instanceof WorkBudgetExceeded ? budgetExceeded(err, field) : err;
+  }
+}
+
+/** DECISION_BUDGET_EXCEEDED for the engine's WorkBudgetExceeded, naming the resource element. */
+export function budgetExceeded(err: WorkBudgetExceeded, field = "body"): AppError {
+  const at = `${field}.resource.${err.resourceName}`;
+  const message = `${at}: matching its values against the service's policies needs more than the request's work budget of ${err.limit} units (\`decisionWorkBudget\`); send fewer values`;
+  return DecisionBudgetExceeded(message, { details: [{ field: at, rule: "workBudget", message }], cause: err });
 }
 
 function reasonOf(res: RangerAccessResult): string {

@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { RangerAccessRequest } from "../engine/index.ts";
+import { type WorkBudget, WorkBudgetExceeded, workBudget } from "../engine/index.ts";
 import { AppError, ValidationFailed } from "../errors.ts";
 import {
+  budgetExceeded,
   checkRequestNames,
   type DecisionInput,
   type DecisionOutput,
@@ -44,13 +46,14 @@ export function createDecider(runtime: DecisionRuntime) {
     request: RequestContext,
     field: string,
     count = true,
+    budget?: WorkBudget,
   ): DecisionOutput | undefined => {
     const live = runtime.engines.peek(service);
     if (!live) return undefined;
     checkRequestNames(live, input.resource, input.accessType, field);
     const principals = principalsCached(runtime.principals, input, field);
     if (!principals) return undefined;
-    return finish(live, input, principals, request, count);
+    return finish(live, input, principals, request, field, count, budget);
   };
 
   /**
@@ -65,12 +68,14 @@ export function createDecider(runtime: DecisionRuntime) {
     input: DecisionInput,
     { groups, roles }: { groups: string[]; roles: string[] },
     request: RequestContext,
-    count = true,
+    field: string,
+    count: boolean,
+    budget: WorkBudget | undefined,
     opts?: { extra?: Partial<RangerAccessRequest>; onlyApplied?: boolean },
   ): DecisionOutput => {
-    const req = toEngineRequest(input, groups, roles, request.ip);
+    const req = toEngineRequest(input, groups, roles, request.ip, runtime.workBudget, budget);
     if (opts?.extra !== undefined) Object.assign(req, opts.extra);
-    const out = present(live, evaluate(live, input, req));
+    const out = present(live, evaluate(live, input, req, field));
     if (count) runtime.countDecision(out.allowed);
     if (out.audited && (opts?.onlyApplied !== true || out.policyId >= 0)) {
       runtime.audit.push({
@@ -90,10 +95,12 @@ export function createDecider(runtime: DecisionRuntime) {
     request: RequestContext,
     field: string,
     count = true,
+    budget?: WorkBudget,
   ): Promise<DecisionOutput> => {
     const live = await engineOf(service);
     checkRequestNames(live, input.resource, input.accessType, field);
-    return finish(live, input, await principalsFor(runtime.principals, input, field), request, count);
+    const principals = await principalsFor(runtime.principals, input, field);
+    return finish(live, input, principals, request, field, count, budget);
   };
 
   /**
@@ -157,6 +164,8 @@ export function decisionRoutes(runtime: DecisionRuntime): FastifyPluginAsyncType
         let allowed = 0;
         let denied = 0;
         let failed = 0;
+        // one budget for the whole batch: items cannot multiply it (docs/decisions.md)
+        const budget = workBudget(runtime.workBudget);
         for (let i = 0; i < requests.length; i++) {
           const item = requests[i] as (typeof requests)[number];
           const field = batchItemField(i);
@@ -164,8 +173,8 @@ export function decisionRoutes(runtime: DecisionRuntime): FastifyPluginAsyncType
             const itemService = item.service ?? service;
             if (!itemService) throw missingService(field);
             const out =
-              decideCached(item, itemService, request, field, false) ??
-              (await decideLoading(item, itemService, request, field, false));
+              decideCached(item, itemService, request, field, false, budget) ??
+              (await decideLoading(item, itemService, request, field, false, budget));
             results[i] = out;
             if (out.allowed) allowed++;
             else denied++;
@@ -202,12 +211,22 @@ export function decisionRoutes(runtime: DecisionRuntime): FastifyPluginAsyncType
         const live = await engineOf(input.service);
         checkRequestNames(live, input.resource, input.accessType, "body");
         const { groups, roles } = await principalsFor(runtime.principals, input, "body");
-        const req = toEngineRequest(input, groups, roles, request.ip);
+        const req = toEngineRequest(input, groups, roles, request.ip, runtime.workBudget);
         const decision = present(live, evaluate(live, input, req));
-        return { decision, explanation: explainDecision(live, input, req, groups, roles, decision) };
+        // the explanation matches again: with what is left of the decision's budget
+        return { decision, explanation: explainWithin(live, input, req, groups, roles, decision) };
       },
     );
   };
+}
+
+/** explainDecision, with the engine's WorkBudgetExceeded as DECISION_BUDGET_EXCEEDED. */
+function explainWithin(...args: Parameters<typeof explainDecision>): ReturnType<typeof explainDecision> {
+  try {
+    return explainDecision(...args);
+  } catch (err) {
+    throw err instanceof WorkBudgetExceeded ? budgetExceeded(err) : err;
+  }
 }
 
 /** `body.requests[i]` for every item index seen so far: built once, not once per decided item. */

@@ -5,7 +5,7 @@ import type { Db } from "../storage/db.ts";
 import { accessRoutes } from "./access.routes.ts";
 import { decisionLogRoutes } from "./decision-log.routes.ts";
 import { decisionRoutes } from "./decisions.routes.ts";
-import { createDecisionRuntime, type DecisionRuntime } from "./runtime.ts";
+import { createDecisionRuntime, type DecisionRuntime, type DecisionRuntimeOptions } from "./runtime.ts";
 
 export { type ChangeFeed, startChangeFeed } from "./change-feed.ts";
 export { pruneDecisionLog } from "./decision-audit.ts";
@@ -33,8 +33,9 @@ export async function installDecisions(
   app: FastifyInstance,
   db: Db,
   registry: Registry | undefined,
+  options: DecisionRuntimeOptions,
 ): Promise<DecisionRuntime> {
-  const runtime = createDecisionRuntime(db, registry);
+  const runtime = createDecisionRuntime(db, registry, options);
   app.decorate("decisions", runtime);
   // Only on routes that can write outside the read-only prefixes, so the decision path runs no
   // hook for it; callback style, so a failed or read request costs no promise.

@@ -13,14 +13,29 @@ export interface DecisionRuntime {
   engines: LiveEngines;
   principals: PrincipalCache;
   audit: DecisionAuditWriter;
+  /**
+   * Units of matching work one decision request may spend on collection values (config
+   * `decisionWorkBudget`; engine match/work-budget.ts); a batch shares one budget.
+   */
+  workBudget: number;
   /** Counts decisions by result (plain additions; `/metrics` reads them when scraped). */
   countDecision(allowed: boolean, n?: number): void;
   /** Called after a local write committed: catch up without waiting for a notification. */
   afterLocalWrite(): Promise<void>;
 }
 
+/** What the runtime takes from the configuration. */
+export interface DecisionRuntimeOptions {
+  /** config `decisionWorkBudget` */
+  workBudget: number;
+}
+
 /** Creates the runtime and registers its metrics (decisions, audit queue depth and losses). */
-export function createDecisionRuntime(db: Db, registry: Registry | undefined): DecisionRuntime {
+export function createDecisionRuntime(
+  db: Db,
+  registry: Registry | undefined,
+  options: DecisionRuntimeOptions,
+): DecisionRuntime {
   const registers = registry ? [registry] : [];
   // Counted in plain numbers and handed to prom-client when scraped: a labelled `inc` hashes and
   // validates its label object on every decision.
@@ -73,6 +88,7 @@ export function createDecisionRuntime(db: Db, registry: Registry | undefined): D
     engines,
     principals,
     audit,
+    workBudget: options.workBudget,
     countDecision: (allowed, n = 1) => {
       if (allowed) answered.allowed += n;
       else answered.denied += n;

@@ -7,6 +7,7 @@ import type { ExpressionEnv } from "./expression/index.ts";
 import { compileTemplate, resolveTemplate } from "./expression/index.ts";
 import type { MatchEnv } from "./match/element-matcher.ts";
 import { type MatchType, PolicyResourceMatcher } from "./match/policy-resource-matcher.ts";
+import type { WorkBudget } from "./match/work-budget.ts";
 import { buildRoleIndex, type RoleIndex, rolesFor } from "./model/roles.ts";
 import { type PreparedServiceDef, prepareServiceDef } from "./model/service-def.ts";
 import { TagStore } from "./model/service-tags.ts";
@@ -901,6 +902,7 @@ class EngineRequestState implements RequestState, MatchEnv {
   readonly ignoreDescendantDeny: boolean;
   readonly context: Record<string, unknown>;
   readonly env: MatchEnv;
+  readonly budget: WorkBudget | undefined;
   accessTypeGroups: readonly (readonly string[])[] | undefined;
   accessTypeResults: RequestState["accessTypeResults"] = undefined;
   tag: RangerTagForEval | undefined = undefined;
@@ -935,6 +937,7 @@ class EngineRequestState implements RequestState, MatchEnv {
     this.ignoreDescendantDeny = ignoreDescendantDeny;
     this.context = context;
     this.env = this;
+    this.budget = request.workBudget;
     this.accessTypeGroups = accessTypeGroups;
     this._time = request.accessTime ?? undefined;
   }
@@ -972,9 +975,11 @@ class EngineRequestState implements RequestState, MatchEnv {
 class RequestEnv implements MatchEnv {
   private readonly engine: PolicyEngine;
   private readonly state: RequestState;
+  readonly budget: WorkBudget | undefined;
   constructor(engine: PolicyEngine, state: RequestState) {
     this.engine = engine;
     this.state = state;
+    this.budget = state.request.workBudget;
   }
   token(name: string): unknown {
     const state = this.state;

@@ -7,6 +7,7 @@ export { type EngineOptions, PolicyEngine, type ResourceAccessInfo } from "./eng
 export type { ExplainedItem, ExplainedPolicy, Explanation } from "./explain.ts";
 export type { MatchType } from "./match/policy-resource-matcher.ts";
 export { hbaseTableValue, toHBaseResource } from "./model/hbase-resource.ts";
+export { type WorkBudget, WorkBudgetExceeded, workBudget } from "./match/work-budget.ts";
 export { applyServiceTagsDelta, HeldServiceTags } from "./model/service-tags-apply.ts";
 export { diffServiceTags } from "./model/service-tags-diff.ts";
 export type * from "./types.ts";

@@ -7,6 +7,8 @@
  * shapes; keeping them together makes the contract easy to review.
  */
 
+import type { WorkBudget } from "./match/work-budget.ts";
+
 /** Resource value spec of a policy (`RangerPolicyResource`). */
 export interface RangerPolicyResource {
   values?: string[];
@@ -396,6 +398,11 @@ export interface RangerAccessRequest {
   userStore?: UserStoreInfo;
   /** Per-request grants (Ranger's `RangerInlinePolicy`), evaluated after the service's policies. */
   inlinePolicy?: RangerInlinePolicy;
+  /**
+   * Gatehouse: the matching work multi-valued resources may cost (match/work-budget.ts); the engine
+   * throws `WorkBudgetExceeded` rather than go over. Absent: unbounded, as in Ranger.
+   */
+  workBudget?: WorkBudget;
 }
 
 /** One grant of an inline policy; empty principals = everyone, empty resources = every resource. */

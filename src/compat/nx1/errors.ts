@@ -82,6 +82,7 @@ const FASTAPI_TYPES: Record<string, [type: string, msg: string]> = {
   minLength: ["string_too_short", "String should have at least the required length"],
   maxLength: ["string_too_long", "String should have at most the allowed length"],
   additionalProperties: ["extra_forbidden", "Extra inputs are not permitted"],
+  maxItems: ["too_long", "List should have at most the allowed number of items"],
 };
 
 /** Pydantic's error type and message for a value of the wrong JSON type. */

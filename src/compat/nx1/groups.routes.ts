@@ -17,6 +17,15 @@ import { nx1StrictValidator } from "./strict-body.ts";
  */
 export type GroupPush = (names: string[], ctx: AuditContext) => Promise<void>;
 
+/**
+ * Names one `metadata/groups` request may create: each is a lookup and a write in one transaction,
+ * so the count bounds how long the request holds the database (docs/policies.md, Nx1 routes).
+ */
+export const MAX_GROUP_NAMES = 1000;
+
+/** Names created between two yields to the event loop (see the loop below). */
+const YIELD_EVERY = 10;
+
 /** `POST /api/govern/data-access/metadata/groups` (Nx1 seed 000). */
 export function nx1GroupRoutes(db: Db, push?: GroupPush): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -33,7 +42,15 @@ export function nx1GroupRoutes(db: Db, push?: GroupPush): FastifyPluginAsyncType
             "Nx1-compatible. Creates each named group in the default organisation of the directory; groups that exist (names compare case-insensitively) are left as they are. Answers the names now present. An invalid name is 400 naming it, and then nothing is created; a malformed body is 422 in FastAPI's shape.",
           security: NX1_SECURITY,
           body: Type.Object(
-            { items: Type.Optional(Type.Array(Type.String(), { title: "Items" })) },
+            {
+              items: Type.Optional(
+                Type.Array(Type.String(), {
+                  title: "Items",
+                  maxItems: MAX_GROUP_NAMES,
+                  description: `At most ${MAX_GROUP_NAMES} names per request (each is a write); send more in several requests.`,
+                }),
+              ),
+            },
             { title: "NameListResponse" },
           ),
           response: {
@@ -63,7 +80,9 @@ export function nx1GroupRoutes(db: Db, push?: GroupPush): FastifyPluginAsyncType
         const ctx = auditContextOf(request);
         const present = await db.transaction(async (tx) => {
           const out: string[] = [];
-          for (const name of names) {
+          for (const [i, name] of names.entries()) {
+            // the embedded database answers on this thread: let other requests (health checks) in
+            if (i > 0 && i % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
             const existing = await findGroupByName(tx, orgId, name);
             out.push(existing ? existing.name : (await createGroup(tx, ctx, { orgId, name })).name);
           }

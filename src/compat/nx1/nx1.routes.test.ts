@@ -263,6 +263,23 @@ describe(`Nx1 groups (${TEST_BACKEND})`, () => {
     expect(list.json().items).not.toContain(ok);
   });
 
+  it("answers 422 naming the limit for more than 1000 names, and creates nothing", async () => {
+    const prefix = uniqueName("many");
+    const items = Array.from({ length: 1001 }, (_, i) => `${prefix}_${i}`);
+    const res = await t.request({ method: "POST", url: GROUPS, payload: { items } });
+    expect(res.statusCode).toBe(422);
+    expectShape("HTTPValidationError", res.json());
+    expect(res.json().detail).toEqual([
+      expect.objectContaining({
+        loc: ["body", "items"],
+        type: "too_long",
+        msg: expect.stringContaining("body.items: must NOT have more than 1000 items"),
+      }),
+    ]);
+    const list = await t.request({ method: "GET", url: GROUPS });
+    expect(list.json().items).not.toContain(items[0]);
+  });
+
   it("answers 422 HTTPValidationError for a malformed body", async () => {
     for (const payload of [{ items: [{ name: "x" }] }, { items: { a: 1 } }, { items: "analysts" }]) {
       const res = await t.request({ method: "POST", url: GROUPS, payload });

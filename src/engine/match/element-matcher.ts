@@ -1,6 +1,7 @@
 import type { RangerPolicyResource, RangerResourceDef, ResourceElementMatchingScope } from "../types.ts";
 import { DEFAULT_TOKEN_SYNTAX, hasToken, replaceTokens, type TokenSyntax } from "./tokens.ts";
 import { hasWildcard, wildcardMatch, wildcardPrefixMatch } from "./wildcard.ts";
+import { spendWork, type WorkBudget } from "./work-budget.ts";
 
 /**
  * Matches one resource element (e.g. `table`) of a request against one policy's values for it,
@@ -15,6 +16,8 @@ export interface MatchEnv {
   token(name: string): unknown;
   /** Resolves `${{…}}` in `text`; null when it cannot be resolved. */
   resolveExpressions(text: string): string | null;
+  /** The request's matching budget (match/work-budget.ts); absent: unbounded. */
+  readonly budget?: WorkBudget | undefined;
 }
 
 export const STATIC_ENV: MatchEnv = { token: () => undefined, resolveExpressions: (t) => t };
@@ -144,6 +147,49 @@ function childMatch(kind: Kind, text: string, value: string, sep: string): boole
   return wildcardMatch(t, parent);
 }
 
+/**
+ * A policy's static `value`, `prefix*` and `*suffix` values of one case mode, looked up rather than
+ * tried one by one: a request value costs a hash lookup per distinct literal length instead of a
+ * comparison per policy value, so a request of many values against a policy of many values is not
+ * the product of the two. Answers exactly what those values' ValueMatchers answer in the SELF scope.
+ */
+class LiteralIndex {
+  readonly equals = new Set<string>();
+  /** literal (value without its trailing `*`) by its length */
+  readonly prefixes = new Map<number, Set<string>>();
+  /** literal (value without its leading `*`) by its length */
+  readonly suffixes = new Map<number, Set<string>>();
+  size = 0;
+
+  add(m: ValueMatcher): void {
+    this.size++;
+    if (m.kind === "equals") this.equals.add(m.value);
+    else if (m.kind === "startsWith") addByLength(this.prefixes, m.value.slice(0, -1));
+    else addByLength(this.suffixes, m.value.slice(1));
+  }
+
+  /** `text` is already folded when this index's values are. */
+  has(text: string): boolean {
+    if (this.equals.has(text)) return true;
+    const n = text.length;
+    for (const [len, set] of this.prefixes) if (len <= n && set.has(text.slice(0, len))) return true;
+    for (const [len, set] of this.suffixes) if (len <= n && set.has(text.slice(n - len))) return true;
+    return false;
+  }
+}
+
+function addByLength(map: Map<number, Set<string>>, literal: string): void {
+  let set = map.get(literal.length);
+  if (set === undefined) {
+    set = new Set();
+    map.set(literal.length, set);
+  }
+  set.add(literal);
+}
+
+/** Static values from which an element matcher looks its literals up (LiteralIndex) instead of trying each. */
+const INDEX_MIN_VALUES = 8;
+
 function boolOption(options: Record<string, string | boolean> | undefined, name: string, dflt: boolean): boolean {
   const v = options?.[name];
   if (v === undefined || v === null || v === "") return dflt;
@@ -186,6 +232,15 @@ export class ElementMatcher {
   /** true when some value depends on the request (tokens or expressions) */
   readonly isDynamic: boolean;
   private readonly matchers: readonly ValueMatcher[];
+  /**
+   * With many values (INDEX_MIN_VALUES): the static literal values, folded and case-sensitive, and
+   * the values that must still be tried one by one (`rest`, in priority order). Null otherwise.
+   */
+  private readonly folded: LiteralIndex | null = null;
+  private readonly exact: LiteralIndex | null = null;
+  private readonly rest: readonly ValueMatcher[] = [];
+  /** matching work one request value costs (work-budget.ts): one lookup plus each value tried in turn */
+  readonly costPerValue: number;
 
   constructor(def: RangerResourceDef | undefined, resource: RangerPolicyResource | undefined) {
     const opts = def?.matcherOptions;
@@ -233,6 +288,22 @@ export class ElementMatcher {
     matchers.sort((a, b) => a.priority - b.priority);
     this.matchers = matchers;
     this.isDynamic = dynamic;
+    this.costPerValue = matchers.length;
+    if (matchers.length >= INDEX_MIN_VALUES) {
+      const folded = new LiteralIndex();
+      const exact = new LiteralIndex();
+      const rest: ValueMatcher[] = [];
+      for (const m of matchers) {
+        const literal = !m.dynamic && (m.kind === "equals" || m.kind === "startsWith" || m.kind === "endsWith");
+        if (!literal) rest.push(m);
+        else if (m.ignoreCase) folded.add(m);
+        else exact.add(m);
+      }
+      this.folded = folded.size > 0 ? folded : null;
+      this.exact = exact.size > 0 ? exact : null;
+      this.rest = rest;
+      this.costPerValue = 1 + rest.length;
+    }
   }
 
   /** Applies tokens and expressions to a dynamic policy value for one request. */
@@ -256,7 +327,10 @@ export class ElementMatcher {
     else if (typeof input === "string") ret = this.matchOne(input, scope, env);
     else {
       ret = COLLECTION_REQUIRES_ALL;
+      // a collection multiplies the work by its length: each value is charged before it is matched
+      const budget = env.budget;
       for (const v of input as string[]) {
+        if (budget !== undefined) spendWork(budget, this.costPerValue, this.resourceName);
         const one = this.matchOne(v, scope, env);
         if (COLLECTION_REQUIRES_ALL ? !one : one) {
           ret = !COLLECTION_REQUIRES_ALL;
@@ -268,6 +342,13 @@ export class ElementMatcher {
   }
 
   private matchOne(input: string, scope: ResourceElementMatchingScope | undefined, env: MatchEnv): boolean {
+    // the literal indexes answer the SELF scope only; prefix and child scopes try every value
+    if ((this.folded !== null || this.exact !== null) && (scope === undefined || scope === "SELF")) {
+      if (this.exact?.has(input)) return true;
+      if (this.folded?.has(input.toLowerCase())) return true;
+      for (const m of this.rest) if (m.isMatch(input, scope, env)) return true;
+      return false;
+    }
     for (const m of this.matchers) if (m.isMatch(input, scope, env)) return true;
     return false;
   }
