@@ -31,6 +31,7 @@ import { puppetRoutes } from "./compat/puppet/index.ts";
 import { ariaRoutes } from "./compat/vmware-aria/index.ts";
 import { healthRoutes } from "./http/health.routes.ts";
 import { installIdempotency } from "./http/idempotency.ts";
+import { installInputGuard } from "./http/input-guard.ts";
 import { installMetrics } from "./http/metrics.ts";
 import { installOpenApi } from "./http/openapi.ts";
 import { lazyChildLogger } from "./http/request-logger.ts";
@@ -94,7 +95,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return server;
     },
     forceCloseConnections: "idle",
-    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: "array", useDefaults: true } },
     schemaErrorFormatter,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -112,6 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app);
+  installInputGuard(app);
   await installOpenApi(app);
   const metrics = installMetrics(app, db);
 

@@ -185,7 +185,7 @@ describe("service accounts (Basic)", () => {
       payload: { name: "x", roles: ["root"] },
     });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().details[0].field).toBe("body.roles.0");
+    expect(bad.json().details[0].field).toBe("body.roles[0]");
     const name = `dup-${Date.now()}`;
     await t.request({ method: "POST", url: "/v1/service-accounts", payload: { name, roles: [] } });
     const dup = await t.request({

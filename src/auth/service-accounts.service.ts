@@ -1,5 +1,6 @@
 import { type AuditContext, recordAudit } from "../audit/audit.service.ts";
 import { defaultOrgId } from "../directory/default-org.ts";
+import { orgRulesOf } from "../directory/org-rules.ts";
 import { fieldError, ServiceAccountNameTaken, ServiceAccountNotFound, ValidationFailed } from "../errors.ts";
 import type { Tx } from "../storage/db.ts";
 import { BUILTIN_ROLES } from "./abilities.ts";
@@ -69,6 +70,8 @@ export async function createServiceAccount(
 ): Promise<ServiceAccountView & { clientSecret: string }> {
   checkRoles(input.roles);
   const orgId = input.orgId ?? (await defaultOrgId(tx));
+  // an unknown organisation is the caller's mistake (422 naming the field), not a foreign-key 500
+  if (input.orgId) await orgRulesOf(tx, input.orgId, "body.orgId");
   const taken = await tx
     .selectFrom("service_accounts")
     .where("org_id", "=", orgId)

@@ -93,6 +93,23 @@ describe(`decision fast lane (${TEST_BACKEND})`, () => {
     }
   });
 
+  it("replays invalid UTF-8 bytes, NUL characters and lone surrogates, so the input guard answers 400", async () => {
+    const text = decision(s.alice);
+    const at = text.indexOf(s.alice) + 1;
+    const bodies: [Buffer, string][] = [
+      [Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from([0xff]), Buffer.from(text.slice(at))]), "validUtf8"],
+      [Buffer.from(decision(`${s.alice}\u0000`)), "noNulCharacter"],
+      [Buffer.from(decision(s.alice, { action: "\ud800" })), "wellFormedUnicode"],
+    ];
+    for (const [body, rule] of bodies) {
+      const before = t.app.decisionLane.replayed;
+      const res = await fetch(`${base}/v1/decisions`, { method: "POST", headers: { ...JSON_TYPE, ...PSK }, body });
+      expect(res.status, rule).toBe(400);
+      expect(((await res.json()) as { details: { rule: string }[] }).details[0]?.rule).toBe(rule);
+      expect(t.app.decisionLane.replayed - before, rule).toBe(1);
+    }
+  });
+
   it("leaves to Fastify, unread, every request it does not take", async () => {
     const body = decision(s.alice);
     const cases: [Record<string, string>, string][] = [

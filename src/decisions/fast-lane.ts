@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { Ajv } from "ajv";
@@ -31,7 +32,7 @@ export interface DecisionLaneDeps<In = DecisionInput & { service: string }, Out 
   /** Answers a request through the whole Fastify pipeline (errors, odd bodies): `app.inject`. */
   replay(
     req: IncomingMessage,
-    body: string,
+    body: string | Buffer,
   ): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>;
   bodyLimit: number;
   log(err: unknown): void;
@@ -74,7 +75,7 @@ export function createDecisionLane<In = DecisionInput & { service: string }, Out
   const ajv = new Ajv({
     removeAdditional: false,
     allErrors: true,
-    coerceTypes: "array",
+    coerceTypes: false,
     useDefaults: true,
     strict: false,
   });
@@ -95,7 +96,7 @@ export function createDecisionLane<In = DecisionInput & { service: string }, Out
     deps.record(200, seconds(started));
   };
 
-  const replay = (req: IncomingMessage, res: ServerResponse, body: string, started: number) => {
+  const replay = (req: IncomingMessage, res: ServerResponse, body: string | Buffer, started: number) => {
     stats.replayed++;
     deps.replay(req, body).then(
       (answer) => {
@@ -140,9 +141,16 @@ export function createDecisionLane<In = DecisionInput & { service: string }, Out
       chunks.push(chunk);
     });
     req.on("end", () => {
-      const text = (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)).toString("utf8");
-      // Fastify's parser refuses prototype-poisoning keys; such a body takes its path
-      if (text.includes("__proto__") || text.includes("constructor")) return replay(req, res, text, started);
+      const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+      // Invalid UTF-8 is Fastify's 400 (http/input-guard.ts): replayed as the bytes that came, so
+      // the body still matches its Content-Length
+      if (!isUtf8(bytes)) return replay(req, res, bytes, started);
+      const text = bytes.toString("utf8");
+      // Fastify's parser refuses prototype-poisoning keys, and its input guard NUL characters and
+      // lone surrogates (which JSON can only spell as `\u` escapes): such a body takes its path
+      if (text.includes("__proto__") || text.includes("constructor") || text.includes("\\u")) {
+        return replay(req, res, text, started);
+      }
       let body: unknown;
       try {
         body = JSON.parse(text);

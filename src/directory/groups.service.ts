@@ -7,7 +7,7 @@ import type { Queryable, Tx } from "../storage/db.ts";
 import type { GroupRow } from "../storage/schema.ts";
 import { defaultOrgId } from "./default-org.ts";
 import { fail } from "./fail.ts";
-import { checkGroupName } from "./group-names.ts";
+import { checkGroupName, normaliseName } from "./group-names.ts";
 import { checkDepth, lockHierarchy, moveSubtree } from "./hierarchy.ts";
 import { checkGroupMetadata, checkMetadataWith } from "./metaschema.ts";
 import { orgRulesOf } from "./org-rules.ts";
@@ -58,7 +58,7 @@ export async function findGroupByName(db: Queryable, orgId: string, name: string
   const row = await db
     .selectFrom("groups")
     .where("org_id", "=", orgId)
-    .where((eb) => eb(eb.fn("lower", ["name"]), "=", name.toLowerCase()))
+    .where((eb) => eb(eb.fn("lower", ["name"]), "=", normaliseName(name).toLowerCase()))
     .selectAll()
     .executeTakeFirst();
   return row ? presentGroup(row) : null;
@@ -106,6 +106,9 @@ async function nameTaken(db: Queryable, orgId: string, name: string) {
  * REFERENCE_NOT_FOUND, GROUP_DEPTH_EXCEEDED, DIRECTORY_GROUP_NOT_FOUND, DIRECTORY_UNAVAILABLE.
  */
 export async function createGroup(db: Tx | Queryable, ctx: AuditContext, input: CreateGroupInput): Promise<GroupView> {
+  // one spelling per name: NFD "é" and NFC "é" are the same group (docs/input-rules.md)
+  const name = normaliseName(input.name);
+  if (name !== input.name) return createGroup(db, ctx, { ...input, name });
   // A top-level group created by a non-user is written by one statement, atomic on its own, so a
   // plain connection saves the BEGIN and COMMIT round trips on the hot path. Anything that needs
   // a lock or a second write runs in a transaction (opened here when the caller did not).
@@ -294,6 +297,8 @@ async function addCreatorAsOwner(tx: Tx, ctx: AuditContext, groupId: string, org
  * @throws GROUP_HIERARCHY_CYCLE (409) when the new parent is the group or below it.
  */
 export async function updateGroup(tx: Tx, ctx: AuditContext, id: string, input: UpdateGroupInput): Promise<GroupView> {
+  const name = input.name === undefined ? undefined : normaliseName(input.name);
+  if (name !== input.name) return updateGroup(tx, ctx, id, { ...input, name });
   const current = await getGroupRow(tx, id);
   const org = await orgRules(tx, current.org_id, "path.id");
   if (input.name !== undefined && input.name !== current.name) checkGroupName(input.name, org.group_name_pattern);

@@ -40,6 +40,8 @@ export const nativeCredentials: CredentialReader = (request, authenticator) => {
 /** Abilities whose writes can change who a credential is or what it may do (keys, users, roles). */
 const CREDENTIAL_CHANGING = new Set<string>(["credentials.write", "directory.write", "authenticated"]);
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** What a native route's 401 asks for; compatibility routes name their own (`config.credentialHint`). */
+const NATIVE_HINT = "Authorization-PSK, a Bearer token or Basic credentials";
 
 /**
  * Authenticates every request before its body is validated, then checks the route's declared
@@ -74,7 +76,7 @@ export function installAuthentication(
     const admit = (actor: Actor | null): void => {
       if (!actor) {
         done(
-          Unauthenticated("authentication is required: send Authorization-PSK, a Bearer token or Basic credentials", {
+          Unauthenticated(`authentication is required: send ${config.credentialHint ?? NATIVE_HINT}`, {
             headers: { "www-authenticate": challenge },
           }),
         );

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import {
   AppError,
   type ErrorDetail,
+  fieldError,
   Internal,
   MalformedJson,
   PayloadTooLarge,
@@ -30,6 +31,7 @@ export const nativeErrorShape: ErrorShaper = (error, request) => ({
 
 interface AjvError {
   instancePath: string;
+  schemaPath?: string;
   keyword: string;
   params: Record<string, unknown>;
   message?: string;
@@ -37,11 +39,104 @@ interface AjvError {
 
 const CONTEXT_NAMES: Record<string, string> = { querystring: "query", params: "path", headers: "header", body: "body" };
 
+/** Most details a validation error lists; the message says how many more there were. */
+export const MAX_DETAILS = 20;
+/** Schema failures read to build the details; beyond them failures are only counted. */
+const MAX_READ_FAILURES = 200;
+/** Longest user value quoted in a message before it is cut. */
+export const MAX_QUOTED = 64;
+
+/** A JSON pointer (`/add/0/name`) as a field path after `root`, in the one notation: `body.add[0].name`. */
+export function pointerToField(root: string, pointer: string): string {
+  let field = root;
+  if (pointer === "") return field;
+  for (const raw of pointer.slice(1).split("/")) {
+    const key = raw.replaceAll("~1", "/").replaceAll("~0", "~");
+    field = /^\d+$/.test(key) ? `${field}[${key}]` : `${field}.${key}`;
+  }
+  return field;
+}
+
+/** A user value as quoted in a message: backticks, cut to `MAX_QUOTED` characters. */
+export function quote(value: unknown): string {
+  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
+  const chars = [...text];
+  return chars.length <= MAX_QUOTED
+    ? `\`${text}\``
+    : `\`${chars.slice(0, MAX_QUOTED).join("")}…\` (${chars.length} characters)`;
+}
+
+/**
+ * A submitted value as echoed back in an error body (Nx1's `input`, Puppet's `submitted`): long
+ * strings cut, long arrays and objects shortened, so a 100 KB value is not sent back whole.
+ */
+export function clipValue(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") {
+    return value.length <= 256 ? value : `${value.slice(0, 256)}… (${value.length} characters)`;
+  }
+  if (value === null || typeof value !== "object") return value;
+  if (depth >= 4) return Array.isArray(value) ? "[…]" : "{…}";
+  if (Array.isArray(value)) {
+    const head = value.slice(0, 20).map((v) => clipValue(v, depth + 1));
+    return value.length > 20 ? [...head, `… (${value.length} items)`] : head;
+  }
+  const entries = Object.entries(value);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of entries.slice(0, 50)) out[k] = clipValue(v, depth + 1);
+  if (entries.length > 50) out["…"] = `${entries.length} keys`;
+  return out;
+}
+
+/** The values an `enum`/`const` failure allows, spelled for a message. */
+function allowedList(values: unknown[]): string {
+  return values.map((v) => `\`${typeof v === "string" ? v : JSON.stringify(v)}\``).join(", ");
+}
+
+/**
+ * Folds an `anyOf` whose branches are all constants (TypeBox's union of literals) into one
+ * `enum` failure that lists the allowed values, instead of one "must be equal to constant" per
+ * branch plus "must match a schema in anyOf".
+ */
+function foldConstUnions(validation: AjvError[]): AjvError[] {
+  const out: AjvError[] = [];
+  for (const failure of validation) {
+    if (failure.keyword !== "anyOf" || failure.schemaPath === undefined) {
+      out.push(failure);
+      continue;
+    }
+    const prefix = `${failure.schemaPath}/`;
+    const branches = out.filter((f) => f.schemaPath?.startsWith(prefix) === true);
+    const isNull = (f: AjvError) => f.keyword === "type" && f.params.type === "null";
+    const real = branches.filter((f) => !isNull(f));
+    if (branches.length > real.length && real.length > 0) {
+      // a nullable field (`Union([X, Null])`): its real failure says it all, without the echoes
+      // "must be null" and "must match a schema in anyOf"
+      for (const echo of branches.filter(isNull)) out.splice(out.indexOf(echo), 1);
+      continue;
+    }
+    const here = branches.filter((f) => f.instancePath === failure.instancePath);
+    if (
+      here.length === 0 ||
+      here.length < branches.length ||
+      !here.every((f) => f.keyword === "const" || f.keyword === "enum")
+    ) {
+      out.push(failure);
+      continue;
+    }
+    const allowed = here.flatMap((f) =>
+      f.keyword === "const" ? [f.params.allowedValue] : ((f.params.allowedValues as unknown[]) ?? []),
+    );
+    for (const branch of here) out.splice(out.indexOf(branch), 1);
+    out.push({ ...failure, keyword: "enum", params: { allowedValues: allowed } });
+  }
+  return out;
+}
+
 /** Turns schema-validation failures into details that name the field and the rule. */
 export function validationDetails(validation: AjvError[], context: string | undefined): ErrorDetail[] {
   const root = CONTEXT_NAMES[context ?? "body"] ?? context ?? "body";
-  return validation.map((failure) => {
-    let field = root + failure.instancePath.replaceAll("/", ".");
+  return foldConstUnions(validation).map((failure) => {
+    let field = pointerToField(root, failure.instancePath);
     if (failure.keyword === "required") field += `.${String(failure.params.missingProperty)}`;
     if (failure.keyword === "additionalProperties") field += `.${String(failure.params.additionalProperty)}`;
     const rule = failure.keyword;
@@ -50,15 +145,25 @@ export function validationDetails(validation: AjvError[], context: string | unde
         ? `${field}: is not a known field`
         : rule === "required"
           ? `${field}: is required`
-          : `${field}: ${failure.message ?? `fails ${rule}`}`;
+          : rule === "enum"
+            ? `${field}: must be one of ${allowedList((failure.params.allowedValues as unknown[]) ?? [])}`
+            : rule === "const"
+              ? `${field}: must be ${allowedList([failure.params.allowedValue])}`
+              : `${field}: ${failure.message ?? `fails ${rule}`}`;
     return { field, rule, message };
   });
 }
 
 /** A schema-validation failure as the catalogue's VALIDATION_FAILED, naming every field. */
 function validationFailed(validation: AjvError[], context: string | undefined): AppError {
-  const details = validationDetails(validation, context);
-  return ValidationFailed(details.map((d) => d.message).join("; "), { details });
+  // A 100,000-item array of wrong values fails 100,000 times: the first failures are read, the
+  // rest only counted, so an error costs no more than the request that caused it.
+  const read = validation.length > MAX_READ_FAILURES ? validation.slice(0, MAX_READ_FAILURES) : validation;
+  const all = validationDetails(read, context);
+  const details = all.slice(0, MAX_DETAILS);
+  const unread = all.length - details.length + validation.length - read.length;
+  const more = unread > 0 ? `; and ${unread} more` : "";
+  return ValidationFailed(details.map((d) => d.message).join("; ") + more, { details });
 }
 
 /**
@@ -70,6 +175,17 @@ export function schemaErrorFormatter(errors: unknown[], dataVar: string): Error 
   return validationFailed(errors as AjvError[], dataVar);
 }
 
+/** The 415 message: the content type sent, or that none was sent although a body was. */
+function unsupportedType(given: string | undefined): string {
+  const type = given?.trim();
+  return type && type !== "undefined"
+    ? `header.content-type: \`${type.slice(0, MAX_QUOTED)}\` is not supported: send \`application/json\``
+    : "header.content-type: is required with a request body: send `application/json`";
+}
+
+/** Busboy's messages for a body that is not the multipart it claims to be. */
+const MULTIPART_ERROR = /^(Multipart: |Malformed part header|Unexpected end of (form|file)|Malformed urlencoded form)/;
+
 /** Maps anything thrown during a request to an `AppError`; unknown errors become INTERNAL. */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
@@ -79,7 +195,7 @@ export function toAppError(error: unknown): AppError {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       return PayloadTooLarge("the request body is larger than the limit of this route", { cause: error });
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return UnsupportedMediaType(`content type \`${fastifyError.message.split(": ")[1] ?? ""}\` is not supported`);
+      return UnsupportedMediaType(unsupportedType(fastifyError.message.split(": ")[1]));
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
       return MalformedJson("body: must not be empty when content-type is application/json");
     case "FST_ERR_CTP_INVALID_JSON_BODY":
@@ -89,6 +205,30 @@ export function toAppError(error: unknown): AppError {
   }
   if (fastifyError.statusCode === 400 && error instanceof SyntaxError) {
     return MalformedJson(`body: is not valid json: ${error.message}`);
+  }
+  // Multipart bodies (Nx1 bulk upload): busboy's parse errors are plain errors, @fastify/multipart's
+  // limits carry a 4xx status; either is the body's fault, not the server's.
+  if (MULTIPART_ERROR.test(fastifyError.message ?? "") || fastifyError.code?.startsWith("FST_") === true) {
+    if (fastifyError.statusCode === 413) {
+      return PayloadTooLarge(`body: ${fastifyError.message.toLowerCase()}`, { cause: error });
+    }
+    if (
+      MULTIPART_ERROR.test(fastifyError.message ?? "") ||
+      fastifyError.statusCode === 400 ||
+      fastifyError.statusCode === 406
+    ) {
+      return fieldError(
+        ValidationFailed,
+        "body",
+        "multipart",
+        `is not valid multipart/form-data: ${fastifyError.message}`,
+      );
+    }
+  }
+  // The static-file server of the interactive reference refuses a path outside its folder
+  // (`/docs/static/../../package.json`) with a 403, and a missing file with a 404: no such route.
+  if (fastifyError.statusCode === 403 || fastifyError.statusCode === 404) {
+    return RouteNotFound("path: names no route and no file", { cause: error });
   }
   return Internal("internal error", { cause: error });
 }

@@ -17,6 +17,8 @@ declare module "fastify" {
     delegatedAdmission?: (request: FastifyRequest) => Promise<boolean>;
     /** `WWW-Authenticate` challenge sent with 401s from this route. */
     challenge?: string;
+    /** What a 401 from this route tells the caller to send (the headers the route reads). */
+    credentialHint?: string;
     /** The error body shape of this route (native unless it reproduces another product's API). */
     errorShape?: ErrorShaper;
   }

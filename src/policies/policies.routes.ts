@@ -24,6 +24,7 @@ import {
 import { exportPolicies, type ImportReport, importPolicies } from "./import-export.ts";
 import { lookAhead } from "./look-ahead.ts";
 import {
+  Int32Id,
   Policy,
   PolicyIdParams,
   PolicyInput,
@@ -369,7 +370,7 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
         return { items: await listVersions(db.kysely, id) };
       },
     );
-    const VersionParams = Type.Object({ id: Type.Integer({ minimum: 1 }), version: Type.Integer({ minimum: 1 }) });
+    const VersionParams = Type.Object({ id: Int32Id, version: Int32Id });
     app.get(
       "/v1/policies/:id/versions/:version",
       {

@@ -15,6 +15,14 @@ const Condition = Type.Object(
   { title: "PolicyCondition" },
 );
 
+/**
+ * Most characters in a principal name or a policy label. Both are indexed (GIN over text[]),
+ * and an index entry must stay under ~2,700 bytes: 512 characters of up to 4 bytes each fit.
+ */
+export const MAX_INDEXED_NAME = 512;
+
+const Principal = Type.String({ maxLength: MAX_INDEXED_NAME });
+
 const itemFields = {
   accesses: Type.Optional(
     Type.Array(
@@ -24,9 +32,9 @@ const itemFields = {
       }),
     ),
   ),
-  users: Type.Optional(Type.Array(Type.String())),
-  groups: Type.Optional(Type.Array(Type.String())),
-  roles: Type.Optional(Type.Array(Type.String())),
+  users: Type.Optional(Type.Array(Principal)),
+  groups: Type.Optional(Type.Array(Principal)),
+  roles: Type.Optional(Type.Array(Principal)),
   conditions: Type.Optional(Type.Array(Condition)),
   delegateAdmin: Type.Optional(Type.Boolean()),
 };
@@ -71,7 +79,7 @@ const policyFields = {
   dataMaskPolicyItems: Type.Optional(Type.Array(DataMaskItem)),
   rowFilterPolicyItems: Type.Optional(Type.Array(RowFilterItem)),
   validitySchedules: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()))),
-  policyLabels: Type.Optional(Type.Array(Type.String())),
+  policyLabels: Type.Optional(Type.Array(Type.String({ maxLength: MAX_INDEXED_NAME }))),
   zoneName: Type.Optional(Type.String()),
   options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 };
@@ -139,4 +147,10 @@ export const ServicePolicyParams = Type.Object({
   id: Type.Integer({ minimum: 1 }),
 });
 /** Path `{id}` of a policy. */
-export const PolicyIdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+/**
+ * A policy id or version in a path: a 32-bit integer like the column, so `99999999999999999999` is a
+ * 400 naming the parameter instead of an out-of-range error from the database.
+ */
+export const Int32Id = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
+
+export const PolicyIdParams = Type.Object({ id: Int32Id });

@@ -4,6 +4,7 @@ import { prepareServiceDef } from "../engine/model/service-def.ts";
 import { validateSchedules } from "../engine/schedule/index.ts";
 import type { RangerPolicy, RangerPolicyItem, RangerResourceDef, RangerServiceDef } from "../engine/types.ts";
 import type { ErrorDetail } from "../errors.ts";
+import { MAX_INDEXED_NAME } from "./policies.schemas.ts";
 import { ITEM_LISTS, type ItemListName } from "./policy-model.ts";
 
 const TYPE_NAMES = ["access", "masking", "row-filter"] as const;
@@ -250,6 +251,11 @@ export function validatePolicy(policy: RangerPolicy, def: RangerServiceDef, pref
         ["roles", item.roles],
       ] as const) {
         if ((names ?? []).some((n) => n.trim() === "")) f.add(`${at}.${kind}`, "nonEmpty", "names must not be empty");
+        (names ?? []).forEach((n, j) => {
+          if (n.length > MAX_INDEXED_NAME) {
+            f.add(`${at}.${kind}[${j}]`, "maxLength", `must be at most ${MAX_INDEXED_NAME} characters`);
+          }
+        });
       }
       const accesses = item.accesses ?? [];
       if (accesses.length === 0 && policyType === 0)
@@ -310,5 +316,10 @@ export function validatePolicy(policy: RangerPolicy, def: RangerServiceDef, pref
   if ((policy.policyLabels ?? []).some((l) => l.trim() === "")) {
     f.add(`${prefix}.policyLabels`, "nonEmpty", "labels must not be empty");
   }
+  (policy.policyLabels ?? []).forEach((label, i) => {
+    if (label.length > MAX_INDEXED_NAME) {
+      f.add(`${prefix}.policyLabels[${i}]`, "maxLength", `must be at most ${MAX_INDEXED_NAME} characters`);
+    }
+  });
   return f.list;
 }

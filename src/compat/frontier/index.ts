@@ -34,7 +34,13 @@ import {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TAGS = ["compat: frontier"];
-const auth = { credentials: frontierCredentials, challenge: FRONTIER_CHALLENGE, errorShape: frontierErrorShape };
+const auth = {
+  credentials: frontierCredentials,
+  challenge: FRONTIER_CHALLENGE,
+  credentialHint:
+    "`Authorization: Bearer <token or API key>`, `Authorization: Basic` service-account credentials or Authorization-PSK",
+  errorShape: frontierErrorShape,
+};
 const read = { ...auth, ability: "directory.read" as const };
 const write = { ...auth, ability: "directory.write" as const };
 

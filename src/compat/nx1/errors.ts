@@ -1,6 +1,6 @@
 import type { FastifyRequest } from "fastify";
 import type { AppError } from "../../errors.ts";
-import type { ErrorShaper } from "../../http/error-handler.ts";
+import { clipValue, type ErrorShaper } from "../../http/error-handler.ts";
 
 const CONNECTION_CODES = new Set([
   "ECONNREFUSED",
@@ -128,7 +128,12 @@ export const fastApiValidationShape: ErrorShaper = (error, request: FastifyReque
           const expected = d.rule === "type" ? /must be (\w+)/.exec(d.message)?.[1] : undefined;
           const [type, msg] = (expected && PYDANTIC_TYPES[expected]) ?? FASTAPI_TYPES[d.rule] ?? [d.rule, d.message];
           const input = loc[0] === "body" ? valueAt(request.body, loc.slice(1)) : undefined;
-          return { loc, msg: d.rule in FASTAPI_TYPES ? `${msg}: ${d.message}` : msg, type, input: input ?? null };
+          return {
+            loc,
+            msg: d.rule in FASTAPI_TYPES ? `${msg}: ${d.message}` : msg,
+            type,
+            input: clipValue(input ?? null),
+          };
         }),
       },
     };

@@ -5,6 +5,7 @@ import { defaultOrgId } from "../../directory/default-org.ts";
 import { checkGroupName } from "../../directory/group-names.ts";
 import { createGroup, findGroupByName } from "../../directory/groups.service.ts";
 import { AppError, NameInvalid } from "../../errors.ts";
+import { quote } from "../../http/error-handler.ts";
 import type { Db } from "../../storage/db.ts";
 import { fastApiValidationShape } from "./errors.ts";
 import { errorResponses, HTTPValidationError, NameListResponse, NX1_SECURITY, NX1_TAGS } from "./schemas.ts";
@@ -74,7 +75,7 @@ export function nx1GroupRoutes(db: Db, push?: GroupPush): FastifyPluginAsyncType
             checkGroupName(name, org.group_name_pattern, `body.items[${i}]`);
           } catch (err) {
             if (!(err instanceof AppError)) throw err;
-            throw NameInvalid(`group name \`${name}\` is invalid: ${err.message}`, { details: err.details });
+            throw NameInvalid(`group name ${quote(name)} is invalid: ${err.message}`, { details: err.details });
           }
         });
         const ctx = auditContextOf(request);

@@ -187,7 +187,7 @@ describe(`Nx1 policies (${TEST_BACKEND})`, () => {
         payload: { ...seedPolicy(), policyItems: [{ accesses: [{}] }] },
       }),
       422,
-      "body.policyItems.0.accesses.0.type",
+      "body.policyItems[0].accesses[0].type",
     );
     expectError(
       await t.request({

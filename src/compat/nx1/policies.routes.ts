@@ -34,7 +34,7 @@ export async function nx1Service(db: Queryable, name: string): Promise<ServiceWi
 }
 
 const PolicyIdParams = Type.Object({
-  policy_id: Type.Integer({ title: "Policy Id", description: "Ranger policy ID." }),
+  policy_id: Type.Integer({ minimum: 1, maximum: 2_147_483_647, title: "Policy Id", description: "Ranger policy ID." }),
 });
 const shared = { config: { errorShape: nx1ErrorShape } } as const;
 

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { AppError } from "../../errors.ts";
-import type { ErrorShaper } from "../../http/error-handler.ts";
+import { clipValue, type ErrorShaper } from "../../http/error-handler.ts";
 
 // Puppet Enterprise RBAC answers errors as `{kind, msg, details}`; `kind` is a stable keyword
 // clients branch on (peers.md §A3 lists them with their statuses).
@@ -75,7 +75,7 @@ export function puppetErrors(...statuses: number[]): Record<number, typeof Puppe
 function detailsOf(kind: Kind, error: AppError, request: FastifyRequest): unknown {
   if (kind === "schema-violation") {
     return {
-      submitted: request.body ?? null,
+      submitted: clipValue(request.body ?? null),
       error: Object.fromEntries(error.details.map((d) => [d.field.replace(/^body\./, ""), d.message])),
     };
   }

@@ -31,7 +31,12 @@ import { puppetErrorShape, puppetErrors, RULE_ID_FILTER, RULE_INCONSISTENT_ID } 
 import { CreateGroupBody, IdFilterQuery, IdParams, PuppetGroup, ReplaceGroupBody, RoleGroupsBody } from "./schemas.ts";
 
 const TAGS = ["compat: puppet rbac"];
-const auth = { credentials: puppetCredentials, challenge: PUPPET_CHALLENGE, errorShape: puppetErrorShape };
+const auth = {
+  credentials: puppetCredentials,
+  challenge: PUPPET_CHALLENGE,
+  credentialHint: "`X-Authentication: <API key>`",
+  errorShape: puppetErrorShape,
+};
 const read = { ...auth, ability: "directory.read" as const };
 const write = { ...auth, ability: "directory.write" as const };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

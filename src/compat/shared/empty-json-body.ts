@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { installJsonParser } from "../../http/input-guard.ts";
 
 /**
  * Lets requests carry `Content-Type: application/json` with no body, in this plugin's routes only.
@@ -9,11 +10,5 @@ import type { FastifyInstance } from "fastify";
  * route that needs a body still fails its schema check and names it.
  */
 export function acceptEmptyJsonBody(app: FastifyInstance): void {
-  const { onProtoPoisoning, onConstructorPoisoning } = app.initialConfig;
-  const parse = app.getDefaultJsonParser(onProtoPoisoning ?? "error", onConstructorPoisoning ?? "error");
-  app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
-    if (body === "") done(null, undefined);
-    else parse(request, body as string, done);
-  });
+  installJsonParser(app, { allowEmpty: true });
 }

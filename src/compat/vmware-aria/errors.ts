@@ -53,7 +53,8 @@ export function ariaErrors(...statuses: number[]): Record<number, typeof AriaErr
 function relevant(details: ErrorDetail[]): ErrorDetail[] {
   const echo = (d: ErrorDetail) => d.rule === "anyOf" || (d.rule === "type" && d.message.endsWith("must be null"));
   const real = details.filter((d) => !echo(d)).map((d) => d.field);
-  const explained = (field: string) => real.some((r) => r === field || r.startsWith(`${field}.`));
+  const explained = (field: string) =>
+    real.some((r) => r === field || r.startsWith(`${field}.`) || r.startsWith(`${field}[`));
   return details.filter((d) => !echo(d) || !explained(d.field));
 }
 

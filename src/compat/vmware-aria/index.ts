@@ -48,7 +48,12 @@ import {
 } from "./schemas.ts";
 
 const TAGS = ["compat: vmware aria operations"];
-const auth = { credentials: ariaCredentials, challenge: ARIA_CHALLENGE, errorShape: ariaErrorShape };
+const auth = {
+  credentials: ariaCredentials,
+  challenge: ARIA_CHALLENGE,
+  credentialHint: "`Authorization: OpsToken <API key>` (or `vRealizeOpsToken`, Bearer, Basic, Authorization-PSK)",
+  errorShape: ariaErrorShape,
+};
 const read = { ...auth, ability: "directory.read" as const };
 const write = { ...auth, ability: "directory.write" as const };
 const BASE = "/suite-api/api/auth";

@@ -157,14 +157,14 @@ describe(`Ranger public REST API v2 writes (${TEST_BACKEND})`, () => {
     expectVx(
       await send("POST", `${V2}/roles`, { name: uniqueName("r"), users: [{ isAdmin: false }] }),
       400,
-      "body.users.0.name",
+      "body.users[0].name",
       "required",
     );
     const alice = await newUser();
     expectVx(
       await send("POST", `${V2}/roles`, { name: uniqueName("r"), users: [{ name: alice.username, isAdmin: "yes" }] }),
       400,
-      "body.users.0.isAdmin",
+      "body.users[0].isAdmin",
     );
     const ghost = uniqueName("ghost");
     const unknownName = uniqueName("r");

@@ -299,7 +299,7 @@ describe(`Ranger plugin role API (${TEST_BACKEND})`, () => {
     expectError(
       await plugin("POST", ROLE_REST, { name: uniqueName("r"), users: [{ name: s.bob, isAdmin: "yes" }] }),
       400,
-      "body.users.0.isAdmin",
+      "body.users[0].isAdmin",
     );
 
     expectError(await grant("grant", s, { grantor: admin, targetRoles: [], users: [s.bob] }), 400, "targetRoles");
