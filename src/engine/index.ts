@@ -6,8 +6,8 @@
 export { type EngineOptions, PolicyEngine, type ResourceAccessInfo } from "./engine.ts";
 export type { ExplainedItem, ExplainedPolicy, Explanation } from "./explain.ts";
 export type { MatchType } from "./match/policy-resource-matcher.ts";
-export { hbaseTableValue, toHBaseResource } from "./model/hbase-resource.ts";
 export { type WorkBudget, WorkBudgetExceeded, workBudget } from "./match/work-budget.ts";
+export { hbaseTableValue, toHBaseResource } from "./model/hbase-resource.ts";
 export { applyServiceTagsDelta, HeldServiceTags } from "./model/service-tags-apply.ts";
 export { diffServiceTags } from "./model/service-tags-diff.ts";
 export type * from "./types.ts";

@@ -167,11 +167,29 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
     const keys = Object.keys(input.resource);
     const applied = { extra, onlyApplied: true };
     if (supports(live, 2, keys)) {
-      const rf = finish(live, { ...input, policyType: "rowfilter" }, principals, ctx, "body.resource", false, undefined, applied);
+      const rf = finish(
+        live,
+        { ...input, policyType: "rowfilter" },
+        principals,
+        ctx,
+        "body.resource",
+        false,
+        undefined,
+        applied,
+      );
       if (rf.determined && rf.filterExpr?.trim()) info.rowFilter = { filterExpr: rf.filterExpr, policy: policyOf(rf) };
     }
     if (supports(live, 1, keys)) {
-      const dm = finish(live, { ...input, policyType: "datamask" }, principals, ctx, "body.resource", false, undefined, applied);
+      const dm = finish(
+        live,
+        { ...input, policyType: "datamask" },
+        principals,
+        ctx,
+        "body.resource",
+        false,
+        undefined,
+        applied,
+      );
       if (dm.determined && dm.maskType?.trim()) {
         info.dataMask = { maskType: dm.maskType, policy: policyOf(dm) };
         if (dm.maskedValue !== undefined) info.dataMask.maskedValue = dm.maskedValue;
