@@ -11,7 +11,7 @@ import { KerberosAcceptor } from "./auth/kerberos.ts";
 import { OidcVerifier } from "./auth/oidc.ts";
 import { whoamiRoutes } from "./auth/whoami.routes.ts";
 import { rangerPublicRoutes } from "./compat/ranger/index.ts";
-import { parseNetworks } from "./config/networks.ts";
+import { clientAddress, inNetworks, parseNetworks } from "./config/networks.ts";
 import type { Config } from "./config/schema.ts";
 import { createDecider } from "./decisions/decisions.routes.ts";
 import { Decision, DecisionRequest } from "./decisions/decisions.schemas.ts";
@@ -71,6 +71,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The decision fast lane (decisions/fast-lane.ts) sees each request before Fastify does; it is
   // installed once every route is registered and removed when the app starts closing.
   let decisionLane: DecisionLane | null = null;
+  const trustedProxies = parseNetworks(config.trustedProxies).networks;
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger, childLoggerFactory: lazyChildLogger } : { logger: false }),
     bodyLimit: config.bodyLimitBytes,
@@ -79,6 +80,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    // X-Forwarded-For counts only from the configured proxies (request.ip; docs/operations.md)
+    trustProxy: (address: string) => inNetworks(trustedProxies, address),
     serverFactory: (handler) => {
       const server = createServer((req, res) => {
         if (decisionLane === null || !decisionLane(req, res)) handler(req, res);
@@ -162,6 +165,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   decisionLane = createDecisionLane({
     authenticate: (psk) => laneCredential(authenticator, psk),
     retryAfter: (ip) => limiter.retryAfter(ip),
+    clientAddress: (req) =>
+      clientAddress(req.socket.remoteAddress ?? "", req.headers["x-forwarded-for"], trustedProxies),
     decide: createDecider(app.decisions).decideOne,
     bodySchema: DecisionRequest,
     answerSchema: Decision,

@@ -101,6 +101,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   for (const problem of parseNetworks(config.pluginDownloadNetworks).problems) {
     issues.push(`GATEHOUSE_PLUGIN_DOWNLOAD_NETWORKS: ${problem}`);
   }
+  for (const problem of parseNetworks(config.trustedProxies).problems) {
+    issues.push(`GATEHOUSE_TRUSTED_PROXIES: ${problem}`);
+  }
   if (issues.length > 0) throw new ConfigError(issues);
   return deepFreeze(config);
 }

@@ -12,6 +12,8 @@ export interface DecisionLaneDeps {
   authenticate(psk: string): { ok: true } | null;
   /** Seconds a client address must wait after failed authentications (0: none). */
   retryAfter(ip: string): number;
+  /** The client's address as Fastify's `request.ip` gives it (the peer, or behind a trusted proxy). */
+  clientAddress(req: IncomingMessage): string;
   /** The route's decision: synchronous when everything is cached. */
   decide(
     input: DecisionInput & { service: string },
@@ -115,12 +117,12 @@ export function createDecisionLane(deps: DecisionLaneDeps): DecisionLane {
       return false;
     const psk = h["authorization-psk"];
     if (typeof psk !== "string" || psk.length === 0) return false;
-    return deps.retryAfter(req.socket.remoteAddress ?? "") === 0 && deps.authenticate(psk.trim()) !== null;
+    return deps.retryAfter(deps.clientAddress(req)) === 0 && deps.authenticate(psk.trim()) !== null;
   };
 
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
-    const ip = req.socket.remoteAddress ?? "";
+    const ip = deps.clientAddress(req);
     const given = req.headers["x-request-id"];
     const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     // a decision body nearly always arrives in one chunk: no string decoder, no concatenation
