@@ -10,7 +10,7 @@ import { FailureLimiter } from "./auth/failure-limiter.ts";
 import { KerberosAcceptor } from "./auth/kerberos.ts";
 import { OidcVerifier } from "./auth/oidc.ts";
 import { whoamiRoutes } from "./auth/whoami.routes.ts";
-import { parseNetworks } from "./config/networks.ts";
+import { clientAddress, inNetworks, parseNetworks } from "./config/networks.ts";
 import type { Config } from "./config/schema.ts";
 import { createDecider } from "./decisions/decisions.routes.ts";
 import { Decision, DecisionRequest } from "./decisions/decisions.schemas.ts";
@@ -76,6 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   let decisionLane: DecisionLane | null = null;
   // Ranger PDP's authorize and authorizeMulti lanes (src/ranger/pdp/index.ts), likewise.
   let pdpLane: Lane | null = null;
+  const trustedProxies = parseNetworks(config.trustedProxies).networks;
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger, childLoggerFactory: lazyChildLogger } : { logger: false }),
     bodyLimit: config.bodyLimitBytes,
@@ -84,6 +85,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    // X-Forwarded-For counts only from the configured proxies (request.ip; docs/operations.md)
+    trustProxy: (address: string) => inNetworks(trustedProxies, address),
     serverFactory: (handler) => {
       const server = createServer((req, res) => {
         if (decisionLane === null || !(decisionLane(req, res) || pdpLane?.(req, res))) handler(req, res);
@@ -167,6 +170,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(ariaRoutes(db));
   // What every fast lane shares: a request it read but cannot answer goes through Fastify whole.
   const laneFallback = {
+    clientAddress: (req: IncomingMessage) =>
+      clientAddress(req.socket.remoteAddress ?? "", req.headers["x-forwarded-for"], trustedProxies),
     replay: async (req: IncomingMessage, body: string) => {
       const answer = await app.inject({
         method: "POST",

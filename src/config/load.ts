@@ -111,6 +111,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   for (const problem of parseDelegation(config.rangerPdpDelegationUsers).problems) {
     issues.push(`GATEHOUSE_RANGER_PDP_DELEGATION_USERS: ${problem}`);
   }
+  for (const problem of parseNetworks(config.trustedProxies).problems) {
+    issues.push(`GATEHOUSE_TRUSTED_PROXIES: ${problem}`);
+  }
   if (issues.length > 0) throw new ConfigError(issues);
   return deepFreeze(config);
 }

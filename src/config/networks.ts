@@ -26,3 +26,35 @@ export function parseNetworks(text: string): { networks: BlockList | null; probl
   }
   return { networks: problems.length === 0 ? networks : null, problems };
 }
+
+/** Whether `address` (IPv4, IPv6 or IPv4-mapped IPv6) is in `networks`; false for a non-address. */
+export function inNetworks(networks: BlockList | null, address: string): boolean {
+  const family = isIP(address);
+  return networks !== null && family !== 0 && networks.check(address, family === 4 ? "ipv4" : "ipv6");
+}
+
+/**
+ * The client's address behind trusted proxies (`GATEHOUSE_TRUSTED_PROXIES`): walking from the
+ * socket's peer leftwards through `X-Forwarded-For` (each proxy appends the address it received
+ * from), the first address that is not a trusted proxy, or the leftmost when all are. A peer that
+ * is not a trusted proxy is the client, whatever the header claims, so a client cannot choose
+ * its address. This is the walk of `proxy-addr`, which Fastify applies to `request.ip` with the
+ * same list (app.ts); it is written out for the decision fast lane, which answers first.
+ */
+export function clientAddress(
+  peer: string,
+  forwardedFor: string | string[] | undefined,
+  trusted: BlockList | null,
+): string {
+  if (forwardedFor === undefined || !inNetworks(trusted, peer)) return peer;
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(",") : forwardedFor)
+    .split(",")
+    .map((hop) => hop.trim())
+    .reverse();
+  let address = peer;
+  for (const hop of hops) {
+    if (!inNetworks(trusted, address)) break;
+    address = hop;
+  }
+  return address;
+}

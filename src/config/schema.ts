@@ -167,13 +167,20 @@ export const configSchema = Type.Object(
       minimum: 1,
       default: 20,
       env: "GATEHOUSE_AUTH_FAILURE_LIMIT",
-      description: "Failed authentications one client address may make per window before it gets 429.",
+      description:
+        "Failed authentications per window that lock out a client address, and that put a credential identity (the general PSK, an API key, a service account, a token subject) under attack. An attempt is refused with 429 only when its address is locked out and the identity it presents is under attack, so a correct credential still works from any other address, and from the locked-out address when that credential is not the one being guessed (docs/operations.md).",
     }),
     authFailureWindowSeconds: Type.Integer({
       minimum: 1,
       default: 60,
       env: "GATEHOUSE_AUTH_FAILURE_WINDOW_SECONDS",
       description: "Length of the failed-authentication window.",
+    }),
+    trustedProxies: Type.String({
+      default: "",
+      env: "GATEHOUSE_TRUSTED_PROXIES",
+      description:
+        "Comma-separated addresses and CIDR blocks (IPv4 or IPv6) of the reverse proxies in front of Gatehouse. A request arriving from one of them is attributed to the address its `X-Forwarded-For` names (read right to left, past every trusted proxy); from any other peer the header is ignored. The client address is what failed-authentication lockouts count, audit events record and policy conditions see. Empty: no proxy is trusted and every client is its socket's peer, so behind a proxy all clients share the proxy's address.",
     }),
     shutdownGraceSeconds: Type.Integer({
       minimum: 0,

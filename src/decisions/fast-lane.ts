@@ -22,6 +22,8 @@ export interface DecisionLaneDeps<In = DecisionInput & { service: string }, Out 
   authenticate(req: IncomingMessage): Caller | null;
   /** Seconds a client address must wait after failed authentications (0: none). */
   retryAfter(ip: string): number;
+  /** The client's address as Fastify's `request.ip` gives it (the peer, or behind a trusted proxy). */
+  clientAddress(req: IncomingMessage): string;
   /** The route's decision: synchronous when everything is cached. */
   decide(input: In, ctx: { ip: string; id: string; caller: Caller }): Out | Promise<Out>;
   /** The route's body schema and answer schema, compiled here with the route's own options. */
@@ -126,13 +128,13 @@ export function createDecisionLane<In = DecisionInput & { service: string }, Out
     if (!(length > 0 && length <= deps.bodyLimit)) return null;
     if (h["idempotency-key"] !== undefined || h.expect !== undefined || h["transfer-encoding"] !== undefined)
       return null;
-    if (deps.retryAfter(req.socket.remoteAddress ?? "") !== 0) return null;
+    if (deps.retryAfter(deps.clientAddress(req)) !== 0) return null;
     return deps.authenticate(req);
   };
 
   const serve = (req: IncomingMessage, res: ServerResponse, caller: Caller): void => {
     const started = performance.now();
-    const ip = req.socket.remoteAddress ?? "";
+    const ip = deps.clientAddress(req);
     const given = req.headers["x-request-id"];
     const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     // a decision body nearly always arrives in one chunk: no string decoder, no concatenation

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { authorize } from "../auth/abilities.ts";
 import { type Actor, ANONYMOUS } from "../auth/actor.ts";
 import type { Authenticator } from "../auth/authenticator.ts";
+import { credentialIdentity } from "../auth/credential-identity.ts";
 import type { FailureLimiter } from "../auth/failure-limiter.ts";
 import { AppError, InvalidCredentials, TooManyAuthFailures, Unauthenticated } from "../errors.ts";
 import { appendOnSend, isWriteRoute } from "./route-hooks.ts";
@@ -45,7 +46,11 @@ const NATIVE_HINT = "Authorization-PSK, a Bearer token or Basic credentials";
 
 /**
  * Authenticates every request before its body is validated, then checks the route's declared
- * ability. A client address with too many failures gets 429 before its credentials are even read.
+ * ability. Failures are counted per client address and per credential identity; an attempt is
+ * refused with 429 before its credential is verified only when its address is locked out and the
+ * identity it presents is under attack, and a wrong credential from a locked-out address gets 429
+ * (the rule: `FailureLimiter`). The client address is `request.ip`: the socket's peer, or what a
+ * trusted proxy forwarded (`GATEHOUSE_TRUSTED_PROXIES`).
  *
  * The hook is callback-style and completes synchronously when the credential resolves without
  * I/O (the general PSK, a recently verified key or token): no promise and no extra microtask on
@@ -65,13 +70,12 @@ export function installAuthentication(
     const ability = config.ability;
     if (!ability || ability === "public") return done();
     const challenge = config.challenge ?? WWW_AUTHENTICATE;
-    const retryAfter = limiter.retryAfter(request.ip);
-    if (retryAfter > 0) {
-      return done(
-        TooManyAuthFailures(`too many failed authentication attempts; retry in ${retryAfter} s`, {
-          headers: { "retry-after": String(retryAfter) },
-        }),
-      );
+    const address = request.ip;
+    const identity = credentialIdentity(request.headers);
+    const lockedOut = limiter.retryAfter(address);
+    if (lockedOut > 0 && identity !== null) {
+      const refused = limiter.refusal(address, identity);
+      if (refused > 0) return done(tooManyFailures(refused));
     }
     const admit = (actor: Actor | null): void => {
       if (!actor) {
@@ -103,8 +107,9 @@ export function installAuthentication(
     };
     const reject = (err: unknown): void => {
       if (err instanceof AppError && err.status === 401) {
-        limiter.fail(request.ip);
-        done(withChallenge(err, challenge));
+        limiter.fail(address, identity ?? "none");
+        // a locked-out address learns nothing more from a wrong guess than that it is locked out
+        done(lockedOut > 0 ? tooManyFailures(limiter.retryAfter(address) || lockedOut) : withChallenge(err, challenge));
         return;
       }
       done(err as Error);
@@ -128,6 +133,12 @@ export function installAuthentication(
       if (!READ_METHODS.has(request.method) && reply.statusCode < 400) authenticator.forgetCredentials();
       done(null, payload);
     });
+  });
+}
+
+function tooManyFailures(retryAfter: number): AppError {
+  return TooManyAuthFailures(`too many failed authentication attempts; retry in ${retryAfter} s`, {
+    headers: { "retry-after": String(retryAfter) },
   });
 }
 

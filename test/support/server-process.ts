@@ -3,6 +3,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 /** The CLI's entry point, for tests that run `gatehouse` as a process. */
 export const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 
+const OUTPUT_KEPT = 256 * 1024;
+
 /** A `gatehouse serve` child process. */
 export interface ServerProcess {
   child: ChildProcess;
@@ -31,10 +33,14 @@ export function startServerProcess(env: Record<string, string>, timeoutMs = 150_
       child.kill("SIGKILL");
       reject(new Error(`server did not start:\n${output}`));
     }, timeoutMs);
+    let listening = false;
     const onData = (chunk: Buffer) => {
-      output += chunk.toString();
+      // the tail is kept (a busy server logs every request); startup lines are read before that
+      output = (output + chunk.toString()).slice(-OUTPUT_KEPT);
+      if (listening) return;
       const match = /"url":"(http:[^"]+)".*"msg":"gatehouse listening"/.exec(output);
       if (match?.[1]) {
+        listening = true;
         clearTimeout(timer);
         resolve({ child, url: match[1], output: () => output, exited });
       }
