@@ -37,7 +37,7 @@ export async function installRangerPdp(
     db: Db;
     authenticator: Authenticator;
     limiter: FailureLimiter;
-    lane: Pick<DecisionLaneDeps, "replay" | "bodyLimit" | "log">;
+    lane: Pick<DecisionLaneDeps, "replay" | "bodyLimit" | "log" | "clientAddress">;
   },
 ): Promise<Lane> {
   const { config } = deps;
