@@ -166,11 +166,12 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
     const info: ResultInfo = { access: { decision: decisionOf(out), policy: policyOf(out) } };
     const keys = Object.keys(input.resource);
     const applied = { extra, onlyApplied: true };
-    if (supports(live, 2, keys)) {
+    const kinds = policyKinds(live);
+    if (kinds.rowFilter && supports(live, 2, keys)) {
       const rf = finish(live, { ...input, policyType: "rowfilter" }, principals, ctx, false, applied);
       if (rf.determined && rf.filterExpr?.trim()) info.rowFilter = { filterExpr: rf.filterExpr, policy: policyOf(rf) };
     }
-    if (supports(live, 1, keys)) {
+    if (kinds.mask && supports(live, 1, keys)) {
       const dm = finish(live, { ...input, policyType: "datamask" }, principals, ctx, false, applied);
       if (dm.determined && dm.maskType?.trim()) {
         info.dataMask = { maskType: dm.maskType, policy: policyOf(dm) };
@@ -370,6 +371,28 @@ function principalInput(user: UserInfo) {
 /** A user the directory does not know is decided with what the request gives, as Ranger does. */
 function unknownUser(input: { groups?: string[] | undefined; roles?: string[] | undefined }): Principals {
   return { groups: input.groups ?? [], roles: input.roles ?? [] };
+}
+
+const kindsByEngine = new WeakMap<LiveEngine, { version: number; rowFilter: boolean; mask: boolean }>();
+
+/**
+ * Whether the service has any row-filter or data-mask policy (tag services may mask), per policy
+ * version: where none exists the engine's answer is known to be empty, and its evaluation is
+ * skipped on the hot path.
+ */
+function policyKinds(live: LiveEngine): { rowFilter: boolean; mask: boolean } {
+  let kinds = kindsByEngine.get(live);
+  if (kinds === undefined || kinds.version !== live.version) {
+    let rowFilter = false;
+    let mask = live.tag !== null;
+    for (const policy of live.policies.values()) {
+      if (policy.policyType === 2) rowFilter = true;
+      else if (policy.policyType === 1) mask = true;
+    }
+    kinds = { version: live.version, rowFilter, mask };
+    kindsByEngine.set(live, kinds);
+  }
+  return kinds;
 }
 
 /** Whether the def's hierarchies of `policyType` include exactly these resource keys. */
