@@ -127,7 +127,9 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
         const subs: Record<string, ResultInfo> = {};
         for (const sub of subResources) {
           const subElements = withSubResource(live.def, elements, sub);
-          const subExtra = { ...extra, resource: { ...extra.resource, elements: subElements } };
+          const subExtra = extra?.resource
+            ? { ...extra, resource: { ...extra.resource, elements: subElements } }
+            : extra;
           const subResult = evaluate(live, { ...input, resource: subElements }, principals, ctx, subExtra);
           foldInto(subResult.access, derived);
           subs[sub] = subResult;
@@ -160,7 +162,7 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
     input: DecisionInput,
     principals: Principals,
     ctx: PdpContext,
-    extra: Partial<RangerAccessRequest>,
+    extra: Partial<RangerAccessRequest> | undefined,
   ): ResultInfo => {
     const out = finish(live, input, principals, ctx, true, { extra });
     const info: ResultInfo = { access: { decision: decisionOf(out), policy: policyOf(out) } };
@@ -337,13 +339,14 @@ function engineExtras(
   context: AccessContext,
   user: UserInfo,
   elements: Record<string, string>,
-): Partial<RangerAccessRequest> & { resource: RangerAccessRequest["resource"] } {
+): Partial<RangerAccessRequest> | undefined {
   const owner = resource.attributes?.OWNER;
   const info = context.additionalInfo ?? {};
-  const extra: Partial<RangerAccessRequest> & { resource: RangerAccessRequest["resource"] } = {
-    resource: owner === undefined || owner === null ? { elements } : { elements, ownerUser: String(owner) },
-    clientIPAddress: context.clientIpAddress ?? undefined,
-  };
+  // Only what the request gives: the common request then reaches the engine exactly as a native
+  // decision does (the caller's address stands in for a missing `clientIpAddress`).
+  const extra: Partial<RangerAccessRequest> = {};
+  if (owner !== undefined && owner !== null) extra.resource = { elements, ownerUser: String(owner) };
+  if (context.clientIpAddress) extra.clientIPAddress = context.clientIpAddress;
   if (context.accessTime && context.accessTime > 0) extra.accessTime = context.accessTime;
   if (context.forwardedIpAddresses) extra.forwardedAddresses = context.forwardedIpAddresses;
   if (info.clientType !== undefined) extra.clientType = String(info.clientType);
@@ -356,7 +359,7 @@ function engineExtras(
     for (const [k, v] of Object.entries(user.attributes)) attributes[k] = String(v);
     extra.userStore = { userAttributes: { [user.name as string]: attributes } };
   }
-  return extra;
+  return Object.keys(extra).length > 0 ? extra : undefined;
 }
 
 /** Groups and roles as given (empty lists count as not given), for the directory lookup. */
