@@ -181,7 +181,17 @@ describe(`Frontier groups (${TEST_BACKEND})`, () => {
       url: `${base("default")}/${group.id}/users/${member.id}`,
       headers: admin,
     });
-    expect(notMember.statusCode).toBe(404);
+    // not a member: success without change, as Frontier's SDK documents
+    expect(notMember.statusCode, notMember.body).toBe(200);
+    expect(notMember.json()).toEqual({});
+  });
+
+  it("answers an unknown /v1beta1 path with a google.rpc.Status, as grpc-gateway does", async () => {
+    const res = await t.request({ method: "GET", url: "/v1beta1/organizations", headers: admin });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toEqual({ code: 5, message: "Not Found", details: [] });
+    const elsewhere = await t.request({ method: "GET", url: "/v1/no-such-route" });
+    expect(elsewhere.json().code).toBe("ROUTE_NOT_FOUND");
   });
 
   it("authenticates with Basic client credentials and bearer api keys; 401 and 403 in Frontier's shape", async () => {

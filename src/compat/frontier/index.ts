@@ -5,11 +5,11 @@ import type { Actor } from "../../auth/actor.ts";
 import { groupsOfUser, membersOfGroup } from "../../directory/effective.ts";
 import { fail } from "../../directory/fail.ts";
 import { createGroup, deleteGroup, getGroupRow, updateGroup } from "../../directory/groups.service.ts";
-import { removeMember } from "../../directory/members.service.ts";
+import { putMember, removeMember } from "../../directory/members.service.ts";
 import { assertSameOrg } from "../../directory/org-scope.ts";
 import { findOrgByName, getOrgRow } from "../../directory/orgs.service.ts";
 import { getUserRow } from "../../directory/users.service.ts";
-import { GroupNotFound, OrgNotFound, ValidationFailed } from "../../errors.ts";
+import { AppError, GroupNotFound, MemberNotFound, OrgNotFound, ValidationFailed } from "../../errors.ts";
 import { IdParams } from "../../http/schemas.ts";
 import type { Db, Queryable } from "../../storage/db.ts";
 import type { GroupRow, OrgRow } from "../../storage/schema.ts";
@@ -19,6 +19,7 @@ import { FRONTIER_CHALLENGE, frontierCredentials } from "./credentials.ts";
 import { frontierErrorShape, frontierErrors } from "./errors.ts";
 import { presentFrontierGroup, presentFrontierUser, rolePairOf, STATE_KEY, stateOf } from "./present.ts";
 import {
+  AddGroupUsersBody,
   Empty,
   GroupRequestBody,
   GroupResponse,
@@ -84,6 +85,15 @@ async function withMembers(db: Queryable, group: GroupRow, users: boolean, count
 export function frontierRoutes(db: Db): FastifyPluginAsyncTypebox {
   return async (app) => {
     acceptEmptyJsonBody(app);
+    // grpc-gateway answers a path it does not route with a google.rpc.Status too (code 5)
+    await app.register(
+      async (scope) => {
+        scope.setNotFoundHandler((_request, reply) =>
+          reply.code(404).send({ code: 5, message: "Not Found", details: [] }),
+        );
+      },
+      { prefix: "/v1beta1" },
+    );
     app.post(
       "/v1beta1/organizations/:org_id/groups",
       {
@@ -271,7 +281,7 @@ export function frontierRoutes(db: Db): FastifyPluginAsyncTypebox {
           tags: TAGS,
           summary: "Remove group user (Frontier RemoveGroupUser)",
           description:
-            "Removing a user who is not a direct member is 404 (code 5); removing the last owner is 400 (code 3), atomically guarded.",
+            "Removing a user who is not a direct member succeeds without change, as the SDK documents; removing the last owner is 400 (code 3), atomically guarded.",
           params: OrgGroupUserParams,
           response: { 200: Empty, ...frontierErrors(400, 401, 403, 404, 500) },
         },
@@ -280,7 +290,45 @@ export function frontierRoutes(db: Db): FastifyPluginAsyncTypebox {
         const org = await orgOf(db.kysely, request.actor, request.params.org_id);
         await db.transaction(async (tx) => {
           await groupOf(tx, org, request.params.id);
-          await removeMember(tx, auditContextOf(request), request.params.id, request.params.user_id);
+          try {
+            await removeMember(tx, auditContextOf(request), request.params.id, request.params.user_id);
+          } catch (err) {
+            // Frontier removes the relation if there is one: not a member is success, unchanged
+            if (!(err instanceof AppError && err.code === MemberNotFound.code)) throw err;
+          }
+        });
+        return {};
+      },
+    );
+
+    app.post(
+      "/v1beta1/organizations/:org_id/groups/:id/users",
+      {
+        config: write,
+        schema: {
+          tags: TAGS,
+          summary: "Add group users (Frontier AddGroupUsers)",
+          description:
+            "Adds each user as a member; users already in the group keep their role. An unknown user is 404 (code 5) and nothing is added.",
+          params: OrgGroupParams,
+          body: AddGroupUsersBody,
+          response: { 200: Empty, ...frontierErrors(400, 401, 403, 404, 500) },
+        },
+      },
+      async (request) => {
+        const org = await orgOf(db.kysely, request.actor, request.params.org_id);
+        const ctx = auditContextOf(request);
+        await db.transaction(async (tx) => {
+          await groupOf(tx, org, request.params.id);
+          for (const userId of new Set(request.body.user_ids ?? [])) {
+            const member = await tx
+              .selectFrom("group_members")
+              .where("group_id", "=", request.params.id)
+              .where("user_id", "=", userId)
+              .select("role")
+              .executeTakeFirst();
+            if (!member) await putMember(tx, ctx, request.params.id, userId, "member");
+          }
         });
         return {};
       },

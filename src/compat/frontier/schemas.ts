@@ -56,6 +56,12 @@ export const GroupResponse = Type.Object({ group: FrontierGroup }, { title: "Fro
 export const GroupsResponse = Type.Object({ groups: Type.Array(FrontierGroup) }, { title: "FrontierGroupsResponse" });
 export const Empty = Type.Object({}, { title: "FrontierEmpty" });
 
+/** `AddGroupUsersRequest` body: the users to add as members. */
+export const AddGroupUsersBody = Type.Object(
+  { user_ids: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 10_000 })) },
+  { title: "FrontierAddGroupUsersRequest" },
+);
+
 export const FrontierRole = Type.Object(
   {
     id: Type.String(),

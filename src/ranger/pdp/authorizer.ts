@@ -127,7 +127,9 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
         const subs: Record<string, ResultInfo> = {};
         for (const sub of subResources) {
           const subElements = withSubResource(live.def, elements, sub);
-          const subExtra = { ...extra, resource: { ...extra.resource, elements: subElements } };
+          const subExtra = extra?.resource
+            ? { ...extra, resource: { ...extra.resource, elements: subElements } }
+            : extra;
           const subResult = evaluate(live, { ...input, resource: subElements }, principals, ctx, subExtra);
           foldInto(subResult.access, derived);
           subs[sub] = subResult;
@@ -160,13 +162,14 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
     input: DecisionInput,
     principals: Principals,
     ctx: PdpContext,
-    extra: Partial<RangerAccessRequest>,
+    extra: Partial<RangerAccessRequest> | undefined,
   ): ResultInfo => {
     const out = finish(live, input, principals, ctx, "body.resource", true, undefined, { extra });
     const info: ResultInfo = { access: { decision: decisionOf(out), policy: policyOf(out) } };
     const keys = Object.keys(input.resource);
     const applied = { extra, onlyApplied: true };
-    if (supports(live, 2, keys)) {
+    const kinds = policyKinds(live);
+    if (kinds.rowFilter && supports(live, 2, keys)) {
       const rf = finish(
         live,
         { ...input, policyType: "rowfilter" },
@@ -179,7 +182,7 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
       );
       if (rf.determined && rf.filterExpr?.trim()) info.rowFilter = { filterExpr: rf.filterExpr, policy: policyOf(rf) };
     }
-    if (supports(live, 1, keys)) {
+    if (kinds.mask && supports(live, 1, keys)) {
       const dm = finish(
         live,
         { ...input, policyType: "datamask" },
@@ -354,13 +357,14 @@ function engineExtras(
   context: AccessContext,
   user: UserInfo,
   elements: Record<string, string>,
-): Partial<RangerAccessRequest> & { resource: RangerAccessRequest["resource"] } {
+): Partial<RangerAccessRequest> | undefined {
   const owner = resource.attributes?.OWNER;
   const info = context.additionalInfo ?? {};
-  const extra: Partial<RangerAccessRequest> & { resource: RangerAccessRequest["resource"] } = {
-    resource: owner === undefined || owner === null ? { elements } : { elements, ownerUser: String(owner) },
-    clientIPAddress: context.clientIpAddress ?? undefined,
-  };
+  // Only what the request gives: the common request then reaches the engine exactly as a native
+  // decision does (the caller's address stands in for a missing `clientIpAddress`).
+  const extra: Partial<RangerAccessRequest> = {};
+  if (owner !== undefined && owner !== null) extra.resource = { elements, ownerUser: String(owner) };
+  if (context.clientIpAddress) extra.clientIPAddress = context.clientIpAddress;
   if (context.accessTime && context.accessTime > 0) extra.accessTime = context.accessTime;
   if (context.forwardedIpAddresses) extra.forwardedAddresses = context.forwardedIpAddresses;
   if (info.clientType !== undefined) extra.clientType = String(info.clientType);
@@ -373,7 +377,7 @@ function engineExtras(
     for (const [k, v] of Object.entries(user.attributes)) attributes[k] = String(v);
     extra.userStore = { userAttributes: { [user.name as string]: attributes } };
   }
-  return extra;
+  return Object.keys(extra).length > 0 ? extra : undefined;
 }
 
 /** Groups and roles as given (empty lists count as not given), for the directory lookup. */
@@ -388,6 +392,28 @@ function principalInput(user: UserInfo) {
 /** A user the directory does not know is decided with what the request gives, as Ranger does. */
 function unknownUser(input: { groups?: string[] | undefined; roles?: string[] | undefined }): Principals {
   return { groups: input.groups ?? [], roles: input.roles ?? [] };
+}
+
+const kindsByEngine = new WeakMap<LiveEngine, { version: number; rowFilter: boolean; mask: boolean }>();
+
+/**
+ * Whether the service has any row-filter or data-mask policy (tag services may mask), per policy
+ * version: where none exists the engine's answer is known to be empty, and its evaluation is
+ * skipped on the hot path.
+ */
+function policyKinds(live: LiveEngine): { rowFilter: boolean; mask: boolean } {
+  let kinds = kindsByEngine.get(live);
+  if (kinds === undefined || kinds.version !== live.version) {
+    let rowFilter = false;
+    let mask = live.tag !== null;
+    for (const policy of live.policies.values()) {
+      if (policy.policyType === 2) rowFilter = true;
+      else if (policy.policyType === 1) mask = true;
+    }
+    kinds = { version: live.version, rowFilter, mask };
+    kindsByEngine.set(live, kinds);
+  }
+  return kinds;
 }
 
 /** Whether the def's hierarchies of `policyType` include exactly these resource keys. */

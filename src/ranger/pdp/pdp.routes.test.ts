@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serviceAccountHeaders } from "../../../test/support/credentials.ts";
+import { uniqueName } from "../../../test/support/factories.ts";
 import { type TestApp, testApp } from "../../../test/support/test-app.ts";
 import { seedHiveService } from "./pdp-seed.ts";
 
@@ -75,6 +76,48 @@ describe("POST /authz/v1/authorize", () => {
     expect(["DENY", "NOT_DETERMINED"]).toContain(body.decision);
     expect(body.permissions.select.rowFilter).toBeUndefined();
     expect(body.permissions.drop.access.decision).not.toBe("ALLOW");
+  });
+
+  it("sees a row filter added after the service's first decision", async () => {
+    const service = uniqueName("hive_rf");
+    expect(
+      (await t.request({ method: "POST", url: "/v1/services", payload: { name: service, type: "hive" } })).statusCode,
+    ).toBe(201);
+    const table = { database: { values: ["default"] }, table: { values: ["t1"] } };
+    const grant = await t.request({
+      method: "POST",
+      url: `/v1/services/${service}/policies`,
+      payload: {
+        name: "p",
+        resources: { ...table, column: { values: ["*"] } },
+        policyItems: [{ users: [seed.alice], accesses: [{ type: "select" }] }],
+      },
+    });
+    expect(grant.statusCode, grant.body).toBe(201);
+    const ask = async () =>
+      (
+        await pdp("authorize", seed.alice, {
+          user: { name: seed.alice },
+          access: access("table:default/t1", ["select"]),
+          context: { serviceName: service },
+        })
+      ).json();
+    expect((await ask()).permissions.select.rowFilter).toBeUndefined();
+    const filter = await t.request({
+      method: "POST",
+      url: `/v1/services/${service}/policies`,
+      payload: {
+        name: "rf",
+        policyType: 2,
+        resources: table,
+        policyItems: [],
+        rowFilterPolicyItems: [
+          { users: [seed.alice], accesses: [{ type: "select" }], rowFilterInfo: { filterExpr: "x > 1" } },
+        ],
+      },
+    });
+    expect(filter.statusCode, filter.body).toBe(201);
+    expect((await ask()).permissions.select.rowFilter?.filterExpr).toBe("x > 1");
   });
 
   it("needs a delegation user to ask about another user or to supply groups, roles or resource attributes", async () => {
