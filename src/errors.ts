@@ -144,6 +144,11 @@ export const GroupNotEmpty = defineError(
   409,
   "the group has children or members; delete with force=true to remove them",
 );
+export const PrincipalInPolicies = defineError(
+  "PRINCIPAL_IN_POLICIES",
+  409,
+  "policies name the user, group or role; delete with force=true to remove it from them",
+);
 export const MetadataInvalid = defineError(
   "METADATA_INVALID",
   422,

@@ -6,6 +6,7 @@ import { DataDirInUse } from "../storage/data-dir-lock.ts";
 import { migrate } from "../storage/migrate.ts";
 import { VERSION } from "../version.ts";
 import { checkCommand } from "./check-command.ts";
+import { CliError } from "./cli-error.ts";
 import { testCommand } from "./test-command.ts";
 import { whoCommand } from "./who-command.ts";
 
@@ -76,15 +77,16 @@ export async function buildCli(): Promise<Command> {
       process.stdout.write(`gatehouse ${VERSION} (node ${process.versions.node})\n`);
     });
 
-  program.addCommand(testCommand());
-  program.addCommand(checkCommand());
-  program.addCommand(whoCommand());
+  // addCommand does not pass exitOverride on: without it a usage error in these commands would
+  // make commander exit(1) itself, which `check` uses for "denied"
+  for (const command of [testCommand(), checkCommand(), whoCommand()]) program.addCommand(command.exitOverride());
   return program;
 }
 
 /**
  * Runs the CLI and returns the exit code: 0 on success, 2 for invalid configuration or usage
- * (the message names the setting and the rule), 1 for any other failure.
+ * (the message names the setting and the rule) and for any failure of a client command (`check`,
+ * `who`: one line, no stack trace; `check` exits 1 for "denied"), 1 for any other failure.
  */
 export async function runCli(argv: string[]): Promise<number> {
   const program = await buildCli();
@@ -95,6 +97,10 @@ export async function runCli(argv: string[]): Promise<number> {
     if (err instanceof ConfigError) {
       process.stderr.write(`gatehouse: ${err.message}\n`);
       return 2;
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return err.exitCode;
     }
     if (err instanceof CommanderError) return err.exitCode === 1 ? 2 : err.exitCode;
     if (err instanceof DataDirInUse) {

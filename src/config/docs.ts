@@ -13,6 +13,34 @@ function typeOf(schema: DocumentedSchema): string {
   return schema.type ?? "string";
 }
 
+/**
+ * Environment variables the code reads directly rather than through the settings schema: the
+ * server's secret (kept out of config files on purpose) and the client commands' connection.
+ * `test/docs/docs-references.test.ts` fails when src reads a GATEHOUSE_* variable missing here.
+ */
+const OTHER_VARIABLES: [string, string, string][] = [
+  [
+    "GATEHOUSE_SECRET_KEY",
+    "the server",
+    "Secret that encrypts stored identity-source bind credentials (any string; its SHA-256 is the key). Keep it outside the database and set the same value on every server. When unset, a random key is generated once and kept in the database's settings table, which still keeps credentials out of a dump of the sources table alone. Changing it makes stored bind credentials unreadable: set them again.",
+  ],
+  [
+    "GATEHOUSE_SERVER",
+    "`gatehouse check`, `gatehouse who`",
+    "URL of the server the client commands ask (`--server`); default `http://127.0.0.1:8080`.",
+  ],
+  [
+    "GATEHOUSE_PSK",
+    "`gatehouse check`, `gatehouse who`",
+    "The general pre-shared key the client commands send (`--psk`); the same variable also sets the server's general PSK (above).",
+  ],
+  [
+    "GATEHOUSE_API_KEY",
+    "`gatehouse check`, `gatehouse who`",
+    "A user's API key the client commands send instead of the PSK (`--api-key`); it wins over GATEHOUSE_PSK.",
+  ],
+];
+
 /** Renders docs/config.md from the schema, so the reference can never disagree with the code. */
 export function renderConfigDoc(): string {
   const required = new Set<string>(configSchema.required ?? []);
@@ -38,6 +66,12 @@ export function renderConfigDoc(): string {
     "| variable | file key | type | default | meaning |",
     "|---|---|---|---|---|",
     ...rows,
+    "",
+    "## Read outside the settings above",
+    "",
+    "| variable | read by | meaning |",
+    "|---|---|---|",
+    ...OTHER_VARIABLES.map(([name, by, meaning]) => `| \`${name}\` | ${by} | ${meaning} |`),
     "",
   ].join("\n");
 }

@@ -27,7 +27,8 @@ export interface DecisionInput {
   groups?: string[] | undefined;
   roles?: string[] | undefined;
   resource: Record<string, string | string[]>;
-  accessType?: string | undefined;
+  /** Never empty (the schema requires it): any access is asked for as `_any`. */
+  accessType: string;
   action?: string | undefined;
   policyType?: "access" | "datamask" | "rowfilter" | undefined;
   context?: Record<string, unknown> | undefined;
@@ -70,7 +71,7 @@ export interface DecisionRecord {
   reason: string;
 }
 
-const SPECIAL_ACCESS = new Set(["", "_any", "_admin", "_super_user"]);
+const SPECIAL_ACCESS = new Set(["_any", "_admin", "_super_user"]);
 const POLICY_TYPES = { access: 0, datamask: 1, rowfilter: 2 } as const;
 
 /** Resource and access-type names a service-def allows, computed once per def object. */
@@ -197,7 +198,7 @@ export function toEngineRequest(
 ): RangerAccessRequest {
   const req: RangerAccessRequest = {
     resource: { elements: input.resource },
-    accessType: input.accessType ?? "",
+    accessType: input.accessType,
     user: input.user,
     userGroups: groups,
     // A non-empty list stops the engine from computing roles from its (empty) role store.
@@ -289,7 +290,7 @@ export function recordOf(
     user: input.user,
     groups,
     roles,
-    accessType: input.accessType ?? "",
+    accessType: input.accessType,
     action: input.action ?? null,
     resource: resourceKey(live, input.resource),
     policyType: POLICY_TYPES[input.policyType ?? "access"],

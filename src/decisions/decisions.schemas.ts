@@ -23,9 +23,13 @@ export const DecisionRequestFields = {
   resource: Type.Record(Type.String({ pattern: "^[A-Za-z0-9_.-]{1,128}$" }), ResourceValue, {
     description: "Resource elements by the service-def's resource names, e.g. `{catalog, schema, table, column}`",
   }),
-  accessType: Type.Optional(
-    Type.String({ maxLength: 128, description: "Access type (`select`, ...); empty or `_any` for any access" }),
-  ),
+  // Required and never empty: Ranger reads an empty access type as "any access", so a client
+  // that forgot the field would be told "allowed" when the user may do anything at all there.
+  accessType: Type.String({
+    minLength: 1,
+    maxLength: 128,
+    description: "Access type (`select`, ...); `_any` asks whether any access is allowed (Ranger's empty access type)",
+  }),
   action: Type.Optional(Type.String({ maxLength: 256, description: "The host's action name (audit only)" })),
   policyType: Type.Optional(
     Type.Union([Type.Literal("access"), Type.Literal("datamask"), Type.Literal("rowfilter")], {

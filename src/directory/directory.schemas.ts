@@ -366,5 +366,18 @@ export const Metaschema = Type.Record(Type.String(), Type.Unknown(), {
 
 export const UserGroupParams = Type.Object({ id: Uuid, userId: Uuid });
 export const ForceQuery = Type.Object({
-  force: Type.Boolean({ default: false, description: "Also delete children and memberships, each audited" }),
+  force: Type.Boolean({
+    default: false,
+    description:
+      "Also delete children and memberships, and remove the groups from the policies naming them (each a new policy version), each audited",
+  }),
+});
+
+/** `?force=true` of the user and role deletes: remove the principal from the policies naming it. */
+export const PolicyForceQuery = Type.Object({
+  force: Type.Boolean({
+    default: false,
+    description:
+      "Remove the principal from the policies naming it (each a new policy version, audited) instead of refusing with 409 `PRINCIPAL_IN_POLICIES`",
+  }),
 });

@@ -113,7 +113,7 @@ export function groupRoutes(db: Db): FastifyPluginAsyncTypebox {
           tags: ["directory"],
           summary: "Delete a group",
           description:
-            "409 `GROUP_NOT_EMPTY` when it has children or members, unless `force=true`, which removes them (each removal audited).",
+            "409 `GROUP_NOT_EMPTY` when it has children or members, and 409 `PRINCIPAL_IN_POLICIES` listing the policies that name it (or a subgroup), unless `force=true`, which removes them (each removal audited) and removes the groups from those policies (each a new policy version; Ranger's forceDelete).",
           params: IdParams,
           querystring: ForceQuery,
           response: { 204: Type.Null() },

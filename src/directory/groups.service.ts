@@ -3,6 +3,7 @@ import { sql } from "kysely";
 import { type AuditContext, auditRow, recordAudit, recordAuditMany } from "../audit/audit.service.ts";
 import { GroupNameTaken, GroupNotEmpty, GroupNotFound, ReferenceNotFound, ValidationFailed } from "../errors.ts";
 import { verifyDirectoryGroup } from "../identity-sources/directory-check.ts";
+import { releasePrincipal } from "../policies/principal-references.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
 import type { GroupRow } from "../storage/schema.ts";
 import { defaultOrgId } from "./default-org.ts";
@@ -340,11 +341,20 @@ export async function updateGroup(tx: Tx, ctx: AuditContext, id: string, input: 
 /**
  * Deletes a group. One with children or members is refused unless `force`, which deletes its
  * subtree deepest first, removing each membership and each binding of the deleted groups
- * explicitly so every removal has its own audit event.
+ * explicitly so every removal has its own audit event. A group that policies name is refused
+ * unless `forcePolicies` (by default `force`), which removes it from those policies first, each
+ * a new policy version (see releasePrincipal): no policy is left naming a group that is gone.
  *
  * @throws GROUP_NOT_EMPTY (409) with the counts in `meta` when not forced.
+ * @throws PRINCIPAL_IN_POLICIES (409) listing the policies when policies name a deleted group.
  */
-export async function deleteGroup(tx: Tx, ctx: AuditContext, id: string, force = false): Promise<void> {
+export async function deleteGroup(
+  tx: Tx,
+  ctx: AuditContext,
+  id: string,
+  force = false,
+  forcePolicies = force,
+): Promise<void> {
   const group = await getGroupRow(tx, id);
   await lockHierarchy(tx, group.org_id, "exclusive");
   const subtree = await tx
@@ -369,6 +379,17 @@ export async function deleteGroup(tx: Tx, ctx: AuditContext, id: string, force =
       `group \`${group.name}\` has ${children} children and ${members.n} members; pass force=true to remove them`,
       { children, members: Number(members.n) },
     );
+  }
+  const doomed = subtree.map((g) => g.id);
+  for (const g of subtree) {
+    // the same name in another organisation keeps the policies' reference meaningful
+    const stillHeld = await tx
+      .selectFrom("groups")
+      .where("name", "=", g.name)
+      .where("id", "not in", doomed)
+      .select("id")
+      .executeTakeFirst();
+    await releasePrincipal(tx, ctx, "group", g.name, forcePolicies, stillHeld !== undefined);
   }
   for (const g of subtree) {
     const removed = await tx.deleteFrom("group_members").where("group_id", "=", g.id).returningAll().execute();

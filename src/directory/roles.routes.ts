@@ -7,6 +7,7 @@ import {
   CreateRoleBindingBody,
   CreateRoleBody,
   OrgQuery,
+  PolicyForceQuery,
   Role,
   RoleBinding,
   RoleBindingListQuery,
@@ -119,14 +120,16 @@ export function roleRoutes(db: Db): FastifyPluginAsyncTypebox {
         schema: {
           tags: ["directory"],
           summary: "Delete a role",
-          description: "Its bindings go with it. Built-in roles cannot be deleted.",
+          description:
+            "Its bindings go with it. Built-in roles cannot be deleted. 409 `PRINCIPAL_IN_POLICIES` listing the policies that name the role, unless `force=true`, which removes the role from them.",
           params: IdParams,
+          querystring: PolicyForceQuery,
           response: { 204: Type.Null() },
         },
       },
       async (request, reply) => {
         await roleIn(request.actor, request.params.id);
-        await db.transaction((tx) => deleteRole(tx, auditContextOf(request), request.params.id));
+        await db.transaction((tx) => deleteRole(tx, auditContextOf(request), request.params.id, request.query.force));
         return reply.code(204).send(null);
       },
     );

@@ -8,6 +8,7 @@ import {
   RoleNotFound,
   ValidationFailed,
 } from "../errors.ts";
+import { releasePrincipal } from "../policies/principal-references.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
 import type { RoleRow } from "../storage/schema.ts";
 import { fail } from "./fail.ts";
@@ -244,10 +245,24 @@ export async function updateRole(tx: Tx, ctx: AuditContext, id: string, input: U
   return view;
 }
 
-/** Deletes a custom role; its bindings and its place in other composites go with it (audited in `before`). */
-export async function deleteRole(tx: Tx, ctx: AuditContext, id: string): Promise<void> {
+/**
+ * Deletes a custom role; its bindings and its place in other composites go with it (audited in
+ * `before`). A role that policies name is refused unless `force`, which removes it from those
+ * policies (see releasePrincipal; Ranger's RoleDBStore refuses always).
+ *
+ * @throws PRINCIPAL_IN_POLICIES (409) listing the policies when policies name the role.
+ */
+export async function deleteRole(tx: Tx, ctx: AuditContext, id: string, force = false): Promise<void> {
   const current = await getRoleRow(tx, id);
   assertMutable(current);
+  // the same role name in another organisation keeps the policies' reference meaningful
+  const stillHeld = await tx
+    .selectFrom("roles")
+    .where("name", "=", current.name)
+    .where("id", "!=", id)
+    .select("id")
+    .executeTakeFirst();
+  await releasePrincipal(tx, ctx, "role", current.name, force, stillHeld !== undefined);
   const before = await viewOf(tx, current);
   const bindings = await tx.selectFrom("role_bindings").where("role_id", "=", id).select("id").execute();
   await tx.deleteFrom("roles").where("id", "=", id).execute();

@@ -8,6 +8,7 @@ import {
   EffectiveQuery,
   HeldRoleSchema,
   OrgQuery,
+  PolicyForceQuery,
   UpdateUserBody,
   User,
   UserGroup,
@@ -103,14 +104,16 @@ export function userRoutes(db: Db): FastifyPluginAsyncTypebox {
         schema: {
           tags: ["directory"],
           summary: "Delete a user",
-          description: "Removes the user's memberships and role bindings too, each removal audited.",
+          description:
+            "Removes the user's memberships and role bindings too, each removal audited. 409 `PRINCIPAL_IN_POLICIES` listing the policies that name the user, unless `force=true`, which removes the user from them (Ranger's forceDelete).",
           params: IdParams,
+          querystring: PolicyForceQuery,
           response: { 204: Type.Null() },
         },
       },
       async (request, reply) => {
         await userIn(request.actor, request.params.id);
-        await db.transaction((tx) => deleteUser(tx, auditContextOf(request), request.params.id));
+        await db.transaction((tx) => deleteUser(tx, auditContextOf(request), request.params.id, request.query.force));
         return reply.code(204).send(null);
       },
     );

@@ -1,5 +1,6 @@
 import { type AuditContext, recordAudit, recordAuditMany } from "../audit/audit.service.ts";
 import { ReferenceNotFound, UserNotFound, UsernameTaken } from "../errors.ts";
+import { releasePrincipal } from "../policies/principal-references.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
 import type { UserRow } from "../storage/schema.ts";
 import { fail, isUniqueViolation } from "./fail.ts";
@@ -178,10 +179,21 @@ export async function updateUser(tx: Tx, ctx: AuditContext, id: string, input: U
 
 /**
  * Deletes a user with its memberships and role bindings, each removal audited on its own, so the
- * trail shows what access disappeared with the user (Frontier issue #156).
+ * trail shows what access disappeared with the user (Frontier issue #156). A user that policies
+ * name is refused unless `force`, which removes it from those policies (see releasePrincipal).
+ *
+ * @throws PRINCIPAL_IN_POLICIES (409) listing the policies when policies name the user.
  */
-export async function deleteUser(tx: Tx, ctx: AuditContext, id: string): Promise<void> {
+export async function deleteUser(tx: Tx, ctx: AuditContext, id: string, force = false): Promise<void> {
   const user = await getUserRow(tx, id);
+  // the same username in another organisation keeps the policies' reference meaningful
+  const stillHeld = await tx
+    .selectFrom("users")
+    .where("username", "=", user.username)
+    .where("id", "!=", id)
+    .select("id")
+    .executeTakeFirst();
+  await releasePrincipal(tx, ctx, "user", user.username, force, stillHeld !== undefined);
   const memberships = await tx.deleteFrom("group_members").where("user_id", "=", id).returningAll().execute();
   const bindings = await tx
     .deleteFrom("role_bindings")

@@ -11,6 +11,7 @@ const GRPC = {
   NOT_FOUND: [5, 404],
   ALREADY_EXISTS: [6, 409],
   PERMISSION_DENIED: [7, 403],
+  FAILED_PRECONDITION: [9, 400],
   RESOURCE_EXHAUSTED: [8, 429],
   INTERNAL: [13, 500],
   UNAVAILABLE: [14, 503],
@@ -23,6 +24,9 @@ function grpcOf(error: AppError): keyof typeof GRPC {
   if (error.code === "REFERENCE_NOT_FOUND") return "NOT_FOUND";
   // Removing the last owner is invalid_argument in Frontier's RemoveGroupUser.
   if (error.code === "GROUP_LAST_OWNER") return "INVALID_ARGUMENT";
+  // A group that policies still name: gRPC's code for "not in the state the operation needs"
+  // (its own example is deleting a non-empty directory), not ALREADY_EXISTS.
+  if (error.code === "PRINCIPAL_IN_POLICIES") return "FAILED_PRECONDITION";
   if (error.status === 401) return "UNAUTHENTICATED";
   if (error.status === 403) return "PERMISSION_DENIED";
   if (error.status === 404) return "NOT_FOUND";

@@ -209,7 +209,7 @@ export function frontierRoutes(db: Db): FastifyPluginAsyncTypebox {
           tags: TAGS,
           summary: "Delete group (Frontier DeleteGroup)",
           description:
-            "Deletes the group with its memberships and its role bindings (each removal audited); subgroups made through the native API go with it.",
+            "Deletes the group with its memberships and its role bindings (each removal audited); subgroups made through the native API go with it. A group that data-access policies name is refused with `FAILED_PRECONDITION` (9, HTTP 400) listing them: remove it from the policies, or delete it with `DELETE /v1/groups/{id}?force=true`.",
           params: OrgGroupParams,
           response: { 200: Empty, ...frontierErrors(400, 401, 403, 404, 500) },
         },
@@ -218,7 +218,7 @@ export function frontierRoutes(db: Db): FastifyPluginAsyncTypebox {
         const org = await orgOf(db.kysely, request.actor, request.params.org_id);
         await db.transaction(async (tx) => {
           await groupOf(tx, org, request.params.id);
-          await deleteGroup(tx, auditContextOf(request), request.params.id, true);
+          await deleteGroup(tx, auditContextOf(request), request.params.id, true, false);
         });
         return {};
       },

@@ -309,16 +309,16 @@ export function puppetRoutes(db: Db): FastifyPluginAsyncTypebox {
           tags: TAGS,
           summary: "Delete a group",
           description:
-            "Deletes the group from Gatehouse with its memberships and role bindings; the directory is not touched.",
+            "Deletes the group from Gatehouse with its memberships and role bindings; the directory is not touched. A group that data-access policies name is refused (409 `conflict` listing them): remove it from the policies, or delete it with `DELETE /v1/groups/{id}?force=true`.",
           params: IdParams,
-          response: { 204: Type.Null(), ...puppetErrors(400, 401, 403, 404, 500) },
+          response: { 204: Type.Null(), ...puppetErrors(400, 401, 403, 404, 409, 500) },
         },
       },
       async (request, reply) => {
         const orgId = await resolveOrgId(db.kysely, request.actor, undefined);
         await db.transaction(async (tx) => {
           await groupIn(tx, orgId, request.params.id);
-          await deleteGroup(tx, auditContextOf(request), request.params.id, true);
+          await deleteGroup(tx, auditContextOf(request), request.params.id, true, false);
         });
         return reply.code(204).send(null);
       },

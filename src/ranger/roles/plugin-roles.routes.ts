@@ -210,7 +210,7 @@ export function pluginRoleRoutes(
           schema: {
             tags,
             summary: "Delete a role (Ranger deleteRole by id)",
-            description: `${adminRule("directory.write")} The role's bindings and composite links go with it; built-in roles cannot be deleted.`,
+            description: `${adminRule("directory.write")} The role's bindings and composite links go with it; built-in roles cannot be deleted. A role that policies name is refused (409 listing them), as Ranger refuses it.`,
             params: IdParams,
             response: { 204: Type.Null() },
           },
@@ -229,7 +229,7 @@ export function pluginRoleRoutes(
           schema: {
             tags,
             summary: "Delete a role by name (Ranger deleteRole; plugin DROP ROLE)",
-            description: `${execUserRule("directory.write", "query.execUser")} The role's bindings and composite links go with it; built-in roles cannot be dropped.`,
+            description: `${execUserRule("directory.write", "query.execUser")} The role's bindings and composite links go with it; built-in roles cannot be dropped. A role that policies name is refused (409 listing them), as Ranger refuses it.`,
             params: NameParams,
             querystring: PluginQuery,
             response: { 204: Type.Null() },
