@@ -342,6 +342,16 @@ describe(`security zone administrators (${TEST_BACKEND})`, () => {
         `PUT ${RANGER_V2}/zones/:id`,
         `GET ${RANGER_V2}/zones/name/:name`,
         `HEAD ${RANGER_V2}/zones/name/:name`,
+        `GET ${RANGER_V2}/zones-v2/:id`,
+        `HEAD ${RANGER_V2}/zones-v2/:id`,
+        `PUT ${RANGER_V2}/zones-v2/:id`,
+        `PUT ${RANGER_V2}/zones-v2/:id/partial`,
+        `GET ${RANGER_V2}/zones-v2/name/:name`,
+        `HEAD ${RANGER_V2}/zones-v2/name/:name`,
+        `GET ${RANGER_V2}/zones-v2/:id/resources/:serviceName`,
+        `HEAD ${RANGER_V2}/zones-v2/:id/resources/:serviceName`,
+        `GET ${RANGER_V2}/zones-v2/name/:name/resources/:serviceName`,
+        `HEAD ${RANGER_V2}/zones-v2/name/:name/resources/:serviceName`,
       ].sort(),
     );
   });

@@ -1,4 +1,3 @@
-import { sql } from "kysely";
 import { type AuditContext, recordAudit } from "../../audit/audit.service.ts";
 import { createGroup, deleteGroup, updateGroup } from "../../directory/groups.service.ts";
 import { putMember, removeMember } from "../../directory/members.service.ts";
@@ -11,6 +10,7 @@ import {
   UserNotFound,
   ValidationFailed,
 } from "../../errors.ts";
+import { policiesNaming } from "../../policies/principal-references.ts";
 import type { Queryable, Tx } from "../../storage/db.ts";
 import type { GroupRow, UserRow } from "../../storage/schema.ts";
 import { GROUP_ATTRIBUTES_KEY } from "./xusers.model.ts";
@@ -233,14 +233,6 @@ async function bindingRoles(db: Queryable, type: "user" | "group", id: string): 
   return rows.map((r) => r.name).sort();
 }
 
-async function policiesNaming(db: Queryable, column: "users" | "groups", name: string): Promise<number> {
-  const column_ = sql.ref(column);
-  const row = await sql<{ n: number }>`select count(*)::int as n from policies where ${name} = any(${column_})`.execute(
-    db,
-  );
-  return Number(row.rows[0]?.n ?? 0);
-}
-
 function blockedByRoles(kind: "user" | "group", name: string, roles: string[]) {
   return fieldError(
     ValidationFailed,
@@ -276,12 +268,12 @@ export async function deleteRangerUser(
       .select("group_id")
       .limit(1)
       .execute();
-    if (memberships.length > 0 || (await policiesNaming(tx, "users", user.username)) > 0) {
+    if (memberships.length > 0 || (await policiesNaming(tx, "user", user.username)).length > 0) {
       await setUserHidden(tx, ctx, user, true);
       return "hidden";
     }
   }
-  await deleteUser(tx, ctx, user.id);
+  await deleteUser(tx, ctx, user.id, true); // Ranger forceDelete: the policies lose the name too
   return "deleted";
 }
 
@@ -419,7 +411,7 @@ export async function deleteRangerGroup(
       .select("user_id")
       .limit(1)
       .execute();
-    if (children.length > 0 || members.length > 0 || (await policiesNaming(tx, "groups", group.name)) > 0) {
+    if (children.length > 0 || members.length > 0 || (await policiesNaming(tx, "group", group.name)).length > 0) {
       await setGroupHidden(tx, ctx, group, true);
       return "hidden";
     }
