@@ -225,7 +225,7 @@ describe("errors that guide", () => {
     const res = await t.request({
       method: "POST",
       url: "/v1/decisions",
-      payload: { service: "s", user: "u", resource: {}, policyType: "nope" },
+      payload: { service: "s", user: "u", resource: {}, accessType: "select", policyType: "nope" },
     });
     expect(res.statusCode).toBe(400);
     expect(res.json().details).toEqual([
@@ -241,7 +241,7 @@ describe("errors that guide", () => {
     const res = await t.request({
       method: "POST",
       url: "/v1/decisions",
-      payload: { service: "s", user: "u", resource: {}, groups: Array(9000).fill(5) },
+      payload: { service: "s", user: "u", resource: {}, accessType: "select", groups: Array(9000).fill(5) },
     });
     expect(res.statusCode).toBe(400);
     expect(res.json().details).toHaveLength(20);
