@@ -263,6 +263,11 @@ export const RangerOperationNotServed = defineError(
   501,
   "this Ranger admin operation has no Gatehouse counterpart and is deliberately not served",
 );
+export const FrontierOperationNotServed = defineError(
+  "FRONTIER_OPERATION_NOT_SERVED",
+  501,
+  "this Frontier operation or field has no Gatehouse counterpart and is deliberately not served",
+);
 export const DecisionBudgetExceeded = defineError(
   "DECISION_BUDGET_EXCEEDED",
   422,

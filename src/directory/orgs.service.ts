@@ -157,3 +157,27 @@ function orgNameTaken(name: string, existingId: string | null) {
     existingId ? { existingId } : undefined,
   );
 }
+
+/**
+ * Drops the organisation's own group metaschema so the built-in default applies again (Frontier's
+ * DeleteMetaSchema maps here: Gatehouse always validates group metadata). Returns whether there was one.
+ */
+export async function resetGroupMetaschema(tx: Tx, ctx: AuditContext, orgId: string): Promise<boolean> {
+  const removed = await tx
+    .deleteFrom("metaschemas")
+    .where("org_id", "=", orgId)
+    .where("kind", "=", "group")
+    .returning("schema")
+    .executeTakeFirst();
+  if (!removed) return false;
+  forgetOrgRules(orgId);
+  await recordAudit(tx, ctx, {
+    action: "metaschema.updated",
+    targetType: "metaschema",
+    targetId: `${orgId}/group`,
+    orgId,
+    before: removed.schema,
+    after: DEFAULT_GROUP_METASCHEMA,
+  });
+  return true;
+}

@@ -13,6 +13,7 @@ const GRPC = {
   PERMISSION_DENIED: [7, 403],
   FAILED_PRECONDITION: [9, 400],
   RESOURCE_EXHAUSTED: [8, 429],
+  UNIMPLEMENTED: [12, 501],
   INTERNAL: [13, 500],
   UNAVAILABLE: [14, 503],
   UNAUTHENTICATED: [16, 401],
@@ -33,6 +34,8 @@ function grpcOf(error: AppError): keyof typeof GRPC {
   if (error.status === 409) return "ALREADY_EXISTS";
   if (error.status === 429) return "RESOURCE_EXHAUSTED";
   if (error.status === 503) return "UNAVAILABLE";
+  // Something Frontier has and Gatehouse deliberately does not serve: grpc-gateway's 501.
+  if (error.status === 501) return "UNIMPLEMENTED";
   if (error.status >= 500) return "INTERNAL";
   return "INVALID_ARGUMENT";
 }
@@ -59,7 +62,7 @@ export function frontierErrors(...statuses: number[]): Record<number, typeof Fro
  */
 export const frontierErrorShape: ErrorShaper = (error) => {
   const [code, status] = GRPC[grpcOf(error)];
-  if (status >= 500) return { status, body: { code, message: "internal server error", details: [] } };
+  if (status >= 500 && status !== 501) return { status, body: { code, message: "internal server error", details: [] } };
   let message = error.message;
   if (error.code === "METADATA_INVALID")
     message = `invalid syntax in body : metadata schema validation failed: ${message}`;

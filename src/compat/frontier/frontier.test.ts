@@ -187,7 +187,7 @@ describe(`Frontier groups (${TEST_BACKEND})`, () => {
   });
 
   it("answers an unknown /v1beta1 path with a google.rpc.Status, as grpc-gateway does", async () => {
-    const res = await t.request({ method: "GET", url: "/v1beta1/organizations", headers: admin });
+    const res = await t.request({ method: "GET", url: "/v1beta1/organizations/default/projects", headers: admin });
     expect(res.statusCode).toBe(404);
     expect(res.json()).toEqual({ code: 5, message: "Not Found", details: [] });
     const elsewhere = await t.request({ method: "GET", url: "/v1/no-such-route" });

@@ -7,17 +7,19 @@ import { fail } from "../../directory/fail.ts";
 import { createGroup, deleteGroup, getGroupRow, updateGroup } from "../../directory/groups.service.ts";
 import { putMember, removeMember } from "../../directory/members.service.ts";
 import { assertSameOrg } from "../../directory/org-scope.ts";
-import { findOrgByName, getOrgRow } from "../../directory/orgs.service.ts";
 import { getUserRow } from "../../directory/users.service.ts";
-import { AppError, GroupNotFound, MemberNotFound, OrgNotFound, ValidationFailed } from "../../errors.ts";
+import { AppError, GroupNotFound, MemberNotFound, ValidationFailed } from "../../errors.ts";
 import { IdParams } from "../../http/schemas.ts";
 import type { Db, Queryable } from "../../storage/db.ts";
 import type { GroupRow, OrgRow } from "../../storage/schema.ts";
 import { acceptEmptyJsonBody } from "../shared/empty-json-body.ts";
 import { allGroups, directMembers, everyPage } from "../shared/reads.ts";
-import { FRONTIER_CHALLENGE, frontierCredentials } from "./credentials.ts";
-import { frontierErrorShape, frontierErrors } from "./errors.ts";
+import { frontierErrors } from "./errors.ts";
+import { frontierMetaschemaRoutes } from "./metaschemas.ts";
+import { orgOf } from "./org-of.ts";
+import { frontierOrganizationRoutes } from "./organizations.ts";
 import { presentFrontierGroup, presentFrontierUser, rolePairOf, STATE_KEY, stateOf } from "./present.ts";
+import { read, TAGS, write } from "./route-config.ts";
 import {
   AddGroupUsersBody,
   Empty,
@@ -32,31 +34,6 @@ import {
   UserGroupsQuery,
   WithMembersQuery,
 } from "./schemas.ts";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const TAGS = ["compat: frontier"];
-const auth = {
-  credentials: frontierCredentials,
-  challenge: FRONTIER_CHALLENGE,
-  credentialHint:
-    "`Authorization: Bearer <token or API key>`, `Authorization: Basic` service-account credentials or Authorization-PSK",
-  errorShape: frontierErrorShape,
-};
-const read = { ...auth, ability: "directory.read" as const };
-const write = { ...auth, ability: "directory.write" as const };
-
-/**
- * Finds the organisation a Frontier path names, by id or by name as Frontier allows, and keeps
- * organisation-bound credentials inside their own.
- *
- * @throws ORG_NOT_FOUND (→ 404, code 5); FORBIDDEN (→ 403) for another organisation.
- */
-async function orgOf(db: Queryable, actor: Actor, idOrName: string): Promise<OrgRow> {
-  const org = UUID.test(idOrName) ? await getOrgRow(db, idOrName, "path.org_id") : await findOrgByName(db, idOrName);
-  if (!org) throw fail(OrgNotFound, "path.org_id", "exists", `organisation \`${idOrName}\` not found`);
-  assertSameOrg(actor, org.id);
-  return org;
-}
 
 /** A group of the organisation in the path; a group of another organisation reads as missing. */
 async function groupOf(db: Queryable, org: OrgRow, id: string): Promise<GroupRow> {
@@ -94,6 +71,8 @@ export function frontierRoutes(db: Db): FastifyPluginAsyncTypebox {
       },
       { prefix: "/v1beta1" },
     );
+    await app.register(frontierOrganizationRoutes(db));
+    await app.register(frontierMetaschemaRoutes(db));
     app.post(
       "/v1beta1/organizations/:org_id/groups",
       {
