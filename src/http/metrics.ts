@@ -32,6 +32,16 @@ export function installMetrics(app: FastifyInstance, db: Db): Registry {
       this.set({ state: "waiting" }, stats.waiting);
     },
   });
+  const embeddedMemoryBytes = db.embeddedMemoryBytes?.bind(db);
+  if (embeddedMemoryBytes)
+    new Gauge({
+      name: "gatehouse_embedded_db_memory_bytes",
+      help: "WebAssembly memory of the embedded database (PGlite); grows with the largest value handled, never shrinks",
+      registers: [registry],
+      collect() {
+        this.set(embeddedMemoryBytes());
+      },
+    });
   // Callback style: no promise per request.
   app.addHook("onResponse", (request, reply, done) => {
     requests.record(

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { type AuditChange, type AuditContext, auditRow } from "../audit/audit.service.ts";
 import type { RangerPolicy, RangerPolicyResources } from "../engine/types.ts";
+import { PayloadTooLarge } from "../errors.ts";
 import type { Queryable } from "../storage/db.ts";
 
 /** A stored policy: the canonical Ranger body plus the columns the server owns. */
@@ -123,7 +124,20 @@ export async function findConflicting(
   return rows.map(toRecord);
 }
 
+/**
+ * Largest stored policy, as JSON. The embedded database's WebAssembly memory grows with the largest
+ * single value it handles (a 16 MiB policy takes it from 189 to 563 MiB) and never gives it back;
+ * up to 2 MiB it does not grow at all. Import files stay up to 64 MiB: it is each policy that is capped.
+ */
+export const MAX_POLICY_BYTES = 2 * 1024 * 1024;
+
 function rowValues(w: PolicyWrite) {
+  const body = JSON.stringify(w.body);
+  if (body.length > MAX_POLICY_BYTES)
+    throw PayloadTooLarge(
+      `policy \`${w.body.name ?? ""}\`: ${body.length} characters of JSON, more than the ${MAX_POLICY_BYTES} a policy may have (split its resource values over several policies)`,
+      { meta: { rule: "maxPolicyBytes", field: "policy", limit: MAX_POLICY_BYTES } },
+    );
   return {
     name: w.body.name ?? "",
     zone_name: w.body.zoneName ?? "",
@@ -135,7 +149,7 @@ function rowValues(w: PolicyWrite) {
     users: w.users,
     groups: w.groups,
     roles: w.roles,
-    body: JSON.stringify(w.body),
+    body,
   };
 }
 

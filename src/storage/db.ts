@@ -32,5 +32,10 @@ export interface Db {
   ping(): Promise<void>;
   /** Connection counts for /metrics. */
   poolStats(): { total: number; idle: number; waiting: number };
+  /**
+   * Bytes of WebAssembly memory the embedded database holds (absent on PostgreSQL). It grows with
+   * the largest single value PGlite has handled and never shrinks, so it is exported as a gauge.
+   */
+  embeddedMemoryBytes?(): number;
   close(): Promise<void>;
 }

@@ -132,6 +132,7 @@ async function openEmbedded(options: OpenDbOptions): Promise<Db> {
       await pglite.query("select 1");
     },
     poolStats: () => ({ total: 1, idle: busy === 0 ? 1 : 0, waiting: 0 }),
+    embeddedMemoryBytes: () => pglite.Module.HEAPU8.buffer.byteLength,
     // Kysely closes PGlite only when a Kysely query ran; a database opened, migrated with
     // sessions and closed (`gatehouse migrate` on a current database) would never exit.
     async close() {
