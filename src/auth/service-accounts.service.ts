@@ -2,6 +2,7 @@ import { type AuditContext, recordAudit } from "../audit/audit.service.ts";
 import { defaultOrgId } from "../directory/default-org.ts";
 import { orgRulesOf } from "../directory/org-rules.ts";
 import { fieldError, ServiceAccountNameTaken, ServiceAccountNotFound, ValidationFailed } from "../errors.ts";
+import { visibleName } from "../http/names.ts";
 import type { Tx } from "../storage/db.ts";
 import { BUILTIN_ROLES } from "./abilities.ts";
 import { hashSecret, newPublicId, newSecret } from "./secrets.ts";
@@ -68,6 +69,9 @@ export async function createServiceAccount(
   ctx: AuditContext,
   input: { name: string; description?: string | undefined; roles: string[]; orgId?: string | undefined },
 ): Promise<ServiceAccountView & { clientSecret: string }> {
+  // one spelling per name: NFD and NFC "é" are one service account (docs/input-rules.md)
+  const name = visibleName(input.name, "body.name");
+  if (name !== input.name) return createServiceAccount(tx, ctx, { ...input, name });
   checkRoles(input.roles);
   const orgId = input.orgId ?? (await defaultOrgId(tx));
   // an unknown organisation is the caller's mistake (422 naming the field), not a foreign-key 500

@@ -1,7 +1,9 @@
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TEST_BACKEND, testDb } from "../../test/support/test-db.ts";
 import type { Db } from "../storage/db.ts";
 import { DecisionAuditWriter, type QueuedDecision, queuedDecisionOf } from "./decision-audit.ts";
+import { resourcePrefix } from "./decision-log.routes.ts";
 
 let db: Db;
 
@@ -85,5 +87,54 @@ describe(`decision audit writer (${TEST_BACKEND})`, () => {
       .where("service", "=", service)
       .execute();
     expect(rows.map((r) => r.user_name)).toEqual(["user-3"]);
+  });
+
+  it("audits a decision on a 4,000-character resource and the rest of its batch (migration 0012)", async () => {
+    const service = `audit-long-${Date.now().toString(36)}`;
+    let lost = 0;
+    const writer = new DecisionAuditWriter(db.kysely, {
+      batchSize: 1_000,
+      flushIntervalMs: 60_000,
+      onFailed: (n) => (lost += n),
+    });
+    // Random CJK characters (3 bytes each in UTF-8) do not compress: about 12,000 bytes, far over
+    // the 2,704 bytes a btree entry may take, which the old full-text index refused.
+    const random = Array.from({ length: 4_000 - 17 }, () =>
+      String.fromCodePoint(0x4e00 + Math.floor(Math.random() * 20_000)),
+    ).join("");
+    const long = `catalog=c/schema=${random}`;
+    expect([...long]).toHaveLength(4_000);
+    const entries = Array.from({ length: 1_000 }, (_, i) => entryOf(service, i));
+    entries[500] = { ...(entries[500] as QueuedDecision), resource: long };
+    for (const e of entries) writer.push(e);
+    await writer.stop();
+    expect(lost).toBe(0);
+    const rows = await db.kysely
+      .selectFrom("decision_log")
+      .selectAll()
+      .where("service", "=", service)
+      .orderBy("id")
+      .execute();
+    expect(rows.map(queuedDecisionOf)).toEqual(entries);
+
+    // the log's prefix search finds it, by a prefix longer than the indexed 512 characters too
+    const found = await db.kysely
+      .selectFrom("decision_log")
+      .select("resource")
+      .where("service", "=", service)
+      .where(resourcePrefix(long.slice(0, 3_000)))
+      .execute();
+    expect(found.map((r) => r.resource)).toEqual([long]);
+  });
+
+  it("answers the log's resource prefix search from the index", async () => {
+    const plan = await db.kysely.transaction().execute(async (tx) => {
+      await sql`set local enable_seqscan = off`.execute(tx);
+      return sql<
+        Record<string, string>
+      >`explain select id from decision_log where ${resourcePrefix("catalog=c/")}`.execute(tx);
+    });
+    const text = plan.rows.map((r) => Object.values(r).join(" ")).join("\n");
+    expect(text).toContain("decision_log_resource_prefix");
   });
 });

@@ -68,7 +68,7 @@ export function decisionLogRoutes(db: Queryable): FastifyPluginAsyncTypebox {
         let base = db.selectFrom("decision_log");
         if (q.service) base = base.where("service", "=", q.service);
         if (q.user) base = base.where("user_name", "=", q.user);
-        if (q.resource) base = base.where(sql<boolean>`resource like ${`${escapeLike(q.resource)}%`}`);
+        if (q.resource) base = base.where(resourcePrefix(q.resource));
         if (q.result) base = base.where("allowed", "=", q.result === "allowed");
         if (q.policyId !== undefined) base = base.where("policy_id", "=", q.policyId);
         if (q.from) base = base.where("occurred_at", ">=", new Date(q.from));
@@ -92,4 +92,17 @@ export function decisionLogRoutes(db: Queryable): FastifyPluginAsyncTypebox {
       },
     );
   };
+}
+
+/** Characters of `resource` in the decision log's index (migration 0012). */
+const INDEXED_RESOURCE = 512;
+
+/**
+ * `resource` starts with `prefix`: the first condition is on the indexed expression
+ * `left(resource, 512)` (so PostgreSQL uses the index; at most the first 512 characters of the
+ * prefix can be compared there), the second on the full text for the exact answer.
+ */
+export function resourcePrefix(prefix: string) {
+  const head = [...prefix].slice(0, INDEXED_RESOURCE).join("");
+  return sql<boolean>`left(resource, ${sql.lit(INDEXED_RESOURCE)}) like ${`${escapeLike(head)}%`} and resource like ${`${escapeLike(prefix)}%`}`;
 }

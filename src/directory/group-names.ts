@@ -1,23 +1,15 @@
 import { ValidationFailed } from "../errors.ts";
+import { checkVisibleName } from "../http/names.ts";
 import { fail } from "./fail.ts";
+
+/** One spelling per name (NFC): shared by every named entity, see src/http/names.ts. */
+export { normaliseName } from "../http/names.ts";
 
 /** Longest group name, in characters (Unicode code points). */
 export const GROUP_NAME_MAX = 255;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the rule is exactly about control characters
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-// Invisible and bidirectional-control characters: soft hyphen, Arabic letter mark, Mongolian vowel
-// separator, zero-width space/joiners, LRM/RLM, bidi embeddings and overrides, word joiner and
-// invisible operators, bidi isolates, BOM. They let two names that print alike differ.
-const INVISIBLE = /[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
-
-/**
- * A name in its one spelling (Unicode NFC), applied before the uniqueness check, so the composed
- * and decomposed spellings of "é" name the same group instead of two look-alikes.
- */
-export function normaliseName(name: string): string {
-  return name.normalize("NFC");
-}
 
 /**
  * Checks a group name against the built-in rules and the organisation's stricter pattern.
@@ -36,14 +28,7 @@ export function checkGroupName(name: string, orgPattern: string | null, field = 
   if (CONTROL.test(name)) {
     throw fail(ValidationFailed, field, "noControlCharacters", "must not contain control characters");
   }
-  if (INVISIBLE.test(name)) {
-    throw fail(
-      ValidationFailed,
-      field,
-      "noInvisibleCharacters",
-      "must not contain invisible or bidirectional-control characters (zero-width space, RLO, ...)",
-    );
-  }
+  checkVisibleName(name, field);
   if (name.trim() !== name) {
     throw fail(ValidationFailed, field, "noEdgeSpace", "must not start or end with white space");
   }

@@ -1,5 +1,6 @@
 import { type SqlBool, sql } from "kysely";
 import { decodeCursor, pageOf } from "../http/cursor.ts";
+import { normaliseName } from "../http/names.ts";
 import type { Queryable } from "../storage/db.ts";
 import type { GroupRow, OrgRow, RoleBindingRow, RoleRow, UserRow } from "../storage/schema.ts";
 import { escapeLike, type PageResult } from "./effective.ts";
@@ -111,7 +112,8 @@ export async function listUsers(
   cursor: string | undefined,
 ): Promise<PageResult<UserRow>> {
   let query = db.selectFrom("users").where("org_id", "=", orgId);
-  if (filters.username) query = query.where(sql<SqlBool>`lower(username) = ${filters.username.toLowerCase()}`);
+  if (filters.username)
+    query = query.where(sql<SqlBool>`lower(username) = ${normaliseName(filters.username).toLowerCase()}`);
   if (filters.prefix) {
     query = query.where(sql<SqlBool>`lower(username) like ${`${escapeLike(filters.prefix.toLowerCase())}%`}`);
   }

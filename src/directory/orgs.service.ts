@@ -1,5 +1,6 @@
 import { type AuditContext, recordAudit } from "../audit/audit.service.ts";
 import { OrgNameTaken, OrgNotFound } from "../errors.ts";
+import { normaliseName, visibleName } from "../http/names.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
 import type { OrgRow } from "../storage/schema.ts";
 import { fail, isUniqueViolation } from "./fail.ts";
@@ -33,7 +34,7 @@ export async function getOrgRow(db: Queryable, id: string, field = "path.id"): P
 export async function findOrgByName(db: Queryable, name: string): Promise<OrgRow | null> {
   const row = await db
     .selectFrom("orgs")
-    .where((eb) => eb(eb.fn("lower", ["name"]), "=", name.toLowerCase()))
+    .where((eb) => eb(eb.fn("lower", ["name"]), "=", normaliseName(name).toLowerCase()))
     .selectAll()
     .executeTakeFirst();
   return row ?? null;
@@ -45,6 +46,9 @@ export async function findOrgByName(db: Queryable, name: string): Promise<OrgRow
  * @throws ORG_NAME_TAKEN (409) with the existing organisation's id.
  */
 export async function createOrg(tx: Tx, ctx: AuditContext, input: CreateOrgInput): Promise<OrgView> {
+  // one spelling per name: NFD and NFC "é" are one organisation (docs/input-rules.md)
+  const name = visibleName(input.name, "body.name");
+  if (name !== input.name) return createOrg(tx, ctx, { ...input, name });
   if (input.groupNamePattern) checkNamePattern(input.groupNamePattern);
   const taken = await tx
     .selectFrom("orgs")

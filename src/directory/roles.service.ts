@@ -8,6 +8,7 @@ import {
   RoleNotFound,
   ValidationFailed,
 } from "../errors.ts";
+import { normaliseName, visibleName } from "../http/names.ts";
 import { releasePrincipal } from "../policies/principal-references.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
 import type { RoleRow } from "../storage/schema.ts";
@@ -140,7 +141,7 @@ async function nameTaken(db: Queryable, orgId: string, name: string) {
   const existing = await db
     .selectFrom("roles")
     .where((eb) => eb.or([eb("org_id", "=", orgId), eb("org_id", "is", null)]))
-    .where((eb) => eb(eb.fn("lower", ["name"]), "=", name.toLowerCase()))
+    .where((eb) => eb(eb.fn("lower", ["name"]), "=", normaliseName(name).toLowerCase()))
     .select("id")
     .executeTakeFirst();
   return existing
@@ -157,6 +158,9 @@ async function nameTaken(db: Queryable, orgId: string, name: string) {
  *   an administered role that is not a composite.
  */
 export async function createRole(tx: Tx, ctx: AuditContext, input: CreateRoleInput): Promise<RoleView> {
+  // one spelling per name: NFD and NFC "é" are one role (docs/input-rules.md)
+  const name = visibleName(input.name, "body.name");
+  if (name !== input.name) return createRole(tx, ctx, { ...input, name });
   const taken = await nameTaken(tx, input.orgId, input.name);
   if (taken) throw taken;
   const composites = [...new Set(input.composites ?? [])];
@@ -199,6 +203,8 @@ export async function createRole(tx: Tx, ctx: AuditContext, input: CreateRoleInp
  *   VALIDATION_FAILED for an administered role that is not a composite.
  */
 export async function updateRole(tx: Tx, ctx: AuditContext, id: string, input: UpdateRoleInput): Promise<RoleView> {
+  const name = input.name === undefined ? undefined : visibleName(input.name, "body.name");
+  if (name !== input.name) return updateRole(tx, ctx, id, { ...input, name });
   const current = await getRoleRow(tx, id);
   assertMutable(current);
   const orgId = current.org_id as string;

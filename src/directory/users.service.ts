@@ -1,5 +1,6 @@
 import { type AuditContext, recordAudit, recordAuditMany } from "../audit/audit.service.ts";
 import { ReferenceNotFound, UserNotFound, UsernameTaken } from "../errors.ts";
+import { normaliseName, visibleName } from "../http/names.ts";
 import { releasePrincipal } from "../policies/principal-references.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
 import type { UserRow } from "../storage/schema.ts";
@@ -33,7 +34,7 @@ export async function findUserByUsername(db: Queryable, orgId: string, username:
   const row = await db
     .selectFrom("users")
     .where("org_id", "=", orgId)
-    .where((eb) => eb(eb.fn("lower", ["username"]), "=", username.toLowerCase()))
+    .where((eb) => eb(eb.fn("lower", ["username"]), "=", normaliseName(username).toLowerCase()))
     .selectAll()
     .executeTakeFirst();
   return row ? presentUser(row) : null;
@@ -46,6 +47,9 @@ export async function findUserByUsername(db: Queryable, orgId: string, username:
  * @throws USERNAME_TAKEN (409) with the existing user's id; REFERENCE_NOT_FOUND for an unknown org.
  */
 export async function createUser(tx: Tx, ctx: AuditContext, input: CreateUserInput): Promise<UserView> {
+  // one spelling per name: NFD and NFC "é" are one user (docs/input-rules.md)
+  const username = visibleName(input.username, "body.username");
+  if (username !== input.username) return createUser(tx, ctx, { ...input, username });
   const org = await tx.selectFrom("orgs").where("id", "=", input.orgId).select("id").executeTakeFirst();
   if (!org) throw fail(ReferenceNotFound, "body.orgId", "exists", `organisation \`${input.orgId}\` not found`);
   const row = await tx
@@ -90,6 +94,14 @@ export async function createUsers(
   inputs: Omit<CreateUserInput, "orgId">[],
 ): Promise<UserView[]> {
   if (inputs.length === 0) return [];
+  if (inputs.some((input) => visibleName(input.username, "body.username") !== input.username)) {
+    return createUsers(
+      tx,
+      ctx,
+      orgId,
+      inputs.map((input) => ({ ...input, username: normaliseName(input.username) })),
+    );
+  }
   const org = await tx.selectFrom("orgs").where("id", "=", orgId).select("id").executeTakeFirst();
   if (!org) throw fail(ReferenceNotFound, "body.orgId", "exists", `organisation \`${orgId}\` not found`);
   const views: UserView[] = [];
@@ -142,6 +154,8 @@ const CREATE_CHUNK = 1000;
 
 /** Updates a user's profile, status, attributes or source. */
 export async function updateUser(tx: Tx, ctx: AuditContext, id: string, input: UpdateUserInput): Promise<UserView> {
+  const username = input.username === undefined ? undefined : visibleName(input.username, "body.username");
+  if (username !== input.username) return updateUser(tx, ctx, id, { ...input, username });
   const before = presentUser(await getUserRow(tx, id));
   let row: UserRow;
   try {

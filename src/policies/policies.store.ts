@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import { type AuditChange, type AuditContext, auditRow } from "../audit/audit.service.ts";
 import type { RangerPolicy, RangerPolicyResources } from "../engine/types.ts";
 import { PayloadTooLarge } from "../errors.ts";
+import { normaliseName } from "../http/names.ts";
 import type { Queryable } from "../storage/db.ts";
 
 /** A stored policy: the canonical Ranger body plus the columns the server owns. */
@@ -429,7 +430,7 @@ export async function resourceStats(db: Queryable, serviceId: number): Promise<M
 // biome-ignore lint/suspicious/noExplicitAny: Kysely's builder type for this select is unwieldy
 function filtered(db: Queryable, serviceId: number, f: PolicyFilter): any {
   let q = db.selectFrom("policies as p").where("p.service_id", "=", serviceId);
-  if (f.policyName !== undefined) q = q.where("p.name", "=", f.policyName);
+  if (f.policyName !== undefined) q = q.where("p.name", "=", normaliseName(f.policyName));
   if (f.policyNamePartial) {
     const escaped = f.policyNamePartial.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`);
     q = q.where(sql<boolean>`lower(p.name) like ${`%${escaped}%`}`);

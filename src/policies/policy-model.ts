@@ -7,6 +7,7 @@ import type {
   RangerPolicyResources,
   RangerRowFilterPolicyItem,
 } from "../engine/types.ts";
+import { normaliseName } from "../http/names.ts";
 
 /** The item lists of a Ranger policy, in Ranger's field order. */
 export const ITEM_LISTS = [
@@ -81,7 +82,8 @@ export function normalizePolicy(input: RangerPolicy): RangerPolicy {
   const policy: RangerPolicy = { ...input };
   for (const field of SERVER_FIELDS) delete policy[field];
   const out: RangerPolicy = {
-    name: String(input.name ?? ""),
+    // one spelling per name: NFD and NFC "é" are one policy (docs/input-rules.md)
+    name: normaliseName(String(input.name ?? "")),
     description: String(input.description ?? ""),
     policyType: input.policyType ?? 0,
     policyPriority: input.policyPriority ?? 0,

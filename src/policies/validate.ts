@@ -4,6 +4,7 @@ import { prepareServiceDef } from "../engine/model/service-def.ts";
 import { validateSchedules } from "../engine/schedule/index.ts";
 import type { RangerPolicy, RangerPolicyItem, RangerResourceDef, RangerServiceDef } from "../engine/types.ts";
 import type { ErrorDetail } from "../errors.ts";
+import { hasInvisibleCharacter, INVISIBLE_PROBLEM } from "../http/names.ts";
 import { MAX_INDEXED_NAME } from "./policies.schemas.ts";
 import { ITEM_LISTS, type ItemListName } from "./policy-model.ts";
 
@@ -180,6 +181,7 @@ export function validatePolicy(policy: RangerPolicy, def: RangerServiceDef, pref
   const name = policy.name ?? "";
   if (name.trim() === "") f.add(`${prefix}.name`, "minLength", "must not be empty");
   if (name.length > MAX_NAME) f.add(`${prefix}.name`, "maxLength", `must be at most ${MAX_NAME} characters`);
+  if (hasInvisibleCharacter(name)) f.add(`${prefix}.name`, "noInvisibleCharacters", INVISIBLE_PROBLEM);
 
   const policyType = policy.policyType ?? 0;
   if (![0, 1, 2].includes(policyType)) {

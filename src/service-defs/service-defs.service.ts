@@ -12,6 +12,7 @@ import {
   TagServiceInUse,
   TagServiceInvalid,
 } from "../errors.ts";
+import { normaliseName, visibleName } from "../http/names.ts";
 import type { Db, Tx } from "../storage/db.ts";
 import { deleteOrphanTags } from "../tags/tags.store.ts";
 import { BUILTIN_SERVICE_DEFS, TAG_SERVICE, TAG_SERVICE_DEF } from "./builtin.ts";
@@ -211,6 +212,9 @@ export async function createService(
   ctx: AuditContext,
   input: Required<Pick<ServiceInput, "name" | "type">> & ServiceInput,
 ): Promise<Service> {
+  // one spelling per name: NFD and NFC "é" are one service (docs/input-rules.md)
+  const name = visibleName(input.name, "body.name");
+  if (name !== input.name) return createService(tx, ctx, { ...input, name });
   if (!(await findServiceDef(tx, input.type))) {
     throw ServiceDefNotFound(`body.type: service-def \`${input.type}\` does not exist`, {
       details: [
@@ -263,7 +267,7 @@ export async function updateService(tx: Tx, ctx: AuditContext, name: string, inp
     .leftJoin("services as t", "t.id", "s.tag_service_id")
     .selectAll("s")
     .select("t.name as tag_service_name")
-    .where("s.name", "=", name)
+    .where("s.name", "=", normaliseName(name))
     .forUpdate("s")
     .executeTakeFirst();
   if (!before) throw ServiceNotFound(`service \`${name}\` not found`);

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { RangerServiceDef } from "../engine/types.ts";
+import { normaliseName } from "../http/names.ts";
 import type { Queryable } from "../storage/db.ts";
 
 /** A service (Ranger `RangerService`) with the service-def it is an instance of. */
@@ -120,7 +121,7 @@ export async function findServiceWithDef(db: Queryable, name: string): Promise<S
     .innerJoin("service_defs as d", "d.name", "s.type")
     .selectAll("s")
     .select(["d.def as def", "d.id as def_id", "d.updated_at as def_updated_at"])
-    .where("s.name", "=", name)
+    .where("s.name", "=", normaliseName(name))
     .executeTakeFirst();
   if (!row) return undefined;
   return { service: toService(row), def: sharedDef(row.def_id, row.def_updated_at, row.def) };
@@ -154,7 +155,7 @@ export async function listServices(db: Queryable, type?: string): Promise<Servic
 
 /** One service by name with the name of its tag service, or undefined. */
 export async function findService(db: Queryable, name: string): Promise<Service | undefined> {
-  return findServiceWhere(db, "s.name", name);
+  return findServiceWhere(db, "s.name", normaliseName(name));
 }
 
 /** The service with database id `id` (Ranger's numeric service id), if any. */

@@ -10,6 +10,7 @@ import {
   ZoneNotFound,
   ZoneResourcesOverlap,
 } from "../errors.ts";
+import { visibleName } from "../http/names.ts";
 import { TAG_SERVICE_DEF } from "../service-defs/builtin.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
 import { canonicalJson } from "../tags/tags.service.ts";
@@ -142,6 +143,9 @@ async function viewOf(db: Queryable, id: number): Promise<ZoneView> {
  * zones claiming the same resources cannot both be created.
  */
 export async function createZone(tx: Tx, ctx: AuditContext, input: ZoneInput): Promise<ZoneView> {
+  // one spelling per name: NFD and NFC "é" are one zone (docs/input-rules.md)
+  const name = visibleName(input.name, "body.name");
+  if (name !== input.name) return createZone(tx, ctx, { ...input, name });
   const plan = await planOf(tx, input);
   if ((await findZoneId(tx, input.name)) !== undefined) throw ZoneNameTaken(`security zone \`${input.name}\` exists`);
   await lockServices(tx, [...plan.services.map((s) => s.target.id), ...plan.tagServices.map((t) => t.id)]);
@@ -199,6 +203,8 @@ export async function updateZone(
   name: string,
   patch: Partial<ZoneInput>,
 ): Promise<ZoneView> {
+  const newName = patch.name === undefined ? undefined : visibleName(patch.name, "body.name");
+  if (newName !== patch.name) return updateZone(tx, ctx, name, { ...patch, name: newName as string });
   const id = await findZoneId(tx, name, true);
   if (id === undefined) throw zoneNotFound(name);
   const before = await viewOf(tx, id);

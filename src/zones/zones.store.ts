@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { SecurityZoneInfo } from "../engine/index.ts";
+import { normaliseName } from "../http/names.ts";
 import type { Queryable } from "../storage/db.ts";
 
 /** Resource name → values: one resource a zone claims in a service (Ranger's zone resource form). */
@@ -92,7 +93,10 @@ export async function presentZones(db: Queryable, ids: number[]): Promise<ZoneVi
 
 /** The zone called `name` (ignoring case), optionally locked for update; undefined when absent. */
 export async function findZoneId(db: Queryable, name: string, lock = false): Promise<number | undefined> {
-  let q = db.selectFrom("security_zones").select("id").where(sql<string>`lower(name)`, "=", name.toLowerCase());
+  let q = db
+    .selectFrom("security_zones")
+    .select("id")
+    .where(sql<string>`lower(name)`, "=", normaliseName(name).toLowerCase());
   if (lock) q = q.forUpdate();
   return (await q.executeTakeFirst())?.id;
 }

@@ -14,6 +14,7 @@ import {
   RoleNotFound,
   ValidationFailed,
 } from "../../errors.ts";
+import { normaliseName } from "../../http/names.ts";
 import type { Queryable, Tx } from "../../storage/db.ts";
 import type { RoleRow } from "../../storage/schema.ts";
 import { exportRangerRoles } from "../plugin-download/ranger-roles.ts";
@@ -84,7 +85,7 @@ export async function roleByName(db: Queryable, orgId: string, name: string, fie
   const row = await db
     .selectFrom("roles")
     .where((eb) => eb.or([eb("org_id", "=", orgId), eb("org_id", "is", null)]))
-    .where((eb) => eb(eb.fn("lower", ["name"]), "=", name.toLowerCase()))
+    .where((eb) => eb(eb.fn("lower", ["name"]), "=", normaliseName(name).toLowerCase()))
     .selectAll()
     .executeTakeFirst();
   if (!row) throw fieldError(RoleNotFound, field, "exists", `role \`${name}\` not found`);

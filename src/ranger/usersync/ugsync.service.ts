@@ -5,6 +5,7 @@ import { createGroups } from "../../directory/groups.service.ts";
 import { batchMembersMany, type GroupMemberChanges } from "../../directory/members.service.ts";
 import { orgRulesOf } from "../../directory/org-rules.ts";
 import { createUsers } from "../../directory/users.service.ts";
+import { normaliseName, visibleName } from "../../http/names.ts";
 import type { Tx } from "../../storage/db.ts";
 import type { GroupRow, UserRow } from "../../storage/schema.ts";
 import {
@@ -26,17 +27,20 @@ import {
 // the directory's own writes, each audited; Ranger's silent skips are kept and listed in
 // docs/compat.md.
 
+/** A name as the directory compares it: one spelling (NFC), case ignored. */
+const nameKey = (name: string): string => normaliseName(name).toLowerCase();
+
 async function usersByName(tx: Tx, orgId: string, names: string[]): Promise<Map<string, UserRow>> {
   if (names.length === 0) return new Map();
   const rows = await sql<UserRow>`select * from users where org_id = ${orgId}::uuid
-    and lower(username) = any(${names.map((n) => n.toLowerCase())}::text[])`.execute(tx);
+    and lower(username) = any(${names.map(nameKey)}::text[])`.execute(tx);
   return new Map(rows.rows.map((r) => [r.username.toLowerCase(), r]));
 }
 
 async function groupsByName(tx: Tx, orgId: string, names: string[]): Promise<Map<string, GroupRow>> {
   if (names.length === 0) return new Map();
   const rows = await sql<GroupRow>`select * from groups where org_id = ${orgId}::uuid
-    and lower(name) = any(${names.map((n) => n.toLowerCase())}::text[])`.execute(tx);
+    and lower(name) = any(${names.map(nameKey)}::text[])`.execute(tx);
   return new Map(rows.rows.map((r) => [r.name.toLowerCase(), r]));
 }
 
@@ -58,7 +62,8 @@ export async function syncUsers(
   users.forEach((u, i) => {
     if (!u || !isValidName(u.name) || !isValidName(u.firstName)) return;
     valid++;
-    last.set(u.name.toLowerCase(), { user: { ...u, name: u.name }, field: `body.vXUsers[${i}]` });
+    const name = visibleName(u.name, `body.vXUsers[${i}].name`);
+    last.set(name.toLowerCase(), { user: { ...u, name }, field: `body.vXUsers[${i}]` });
   });
   const entries = [...last.values()];
   const existing = await usersByName(
@@ -104,7 +109,8 @@ export async function syncGroups(
   groups.forEach((g, i) => {
     if (!g || !isValidName(g.name)) return;
     checkGroupName(g.name, rules.groupNamePattern, `body.vXGroups[${i}].name`);
-    last.set(g.name.toLowerCase(), { group: { ...g, name: g.name }, field: `body.vXGroups[${i}]` });
+    const name = normaliseName(g.name);
+    last.set(name.toLowerCase(), { group: { ...g, name }, field: `body.vXGroups[${i}]` });
   });
   const entries = [...last.values()];
   const existing = await groupsByName(
@@ -171,12 +177,12 @@ export async function syncGroupUsers(
   ]);
   const idsOf = (names: string[] | null | undefined) =>
     (names ?? []).flatMap((n) => {
-      const user = users.get(String(n).toLowerCase());
+      const user = users.get(nameKey(String(n)));
       return user ? [user.id] : [];
     });
   const changes: GroupMemberChanges[] = [];
   for (const info of wanted) {
-    const group = groups.get(info.groupName.toLowerCase());
+    const group = groups.get(nameKey(info.groupName));
     if (!group) continue;
     const remove = [...new Set(idsOf(info.delUsers))];
     const removing = new Set(remove);
@@ -189,7 +195,7 @@ export async function syncGroupUsers(
     } else changes.push({ groupId: group.id, add, remove });
   }
   if (changes.length > 0) await batchMembersMany(tx, ctx, orgId, changes);
-  const updated = wanted.filter((info) => groups.has(info.groupName.toLowerCase())).length;
+  const updated = wanted.filter((info) => groups.has(nameKey(info.groupName))).length;
   return updated;
 }
 
@@ -205,7 +211,7 @@ export async function hideByName(
   kind: "user" | "group",
   names: string[],
 ): Promise<number> {
-  const lower = names.filter((n) => typeof n === "string").map((n) => n.toLowerCase());
+  const lower = names.filter((n) => typeof n === "string").map(nameKey);
   const hidden = await sql<{ id: string }>`
     update ${sql.table(kind === "user" ? "users" : "groups")} set hidden = true, updated_at = now()
     where org_id = ${orgId}::uuid and not hidden

@@ -131,6 +131,30 @@ describe("Ranger usersync against the ugsync endpoints", () => {
     expect((await send("GET", `${X}/groups/groupName/${prefix}-g`)).body).toMatchObject({ isVisible: 0 });
   });
 
+  it("treats the NFC and NFD spellings of a name as one user or group, and refuses invisible ones", async () => {
+    const prefix = uniqueName("nfd");
+    const [nfc, nfd] = [`${prefix}-caf\u00e9`, `${prefix}-cafe\u0301`];
+    const push = (name: string) => send("POST", `${X}/ugsync/users`, { vXUsers: [{ name, firstName: "x" }] });
+    expect(await push(nfd)).toEqual({ status: 200, body: 1 });
+    expect(await push(nfc)).toEqual({ status: 200, body: 1 }); // the same user, updated, not a second one
+    expect(await send("POST", `${X}/ugsync/groups`, { vXGroups: [{ name: nfd }] })).toMatchObject({ status: 200 });
+    expect(await send("POST", `${X}/ugsync/groupusers`, [{ groupName: nfc, addUsers: [nfd] }])).toEqual({
+      status: 200,
+      body: 1,
+    });
+    const users = await t.db.kysely
+      .selectFrom("users")
+      .select("username")
+      .where("username", "like", `${prefix}%`)
+      .execute();
+    expect(users.map((u) => u.username)).toEqual([nfc]);
+    const map = (await send("GET", `${X}/ugsync/groupusers`)).body as Record<string, string[]>;
+    expect(map[nfc]).toEqual([nfc]);
+    const hidden = await push(`${prefix}-\u200bx`);
+    expect(hidden.status).toBe(400);
+    expect(hidden.body).toMatchObject({ statusCode: 1, messageList: [{ name: "noInvisibleCharacters" }] });
+  });
+
   it("refuses bad batches in Ranger's error shape, and writes nothing", async () => {
     const prefix = uniqueName("bad");
     const res = await send("POST", `${X}/ugsync/groups`, {
