@@ -72,9 +72,9 @@ export interface UsersTable {
   attributes: ColumnType<Record<string, unknown>, string | undefined, string>;
   source: Generated<"local" | "ldap" | "oidc" | "scim" | "ranger-usersync">;
   external_id: string | null;
-  /** Ranger's numeric user id (`VXUser.id`, migration 0010). */
+  /** Ranger's numeric user id (`VXUser.id`, migration 0011). */
   num: Generated<number>;
-  /** Ranger's `isVisible` = 0 (migration 0010). */
+  /** Ranger's `isVisible` = 0 (migration 0011). */
   hidden: Generated<boolean>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
@@ -193,9 +193,9 @@ export interface GroupsTable {
   source: Generated<"local" | "ldap" | "oidc" | "scim" | "ranger-usersync">;
   external_id: string | null;
   identity_source_id: string | null;
-  /** Ranger's numeric group id (`VXGroup.id`, migration 0010). */
+  /** Ranger's numeric group id (`VXGroup.id`, migration 0011). */
   num: Generated<number>;
-  /** Ranger's `isVisible` = 0 (migration 0010). */
+  /** Ranger's `isVisible` = 0 (migration 0011). */
   hidden: Generated<boolean>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
@@ -211,7 +211,7 @@ export interface GroupMembersTable {
   group_id: string;
   user_id: string;
   role: Generated<"owner" | "member">;
-  /** Ranger's numeric group-user id (`VXGroupUser.id`, migration 0010). */
+  /** Ranger's numeric group-user id (`VXGroupUser.id`, migration 0011). */
   num: Generated<number>;
   created_at: CreatedAt;
 }

@@ -2,7 +2,7 @@ import type { GroupRow, UserRow } from "../../storage/schema.ts";
 
 // Ranger's user-management JSON (`VXUser`, `VXGroup`, `VXGroupUser` and their lists), as
 // security-admin's XUserREST writes it and Ranger usersync and the Python client read it. Ids are
-// the directory's small integers (`num`, migration 0010); Ranger enums are numbers
+// the directory's small integers (`num`, migration 0011); Ranger enums are numbers
 // (`status` 1 = enabled, `isVisible` 1 = visible, `userSource`/`groupSource` 1 = external).
 
 /** Ranger's `VXUser`. */
