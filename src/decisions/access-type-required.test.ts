@@ -54,7 +54,7 @@ describe(`a decision without an access type is refused, never "any access" (${TE
         payload: { requests: [request(), request({ accessType })] },
       });
       expect(res.statusCode).toBe(400);
-      expect(res.json().details.map((d: { field: string }) => d.field)).toContain("body.requests.1.accessType");
+      expect(res.json().details.map((d: { field: string }) => d.field)).toContain("body.requests[1].accessType");
     }
   });
 
