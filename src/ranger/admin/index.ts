@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { acceptEmptyJsonBody } from "../../compat/shared/empty-json-body.ts";
 import type { Db } from "../../storage/db.ts";
 import { DEFAULT_TAG_LOG, type TagLogOptions } from "../../tags/tag-changes.ts";
+import { refreshEnginesAfterWrites } from "../shared/refresh-after-write.ts";
 import { rangerPolicyRoutes } from "./policies.routes.ts";
 import { rangerZoneRoutes } from "./roles-zones.routes.ts";
 import { rangerServerRoutes } from "./server.routes.ts";
@@ -25,16 +26,7 @@ export function rangerPublicRoutes(db: Db, tagLog: TagLogOptions = DEFAULT_TAG_L
   return async (app) => {
     // Ranger's client sends `Content-Type: application/json` on every call, deletes included.
     acceptEmptyJsonBody(app);
-    app.addHook("onSend", async (request, reply, payload) => {
-      if (request.method === "GET" || request.method === "HEAD" || reply.statusCode >= 400) return payload;
-      try {
-        await app.decisions.afterLocalWrite();
-      } catch (err) {
-        // The write committed; notifications and the safety poll will catch the engines up.
-        request.log.warn({ err }, "engines not refreshed after a Ranger API write");
-      }
-      return payload;
-    });
+    refreshEnginesAfterWrites(app, "Ranger API");
     await app.register(rangerPolicyRoutes(db));
     await app.register(rangerServiceRoutes(db));
     await app.register(rangerServiceWriteRoutes(db));

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { acceptEmptyJsonBody } from "../../compat/shared/empty-json-body.ts";
 import type { Db } from "../../storage/db.ts";
+import { refreshEnginesAfterWrites } from "../shared/refresh-after-write.ts";
 import { xgroupRoutes } from "./groups.routes.ts";
 import { xgroupUserRoutes } from "./groupusers.routes.ts";
 import { ugsyncRoutes } from "./ugsync.routes.ts";
@@ -20,16 +21,7 @@ export function rangerUsersyncRoutes(db: Db): FastifyPluginAsyncTypebox {
   return async (app) => {
     // Ranger's Python client sends `Content-Type: application/json` on its DELETEs, with no body
     acceptEmptyJsonBody(app);
-    app.addHook("onSend", async (request, reply, payload) => {
-      if (request.method === "GET" || request.method === "HEAD" || reply.statusCode >= 400) return payload;
-      try {
-        await app.decisions.afterLocalWrite();
-      } catch (err) {
-        // The write committed; notifications and the safety poll will catch the engines up.
-        request.log.warn({ err }, "engines not refreshed after a Ranger xusers write");
-      }
-      return payload;
-    });
+    refreshEnginesAfterWrites(app, "Ranger xusers");
     await app.register(xuserRoutes(db));
     await app.register(xgroupRoutes(db));
     await app.register(xgroupUserRoutes(db));
