@@ -12,8 +12,8 @@ import { OidcVerifier } from "./auth/oidc.ts";
 import { whoamiRoutes } from "./auth/whoami.routes.ts";
 import { clientAddress, inNetworks, parseNetworks } from "./config/networks.ts";
 import type { Config } from "./config/schema.ts";
-import { createDecider } from "./decisions/decisions.routes.ts";
-import { Decision, DecisionRequest } from "./decisions/decisions.schemas.ts";
+import { BATCH_BODY_LIMIT, type BatchInput, type BatchOutput, createDecider } from "./decisions/decisions.routes.ts";
+import { BatchRequest, BatchResponse, Decision, DecisionRequest } from "./decisions/decisions.schemas.ts";
 import { createDecisionLane, type DecisionLane } from "./decisions/fast-lane.ts";
 import { installDecisions } from "./decisions/index.ts";
 import { directoryRoutes } from "./directory/directory.routes.ts";
@@ -50,6 +50,8 @@ declare module "fastify" {
     routeCatalogue: readonly RouteOptions[];
     /** What the decision fast lane did: answered, replayed through Fastify, left to Fastify. */
     decisionLane: DecisionLane["stats"];
+    /** What the fast lane of `POST /v1/decisions:batch` did. */
+    decisionBatchLane: DecisionLane["stats"];
   }
 }
 
@@ -73,7 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, db } = deps;
   // The decision fast lane (decisions/fast-lane.ts) sees each request before Fastify does; it is
   // installed once every route is registered and removed when the app starts closing.
-  let decisionLane: DecisionLane | null = null;
+  let decisionLane: Lane | null = null;
   // Ranger PDP's authorize and authorizeMulti lanes (src/ranger/pdp/index.ts), likewise.
   let pdpLane: Lane | null = null;
   const trustedProxies = parseNetworks(config.trustedProxies).networks;
@@ -186,17 +188,33 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     log: (err: unknown) => app.log.error({ err }, "decision fast lane: replay failed"),
   };
   const rangerPdpLane = await installRangerPdp(app, { config, db, authenticator, limiter, lane: laneFallback });
-  decisionLane = createDecisionLane({
-    authenticate: (req) => laneCredential(authenticator, req.headers["authorization-psk"]),
-    retryAfter: (ip) => limiter.retryAfter(ip),
-    decide: createDecider(app.decisions).decideOne,
+  const decider = createDecider(app.decisions);
+  const laneAuthenticate = (req: IncomingMessage) => laneCredential(authenticator, req.headers["authorization-psk"]);
+  const laneRetryAfter = (ip: string) => limiter.retryAfter(ip);
+  const singleLane = createDecisionLane({
+    authenticate: laneAuthenticate,
+    retryAfter: laneRetryAfter,
+    decide: decider.decideOne,
     bodySchema: DecisionRequest,
     answerSchema: Decision,
     record: (status, seconds) => app.requestMetrics.record("POST", "/v1/decisions", status, seconds),
     ...laneFallback,
   });
+  const batchLane = createDecisionLane<BatchInput, BatchOutput>({
+    path: "/v1/decisions:batch",
+    authenticate: laneAuthenticate,
+    retryAfter: laneRetryAfter,
+    decide: decider.decideBatch,
+    bodySchema: BatchRequest,
+    answerSchema: BatchResponse,
+    record: (status, seconds) => app.requestMetrics.record("POST", "/v1/decisions:batch", status, seconds),
+    ...laneFallback,
+    bodyLimit: BATCH_BODY_LIMIT,
+  });
+  decisionLane = (req, res) => singleLane(req, res) || batchLane(req, res);
   pdpLane = rangerPdpLane;
-  app.decorate("decisionLane", decisionLane.stats);
+  app.decorate("decisionLane", singleLane.stats);
+  app.decorate("decisionBatchLane", batchLane.stats);
   app.addHook("preClose", (done) => {
     decisionLane = null;
     pdpLane = null;

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type } from "typebox";
+import { type Static, Type } from "typebox";
 import type { RangerAccessRequest } from "../engine/index.ts";
 import { type WorkBudget, WorkBudgetExceeded, workBudget } from "../engine/index.ts";
 import { AppError, ValidationFailed } from "../errors.ts";
@@ -113,8 +113,78 @@ export function createDecider(runtime: DecisionRuntime) {
   ): DecisionOutput | Promise<DecisionOutput> =>
     decideCached(input, input.service, request, "body") ?? decideLoading(input, input.service, request, "body");
 
-  return { engineOf, decideCached, decideLoading, decideOne, finish };
+  /**
+   * A batch, in request order, under one work budget (items cannot multiply it;
+   * docs/decisions.md). Synchronous while every engine and user is cached; from the first item
+   * that needs loading on, the rest is decided in a promise. An item that cannot be decided gets
+   * its own `error`; an error of the server (5xx) fails the whole batch.
+   */
+  const decideBatch = (body: BatchInput, request: RequestContext): BatchOutput | Promise<BatchOutput> => {
+    const { service, requests } = body;
+    const answer: BatchOutput = { results: new Array(requests.length), allowed: 0, denied: 0, failed: 0 };
+    const budget = workBudget(runtime.workBudget);
+    const settle = (i: number, out: DecisionOutput) => {
+      answer.results[i] = out;
+      if (out.allowed) answer.allowed++;
+      else answer.denied++;
+    };
+    const fail = (i: number, err: unknown) => {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      answer.results[i] = { error: itemError(err) };
+      answer.failed++;
+    };
+    const done = () => {
+      runtime.countDecision(true, answer.allowed);
+      runtime.countDecision(false, answer.denied);
+      return answer;
+    };
+    const loadFrom = async (first: number): Promise<BatchOutput> => {
+      for (let i = first; i < requests.length; i++) {
+        const item = requests[i] as BatchItem;
+        const field = batchItemField(i);
+        try {
+          const itemService = item.service ?? service;
+          if (!itemService) throw missingService(field);
+          settle(
+            i,
+            decideCached(item, itemService, request, field, false, budget) ??
+              (await decideLoading(item, itemService, request, field, false, budget)),
+          );
+        } catch (err) {
+          fail(i, err);
+        }
+      }
+      return done();
+    };
+    for (let i = 0; i < requests.length; i++) {
+      const item = requests[i] as BatchItem;
+      const field = batchItemField(i);
+      try {
+        const itemService = item.service ?? service;
+        if (!itemService) throw missingService(field);
+        const out = decideCached(item, itemService, request, field, false, budget);
+        if (out === undefined) return loadFrom(i);
+        settle(i, out);
+      } catch (err) {
+        fail(i, err);
+      }
+    }
+    return done();
+  };
+
+  return { engineOf, decideCached, decideLoading, decideOne, decideBatch, finish };
 }
+
+/** A batch request's body and one of its items, as the route's schema gives them. */
+export type BatchInput = Static<typeof BatchRequest>;
+type BatchItem = BatchInput["requests"][number];
+/** A batch's answer: each item's decision or error, and the counts. */
+export type BatchOutput = {
+  results: (DecisionOutput | { error: { code: string; message: string } })[];
+  allowed: number;
+  denied: number;
+  failed: number;
+};
 
 /**
  * Decision routes: one decision, a batch, and an explained decision. The hot path awaits only
@@ -122,7 +192,7 @@ export function createDecider(runtime: DecisionRuntime) {
  * queued for the decision log, never written on the request path.
  */
 export function decisionRoutes(runtime: DecisionRuntime): FastifyPluginAsyncTypebox {
-  const { engineOf, decideCached, decideLoading, decideOne } = createDecider(runtime);
+  const { engineOf, decideOne, decideBatch } = createDecider(runtime);
   return async (app) => {
     app.post(
       "/v1/decisions",
@@ -158,36 +228,8 @@ export function decisionRoutes(runtime: DecisionRuntime): FastifyPluginAsyncType
           response: { 200: BatchResponse },
         },
       },
-      async (request) => {
-        const { service, requests } = request.body;
-        const results: (DecisionOutput | { error: { code: string; message: string } })[] = new Array(requests.length);
-        let allowed = 0;
-        let denied = 0;
-        let failed = 0;
-        // one budget for the whole batch: items cannot multiply it (docs/decisions.md)
-        const budget = workBudget(runtime.workBudget);
-        for (let i = 0; i < requests.length; i++) {
-          const item = requests[i] as (typeof requests)[number];
-          const field = batchItemField(i);
-          try {
-            const itemService = item.service ?? service;
-            if (!itemService) throw missingService(field);
-            const out =
-              decideCached(item, itemService, request, field, false, budget) ??
-              (await decideLoading(item, itemService, request, field, false, budget));
-            results[i] = out;
-            if (out.allowed) allowed++;
-            else denied++;
-          } catch (err) {
-            if (!(err instanceof AppError) || err.status >= 500) throw err;
-            results[i] = { error: itemError(err) };
-            failed++;
-          }
-        }
-        runtime.countDecision(true, allowed);
-        runtime.countDecision(false, denied);
-        return { results, allowed, denied, failed };
-      },
+      // Not async: a batch whose engines and users are cached is returned as a value (see decideBatch).
+      (request) => decideBatch(request.body, request),
     );
 
     app.post(
@@ -243,7 +285,7 @@ function batchItemField(i: number): string {
 }
 
 /** Bytes a batch body may have: 10,000 requests of up to about 3 kB each. */
-const BATCH_BODY_LIMIT = 32 * 1024 * 1024;
+export const BATCH_BODY_LIMIT = 32 * 1024 * 1024;
 
 function missingService(field: string): AppError {
   const message = `${field}.service: is required when the batch has no \`service\``;

@@ -151,4 +151,56 @@ describe(`decision fast lane (${TEST_BACKEND})`, () => {
       });
     expect(await scrape()).toBe(before + 3);
   });
+
+  it("answers a batch itself, exactly as the route does: cached and loading items, item errors", async () => {
+    const batchLane = () => ({ ...t.app.decisionBatchLane });
+    const item = (user: string, over: Record<string, unknown> = {}) => ({
+      user,
+      resource: { catalog: "sales", schema: s.schema, table: "orders" },
+      accessType: "select",
+      ...over,
+    });
+    const bodies = [
+      // the first names a user not cached yet, so the batch goes on in a promise from there
+      { service: s.service, requests: [item(s.alice), item(`fresh-${Date.now()}`), item(s.bob)] },
+      {
+        service: s.service,
+        requests: [
+          item(s.alice),
+          item(s.alice, { resource: { catalog: "sales", nosuchkey: "x" } }),
+          item(s.bob, { service: "no-such-service" }),
+          item(s.bob),
+        ],
+      },
+      { requests: [item(s.alice), item(s.alice, { service: s.service })] },
+    ];
+    for (const body of bodies) {
+      const before = batchLane();
+      const r = await both({ ...JSON_TYPE, ...PSK }, JSON.stringify(body), "/v1/decisions:batch");
+      const after = batchLane();
+      expect(after.answered - before.answered, JSON.stringify(body)).toBe(1);
+      expect(r.wire.status).toBe(200);
+      expect(JSON.parse(r.wire.body)).toEqual(JSON.parse(r.fastify.body));
+    }
+    const mixed = JSON.parse(
+      (await both({ ...JSON_TYPE, ...PSK }, JSON.stringify(bodies[1]), "/v1/decisions:batch")).wire.body,
+    );
+    expect(mixed).toMatchObject({ allowed: 1, failed: 2 });
+    expect(mixed.results[1].error.code).toBe("RESOURCE_KEY_UNKNOWN");
+    const noService = JSON.parse(
+      (await both({ ...JSON_TYPE, ...PSK }, JSON.stringify(bodies[2]), "/v1/decisions:batch")).wire.body,
+    );
+    expect(noService.results[0].error.message).toMatch(/^body\.requests\[0\]\.service: is required/);
+    expect(noService.results[1].allowed).toBe(true);
+    // a body the schema refuses is replayed through Fastify, which answers the 400
+    const before = batchLane();
+    const bad = await both(
+      { ...JSON_TYPE, ...PSK },
+      JSON.stringify({ requests: [{ user: 5 }] }),
+      "/v1/decisions:batch",
+    );
+    expect(batchLane().replayed - before.replayed).toBe(1);
+    expect(bad.wire.status).toBe(400);
+    expect(withoutRequestId(bad.wire.body)).toEqual(withoutRequestId(bad.fastify.body));
+  });
 });

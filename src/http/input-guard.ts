@@ -73,11 +73,31 @@ export function checkInput(value: unknown, field: string, depth = 0): AppError |
   return null;
 }
 
+/**
+ * Whether a value obeys the input rules: the walk of `checkInput` without building a field path
+ * for every key and item, which on a clean 100-item batch cost more than the check itself. Only a
+ * value that breaks a rule is walked again, by `checkInput`, to name the field.
+ */
+export function obeysInputRules(value: unknown, depth: number): boolean {
+  if (typeof value === "string") return !value.includes("\u0000") && value.isWellFormed();
+  if (value === null || typeof value !== "object") return true;
+  if (depth >= MAX_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!obeysInputRules(value[i], depth + 1)) return false;
+    return true;
+  }
+  for (const key in value) {
+    if (key.includes("\u0000") || !key.isWellFormed()) return false;
+    if (!obeysInputRules((value as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
+}
+
 /** The guard over one request's decoded inputs: path, query and body, in that order. */
 export function checkRequest(request: FastifyRequest): AppError | null {
-  return (
-    checkInput(request.params, "path", 1) ?? checkInput(request.query, "query", 1) ?? checkInput(request.body, "body")
-  );
+  const { params, query, body } = request;
+  if (obeysInputRules(params, 1) && obeysInputRules(query, 1) && obeysInputRules(body, 0)) return null;
+  return checkInput(params, "path", 1) ?? checkInput(query, "query", 1) ?? checkInput(body, "body");
 }
 
 type JsonParser = ReturnType<FastifyInstance["getDefaultJsonParser"]>;
