@@ -289,14 +289,18 @@ export function consoleRoutes(deps: ConsoleRouteDeps): FastifyPluginAsyncTypebox
           summary: "OIDC sign-in callback",
           description:
             "Where the issuer sends the browser back: exchanges the code, validates the ID token, maps the identity exactly as a bearer token of the same issuer, opens the session and redirects (302) to the `returnTo` of the sign-in.",
-          querystring: Type.Object({
-            code: Type.Optional(Type.String({ maxLength: 4096 })),
-            state: Type.Optional(Type.String({ maxLength: 512 })),
-            iss: Type.Optional(Type.String({ maxLength: 2048 })),
-            session_state: Type.Optional(Type.String({ maxLength: 2048 })),
-            error: Type.Optional(Type.String({ maxLength: 256 })),
-            error_description: Type.Optional(Type.String({ maxLength: 2048 })),
-          }),
+          querystring: Type.Object(
+            {
+              code: Type.Optional(Type.String({ maxLength: 4096 })),
+              state: Type.Optional(Type.String({ maxLength: 512 })),
+              iss: Type.Optional(Type.String({ maxLength: 2048 })),
+              session_state: Type.Optional(Type.String({ maxLength: 2048 })),
+              error: Type.Optional(Type.String({ maxLength: 256 })),
+              error_description: Type.Optional(Type.String({ maxLength: 2048 })),
+            },
+            // Issuers add parameters of their own to the redirect (Google: `scope`, `authuser`, `hd`).
+            { additionalProperties: true },
+          ),
         },
       },
       async (request, reply) => {

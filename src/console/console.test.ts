@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bindBuiltinRole, buildUser, uniqueName } from "../../test/support/factories.ts";
 import { startOidcProvider, type TestOidcProvider } from "../../test/support/oidc-provider.ts";
 import { TEST_PSK, type TestApp, testApp } from "../../test/support/test-app.ts";
+import { hashSecret } from "../auth/secrets.ts";
+import { pruneConsoleSessions } from "./sessions.store.ts";
 
 const REDIRECT_URI = "http://127.0.0.1:8080/v1/console/oidc/callback";
 const CLIENT = "10.20.30.40"; // not a trusted proxy: the failure limiter counts it apart
@@ -225,10 +227,7 @@ describe("console sessions", () => {
   it("ends a session past its lifetime or idle for too long", async () => {
     const expired = await signIn(TEST_PSK);
     const idle = await signIn(TEST_PSK);
-    const hashOf = async (cookie: string) => {
-      const { hashSecret } = await import("../auth/secrets.ts");
-      return hashSecret(cookie.split("=")[1] ?? "");
-    };
+    const hashOf = async (cookie: string) => hashSecret(cookie.split("=")[1] ?? "");
     await t.db.kysely
       .updateTable("console_sessions")
       .set({ expires_at: new Date(Date.now() - 1000) })
@@ -246,6 +245,22 @@ describe("console sessions", () => {
     expect(b.statusCode).toBe(401);
     expect(b.json().message).toMatch(/expired \(idle\)/);
     expect((await browser("gatehouse_session=ghs_forged", { method: "GET", url: "/v1/whoami" })).statusCode).toBe(401);
+
+    // housekeeping removes sessions a day after they ended
+    const expiredHash = await hashOf(expired.cookie);
+    await t.db.kysely
+      .updateTable("console_sessions")
+      .set({ expires_at: new Date(Date.now() - 25 * 3600_000) })
+      .where("secret_hash", "=", expiredHash)
+      .execute();
+    expect(await pruneConsoleSessions(t.db.kysely)).toBeGreaterThanOrEqual(1);
+    const left = await t.db.kysely
+      .selectFrom("console_sessions")
+      .where("secret_hash", "=", expiredHash)
+      .select("id")
+      .execute();
+    expect(left).toEqual([]);
+    expect((await browser(idle.cookie, { method: "GET", url: "/v1/console/session" })).statusCode).toBe(401);
   });
 });
 
@@ -351,7 +366,10 @@ describe("console OIDC sign-in", () => {
   });
 
   it("reports the issuer's refusal", async () => {
-    const res = await t.app.inject({ method: "GET", url: "/v1/console/oidc/callback?error=access_denied&state=x" });
+    const res = await t.app.inject({
+      method: "GET",
+      url: "/v1/console/oidc/callback?error=access_denied&state=x&authuser=0",
+    });
     expect(res.statusCode).toBe(401);
     expect(res.json().message).toMatch(/access_denied/);
   });
