@@ -12,6 +12,9 @@ import { OidcVerifier } from "./auth/oidc.ts";
 import { whoamiRoutes } from "./auth/whoami.routes.ts";
 import { clientAddress, inNetworks, parseNetworks } from "./config/networks.ts";
 import type { Config } from "./config/schema.ts";
+import { consoleRoutes } from "./console/console.routes.ts";
+import { OidcSignIn } from "./console/oidc-sign-in.ts";
+import { consoleStaticRoutes, DEFAULT_CONSOLE_DIR } from "./console/static.routes.ts";
 import { BATCH_BODY_LIMIT, type BatchInput, type BatchOutput, createDecider } from "./decisions/decisions.routes.ts";
 import { BatchRequest, BatchResponse, Decision, DecisionRequest } from "./decisions/decisions.schemas.ts";
 import { createDecisionLane, type DecisionLane } from "./decisions/fast-lane.ts";
@@ -133,6 +136,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       : undefined,
     roleMapping: config.roleMapping,
     builtinRoleNames: BUILTIN_ROLES,
+    sessionIdleSeconds: config.consoleSessionIdleSeconds,
   });
   const limiter = new FailureLimiter({
     limit: config.authFailureLimit,
@@ -170,6 +174,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(zoneRoutes(db));
   await app.register(puppetRoutes(db));
   await app.register(ariaRoutes(db));
+  // The admin console: its sign-in API and its built files (src/console/, docs/console.md)
+  const oidcSignIn =
+    config.oidcIssuer && config.consoleOidcClientId
+      ? new OidcSignIn({
+          issuer: config.oidcIssuer,
+          clientId: config.consoleOidcClientId,
+          clientSecret: config.consoleOidcClientSecret,
+          scopes: config.consoleOidcScopes,
+        })
+      : null;
+  await app.register(consoleRoutes({ db, config, authenticator, limiter, oidcSignIn }));
+  await app.register(consoleStaticRoutes(config.consoleDir ?? DEFAULT_CONSOLE_DIR));
   // What every fast lane shares: a request it read but cannot answer goes through Fastify whole.
   const laneFallback = {
     clientAddress: (req: IncomingMessage) =>

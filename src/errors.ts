@@ -105,6 +105,11 @@ export const TooManyAuthFailures = defineError(
   429,
   "too many failed authentication attempts; retry later",
 );
+export const CsrfTokenInvalid = defineError(
+  "CSRF_TOKEN_INVALID",
+  403,
+  "a request authenticated by the console session cookie must send the session's csrf token in `X-CSRF-Token`",
+);
 
 // ── resources ──────────────────────────────────────────────────────────────
 export const NotFound = defineError("NOT_FOUND", 404, "not found");
@@ -272,6 +277,19 @@ export const DecisionBudgetExceeded = defineError(
   "DECISION_BUDGET_EXCEEDED",
   422,
   "matching the request's resource values needs more work than one decision request may use (`decisionWorkBudget`); send fewer values",
+);
+
+// ── admin console ──────────────────────────────────────────────────────────
+export const OidcSignInUnavailable = defineError(
+  "OIDC_SIGN_IN_UNAVAILABLE",
+  404,
+  "oidc sign-in is not configured: set GATEHOUSE_OIDC_ISSUER and GATEHOUSE_CONSOLE_OIDC_CLIENT_ID",
+);
+export const OidcSignInFailed = defineError("OIDC_SIGN_IN_FAILED", 401, "oidc sign-in failed");
+export const ConsoleNotBuilt = defineError(
+  "CONSOLE_NOT_BUILT",
+  503,
+  "the admin console was not built: run `npm run build:console`",
 );
 
 // ── server side ────────────────────────────────────────────────────────────

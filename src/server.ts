@@ -3,6 +3,7 @@ import { buildApp } from "./app.ts";
 import { pruneAuditEvents } from "./audit/audit.store.ts";
 import { ensureGeneralPsk } from "./auth/general-psk.ts";
 import type { Config } from "./config/schema.ts";
+import { pruneConsoleSessions } from "./console/sessions.store.ts";
 import { pruneDecisionLog, startChangeFeed } from "./decisions/index.ts";
 import { pruneIdempotencyKeys } from "./http/idempotency.ts";
 import type { Db } from "./storage/db.ts";
@@ -65,6 +66,7 @@ export async function startServer(config: Config): Promise<{ url: string; stop: 
         if (decisions > 0) log.info({ removed: decisions }, "decision-log entries past retention removed");
       }
       await pruneIdempotencyKeys(db, IDEMPOTENCY_RETENTION_HOURS);
+      await pruneConsoleSessions(db.kysely);
     } catch (err) {
       log.error({ err }, "housekeeping failed");
     }

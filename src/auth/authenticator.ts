@@ -1,9 +1,10 @@
-import { InvalidCredentials, TokenInvalid } from "../errors.ts";
+import { findSession, touchSession } from "../console/sessions.store.ts";
+import { InvalidCredentials, TokenInvalid, Unauthenticated } from "../errors.ts";
 import type { Db } from "../storage/db.ts";
 import { type Actor, ANONYMOUS } from "./actor.ts";
 import { CredentialCache } from "./credential-cache.ts";
 import { builtinRolesOf, permissionsOfRoles } from "./credentials.store.ts";
-import type { OidcVerifier } from "./oidc.ts";
+import type { OidcVerifier, VerifiedToken } from "./oidc.ts";
 import { hashSecret, secretMatches } from "./secrets.ts";
 
 /** Prefix of per-user API keys, so they are told apart from the general PSK without a lookup. */
@@ -20,6 +21,23 @@ export interface AuthenticatorOptions {
   builtinRoleNames: readonly string[];
   /** Verified credentials kept for a short time (a default cache when absent). */
   cache?: CredentialCache | undefined;
+  /** A console session unused for this long ends (seconds; default 3600). */
+  sessionIdleSeconds?: number | undefined;
+}
+
+/** An API key with its user, as verification reads them. */
+interface ApiKeyUserRow {
+  keyId: string;
+  secret_hash: string;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+  id: string;
+  org_id: string;
+  username: string;
+  email: string | null;
+  display_name: string | null;
+  status: string;
 }
 
 /** The general PSK's actor: the same frozen object for every request that presents it. */
@@ -75,6 +93,14 @@ export class Authenticator {
     return this.#options.oidc ? (this.#cache.get(`t:${hashSecret(token)}`) ?? null) : null;
   }
 
+  /**
+   * What a console session opened with the general PSK remembers of it: a digest of its hash, so a
+   * changed general PSK ends those sessions, and the session row holds nothing that verifies a key.
+   */
+  get generalPskFingerprint(): string {
+    return hashSecret(`console-session:${this.#options.generalPskHash}`);
+  }
+
   /** `Authorization-PSK`: the general PSK or a user's API key. */
   fromPsk(presented: string): Actor | Promise<Actor> {
     if (presented.startsWith(`${API_KEY_PREFIX}_`)) return this.fromApiKey(presented);
@@ -92,10 +118,20 @@ export class Authenticator {
 
   async #verifyApiKey(presented: string, cacheKey: string): Promise<Actor> {
     const prefix = presented.split("_")[1] ?? "";
-    const row = await this.#options.db.kysely
+    const row = await this.#apiKeyRow("prefix", prefix);
+    // Hash anyway when no row matched, so timing does not reveal which prefixes exist.
+    const matches = secretMatches(presented, row?.secret_hash ?? hashSecret("absent"));
+    if (!row || !matches) throw InvalidCredentials("the api key is not valid");
+    const actor = await this.#apiKeyActor(row);
+    this.#cache.set(cacheKey, actor, row.expires_at?.getTime());
+    return actor;
+  }
+
+  #apiKeyRow(by: "prefix" | "id", value: string): Promise<ApiKeyUserRow | undefined> {
+    return this.#options.db.kysely
       .selectFrom("api_keys as k")
       .innerJoin("users as u", "u.id", "k.user_id")
-      .where("k.prefix", "=", prefix)
+      .where(by === "id" ? "k.id" : "k.prefix", "=", value)
       .select([
         "k.id as keyId",
         "k.secret_hash",
@@ -110,9 +146,11 @@ export class Authenticator {
         "u.status",
       ])
       .executeTakeFirst();
-    // Hash anyway when no row matched, so timing does not reveal which prefixes exist.
-    const matches = secretMatches(presented, row?.secret_hash ?? hashSecret("absent"));
-    if (!row || !matches || row.revoked_at) throw InvalidCredentials("the api key is not valid");
+  }
+
+  /** The actor of an API key's row: refused when the key is revoked or expired, or its user disabled. */
+  async #apiKeyActor(row: ApiKeyUserRow): Promise<Actor> {
+    if (row.revoked_at) throw InvalidCredentials("the api key is not valid");
     if (row.expires_at && row.expires_at.getTime() <= Date.now()) throw InvalidCredentials("the api key has expired");
     if (row.status !== "active") throw InvalidCredentials("the user of this api key is disabled");
     if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > LAST_USED_PRECISION_MS) {
@@ -136,7 +174,6 @@ export class Authenticator {
       realmRoles: roles.map((r) => r.name),
       clientRoles: [],
     };
-    this.#cache.set(cacheKey, actor, row.expires_at?.getTime());
     return actor;
   }
 
@@ -183,18 +220,36 @@ export class Authenticator {
     const oidc = this.#options.oidc;
     if (!oidc) throw TokenInvalid("bearer tokens are not accepted: no oidc issuer is configured");
     const key = `t:${hashSecret(token)}`;
-    return this.#cache.get(key) ?? this.#verifyBearer(oidc, token, key);
+    return this.#cache.get(key) ?? this.#verifyBearer(token, key);
   }
 
-  async #verifyBearer(oidc: OidcVerifier, token: string, cacheKey: string): Promise<Actor> {
-    let claims: Awaited<ReturnType<OidcVerifier["verify"]>>;
+  async #verifyBearer(token: string, cacheKey: string): Promise<Actor> {
+    const claims = await this.verifyToken(token);
+    const actor = await this.actorOfToken(claims);
+    // Never past the token's own expiry.
+    this.#cache.set(cacheKey, actor, claims.expiresAt ?? undefined);
+    return actor;
+  }
+
+  /**
+   * Verifies an access token exactly as `Authorization: Bearer` does (issuer, audience, signature,
+   * expiry) and returns its claims; the console's OIDC sign-in uses it so a signed-in user is
+   * whoever the same token would be as a bearer token.
+   */
+  async verifyToken(token: string): Promise<VerifiedToken> {
+    const oidc = this.#options.oidc;
+    if (!oidc) throw TokenInvalid("bearer tokens are not accepted: no oidc issuer is configured");
     try {
-      claims = await oidc.verify(token);
+      return await oidc.verify(token);
     } catch (err) {
       throw TokenInvalid(`the bearer token is invalid: ${tokenFailure(err)}`, { cause: err });
     }
+  }
+
+  /** The actor of verified token claims: token roles mapped to built-in roles (`roleMapping`). */
+  async actorOfToken(claims: VerifiedToken): Promise<Actor> {
     const roles = this.#mapTokenRoles([...claims.realmRoles, ...claims.clientRoles]);
-    const actor: Actor = {
+    return {
       type: "token",
       id: claims.sub,
       name: claims.username,
@@ -207,8 +262,46 @@ export class Authenticator {
       realmRoles: claims.realmRoles,
       clientRoles: claims.clientRoles,
     };
-    // Never past the token's own expiry.
-    this.#cache.set(cacheKey, actor, claims.expiresAt ?? undefined);
+  }
+
+  /**
+   * The `gatehouse_session` cookie of the admin console: the actor of the credential that opened
+   * the session, checked again on every verification (a revoked API key, a disabled user or a
+   * changed general PSK ends the session), while the session is neither revoked, past its
+   * lifetime, nor idle longer than `sessionIdleSeconds`.
+   */
+  fromSession(secret: string): Actor | Promise<Actor> {
+    const key = `s:${hashSecret(secret)}`;
+    return this.#cache.get(key) ?? this.#verifySession(secret, key);
+  }
+
+  async #verifySession(secret: string, cacheKey: string): Promise<Actor> {
+    const kysely = this.#options.db.kysely;
+    const session = await findSession(kysely, hashSecret(secret));
+    const now = Date.now();
+    const idleMs = (this.#options.sessionIdleSeconds ?? 3600) * 1000;
+    if (!session || session.revokedAt) throw sessionEnded("the console session has ended");
+    if (session.expiresAt.getTime() <= now) throw sessionEnded("the console session has expired");
+    if (session.lastSeenAt.getTime() + idleMs <= now) throw sessionEnded("the console session has expired (idle)");
+    let actor: Actor;
+    if (session.authMethod === "general_psk") {
+      if (session.credentialId !== this.generalPskFingerprint) {
+        throw sessionEnded("the general psk that opened the console session has changed");
+      }
+      actor = GENERAL_PSK_ACTOR;
+    } else if (session.authMethod === "user_psk") {
+      const row = session.apiKeyId ? await this.#apiKeyRow("id", session.apiKeyId) : undefined;
+      if (!row) throw sessionEnded("the api key that opened the console session no longer exists");
+      try {
+        actor = await this.#apiKeyActor(row);
+      } catch (err) {
+        throw sessionEnded(`the api key that opened the console session is no longer valid: ${(err as Error).message}`);
+      }
+    } else {
+      actor = await this.actorOfToken(session.tokenClaims as unknown as VerifiedToken);
+    }
+    if (now - session.lastSeenAt.getTime() > LAST_USED_PRECISION_MS) await touchSession(kysely, session.id);
+    this.#cache.set(cacheKey, actor, Math.min(session.expiresAt.getTime(), now + idleMs));
     return actor;
   }
 
@@ -221,6 +314,10 @@ export class Authenticator {
     }
     return [...mapped];
   }
+}
+
+function sessionEnded(reason: string): Error {
+  return Unauthenticated(`${reason}: sign in again`);
 }
 
 function tokenFailure(err: unknown): string {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type } from "typebox";
+import { type Static, Type } from "typebox";
+import type { Actor } from "./actor.ts";
 
 const WhoAmIResponse = Type.Object(
   {
@@ -22,7 +23,8 @@ const WhoAmIResponse = Type.Object(
   { title: "WhoAmIResponse" },
 );
 
-const NativeWhoAmI = Type.Object(
+/** The native whoami body (`GET /v1/whoami`), also the `actor` of a console session. */
+export const NativeWhoAmI = Type.Object(
   {
     actor: Type.Object({
       type: Type.String(),
@@ -74,22 +76,24 @@ export const whoamiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { ability: "authenticated" },
       schema: { tags: ["credentials"], summary: "Who am I", response: { 200: NativeWhoAmI } },
     },
-    async (request) => {
-      const a = request.actor;
-      return {
-        actor: {
-          type: a.type,
-          id: a.id,
-          name: a.name,
-          authMethod: a.authMethod,
-          orgId: a.orgId,
-          email: a.email,
-          fullName: a.fullName,
-        },
-        roles: a.roles,
-        permissions: [...a.permissions].sort(),
-        tokenRoles: { realm: a.realmRoles, client: a.clientRoles },
-      };
-    },
+    async (request) => presentWhoAmI(request.actor),
   );
 };
+
+/** The native whoami body of an actor. */
+export function presentWhoAmI(a: Actor): Static<typeof NativeWhoAmI> {
+  return {
+    actor: {
+      type: a.type,
+      id: a.id,
+      name: a.name,
+      authMethod: a.authMethod,
+      orgId: a.orgId,
+      email: a.email,
+      fullName: a.fullName,
+    },
+    roles: a.roles,
+    permissions: [...a.permissions].sort(),
+    tokenRoles: { realm: a.realmRoles, client: a.clientRoles },
+  };
+}

@@ -96,6 +96,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (config.oidcIssuer && !config.oidcAudience) {
     issues.push("GATEHOUSE_OIDC_AUDIENCE: must be set when GATEHOUSE_OIDC_ISSUER is set");
   }
+  if (config.consoleOidcClientId && !config.oidcIssuer) {
+    issues.push("GATEHOUSE_OIDC_ISSUER: must be set when GATEHOUSE_CONSOLE_OIDC_CLIENT_ID is set");
+  }
+  if (!config.consoleOidcScopes.split(/\s+/).includes("openid")) {
+    issues.push("GATEHOUSE_CONSOLE_OIDC_SCOPES: must include `openid`");
+  }
   if (config.kerberosKeytab && !config.kerberosRealm) {
     issues.push("GATEHOUSE_KERBEROS_REALM: must be set when GATEHOUSE_KERBEROS_KEYTAB is set");
   }

@@ -196,6 +196,58 @@ export const configSchema = Type.Object(
       description:
         "Service the Nx1 governance routes (`/api/govern/data-access/*`) act on. Created as a `trino` service at start-up when absent.",
     }),
+    consoleDir: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: "GATEHOUSE_CONSOLE_DIR",
+        description:
+          "Folder of the built admin console served at `/console/` (Vite output: `index.html` and `assets/`). Defaults to `console/dist` of the installation. When it holds no `index.html`, `/console/` answers 503 saying how to build it (`npm run build:console`); the API is unaffected.",
+      }),
+    ),
+    consoleSessionTtlSeconds: Type.Integer({
+      minimum: 60,
+      maximum: 30 * 24 * 3600,
+      default: 8 * 3600,
+      env: "GATEHOUSE_CONSOLE_SESSION_TTL_SECONDS",
+      description:
+        "Lifetime of a console session (the `gatehouse_session` cookie's `Max-Age`), from sign-in, whatever the activity.",
+    }),
+    consoleSessionIdleSeconds: Type.Integer({
+      minimum: 60,
+      maximum: 30 * 24 * 3600,
+      default: 3600,
+      env: "GATEHOUSE_CONSOLE_SESSION_IDLE_SECONDS",
+      description: "A console session unused for this long ends, even before its lifetime is over.",
+    }),
+    consoleOidcClientId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: "GATEHOUSE_CONSOLE_OIDC_CLIENT_ID",
+        description:
+          "OIDC client of the console's sign-in (authorization code with PKCE at `GATEHOUSE_OIDC_ISSUER`). OIDC sign-in is offered when this and the issuer are set. Its access tokens must be accepted as bearer tokens (carry `GATEHOUSE_OIDC_AUDIENCE`): the signed-in user gets the roles such a token maps to.",
+      }),
+    ),
+    consoleOidcClientSecret: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: "GATEHOUSE_CONSOLE_OIDC_CLIENT_SECRET",
+        description: "Secret of the console's OIDC client; absent for a public client (PKCE only).",
+      }),
+    ),
+    consoleOidcRedirectUri: Type.Optional(
+      Type.String({
+        pattern: "^https?://",
+        env: "GATEHOUSE_CONSOLE_OIDC_REDIRECT_URI",
+        description:
+          "Redirect URI registered for the console's OIDC client, ending in `/v1/console/oidc/callback`. Defaults to that path on the host and scheme the browser used (behind a proxy, set it or trust the proxy's `X-Forwarded-*` with `GATEHOUSE_TRUSTED_PROXIES`).",
+      }),
+    ),
+    consoleOidcScopes: Type.String({
+      minLength: 1,
+      default: "openid profile email",
+      env: "GATEHOUSE_CONSOLE_OIDC_SCOPES",
+      description: "Scopes the console's OIDC sign-in asks for (space-separated; must include `openid`).",
+    }),
   },
   { additionalProperties: false },
 );

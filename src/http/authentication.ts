@@ -4,7 +4,9 @@ import { type Actor, ANONYMOUS } from "../auth/actor.ts";
 import type { Authenticator } from "../auth/authenticator.ts";
 import { credentialIdentity } from "../auth/credential-identity.ts";
 import type { FailureLimiter } from "../auth/failure-limiter.ts";
-import { AppError, InvalidCredentials, TooManyAuthFailures, Unauthenticated } from "../errors.ts";
+import { sessionSecretOf } from "../console/session-cookie.ts";
+import { csrfMatches } from "../console/sessions.store.ts";
+import { AppError, CsrfTokenInvalid, InvalidCredentials, TooManyAuthFailures, Unauthenticated } from "../errors.ts";
 import { appendOnSend, isWriteRoute } from "./route-hooks.ts";
 
 /** What `WWW-Authenticate` offers on a 401 from native routes. */
@@ -52,6 +54,13 @@ const NATIVE_HINT = "Authorization-PSK, a Bearer token or Basic credentials";
  * (the rule: `FailureLimiter`). The client address is `request.ip`: the socket's peer, or what a
  * trusted proxy forwarded (`GATEHOUSE_TRUSTED_PROXIES`).
  *
+ * A request that presents no credential header may present the admin console's session cookie
+ * (`gatehouse_session`, src/console/): it authenticates as the credential that opened the session,
+ * and an unsafe method (anything but GET, HEAD, OPTIONS) must also send the session's CSRF token
+ * in `X-CSRF-Token` (403 `CSRF_TOKEN_INVALID` otherwise). A request with a credential header is
+ * judged by that header alone. An ended session's cookie is a 401 that the failure limiter does not
+ * count: a browser holding a stale cookie is not guessing anything (session secrets are 256-bit).
+ *
  * The hook is callback-style and completes synchronously when the credential resolves without
  * I/O (the general PSK, a recently verified key or token): no promise and no extra microtask on
  * the common request. After a successful local write that can change credentials (a hook on
@@ -64,8 +73,10 @@ export function installAuthentication(
 ): void {
   const { authenticator, limiter } = deps;
   app.decorateRequest("actor", null as unknown as Actor);
+  app.decorateRequest("consoleSession", null);
   app.addHook("onRequest", (request, _reply, done) => {
     request.actor = ANONYMOUS;
+    request.consoleSession = null;
     const config = request.routeOptions.config;
     const ability = config.ability;
     if (!ability || ability === "public") return done();
@@ -114,6 +125,42 @@ export function installAuthentication(
       }
       done(err as Error);
     };
+    // The console session cookie, when no credential header was presented.
+    const viaSession = (): void => {
+      const secret = sessionSecretOf(request);
+      if (secret === null) {
+        admit(null);
+        return;
+      }
+      const refuse = (err: unknown): void =>
+        done(err instanceof AppError && err.status === 401 ? withChallenge(err, challenge) : (err as Error));
+      const admitSession = (actor: Actor): void => {
+        if (!READ_METHODS.has(request.method)) {
+          const presented = request.headers["x-csrf-token"];
+          if (!csrfMatches(secret, typeof presented === "string" ? presented : undefined)) {
+            done(
+              CsrfTokenInvalid(
+                presented === undefined
+                  ? `a ${request.method} authenticated by the console session cookie must send header \`X-CSRF-Token\` (the session's csrfToken)`
+                  : "header `X-CSRF-Token` does not match the console session's csrf token",
+              ),
+            );
+            return;
+          }
+        }
+        request.consoleSession = { secret };
+        admit(actor);
+      };
+      let session: Actor | Promise<Actor>;
+      try {
+        session = authenticator.fromSession(secret);
+      } catch (err) {
+        refuse(err);
+        return;
+      }
+      if (session instanceof Promise) session.then(admitSession, refuse);
+      else admitSession(session);
+    };
     let read: Actor | null | Promise<Actor | null>;
     try {
       read = (config.credentials ?? nativeCredentials)(request, authenticator);
@@ -121,8 +168,9 @@ export function installAuthentication(
       reject(err);
       return;
     }
-    if (read instanceof Promise) read.then(admit, reject);
-    else admit(read);
+    if (read instanceof Promise) read.then((actor) => (actor ? admit(actor) : viaSession()), reject);
+    else if (read) admit(read);
+    else viaSession();
   });
   // Writes that can change credentials make the authenticator forget what it cached, before the
   // response leaves: the caller's next request already sees the change.
@@ -136,7 +184,8 @@ export function installAuthentication(
   });
 }
 
-function tooManyFailures(retryAfter: number): AppError {
+/** The 429 of a locked-out client, with its `Retry-After`. */
+export function tooManyFailures(retryAfter: number): AppError {
   return TooManyAuthFailures(`too many failed authentication attempts; retry in ${retryAfter} s`, {
     headers: { "retry-after": String(retryAfter) },
   });

@@ -25,5 +25,10 @@ declare module "fastify" {
   interface FastifyRequest {
     /** The authenticated caller (ANONYMOUS on public routes). */
     actor: Actor;
+    /**
+     * The console session that authenticated the request (its cookie's secret), or null when the
+     * request was authenticated otherwise (src/console/).
+     */
+    consoleSession: { secret: string } | null;
   }
 }

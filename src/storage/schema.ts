@@ -37,6 +37,8 @@ export interface Database {
   tag_changes: TagChangesTable;
   security_zones: SecurityZonesTable;
   security_zone_services: SecurityZoneServicesTable;
+  console_sessions: ConsoleSessionsTable;
+  console_oidc_logins: ConsoleOidcLoginsTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -436,4 +438,28 @@ export interface SecurityZoneServicesTable {
   zone_id: number;
   service_id: number;
   resources: Json<Record<string, string[]>[]>;
+}
+
+/** migrations/0016: a console session (the cookie's secret is kept only as a hash). */
+export interface ConsoleSessionsTable {
+  id: Generated<string>;
+  secret_hash: string;
+  csrf_hash: string;
+  auth_method: "general_psk" | "user_psk" | "keycloak_token";
+  credential_id: string;
+  api_key_id: string | null;
+  token_claims: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  created_at: CreatedAt;
+  expires_at: Date;
+  last_seen_at: ColumnType<Date, Date | undefined, Date>;
+  revoked_at: Date | null;
+}
+
+/** migrations/0016: an OIDC sign-in in progress, keyed by the hash of its `state`. */
+export interface ConsoleOidcLoginsTable {
+  state_hash: string;
+  code_verifier: string;
+  nonce: string;
+  return_to: string;
+  expires_at: Date;
 }
