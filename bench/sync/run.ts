@@ -184,18 +184,19 @@ try {
   const extra = `${prefix}-steady`;
   const steadyUser = (await db.transaction((tx) => createUsers(tx, SYSTEM_CONTEXT, org, [{ username: extra }])))[0]
     ?.id as string;
+  // each change is its own transaction, started on schedule without waiting for the previous one
+  // (at most 25 in flight), so a slow commit does not lower the rate; a group is changed by one
+  // change at a time (the member is toggled)
   const inGroup = new Set<string>();
-  for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / RATE;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    else behind++;
-    const groupId = groups[(i * 7907) % groups.length] as string;
+  const busy = new Set<string>();
+  const inflight = new Set<Promise<void>>();
+  const change = async (groupId: string) => {
+    const removing = inGroup.has(groupId);
     await db.transaction(async (tx) => {
-      if (inGroup.has(groupId)) await removeMember(tx, SYSTEM_CONTEXT, groupId, steadyUser);
+      if (removing) await removeMember(tx, SYSTEM_CONTEXT, groupId, steadyUser);
       else await putMember(tx, SYSTEM_CONTEXT, groupId, steadyUser);
     });
-    if (inGroup.has(groupId)) inGroup.delete(groupId);
+    if (removing) inGroup.delete(groupId);
     else inGroup.add(groupId);
     const committed = performance.now();
     const row = await sql<{ seq: number | null }>`select max(seq) as seq from connector_outbox
@@ -203,7 +204,24 @@ try {
     const seq = row.rows[0]?.seq;
     if (seq === null || seq === undefined) lags.push((performance.now() - committed) / 1000);
     else waiting.set(Number(seq), committed);
+  };
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    else behind++;
+    while (inflight.size >= 25) await Promise.race(inflight);
+    let k = i;
+    let groupId = groups[(k * 7907) % groups.length] as string;
+    while (busy.has(groupId)) groupId = groups[(++k * 7907) % groups.length] as string;
+    busy.add(groupId);
+    const running: Promise<void> = change(groupId).finally(() => {
+      busy.delete(groupId);
+      inflight.delete(running);
+    });
+    inflight.add(running);
   }
+  await Promise.all(inflight);
   stopPolling = true;
   await poller;
   const achieved = total / ((performance.now() - start) / 1000);

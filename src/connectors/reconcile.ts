@@ -34,11 +34,39 @@ export const REPORT_MAX = 1000;
 const LOAD_PAGE = 2000;
 const REPAIR_BATCH = 1000;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The target's groups this connector must remove: those carrying a Gatehouse id it does not carry,
+ * when that group is gone from Gatehouse or belongs to one of the connector's organisations
+ * (deselected, hidden). Groups of other organisations (another connector's) are left alone.
+ */
+async function extraGroups(
+  db: Queryable,
+  connector: ConnectorRow,
+  byId: Map<string, GroupState>,
+  seen: Set<string>,
+): Promise<GroupState[]> {
+  const candidates = [...byId.keys()].filter((id) => !seen.has(id) && UUID.test(id));
+  const owner = new Map<string, string>();
+  for (let at = 0; at < candidates.length; at += 5000) {
+    const rows = await sql<{ id: string; org_id: string }>`
+      select id, org_id from groups where id = any(${candidates.slice(at, at + 5000)}::uuid[])`.execute(db);
+    for (const r of rows.rows) owner.set(r.id, r.org_id);
+  }
+  return candidates
+    .filter((id) => {
+      const org = owner.get(id);
+      return org === undefined || connector.org_ids.includes(org);
+    })
+    .map((id) => byId.get(id) as GroupState);
+}
+
 /**
  * Compares what Gatehouse would send with what the target holds, read page by page: a carried
- * group absent from the target is `missing`; a target group carrying a Gatehouse id that Gatehouse
- * does not carry is `extra` (groups without that attribute belong to someone else and are left
- * alone); otherwise members and attributes are compared. Without `dryRun`, missing and different
+ * group absent from the target is `missing`; a target group this connector must remove is `extra`
+ * (see extraGroups: groups without the id attribute, or of other organisations, are left alone);
+ * otherwise members and attributes are compared. Without `dryRun`, missing and different
  * groups are sent again and extra ones deleted. A flat target's group without the id attribute but
  * with a carried group's name counts as that group.
  */
@@ -115,9 +143,8 @@ export async function reconcileConnector(
     }
   }
   const extras: GroupState[] = [];
-  for (const [id, remote] of byId) {
-    if (seen.has(id)) continue;
-    note({ kind: "extra", groupId: id, path: remote.path });
+  for (const remote of await extraGroups(db, connector, byId, seen)) {
+    note({ kind: "extra", groupId: remote.gatehouseId, path: remote.path });
     extras.push(remote);
   }
 

@@ -135,8 +135,8 @@ export class ConnectorRuntime {
       const connector = connectors.find((c) => c.id === last?.connector_id);
       if (refused || Date.now() >= deadline) {
         const error =
-          last?.last_error ??
-          `${connector?.kind ?? "target"}: not reached within ${timeoutMs} ms (delivery stays queued)`;
+          (last?.last_error ?? `${connector?.kind ?? "target"}: not reached within ${timeoutMs} ms`) +
+          (last?.dead ? ` (dead-lettered: retry it at /v1/connectors/${last.connector_id}/dead-letters)` : "");
         return { ok: false, target: connector?.name ?? "", error };
       }
       await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(1, deadline - Date.now()))));

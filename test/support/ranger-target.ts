@@ -9,6 +9,8 @@ import { freePort } from "./daemon.ts";
 import { type ServerProcess, startServerProcess } from "./server-process.ts";
 
 const PSK = "ranger-target-psk-0123456789";
+/** A few seconds on an idle machine; minutes on a loaded one (the start imports and migrates). */
+const START_TIMEOUT_MS = 450_000;
 
 /** The Ranger stand-in: where it listens, the account connectors use, and start/stop. */
 export interface RangerTargetServer {
@@ -33,14 +35,17 @@ export async function startRangerTarget(): Promise<RangerTargetServer> {
   const port = await freePort();
   let proc: ServerProcess | null = null;
   const start = async () => {
-    proc = await startServerProcess({
-      GATEHOUSE_PSK: PSK,
-      GATEHOUSE_DATA_DIR: dir,
-      GATEHOUSE_PORT: String(port),
-      GATEHOUSE_LOG_LEVEL: "info",
-      GATEHOUSE_AUTH_FAILURE_LIMIT: "1000000",
-      GATEHOUSE_CONNECTOR_WORKERS: "false",
-    });
+    proc = await startServerProcess(
+      {
+        GATEHOUSE_PSK: PSK,
+        GATEHOUSE_DATA_DIR: dir,
+        GATEHOUSE_PORT: String(port),
+        GATEHOUSE_LOG_LEVEL: "info",
+        GATEHOUSE_AUTH_FAILURE_LIMIT: "1000000",
+        GATEHOUSE_CONNECTOR_WORKERS: "false",
+      },
+      START_TIMEOUT_MS,
+    );
   };
   const stop = async () => {
     const p = proc;
