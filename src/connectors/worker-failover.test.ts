@@ -14,6 +14,8 @@ import { TEST_BACKEND } from "../../test/support/test-db.ts";
 // starts take seconds, far more on a loaded machine, hence the generous timeout.
 
 const PSK = "failover-psk-0123456789abcdef";
+/** Seconds on an idle machine, minutes on a loaded one. */
+const START_TIMEOUT_MS = 450_000;
 const url = process.env.GATEHOUSE_TEST_DATABASE_URL;
 const dataDir = url ? null : mkdtempSync(join(tmpdir(), "gh-failover-"));
 const env = {
@@ -68,8 +70,8 @@ describe(`connector worker failover (${TEST_BACKEND})`, () => {
   }, async () => {
     const [target, a, b] = await Promise.all([
       startRangerTarget(),
-      startServerProcess(env),
-      url ? startServerProcess(env) : Promise.resolve(null),
+      startServerProcess(env, START_TIMEOUT_MS),
+      url ? startServerProcess(env, START_TIMEOUT_MS) : Promise.resolve(null),
     ]);
     ranger = target;
     procs.push(a);
@@ -104,7 +106,7 @@ describe(`connector worker failover (${TEST_BACKEND})`, () => {
         await leader.exited;
         if (!b) {
           // the embedded database: the one process starts again on its data
-          survivor = await startServerProcess(env);
+          survivor = await startServerProcess(env, START_TIMEOUT_MS);
           procs.push(survivor);
         } else {
           survivor = leader === a ? b : a;
@@ -128,7 +130,9 @@ describe(`connector worker failover (${TEST_BACKEND})`, () => {
     expect(dry.counts).toEqual({ missing: 0, extra: 0, members: 0, attributes: 0 });
     const members = await call(survivor, "GET", `/v1/groups/${groups[0]}/members?limit=100`);
     const onTarget = await target.groupUsers();
-    expect(onTarget[`f0-${tag}`]).toEqual(members.items.map((m: { username: string }) => m.username).sort());
+    expect(onTarget[`f0-${tag}`]).toEqual(
+      members.items.map((m: { user: { username: string } }) => m.user.username).sort(),
+    );
     const status = await call(survivor, "GET", `/v1/connectors/${id}/status`);
     expect(status).toMatchObject({ pending: 0, failing: 0, deadLettered: 0 });
   });
