@@ -32,6 +32,7 @@ import { frontierRoutes } from "./compat/frontier/index.ts";
 import { nx1Routes } from "./compat/nx1/index.ts";
 import { puppetRoutes } from "./compat/puppet/index.ts";
 import { ariaRoutes } from "./compat/vmware-aria/index.ts";
+import { installConnectors } from "./connectors/index.ts";
 import { healthRoutes } from "./http/health.routes.ts";
 import { installIdempotency } from "./http/idempotency.ts";
 import { installInputGuard } from "./http/input-guard.ts";
@@ -153,7 +154,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(directoryRoutes(db, config));
   await app.register(serviceDefRoutes(db, config.nx1Service));
   await app.register(policyRoutes(db));
-  await app.register(nx1Routes(db, config.nx1Service));
+  const connectors = await installConnectors(app, db, config, metrics);
+  await app.register(
+    nx1Routes(db, config.nx1Service, (orgId, groupIds) =>
+      connectors.waitDelivered(orgId, groupIds, config.connectorWaitMs),
+    ),
+  );
   await app.register(frontierRoutes(db));
   // Kerberos for Ranger plugins' /secure/ paths and role calls, when configured (docs/decisions.md)
   const kerberos = config.kerberosKeytab

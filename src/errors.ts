@@ -184,6 +184,23 @@ export const DirectoryUnavailable = defineError(
   502,
   "the external directory could not be reached or refused the bind",
 );
+export const ConnectorNotFound = defineError("CONNECTOR_NOT_FOUND", 404, "connector not found");
+export const ConnectorNameTaken = defineError("CONNECTOR_NAME_TAKEN", 409, "a connector with this name exists");
+export const ConnectorKindUnavailable = defineError(
+  "CONNECTOR_KIND_UNAVAILABLE",
+  422,
+  "this build has no target for the connector's kind",
+);
+export const DeadLetterNotFound = defineError(
+  "DEAD_LETTER_NOT_FOUND",
+  404,
+  "the connector has no dead-lettered delivery for this group",
+);
+export const ConnectorDeliveryFailed = defineError(
+  "CONNECTOR_DELIVERY_FAILED",
+  502,
+  "a connector's target refused the change or did not take it within the wait; delivery stays queued",
+);
 
 // ── policies: service-defs, services, data-access policies ────────────────
 export const ServiceDefNotFound = defineError("SERVICE_DEF_NOT_FOUND", 404, "service definition not found");

@@ -248,6 +248,42 @@ export const configSchema = Type.Object(
       env: "GATEHOUSE_CONSOLE_OIDC_SCOPES",
       description: "Scopes the console's OIDC sign-in asks for (space-separated; must include `openid`).",
     }),
+    connectorWorkers: Type.Boolean({
+      default: true,
+      env: "GATEHOUSE_CONNECTOR_WORKERS",
+      description:
+        "Run connector delivery workers in this process (docs/connectors.md). With PostgreSQL, one process leads each connector (advisory lock); the others take over within seconds when it dies.",
+    }),
+    connectorWaitMs: Type.Integer({
+      minimum: 0,
+      maximum: 600_000,
+      default: 10_000,
+      env: "GATEHOUSE_CONNECTOR_WAIT_MS",
+      description:
+        "How long the Nx1 group route waits for its groups to reach every connector of the organisation before answering 502 (docs/connectors.md).",
+    }),
+    connectorMaxAttempts: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: 12,
+      env: "GATEHOUSE_CONNECTOR_MAX_ATTEMPTS",
+      description: "Failed deliveries of one group after which it is parked in the connector's dead letters.",
+    }),
+    connectorRetryMaxMs: Type.Integer({
+      minimum: 10,
+      maximum: 3_600_000,
+      default: 30_000,
+      env: "GATEHOUSE_CONNECTOR_RETRY_MAX_MS",
+      description: "Longest delay between two delivery attempts (exponential backoff from 500 ms, with jitter).",
+    }),
+    connectorReconcileSeconds: Type.Integer({
+      minimum: 0,
+      maximum: 31_536_000,
+      default: 86_400,
+      env: "GATEHOUSE_CONNECTOR_RECONCILE_SECONDS",
+      description:
+        "Interval of each connector's scheduled reconcile (repairs changes made on the target by hand); 0 turns it off.",
+    }),
   },
   { additionalProperties: false },
 );

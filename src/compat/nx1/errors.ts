@@ -51,6 +51,8 @@ function nx1Status(error: AppError): number {
 }
 
 function nx1Message(error: AppError, status: number): string {
+  // names the target and its answer (docs/connectors.md): the seed's 502
+  if (error.code === "CONNECTOR_DELIVERY_FAILED") return error.message;
   if (status === 503) return "the database is unavailable; retry shortly";
   if (status >= 500) return "internal error";
   return withNx1Hint(error);

@@ -2,7 +2,7 @@ import multipart from "@fastify/multipart";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { Db } from "../../storage/db.ts";
 import { nx1BulkRoutes } from "./bulk.routes.ts";
-import { nx1GroupRoutes } from "./groups.routes.ts";
+import { type GroupDelivery, nx1GroupRoutes } from "./groups.routes.ts";
 import { nx1MetadataRoutes } from "./metadata.routes.ts";
 import { nx1PolicyRoutes } from "./policies.routes.ts";
 import { nx1TagRoutes } from "./tags.routes.ts";
@@ -15,7 +15,7 @@ const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
  * GATEHOUSE_NX1_SERVICE, answering in Nx1's shapes. Multipart parsing is registered here, inside
  * this plugin's scope, so it serves the bulk routes only.
  */
-export function nx1Routes(db: Db, serviceName: string): FastifyPluginAsyncTypebox {
+export function nx1Routes(db: Db, serviceName: string, delivery?: GroupDelivery): FastifyPluginAsyncTypebox {
   return async (app) => {
     await app.register(multipart, {
       limits: { fileSize: MAX_UPLOAD_BYTES, fieldSize: 64 * 1024 * 1024, files: 4, fields: 16, parts: 20 },
@@ -23,7 +23,7 @@ export function nx1Routes(db: Db, serviceName: string): FastifyPluginAsyncTypebo
     await app.register(nx1PolicyRoutes(db, serviceName));
     await app.register(nx1BulkRoutes(db, serviceName));
     await app.register(nx1MetadataRoutes(db, serviceName));
-    await app.register(nx1GroupRoutes(db));
+    await app.register(nx1GroupRoutes(db, delivery));
     await app.register(nx1TagRoutes(db, serviceName));
   };
 }

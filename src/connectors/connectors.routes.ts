@@ -1,0 +1,482 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { auditContextOf } from "../audit/audit.service.ts";
+import type { Actor } from "../auth/actor.ts";
+import { fail } from "../directory/fail.ts";
+import { assertSameOrg, resolveOrgId } from "../directory/org-scope.ts";
+import { ConnectorKindUnavailable, ValidationFailed } from "../errors.ts";
+import { IdParams } from "../http/schemas.ts";
+import type { Db } from "../storage/db.ts";
+import type { ConnectorRow, ConnectorSettings } from "./connector-model.ts";
+import {
+  createConnector,
+  deleteConnector,
+  getConnectorRow,
+  listDeadLetters,
+  presentConnector,
+  settleDeadLetter,
+  updateConnector,
+} from "./connectors.service.ts";
+import { targetOf } from "./registry.ts";
+import { type ConnectorRuntime, connectorStatus } from "./runtime.ts";
+
+const tags = ["connectors"];
+const Kind = Type.Union([Type.Literal("keycloak"), Type.Literal("ranger")]);
+const Selection = Type.Object(
+  {
+    mode: Type.Union([Type.Literal("all"), Type.Literal("prefix"), Type.Literal("explicit")], {
+      description: "`all` groups of the organisations, those whose name starts with `prefix`, or the `groupIds` listed",
+    }),
+    prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    groupIds: Type.Optional(Type.Array(Type.String({ format: "uuid" }), { maxItems: 10_000 })),
+  },
+  { additionalProperties: false, title: "GroupSelection" },
+);
+const SettingFields = {
+  baseUrl: Type.String({
+    pattern: "^https?://",
+    maxLength: 2048,
+    description: "Keycloak's or Ranger Admin's base URL",
+  }),
+  realm: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: "Keycloak: the realm written to" })),
+  clientId: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 255, description: "Keycloak: client of the client-credentials grant" }),
+  ),
+  username: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: "Ranger: the Ranger Admin user" })),
+  selection: Type.Optional(Selection),
+  carryMemberships: Type.Optional(Type.Boolean({ description: "Carry memberships (default true)" })),
+  createMissingUsers: Type.Optional(
+    Type.Boolean({ description: "Keycloak: create members missing from the realm (default false: reported)" }),
+  ),
+  maxAttempts: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      description: "Failed deliveries of a group before it is dead-lettered (default GATEHOUSE_CONNECTOR_MAX_ATTEMPTS)",
+    }),
+  ),
+};
+const Settings = Type.Object(
+  {
+    ...SettingFields,
+    selection: Selection,
+    carryMemberships: Type.Boolean(),
+    createMissingUsers: Type.Boolean(),
+  },
+  { title: "ConnectorSettings" },
+);
+const SecretFields = {
+  clientSecret: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description: "Keycloak client secret; stored encrypted, never returned",
+    }),
+  ),
+  password: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 4096, description: "Ranger password; stored encrypted, never returned" }),
+  ),
+};
+const Connector = Type.Object(
+  {
+    id: Type.String({ format: "uuid" }),
+    name: Type.String(),
+    kind: Kind,
+    orgIds: Type.Array(Type.String({ format: "uuid" })),
+    enabled: Type.Boolean(),
+    config: Settings,
+    secretSet: Type.Boolean({ description: "Whether a secret is stored (it is never returned)" }),
+    createdAt: Type.String({ format: "date-time" }),
+    updatedAt: Type.String({ format: "date-time" }),
+  },
+  { title: "Connector" },
+);
+const Status = Type.Object(
+  {
+    pending: Type.Integer({ description: "Groups with undelivered changes" }),
+    failing: Type.Integer({ description: "Groups whose last delivery failed, waiting for a retry" }),
+    deadLettered: Type.Integer({ description: "Groups parked after too many failures" }),
+    lagSeconds: Type.Number({ description: "Age of the oldest undelivered change (0 when none)" }),
+    oldestPendingAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+    lastSuccessAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+    lastError: Type.Union([Type.String(), Type.Null()]),
+    lastErrorAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+    lastReconcileAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+  },
+  { title: "ConnectorStatus" },
+);
+const Difference = Type.Object(
+  {
+    kind: Type.Union([
+      Type.Literal("missing"),
+      Type.Literal("extra"),
+      Type.Literal("members"),
+      Type.Literal("attributes"),
+    ]),
+    groupId: Type.String(),
+    path: Type.Array(Type.String()),
+    detail: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { title: "ReconcileDifference" },
+);
+const ReconcileReport = Type.Object(
+  {
+    dryRun: Type.Boolean(),
+    desired: Type.Integer({ description: "Groups Gatehouse carries to the target" }),
+    onTarget: Type.Integer({ description: "Groups read from the target" }),
+    counts: Type.Object({
+      missing: Type.Integer(),
+      extra: Type.Integer(),
+      members: Type.Integer(),
+      attributes: Type.Integer(),
+    }),
+    differences: Type.Array(Difference, { description: "The first 1,000 differences (all are counted)" }),
+    repaired: Type.Integer(),
+    startedAt: Type.String({ format: "date-time" }),
+    finishedAt: Type.String({ format: "date-time" }),
+  },
+  { title: "ReconcileReport" },
+);
+const DeadLetter = Type.Object(
+  {
+    groupId: Type.String({ format: "uuid" }),
+    attempts: Type.Integer(),
+    lastError: Type.Union([Type.String(), Type.Null()]),
+    lastStatus: Type.Union([Type.Integer(), Type.Null()]),
+    deadAt: Type.String({ format: "date-time" }),
+    pending: Type.Integer({ description: "Queued changes of the group" }),
+  },
+  { title: "DeadLetter" },
+);
+const DeadLetterParams = Type.Object({ id: Type.String({ format: "uuid" }), groupId: Type.String({ format: "uuid" }) });
+
+/** Each kind's required settings and secret, checked after the schema (400 naming the field). */
+function checkKind(
+  kind: "keycloak" | "ranger",
+  config: Partial<ConnectorSettings>,
+  secretSet: boolean,
+  field = "body",
+) {
+  const need = kind === "keycloak" ? (["realm", "clientId"] as const) : (["username"] as const);
+  for (const key of need) {
+    if (!config[key])
+      throw fail(ValidationFailed, `${field}.config.${key}`, "required", `is required for a ${kind} connector`);
+  }
+  if (!secretSet) {
+    const secret = kind === "keycloak" ? "clientSecret" : "password";
+    throw fail(ValidationFailed, `${field}.${secret}`, "required", `is required for a ${kind} connector`);
+  }
+  if (config.selection?.mode === "prefix" && !config.selection.prefix) {
+    throw fail(ValidationFailed, `${field}.config.selection.prefix`, "required", "is required with mode `prefix`");
+  }
+  if (config.selection?.mode === "explicit" && !config.selection.groupIds) {
+    throw fail(ValidationFailed, `${field}.config.selection.groupIds`, "required", "is required with mode `explicit`");
+  }
+}
+
+/**
+ * `/v1/connectors`: the outbound connectors (docs/connectors.md): CRUD, enable/disable, test,
+ * status, reconcile and the dead letters. Managing them needs `directory.write` (they carry the
+ * directory); reading them `directory.read`. Each write is audited in its transaction.
+ */
+export function connectorRoutes(db: Db, runtime: ConnectorRuntime): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    const connectorIn = async (actor: Actor, id: string): Promise<ConnectorRow> => {
+      const row = await getConnectorRow(db.kysely, id);
+      for (const orgId of row.org_ids) assertSameOrg(actor, orgId);
+      return row;
+    };
+
+    app.post(
+      "/v1/connectors",
+      {
+        config: { ability: "directory.write" },
+        schema: {
+          tags,
+          summary: "Create a connector",
+          description:
+            "From the commit on, every change to a group of its organisations is queued for it; groups that existed before reach the target by a reconcile.",
+          body: Type.Object(
+            {
+              name: Type.String({ minLength: 1, maxLength: 128 }),
+              kind: Kind,
+              orgIds: Type.Optional(
+                Type.Array(Type.String({ format: "uuid" }), {
+                  minItems: 1,
+                  maxItems: 100,
+                  description: "Organisations carried (default: the caller's)",
+                }),
+              ),
+              enabled: Type.Optional(Type.Boolean()),
+              config: Type.Object(SettingFields, { additionalProperties: false }),
+              ...SecretFields,
+            },
+            { additionalProperties: false },
+          ),
+          response: { 201: Connector },
+        },
+      },
+      async (request, reply) => {
+        const body = request.body;
+        const orgIds = body.orgIds ?? [await resolveOrgId(db.kysely, request.actor, undefined)];
+        for (const orgId of orgIds) assertSameOrg(request.actor, orgId);
+        checkKind(body.kind, body.config, Boolean(body.kind === "keycloak" ? body.clientSecret : body.password));
+        const config: ConnectorSettings = {
+          ...body.config,
+          selection: body.config.selection ?? { mode: "all" },
+          carryMemberships: body.config.carryMemberships ?? true,
+          createMissingUsers: body.config.createMissingUsers ?? false,
+        };
+        const view = await db.transaction((tx) =>
+          createConnector(tx, auditContextOf(request), {
+            name: body.name,
+            kind: body.kind,
+            orgIds,
+            enabled: body.enabled,
+            config,
+            secrets: { clientSecret: body.clientSecret, password: body.password },
+          }),
+        );
+        runtime.wake();
+        return reply.code(201).header("location", `/v1/connectors/${view.id}`).send(view);
+      },
+    );
+
+    app.get(
+      "/v1/connectors",
+      {
+        config: { ability: "directory.read" },
+        schema: {
+          tags,
+          summary: "List connectors",
+          response: { 200: Type.Object({ items: Type.Array(Connector) }, { title: "ConnectorList" }) },
+        },
+      },
+      async (request) => {
+        const rows = await db.kysely
+          .selectFrom("connectors" as never)
+          .selectAll()
+          .orderBy("name" as never)
+          .execute();
+        const mine = (rows as unknown as ConnectorRow[]).filter(
+          (r) => !request.actor.orgId || r.org_ids.every((o) => o === request.actor.orgId),
+        );
+        return { items: mine.map(presentConnector) };
+      },
+    );
+
+    app.get(
+      "/v1/connectors/:id",
+      {
+        config: { ability: "directory.read" },
+        schema: { tags, summary: "Get a connector", params: IdParams, response: { 200: Connector } },
+      },
+      async (request) => presentConnector(await connectorIn(request.actor, request.params.id)),
+    );
+
+    app.patch(
+      "/v1/connectors/:id",
+      {
+        config: { ability: "directory.write" },
+        schema: {
+          tags,
+          summary: "Update a connector",
+          description:
+            "Settings given replace those stored (the rest is kept); a secret given replaces the stored one.",
+          params: IdParams,
+          body: Type.Object(
+            {
+              name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+              orgIds: Type.Optional(Type.Array(Type.String({ format: "uuid" }), { minItems: 1, maxItems: 100 })),
+              enabled: Type.Optional(Type.Boolean()),
+              config: Type.Optional(Type.Partial(Type.Object(SettingFields), { additionalProperties: false })),
+              ...SecretFields,
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: Connector },
+        },
+      },
+      async (request) => {
+        const current = await connectorIn(request.actor, request.params.id);
+        const body = request.body;
+        for (const orgId of body.orgIds ?? []) assertSameOrg(request.actor, orgId);
+        const merged = { ...current.config, ...(body.config ?? {}) };
+        checkKind(
+          current.kind,
+          merged,
+          current.secret_ciphertext !== null || Boolean(body.clientSecret ?? body.password),
+        );
+        const view = await db.transaction((tx) =>
+          updateConnector(tx, auditContextOf(request), current.id, {
+            name: body.name,
+            orgIds: body.orgIds,
+            enabled: body.enabled,
+            config: body.config as Partial<ConnectorSettings> | undefined,
+            secrets: { clientSecret: body.clientSecret, password: body.password },
+          }),
+        );
+        runtime.wake();
+        return view;
+      },
+    );
+
+    app.delete(
+      "/v1/connectors/:id",
+      {
+        config: { ability: "directory.write" },
+        schema: {
+          tags,
+          summary: "Delete a connector",
+          description: "Its queue and delivery state go with it; what it delivered stays on the target.",
+          params: IdParams,
+          response: { 204: Type.Null() },
+        },
+      },
+      async (request, reply) => {
+        const row = await connectorIn(request.actor, request.params.id);
+        await db.transaction((tx) => deleteConnector(tx, auditContextOf(request), row.id));
+        return reply.code(204).send(null);
+      },
+    );
+
+    for (const action of ["enable", "disable"] as const) {
+      app.post(
+        `/v1/connectors/:id/${action}`,
+        {
+          config: { ability: "directory.write" },
+          schema: {
+            tags,
+            summary: `${action === "enable" ? "Enable" : "Disable"} a connector`,
+            description:
+              action === "enable"
+                ? "Delivery resumes with the changes queued meanwhile."
+                : "Delivery stops; changes keep being queued and are delivered once it is enabled again.",
+            params: IdParams,
+            response: { 200: Connector },
+          },
+        },
+        async (request) => {
+          const row = await connectorIn(request.actor, request.params.id);
+          const view = await db.transaction((tx) =>
+            updateConnector(tx, auditContextOf(request), row.id, { enabled: action === "enable" }),
+          );
+          runtime.wake();
+          return view;
+        },
+      );
+    }
+
+    app.post(
+      "/v1/connectors/:id/test",
+      {
+        config: { ability: "directory.write" },
+        schema: {
+          tags,
+          summary: "Test a connector: reach the target with its credentials",
+          params: IdParams,
+          response: { 200: Type.Object({ ok: Type.Boolean(), detail: Type.String() }, { title: "ConnectorTest" }) },
+        },
+      },
+      async (request) => {
+        const row = await connectorIn(request.actor, request.params.id);
+        const target = await targetOf(db.kysely, row);
+        if (!target) throw ConnectorKindUnavailable(`connectors of kind \`${row.kind}\` have no target in this build`);
+        return target.check();
+      },
+    );
+
+    app.get(
+      "/v1/connectors/:id/status",
+      {
+        config: { ability: "directory.read" },
+        schema: { tags, summary: "Delivery status of a connector", params: IdParams, response: { 200: Status } },
+      },
+      async (request) => {
+        const row = await connectorIn(request.actor, request.params.id);
+        return connectorStatus(db, row.id);
+      },
+    );
+
+    app.post(
+      "/v1/connectors/:id/reconcile",
+      {
+        config: { ability: "directory.write" },
+        schema: {
+          tags,
+          summary: "Compare the target with Gatehouse and repair the differences",
+          description:
+            "Reads the target page by page and reports each difference: `missing`, `extra` (a target group carrying a Gatehouse id that Gatehouse does not carry), different `members`, different `attributes`. With `dryRun=true` nothing is changed; without, each difference is repaired.",
+          params: IdParams,
+          querystring: Type.Object({ dryRun: Type.Optional(Type.Boolean({ default: false })) }),
+          response: { 200: ReconcileReport },
+        },
+      },
+      async (request) => {
+        const row = await connectorIn(request.actor, request.params.id);
+        const report = await runtime.reconcile(row, request.query.dryRun ?? false);
+        if (!report) throw ConnectorKindUnavailable(`connectors of kind \`${row.kind}\` have no target in this build`);
+        return report;
+      },
+    );
+
+    app.get(
+      "/v1/connectors/:id/dead-letters",
+      {
+        config: { ability: "directory.read" },
+        schema: {
+          tags,
+          summary: "Deliveries parked after too many failures",
+          params: IdParams,
+          response: { 200: Type.Object({ items: Type.Array(DeadLetter) }, { title: "DeadLetterList" }) },
+        },
+      },
+      async (request) => {
+        const row = await connectorIn(request.actor, request.params.id);
+        return { items: await listDeadLetters(db.kysely, row.id) };
+      },
+    );
+
+    app.post(
+      "/v1/connectors/:id/dead-letters/:groupId/retry",
+      {
+        config: { ability: "directory.write" },
+        schema: {
+          tags,
+          summary: "Retry a dead-lettered delivery",
+          params: DeadLetterParams,
+          response: { 204: Type.Null() },
+        },
+      },
+      async (request, reply) => {
+        const row = await connectorIn(request.actor, request.params.id);
+        await db.transaction((tx) =>
+          settleDeadLetter(tx, auditContextOf(request), row.id, request.params.groupId, "retry"),
+        );
+        runtime.wake();
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.delete(
+      "/v1/connectors/:id/dead-letters/:groupId",
+      {
+        config: { ability: "directory.write" },
+        schema: {
+          tags,
+          summary: "Drop a dead-lettered delivery",
+          description: "Its queued changes are removed; the target keeps what it has until the next reconcile.",
+          params: DeadLetterParams,
+          response: { 204: Type.Null() },
+        },
+      },
+      async (request, reply) => {
+        const row = await connectorIn(request.actor, request.params.id);
+        await db.transaction((tx) =>
+          settleDeadLetter(tx, auditContextOf(request), row.id, request.params.groupId, "drop"),
+        );
+        return reply.code(204).send(null);
+      },
+    );
+  };
+}

@@ -1,0 +1,35 @@
+import { openCredential } from "../identity-sources/credential-box.ts";
+import type { Queryable } from "../storage/db.ts";
+import type { ConnectorRow, ConnectorSecrets } from "./connector-model.ts";
+import { RangerTarget } from "./ranger/ranger-target.ts";
+import type { ConnectorTarget } from "./target.ts";
+
+/** Builds the target of one connector from its settings and its decrypted secrets. */
+export type TargetFactory = (row: ConnectorRow, secrets: ConnectorSecrets) => ConnectorTarget;
+
+/**
+ * Connector kind → target factory: the one place that knows which class speaks to which system.
+ * TODO(keycloak-target): register `keycloak` here once src/connectors/keycloak/keycloak-target.ts
+ * (built on branch h-keycloak) is merged; until then a keycloak connector can be configured and
+ * its changes are queued, but `targetOf` refuses it and its deliveries wait (see docs/connectors.md).
+ */
+export const TARGET_FACTORIES: Partial<Record<ConnectorRow["kind"], TargetFactory>> = {
+  ranger: (row, secrets) =>
+    new RangerTarget({
+      baseUrl: row.config.baseUrl,
+      username: row.config.username ?? "",
+      password: secrets.password ?? "",
+    }),
+};
+
+/** The secrets of a connector, decrypted. */
+export async function secretsOf(db: Queryable, row: ConnectorRow): Promise<ConnectorSecrets> {
+  if (!row.secret_ciphertext) return {};
+  return JSON.parse(await openCredential(db, row.secret_ciphertext)) as ConnectorSecrets;
+}
+
+/** The target of a connector, or null when its kind has no implementation in this build. */
+export async function targetOf(db: Queryable, row: ConnectorRow): Promise<ConnectorTarget | null> {
+  const factory = TARGET_FACTORIES[row.kind];
+  return factory ? factory(row, await secretsOf(db, row)) : null;
+}
