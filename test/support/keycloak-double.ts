@@ -203,6 +203,11 @@ export class KeycloakDouble {
     return user.id;
   }
 
+  /** Deletes a user directly (as an administrator would in Keycloak); the username may then be created anew. */
+  removeUserDirectly(username: string): void {
+    for (const [id, u] of this.#users) if (u.username === username.toLowerCase()) this.#users.delete(id);
+  }
+
   /** The group at a path (names from the root), or undefined. */
   groupAt(path: string[]): { id: string; attributes: Record<string, string[]>; members: string[] } | undefined {
     const group = this.#byPath(path);

@@ -178,6 +178,19 @@ describe("KeycloakTarget", () => {
     expect(kc.groupAt([root])?.members).toEqual(["ann", "zoe"]);
   });
 
+  it("finds a user again when Keycloak deleted and recreated it (a stale cached id answers 404)", async () => {
+    const root = uniq("stale");
+    const t = target();
+    kc.addUser("erin");
+    await t.upsertGroup({ gatehouseId: "g-s1", path: [`${root}-1`], attributes: {}, members: ["erin"] });
+    kc.removeUserDirectly("erin");
+    kc.addUser("erin");
+    kc.resetStats();
+    await t.upsertGroup({ gatehouseId: "g-s2", path: [`${root}-2`], attributes: {}, members: ["erin"] });
+    expect(kc.groupAt([`${root}-2`])?.members).toEqual(["erin"]);
+    expect(kc.stats.byRoute["GET users"]).toBe(1);
+  });
+
   it("reconciles a 409 race: another writer created the group between lookup and create", async () => {
     const root = uniq("race");
     kc.createGroupDirectly([root]);

@@ -40,6 +40,8 @@ export class KeycloakTarget implements ConnectorTarget {
   readonly #auth: KeycloakAdminClient;
   #token: { value: string; exp: number; roles: string[] } | undefined;
   #tokenInFlight: Promise<string> | undefined;
+  /** Username → Keycloak user id. Ids are stable; an entry found stale (404 on join) is dropped and looked up again. */
+  readonly #userIds = new Map<string, string>();
 
   constructor(opts: KeycloakTargetOptions) {
     this.#opts = { timeoutMs: 10_000, pageSize: 100, createMissingUsers: false, concurrency: 8, ...opts };
@@ -221,12 +223,23 @@ export class KeycloakTarget implements ConnectorTarget {
     const missingUsers: string[] = [];
     const toAdd = [...wanted.keys()].filter((u) => !current.has(u));
     await pool(toAdd, this.#opts.concurrency, async (username) => {
-      const userId = await this.#userId(username);
-      if (!userId) {
-        missingUsers.push(wanted.get(username)!);
-        return;
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const userId = await this.#userId(username);
+        if (!userId) {
+          missingUsers.push(wanted.get(username)!);
+          return;
+        }
+        try {
+          await this.#call("add member", () =>
+            this.#kc.users.addToGroup({ id: userId, groupId, realm: this.#opts.realm }),
+          );
+          return;
+        } catch (err) {
+          // "User not found": the cached id is stale (user deleted, perhaps recreated): look it up once more.
+          if (!(err instanceof TargetError) || err.status !== 404 || attempt > 0) throw err;
+          this.#userIds.delete(username);
+        }
       }
-      await this.#call("add member", () => this.#kc.users.addToGroup({ id: userId, groupId, realm: this.#opts.realm }));
     });
     const toRemove = [...current].filter(([u]) => !wanted.has(u));
     await pool(toRemove, this.#opts.concurrency, async ([, userId]) => {
@@ -243,6 +256,17 @@ export class KeycloakTarget implements ConnectorTarget {
 
   /** The user's id by exact username (`exact=true`: without it Keycloak matches substrings, "ann" finding "anna"). */
   async #userId(username: string): Promise<string | undefined> {
+    const cached = this.#userIds.get(username);
+    if (cached) return cached;
+    const id = await this.#lookUpUser(username);
+    if (id) {
+      if (this.#userIds.size >= 200_000) this.#userIds.clear();
+      this.#userIds.set(username, id);
+    }
+    return id;
+  }
+
+  async #lookUpUser(username: string): Promise<string | undefined> {
     const find = async () => {
       const found = await this.#call("find user", () =>
         this.#kc.users.find({ realm: this.#opts.realm, username, exact: true }),
