@@ -106,6 +106,8 @@ export class KeycloakDouble {
   #tokenGeneration = 0;
   #faults: Fault[] = [];
   #races = new Map<string, number>();
+  /** "key\u0000value" → ids of the groups carrying it, for `q` (Keycloak answers it with an indexed query). */
+  #attributeIndex = new Map<string, Set<string>>();
 
   constructor(opts: { realm?: string; clients?: DoubleClient[]; tokenTtlSeconds?: number } = {}) {
     this.realm = opts.realm ?? "gatehouse";
@@ -305,6 +307,11 @@ export class KeycloakDouble {
         const rep = parseJson(body);
         const name = typeof rep.name === "string" ? rep.name : "";
         if (name.trim() === "") throw errorMessage(400, "Group name is missing");
+        if (typeof rep.id === "string") {
+          // An id makes the create a move to the top level (realm.moveGroup(child, null)); 204.
+          this.#move(rep.id, undefined);
+          return { status: 204 };
+        }
         this.#race(name, undefined);
         if (this.#topLevel.some((id) => this.#groups.get(id)?.name === name)) {
           throw errorMessage(409, `Top level group named '${name}' already exists.`);
@@ -338,7 +345,11 @@ export class KeycloakDouble {
           }
           this.#rename(group, name);
           const attributes = attributesOf(rep);
-          if (attributes) group.attributes = attributes;
+          if (attributes) {
+            this.#index(group, false);
+            group.attributes = attributes;
+            this.#index(group, true);
+          }
           group.description = descriptionOf(rep);
           return { status: 204 };
         }
@@ -363,6 +374,11 @@ export class KeycloakDouble {
           const rep = parseJson(body);
           const name = typeof rep.name === "string" ? rep.name : "";
           if (name.trim() === "") throw errorMessage(400, "Group name is missing");
+          if (typeof rep.id === "string") {
+            // An id makes it a move under this group (realm.moveGroup(child, group)); 204 with the child as body.
+            const moved = this.#move(rep.id, group.id);
+            return { status: 204, body: this.#rep(moved, true) };
+          }
           this.#race(name, group.id);
           if (this.#siblings(group.id).some((g) => g.name === name)) {
             throw errorMessage(409, `Sibling group named '${name}' already exists.`);
@@ -515,7 +531,10 @@ export class KeycloakDouble {
         .trim()
         .split(/\s+/)
         .map((pair) => [pair.slice(0, pair.indexOf(":")), pair.slice(pair.indexOf(":") + 1)]);
-      matches = [...this.#groups.values()].filter((g) => wanted.every(([k, v]) => g.attributes[k]?.includes(v)));
+      const [k0, v0] = wanted[0];
+      matches = [...(this.#attributeIndex.get(`${k0}\u0000${v0}`) ?? [])]
+        .map((id) => this.#groups.get(id)!)
+        .filter((g) => wanted.every(([k, v]) => g.attributes[k]?.includes(v)));
     } else {
       const term = (search ?? "").trim().toLowerCase();
       const exact = q.get("exact") === "true";
@@ -580,9 +599,47 @@ export class KeycloakDouble {
   ): Group {
     const group: Group = { id: randomUUID(), name, parentId, description, attributes: attributes ?? {}, children: [] };
     this.#groups.set(group.id, group);
+    this.#index(group, true);
     if (parentId) this.#groups.get(parentId)!.children.push(group.id);
     else this.#topLevel.push(group.id);
     return group;
+  }
+
+  /** realm.moveGroup: 404 "Could not find child by id"; a sibling of the same name at the destination is a 409. */
+  #move(id: string, parentId: string | undefined): Group {
+    const child = this.#groups.get(id);
+    if (!child) throw jaxrs(404, "Could not find child by id");
+    if (child.parentId === parentId) return child;
+    if (this.#siblings(parentId).some((g) => g.name === child.name)) {
+      throw errorMessage(
+        409,
+        parentId
+          ? `Sibling group named '${child.name}' already exists.`
+          : `Top level group named '${child.name}' already exists.`,
+      );
+    }
+    if (child.parentId) {
+      const old = this.#groups.get(child.parentId)!;
+      old.children = old.children.filter((c) => c !== id);
+    } else {
+      this.#topLevel = this.#topLevel.filter((c) => c !== id);
+    }
+    child.parentId = parentId;
+    if (parentId) this.#groups.get(parentId)!.children.push(id);
+    else this.#topLevel.push(id);
+    return child;
+  }
+
+  #index(group: Group, add: boolean): void {
+    for (const [k, values] of Object.entries(group.attributes)) {
+      for (const v of values) {
+        const key = `${k}\u0000${v}`;
+        const ids = this.#attributeIndex.get(key) ?? new Set<string>();
+        this.#attributeIndex.set(key, ids);
+        if (add) ids.add(group.id);
+        else ids.delete(group.id);
+      }
+    }
   }
 
   #rename(group: Group, name: string): void {
@@ -592,6 +649,7 @@ export class KeycloakDouble {
   #removeGroup(group: Group): void {
     for (const childId of [...group.children]) this.#removeGroup(this.#groups.get(childId)!);
     this.#groups.delete(group.id);
+    this.#index(group, false);
     if (group.parentId) {
       const parent = this.#groups.get(group.parentId)!;
       parent.children = parent.children.filter((id) => id !== group.id);

@@ -258,6 +258,29 @@ describe("KeycloakTarget", () => {
     expect(refused.retryable).toBe(false);
   });
 
+  it("moves and renames the Keycloak group when the Gatehouse group is renamed or moved, keeping its members", async () => {
+    const root = uniq("mv");
+    const t = target();
+    await t.upsertGroup({ gatehouseId: `${root}-g`, path: [root, "a", "old"], attributes: {}, members: ["ann"] });
+    const id = kc.groupAt([root, "a", "old"])!.id;
+    await t.upsertGroup({
+      gatehouseId: `${root}-g`,
+      path: [root, "b", "new"],
+      attributes: { l: ["x"] },
+      members: ["ann"],
+    });
+    expect(kc.groupAt([root, "a", "old"])).toBeUndefined();
+    expect(kc.groupAt([root, "b", "new"])).toEqual({
+      id,
+      attributes: { l: ["x"], "gatehouse.id": [`${root}-g`] },
+      members: ["ann"],
+    });
+    // Up to the top level, same name: a move only.
+    await t.upsertGroup({ gatehouseId: `${root}-g`, path: [`${root}-top`], attributes: { l: ["x"] }, members: [] });
+    expect(kc.groupAt([`${root}-top`])).toMatchObject({ id, members: [] });
+    expect(kc.groupAt([root, "b", "new"])).toBeUndefined();
+  });
+
   it("deletes by the gatehouse.id attribute, idempotently, leaving other groups at the path alone", async () => {
     const root = uniq("del");
     const t = target();

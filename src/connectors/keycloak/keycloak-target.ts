@@ -75,7 +75,7 @@ export class KeycloakTarget implements ConnectorTarget {
   async upsertGroup(group: GroupState): Promise<DeliveryReport> {
     validatePath(group.path);
     const desired = { ...group.attributes, [GATEHOUSE_ID_ATTRIBUTE]: [group.gatehouseId] };
-    const { rep, created } = await this.#ensurePath(group.path, desired);
+    const { rep, created } = await this.#ensurePath(group.path, group.gatehouseId, desired);
     if (!created && !sameAttributes(rep.attributes ?? {}, desired)) {
       const name = group.path[group.path.length - 1];
       await this.#call("update group", () =>
@@ -91,21 +91,7 @@ export class KeycloakTarget implements ConnectorTarget {
   async deleteGroup(group: Pick<GroupState, "gatehouseId" | "path">): Promise<void> {
     // Found by its attribute, not by its path: a group at that path not carrying this id is not ours to delete, and
     // the attribute search also finds it where a hand edit moved it.
-    const tree = await this.#call("search groups by attribute", () =>
-      this.#kc.groups.find({
-        realm: this.#opts.realm,
-        q: `${GATEHOUSE_ID_ATTRIBUTE}:${group.gatehouseId}`,
-        briefRepresentation: false,
-      }),
-    );
-    const ours: string[] = [];
-    const walk = (reps: GroupRepresentation[]) => {
-      for (const rep of reps) {
-        if (rep.attributes?.[GATEHOUSE_ID_ATTRIBUTE]?.includes(group.gatehouseId)) ours.push(rep.id!);
-        else walk(rep.subGroups ?? []);
-      }
-    };
-    walk(tree);
+    const ours = (await this.#findByGatehouseId(group.gatehouseId)).map((rep) => rep.id!);
     for (const id of ours) {
       await this.#call("delete group", async () => {
         try {
@@ -152,51 +138,105 @@ export class KeycloakTarget implements ConnectorTarget {
   // ---- groups ----
 
   /**
-   * The group at `path`, created (with its missing ancestors, which get no attributes until their own Gatehouse
-   * group arrives) when absent. A 409 on create means another writer got there first: the group is looked up.
+   * The group at `path`. When absent, a group carrying the same Gatehouse id elsewhere (the Gatehouse group was
+   * renamed or moved) is moved and renamed there; otherwise it is created, with its missing ancestors (which get no
+   * attributes until their own Gatehouse group arrives). A 409 on create means another writer got there first: the
+   * group is looked up and reconciled.
    */
   async #ensurePath(
     path: string[],
+    gatehouseId: string,
     leafAttributes: Record<string, string[]>,
   ): Promise<{ rep: GroupRepresentation; created: boolean }> {
     const existing = await this.#byPath(path);
     if (existing) return { rep: existing, created: false };
-    let depth = path.length - 1;
-    let parent: GroupRepresentation | undefined;
-    for (; depth > 0; depth--) {
-      parent = await this.#byPath(path.slice(0, depth));
-      if (parent) break;
-    }
-    let rep: GroupRepresentation = parent ?? {};
-    let created = false;
-    for (let i = depth; i < path.length; i++) {
-      const leaf = i === path.length - 1;
-      const body = { name: path[i], ...(leaf ? { attributes: leafAttributes } : {}) };
-      const parentId = i === 0 ? undefined : rep.id!;
+    const elsewhere = await this.#findByGatehouseId(gatehouseId);
+    const parent = path.length > 1 ? await this.#ensureGroup(path.slice(0, -1)) : undefined;
+    const name = path[path.length - 1];
+    if (elsewhere.length > 0) {
+      const moved = elsewhere[0];
       try {
-        const { id } = await this.#call("create group", () =>
-          parentId === undefined
-            ? this.#kc.groups.create({ realm: this.#opts.realm, ...body })
-            : this.#kc.groups.createChildGroup({ id: parentId, realm: this.#opts.realm }, body),
-        );
-        rep = { id, name: path[i], attributes: leaf ? leafAttributes : {} };
-        created = leaf;
-      } catch (err) {
-        if (!(err instanceof TargetError) || err.status !== 409) throw err;
-        // "Top level group named 'x' already exists." / "Sibling group named 'x' already exists.": reconcile.
-        const found = await this.#byPath(path.slice(0, i + 1));
-        if (!found)
-          throw new TargetError(
-            TARGET,
-            409,
-            `409 conflict on \`${path.slice(0, i + 1).join("/")}\` but no group there`,
-            true,
+        if (moved.parentId !== parent?.id) {
+          // Keycloak moves a group when the create carries its id (GroupsResource/GroupResource.addChild).
+          await this.#call("move group", () =>
+            parent
+              ? this.#kc.groups.updateChildGroup(
+                  { id: parent.id!, realm: this.#opts.realm },
+                  { id: moved.id, name: moved.name },
+                )
+              : this.#kc.groups.updateRoot({ realm: this.#opts.realm, id: moved.id, name: moved.name }),
           );
-        rep = found;
-        created = false;
+        }
+        if (moved.name !== name) {
+          await this.#call("rename group", () =>
+            this.#kc.groups.update(
+              { id: moved.id!, realm: this.#opts.realm },
+              { name, description: moved.description, attributes: leafAttributes },
+            ),
+          );
+          return { rep: { ...moved, name, attributes: leafAttributes }, created: false };
+        }
+        return { rep: moved, created: false };
+      } catch (err) {
+        // A group of that name appeared at the destination meanwhile: fall back to reconciling that one.
+        if (!(err instanceof TargetError) || err.status !== 409) throw err;
+        const found = await this.#byPath(path);
+        if (found) return { rep: found, created: false };
+        throw err;
       }
     }
-    return { rep, created };
+    return this.#create(path, parent, leafAttributes);
+  }
+
+  /** The group at `path`, created bare (with its ancestors) when absent. */
+  async #ensureGroup(path: string[]): Promise<GroupRepresentation> {
+    const existing = await this.#byPath(path);
+    if (existing) return existing;
+    const parent = path.length > 1 ? await this.#ensureGroup(path.slice(0, -1)) : undefined;
+    return (await this.#create(path, parent, undefined)).rep;
+  }
+
+  async #create(
+    path: string[],
+    parent: GroupRepresentation | undefined,
+    attributes: Record<string, string[]> | undefined,
+  ): Promise<{ rep: GroupRepresentation; created: boolean }> {
+    const name = path[path.length - 1];
+    const body = { name, ...(attributes ? { attributes } : {}) };
+    try {
+      const { id } = await this.#call("create group", () =>
+        parent
+          ? this.#kc.groups.createChildGroup({ id: parent.id!, realm: this.#opts.realm }, body)
+          : this.#kc.groups.create({ realm: this.#opts.realm, ...body }),
+      );
+      return { rep: { id, name, parentId: parent?.id, attributes: attributes ?? {} }, created: true };
+    } catch (err) {
+      if (!(err instanceof TargetError) || err.status !== 409) throw err;
+      // "Top level group named 'x' already exists." / "Sibling group named 'x' already exists.": reconcile.
+      const found = await this.#byPath(path);
+      if (!found) throw new TargetError(TARGET, 409, `409 conflict on \`${path.join("/")}\` but no group there`, true);
+      return { rep: found, created: false };
+    }
+  }
+
+  /** Groups carrying `gatehouse.id = gatehouseId`, wherever they are (attribute search, full representations). */
+  async #findByGatehouseId(gatehouseId: string): Promise<GroupRepresentation[]> {
+    const tree = await this.#call("search groups by attribute", () =>
+      this.#kc.groups.find({
+        realm: this.#opts.realm,
+        q: `${GATEHOUSE_ID_ATTRIBUTE}:${gatehouseId}`,
+        briefRepresentation: false,
+      }),
+    );
+    const ours: GroupRepresentation[] = [];
+    const walk = (reps: GroupRepresentation[]) => {
+      for (const rep of reps) {
+        if (rep.attributes?.[GATEHOUSE_ID_ATTRIBUTE]?.includes(gatehouseId)) ours.push(rep);
+        walk(rep.subGroups ?? []);
+      }
+    };
+    walk(tree);
+    return ours;
   }
 
   async #byPath(path: string[]): Promise<GroupRepresentation | undefined> {
