@@ -159,7 +159,9 @@ export async function benchScim(opts: Options): Promise<ScimFigures> {
     });
     const plan = await sql<{ "QUERY PLAN": string }>`explain select * from users u where u.org_id = ${org.id}::uuid
       and (lower(u.username) = lower(${`bulk-${run}-5@example.com`})) order by u.id limit 100`.execute(db.kysely);
-    const usesIndex = plan.rows.some((r) => r["QUERY PLAN"].includes("users_org_username_key"));
+    // either unique index on (org_id, lower(username)) answers the equality
+    const planText = plan.rows.map((r) => r["QUERY PLAN"]).join("\n");
+    const usesIndex = /Index (Only )?Scan using users_(org_username_key|username_prefix)/.test(planText);
     const figures: ScimFigures = {
       createsPerSecond,
       nativeCreatesPerSecond,
@@ -173,7 +175,7 @@ export async function benchScim(opts: Options): Promise<ScimFigures> {
     };
     figures.pass = createsPerSecond >= SCIM_TARGETS.createsPerSecond && figures.listP99Ms <= SCIM_TARGETS.listP99Ms;
     log(
-      `userName eq with ${opts.users} users (4 concurrent, ${opts.lookups}): SCIM p50 ${figures.listP50Ms.toFixed(1)} ms, p99 ${figures.listP99Ms.toFixed(1)} ms; native p99 ${figures.nativeListP99Ms.toFixed(1)} ms (target p99 ≤ ${SCIM_TARGETS.listP99Ms} ms); index lookup: ${usesIndex ? "yes (users_org_username_key)" : "NO"}`,
+      `userName eq with ${opts.users} users (4 concurrent, ${opts.lookups}): SCIM p50 ${figures.listP50Ms.toFixed(1)} ms, p99 ${figures.listP99Ms.toFixed(1)} ms; native p99 ${figures.nativeListP99Ms.toFixed(1)} ms (target p99 ≤ ${SCIM_TARGETS.listP99Ms} ms); index lookup: ${usesIndex ? "yes" : `NO\n${planText}`}`,
     );
     log(
       `load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${figures.loadAfter.map((l) => l.toFixed(2)).join(" ")}`,
