@@ -43,6 +43,7 @@ import { ErrorBody } from "./http/schemas.ts";
 import { policyRoutes } from "./policies/policies.routes.ts";
 import { installRangerPdp, type Lane } from "./ranger/pdp/index.ts";
 import { rangerUsersyncRoutes } from "./ranger/usersync/index.ts";
+import { scimRoutes } from "./scim/index.ts";
 import { serviceDefRoutes } from "./service-defs/service-defs.routes.ts";
 import type { Db } from "./storage/db.ts";
 import { tagRoutes } from "./tags/tags.routes.ts";
@@ -192,6 +193,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       : null;
   await app.register(consoleRoutes({ db, config, authenticator, limiter, oidcSignIn }));
   await app.register(consoleStaticRoutes(config.consoleDir ?? DEFAULT_CONSOLE_DIR));
+  await app.register(scimRoutes(db));
   // What every fast lane shares: a request it read but cannot answer goes through Fastify whole.
   const laneFallback = {
     clientAddress: (req: IncomingMessage) =>

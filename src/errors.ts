@@ -122,6 +122,12 @@ export const ServiceAccountNameTaken = defineError(
   "a service account with this name exists",
 );
 export const Conflict = defineError("CONFLICT", 409, "the request conflicts with the current state");
+export const ScimClientNotFound = defineError("SCIM_CLIENT_NOT_FOUND", 404, "scim client not found");
+export const PreconditionFailed = defineError(
+  "PRECONDITION_FAILED",
+  412,
+  "the resource changed since the version named in `If-Match`",
+);
 
 // ── directory: organisations, users, groups, members, roles, identity sources ──
 export const ReferenceNotFound = defineError(

@@ -6,15 +6,17 @@ export type AuthMethod =
   | "service_account"
   | "network"
   | "kerberos"
+  | "scim_token"
   | "none";
 
 /** Who is calling: resolved once per request by authentication, then used by authorization and audit. */
 export interface Actor {
   /**
    * `network`: admitted by the client address alone (Ranger plugin downloads from listed networks);
-   * `kerberos`: a Ranger plugin's principal proved by SPNEGO on the `/secure/` plugin paths.
+   * `kerberos`: a Ranger plugin's principal proved by SPNEGO on the `/secure/` plugin paths;
+   * `scim_client`: an identity provider's SCIM bearer token, bound to one organisation (src/scim/).
    */
-  type: "psk" | "user" | "service_account" | "token" | "network" | "kerberos" | "anonymous";
+  type: "psk" | "user" | "service_account" | "token" | "network" | "kerberos" | "scim_client" | "anonymous";
   /** Gatehouse id of the user or service account; the token's `sub` for bearer tokens. */
   id: string | null;
   name: string;

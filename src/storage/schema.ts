@@ -11,6 +11,7 @@ export interface Database {
   roles: RolesTable;
   role_bindings: RoleBindingsTable;
   api_keys: ApiKeysTable;
+  scim_clients: ScimClientsTable;
   service_accounts: ServiceAccountsTable;
   audit_events: AuditEventsTable;
   idempotency_keys: IdempotencyKeysTable;
@@ -78,6 +79,8 @@ export interface UsersTable {
   num: Generated<number>;
   /** Ranger's `isVisible` = 0 (migration 0011). */
   hidden: Generated<boolean>;
+  /** The SCIM client that created or last wrote the user (migration 0015). */
+  scim_client_id: Generated<string | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -117,6 +120,18 @@ export interface ApiKeysTable {
   secret_hash: string;
   created_at: CreatedAt;
   expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+
+/** SCIM clients: bearer credentials bound to one organisation (migration 0015). */
+export interface ScimClientsTable {
+  id: Generated<string>;
+  org_id: string;
+  name: string;
+  prefix: string;
+  secret_hash: string;
+  created_at: CreatedAt;
   revoked_at: Date | null;
   last_used_at: Date | null;
 }
@@ -199,6 +214,8 @@ export interface GroupsTable {
   num: Generated<number>;
   /** Ranger's `isVisible` = 0 (migration 0011). */
   hidden: Generated<boolean>;
+  /** The SCIM client that created or last wrote the group (migration 0015). */
+  scim_client_id: Generated<string | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
