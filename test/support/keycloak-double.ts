@@ -108,6 +108,8 @@ export class KeycloakDouble {
   #races = new Map<string, number>();
   /** "key\u0000value" → ids of the groups carrying it, for `q` (Keycloak answers it with an indexed query). */
   #attributeIndex = new Map<string, Set<string>>();
+  /** group id → ids of its direct members. */
+  #members = new Map<string, Set<string>>();
 
   constructor(opts: { realm?: string; clients?: DoubleClient[]; tokenTtlSeconds?: number } = {}) {
     this.realm = opts.realm ?? "gatehouse";
@@ -207,7 +209,11 @@ export class KeycloakDouble {
 
   /** Deletes a user directly (as an administrator would in Keycloak); the username may then be created anew. */
   removeUserDirectly(username: string): void {
-    for (const [id, u] of this.#users) if (u.username === username.toLowerCase()) this.#users.delete(id);
+    for (const [id, u] of this.#users) {
+      if (u.username !== username.toLowerCase()) continue;
+      for (const groupId of [...u.groups]) this.#join(u, groupId, false);
+      this.#users.delete(id);
+    }
   }
 
   /** The group at a path (names from the root), or undefined. */
@@ -229,7 +235,7 @@ export class KeycloakDouble {
     const user = [...this.#users.values()].find((u) => u.username === username.toLowerCase());
     const group = this.#byPath(path);
     if (!user || !group) throw new Error("no such user or group");
-    user.groups.add(group.id);
+    this.#join(user, group.id, true);
   }
 
   get groupCount(): number {
@@ -396,8 +402,7 @@ export class KeycloakDouble {
         need("view-users", "manage-users");
         const first = intParam(q, "first") ?? 0;
         const max = intParam(q, "max") ?? 100;
-        const members = [...this.#users.values()]
-          .filter((u) => u.groups.has(group.id))
+        const members = this.#membersOf(group.id)
           .sort((a, b) => a.username.localeCompare(b.username))
           .slice(first, first + max);
         return { status: 200, body: members.map(userRep) };
@@ -432,8 +437,7 @@ export class KeycloakDouble {
       if (!user) throw jaxrs(404, "User not found");
       const group = this.#groups.get(rest[3]);
       if (!group) throw jaxrs(404, "Group not found");
-      if (method === "PUT") user.groups.add(group.id);
-      else user.groups.delete(group.id);
+      this.#join(user, group.id, method === "PUT");
       return { status: 204 };
     }
 
@@ -656,7 +660,8 @@ export class KeycloakDouble {
     } else {
       this.#topLevel = this.#topLevel.filter((id) => id !== group.id);
     }
-    for (const user of this.#users.values()) user.groups.delete(group.id);
+    for (const user of this.#membersOf(group.id)) user.groups.delete(group.id);
+    this.#members.delete(group.id);
   }
 
   #siblings(parentId: string | undefined): Group[] {
@@ -687,10 +692,26 @@ export class KeycloakDouble {
   }
 
   #memberNames(groupId: string): string[] {
-    return [...this.#users.values()]
-      .filter((u) => u.groups.has(groupId))
+    return this.#membersOf(groupId)
       .map((u) => u.username)
       .sort();
+  }
+
+  /** Direct members, from the group → user ids index (Keycloak's user_group_membership is indexed by group too). */
+  #membersOf(groupId: string): User[] {
+    return [...(this.#members.get(groupId) ?? [])].map((id) => this.#users.get(id)!).filter(Boolean);
+  }
+
+  #join(user: User, groupId: string, join: boolean): void {
+    const ids = this.#members.get(groupId) ?? new Set<string>();
+    this.#members.set(groupId, ids);
+    if (join) {
+      user.groups.add(groupId);
+      ids.add(user.id);
+    } else {
+      user.groups.delete(groupId);
+      ids.delete(user.id);
+    }
   }
 
   /** GroupRepresentation; the brief one has no attributes. */
