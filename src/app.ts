@@ -40,6 +40,8 @@ import { policyRoutes } from "./policies/policies.routes.ts";
 import { installRangerPdp, type Lane } from "./ranger/pdp/index.ts";
 import { rangerUsersyncRoutes } from "./ranger/usersync/index.ts";
 import { serviceDefRoutes } from "./service-defs/service-defs.routes.ts";
+import { installSimulatableRoutes } from "./simulations/simulate-write.ts";
+import { simulationRoutes } from "./simulations/simulations.routes.ts";
 import type { Db } from "./storage/db.ts";
 import { tagRoutes } from "./tags/tags.routes.ts";
 import { zoneRoutes } from "./zones/zones.routes.ts";
@@ -139,6 +141,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installAuthentication(app, { authenticator, limiter });
   installIdempotency(app, db);
   await installDecisions(app, db, metrics, { workBudget: config.decisionWorkBudget });
+  installSimulatableRoutes(app, db);
 
   await app.register(healthRoutes(db));
   await app.register(whoamiRoutes);
@@ -147,6 +150,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(directoryRoutes(db, config));
   await app.register(serviceDefRoutes(db, config.nx1Service));
   await app.register(policyRoutes(db));
+  await app.register(simulationRoutes(db));
   await app.register(nx1Routes(db, config.nx1Service));
   await app.register(frontierRoutes(db));
   // Kerberos for Ranger plugins' /secure/ paths and role calls, when configured (docs/decisions.md)
