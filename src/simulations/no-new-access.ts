@@ -18,7 +18,8 @@ import type { SimPrincipal } from "./principals.ts";
  * - principals: the caller's list (users the draft names, members of groups and holders of roles
  *   it names, users whose memberships it changes, and one user per distinct group set when it
  *   names `public`), each with its groups before and after the draft's directory changes;
- * - every access type of the service.
+ * - the access types the changed policies name (with those they imply): an item that does not name
+ *   the requested access type takes no part in its decision.
  */
 
 /** A principal as it is now and as the draft's directory changes leave it. */
@@ -39,7 +40,7 @@ export interface NoNewAccessInput {
   /** resources to check as they are (from the decision log and tagged resources) */
   extraResources: readonly Record<string, string>[];
   principals: readonly PrincipalPair[];
-  /** access types to check (default: the service's) */
+  /** access types to check (default: those the changed policies name, `accessTypesOf`) */
   accessTypes?: readonly string[];
   /** at most this many (principal, resource, access type) checks; more ⇒ `complete: false` */
   maxChecks?: number;
@@ -197,7 +198,7 @@ export function checkNoNewAccess(input: NoNewAccessInput, tagServiceType?: strin
   const sd = input.before.serviceDef;
   const ordered = (sd.raw.resources ?? []).map((r) => r.name);
   const accessTypes =
-    input.accessTypes ?? sd.accessTypeNames.map((a) => a.toLowerCase()).filter((a) => !a.startsWith("_"));
+    input.accessTypes ?? accessTypesOf([...input.draftPolicies, ...input.replacedPolicies], sd.impliedGrants);
   const specs = draftSpecs(input, tagServiceType);
   const baseSpecs: RangerPolicyResources[] = [];
   if (specs.length > 0) {
@@ -278,6 +279,37 @@ export function checkNoNewAccess(input: NoNewAccessInput, tagServiceType?: strin
     }
   }
   return verdict;
+}
+
+const ITEM_LISTS = [
+  "policyItems",
+  "denyPolicyItems",
+  "allowExceptions",
+  "denyExceptions",
+  "dataMaskPolicyItems",
+  "rowFilterPolicyItems",
+] as const;
+
+/**
+ * The access types the changed policies' items name (a tag policy's `trino:select` as `select`),
+ * with what they imply (`all`): an access type no changed item names keeps its answer, as an item
+ * that does not name the requested access type takes no part in its decision.
+ */
+export function accessTypesOf(
+  policies: readonly RangerPolicy[],
+  implied: ReadonlyMap<string, readonly string[]>,
+): string[] {
+  const out = new Set<string>();
+  for (const p of policies)
+    for (const list of ITEM_LISTS)
+      for (const item of p[list] ?? [])
+        for (const a of item.accesses ?? []) {
+          const t = String(a.type).toLowerCase();
+          const name = t.includes(":") ? t.slice(t.indexOf(":") + 1) : t;
+          out.add(name);
+          for (const g of implied.get(name) ?? []) out.add(g.toLowerCase());
+        }
+  return [...out].filter((a) => !a.startsWith("_")).sort();
 }
 
 /** Whether two specs can match a common resource (each shared key's values can meet). */

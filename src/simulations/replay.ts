@@ -1,6 +1,6 @@
 import { type DecisionInput, evaluateWith, toEngineRequest } from "../decisions/decide.ts";
 import type { PolicyEngine, RangerAccessResult } from "../engine/index.ts";
-import { applyDirectoryDraft, type DirectoryDraft } from "./principals.ts";
+import { applyDirectoryDraft, type DirectoryDraft, hasDirectoryChanges } from "./principals.ts";
 
 /** One distinct request from the decision log, with the groups and roles it was last decided with. */
 export interface LoggedRequest {
@@ -96,6 +96,8 @@ export function replayRequests(
   budgetUnits: number,
 ): ReplayChange[] {
   const changes: ReplayChange[] = [];
+  // without directory changes one request object serves both engines (the engine never changes it)
+  const withDirectory = hasDirectoryChanges(directory);
   for (const r of requests) {
     const input: DecisionInput = {
       user: r.user,
@@ -104,9 +106,13 @@ export function replayRequests(
       policyType: POLICY_TYPE_NAMES[r.policyType],
       action: r.action ?? undefined,
     };
-    const b = answerOf(evaluateWith(before, input, toEngineRequest(input, r.groups, r.roles, undefined, budgetUnits)));
-    const p = applyDirectoryDraft({ user: r.user, groups: r.groups, roles: r.roles }, directory);
-    const reqAfter = toEngineRequest(input, p.groups as string[], p.roles as string[], undefined, budgetUnits);
+    const req = toEngineRequest(input, r.groups, r.roles, undefined, budgetUnits);
+    const b = answerOf(evaluateWith(before, input, req));
+    let reqAfter = req;
+    if (withDirectory) {
+      const p = applyDirectoryDraft({ user: r.user, groups: r.groups, roles: r.roles }, directory);
+      reqAfter = toEngineRequest(input, p.groups as string[], p.roles as string[], undefined, budgetUnits);
+    }
     const a = answerOf(evaluateWith(after, input, reqAfter));
     totals.replayed++;
     const direction = directionOf(r.policyType, b, a);

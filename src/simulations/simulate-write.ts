@@ -16,7 +16,8 @@ declare module "fastify" {
 
 /** The `simulate` query parameter added to every simulatable route. */
 export const SimulateParam = Type.Optional(
-  Type.Boolean({
+  // the literals too: some routes validate their query without type coercion (Nx1)
+  Type.Union([Type.Boolean(), Type.Literal("true"), Type.Literal("false")], {
     description:
       "`true`: write nothing and answer the simulation of this change (200, a SimulationReport as `POST /v1/services/{service}/simulations` answers it)",
   }),
@@ -24,7 +25,8 @@ export const SimulateParam = Type.Optional(
 
 /** Whether the request asks for a simulation instead of the write. */
 export function isSimulation(request: Pick<FastifyRequest, "query"> | object): boolean {
-  return (request as { query?: { simulate?: unknown } }).query?.simulate === true;
+  const value = (request as { query?: { simulate?: unknown } }).query?.simulate;
+  return value === true || value === "true";
 }
 
 /**

@@ -8,6 +8,7 @@ import { seedService } from "../decisions/test-seed.ts";
 let t: TestApp;
 let s: Awaited<ReturnType<typeof seedService>>;
 let carol: string;
+const nx1Name = uniqueName("nx1svc");
 
 /** Logged decisions, as the decision audit writer would have written them over the last week. */
 async function logDecision(
@@ -35,8 +36,9 @@ async function simulate(payload: unknown) {
 }
 
 beforeAll(async () => {
-  t = await testApp();
+  t = await testApp({ GATEHOUSE_NX1_SERVICE: nx1Name });
   s = await seedService(t);
+  // the Nx1 service is created with the app (config `nx1Service`)
   // carol is an analyst too; the log has a week of decisions by alice, carol and bob
   carol = uniqueName("carol");
   const c = (await t.request({ method: "POST", url: "/v1/users", payload: { username: carol } })).json();
@@ -212,10 +214,113 @@ describe(`policy simulations (${TEST_BACKEND})`, () => {
     expect(del.statusCode).toBe(200);
     expect(del.json().draft.deleted).toEqual([s.policy.id]);
     expect([await versionOf(), await audits()]).toEqual([v0, a0]);
+    // the Ranger v2 policy routes and the Nx1 policy route answer the same way
+    const ranger = await t.request({
+      method: "PUT",
+      url: `/service/public/v2/api/policy/${s.policy.id}?simulate=true`,
+      payload: { ...s.policy, policyItems: [{ users: [s.alice], accesses: [{ type: "select", isAllowed: true }] }] },
+    });
+    expect(ranger.statusCode, ranger.body).toBe(200);
+    expect(ranger.json().replay.changes).toEqual([expect.objectContaining({ user: carol, direction: "newlyDenied" })]);
+    const rangerCreate = await t.request({
+      method: "POST",
+      url: "/service/public/v2/api/policy?simulate=true",
+      payload: {
+        service: s.service,
+        name: uniqueName("rp"),
+        resources: { catalog: { values: ["sales"] }, schema: { values: ["*"] }, table: { values: ["*"] } },
+        policyItems: [{ users: [s.bob], accesses: [{ type: "select", isAllowed: true }] }],
+      },
+    });
+    expect(rangerCreate.statusCode, rangerCreate.body).toBe(200);
+    expect(rangerCreate.json().noNewAccess.noNewAccess).toBe(false);
+    const nx1 = await t.request({
+      method: "POST",
+      url: "/api/govern/data-access/policies?simulate=true",
+      payload: {
+        name: uniqueName("nx1"),
+        resources: { catalog: { values: ["iceberg"] }, schema: { values: ["x"] }, table: { values: ["*"] } },
+        policyItems: [{ users: [s.bob], accesses: [{ type: "select", isAllowed: true }] }],
+      },
+    });
+    expect(nx1.statusCode, nx1.body).toBe(200);
+    expect(nx1.json()).toMatchObject({ service: nx1Name, noNewAccess: { noNewAccess: false } });
+    const nx1Policies = await t.db.kysely
+      .selectFrom("policies")
+      .innerJoin("services", "services.id", "policies.service_id")
+      .select("policies.id")
+      .where("services.name", "=", nx1Name)
+      .execute();
+    expect(nx1Policies).toEqual([]);
+
     const stored = (
       await t.request({ method: "GET", url: `/v1/services/${s.service}/policies/${s.policy.id}` })
     ).json();
     expect(stored.version).toBe(s.policy.version);
     expect(stored.policyItems).toEqual(s.policy.policyItems);
+  });
+});
+
+describe(`tag policy simulations (${TEST_BACKEND})`, () => {
+  it("a tag policy in the draft (for the linked tag service) newly denies the tagged resource", async () => {
+    const tagService = uniqueName("tagsvc");
+    const pii = uniqueName("PII");
+    const ok = async (method: "POST" | "PATCH", url: string, payload: Record<string, unknown>) => {
+      const res = await t.request({ method, url, payload });
+      expect(res.statusCode, res.body).toBeLessThan(300);
+    };
+    await ok("POST", "/v1/services", { name: tagService, type: "tag" });
+    await ok("PATCH", `/v1/services/${s.service}`, { tagService });
+    await ok("POST", "/v1/tag-defs", { name: pii });
+    await ok("POST", `/v1/services/${s.service}/tagged-resources`, {
+      resourceElements: {
+        catalog: { values: ["sales"] },
+        schema: { values: [s.schema] },
+        table: { values: ["orders"] },
+      },
+      tags: [{ type: pii }],
+    });
+    const r = await simulate({
+      policies: {
+        create: [
+          {
+            service: tagService,
+            name: uniqueName("deny-pii"),
+            resources: { tag: { values: [pii] } },
+            denyPolicyItems: [{ groups: [s.analysts], accesses: [{ type: "trino:select" }] }],
+          },
+        ],
+      },
+    });
+    expect(r.replay).toMatchObject({ newlyDenied: 2, newlyAllowed: 0 });
+    expect(r.replay.changes.map((c: { user: string }) => c.user).sort()).toEqual([s.alice, carol].sort());
+    expect(r.noNewAccess.noNewAccess).toBe(true);
+    const orders = r.exposure.diffs.find((d: { resource: Record<string, string> }) => d.resource.table === "orders");
+    expect(orders.groups).toEqual([
+      expect.objectContaining({ name: s.analysts, accessType: "select", before: "allowed", after: "denied" }),
+    ]);
+  });
+});
+
+describe("simulation OpenAPI", () => {
+  it("documents the route and the `simulate` parameter of the policy writes", async () => {
+    const doc = (await t.app.inject({ url: "/openapi.json" })).json() as {
+      paths: Record<string, Record<string, { parameters?: { name: string; in: string }[]; responses?: object }>>;
+    };
+    const route = doc.paths["/v1/services/{service}/simulations"]?.post;
+    expect(route?.responses).toHaveProperty("200");
+    for (const [path, method] of [
+      ["/v1/services/{service}/policies", "post"],
+      ["/v1/services/{service}/policies/{id}", "put"],
+      ["/v1/services/{service}/policies/{id}", "delete"],
+      ["/service/public/v2/api/policy/{id}", "put"],
+      ["/api/govern/data-access/policies", "post"],
+    ] as const) {
+      const params = doc.paths[path]?.[method]?.parameters ?? [];
+      expect(
+        params.some((p) => p.name === "simulate" && p.in === "query"),
+        `${method} ${path}`,
+      ).toBe(true);
+    }
   });
 });

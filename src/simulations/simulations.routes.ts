@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { auditContextOf } from "../audit/audit.service.ts";
 import type { RangerPolicy } from "../engine/index.ts";
-import { requireService } from "../policies/policies.routes.ts";
+import { requireService, serviceOfPolicy } from "../policies/policies.routes.ts";
 import { applyChanges, type ChangeItem, deletePolicy } from "../policies/policies.service.ts";
 import type { Db } from "../storage/db.ts";
 import { zoneAdmission } from "../zones/zone-admins.ts";
@@ -38,26 +38,37 @@ export function simulationRoutes(db: Db): FastifyPluginAsyncTypebox {
         const body = request.body;
         const target = await requireService(db.kysely, request.params.service);
         const ctx = auditContextOf(request);
-        const items: ChangeItem[] = [
-          ...(body.policies?.create ?? []).map((p, i) => ({
-            policy: p as RangerPolicy,
-            mode: "create" as const,
-            field: `body.policies.create[${i}]`,
-          })),
-          ...(body.policies?.update ?? []).map((u, i) => ({
+        // a tag policy of the draft goes to the linked tag service (the policy's `service` names it),
+        // whose changes reach this service's change log as deltas of their own
+        const tagService = (await request.server.decisions.engines.get(target.service.name)).tag?.name;
+        const tagTarget = tagService ? await requireService(db.kysely, tagService) : null;
+        const targetOf = (p: unknown) =>
+          tagTarget && (p as { service?: unknown }).service === tagTarget.service.name ? tagTarget : target;
+        const creates = (body.policies?.create ?? []).map((p, i) => ({
+          target: targetOf(p),
+          item: { policy: p as RangerPolicy, mode: "create" as const, field: `body.policies.create[${i}]` },
+        }));
+        const updates = (body.policies?.update ?? []).map((u, i) => ({
+          target: targetOf(u.policy),
+          item: {
             policy: u.policy as RangerPolicy,
             mode: "update" as const,
             id: u.id,
             field: `body.policies.update[${i}].policy`,
-          })),
-        ];
+          },
+        }));
         const captured = await captureWrite(db, async (tx) => {
-          if (items.length > 0) {
-            const outcomes = await applyChanges(tx, ctx, target, items);
+          for (const t of tagTarget ? [target, tagTarget] : [target]) {
+            const items: ChangeItem[] = [...creates, ...updates].filter((c) => c.target === t).map((c) => c.item);
+            if (items.length === 0) continue;
+            const outcomes = await applyChanges(tx, ctx, t, items);
             const failed = outcomes.find((o) => o.status === "failed");
             if (failed?.error) throw failed.error;
           }
-          for (const id of body.policies?.delete ?? []) await deletePolicy(tx, ctx, target, id);
+          for (const id of body.policies?.delete ?? []) {
+            const owner = await serviceOfPolicy(tx, id).catch(() => target);
+            await deletePolicy(tx, ctx, owner.service.id === tagTarget?.service.id ? owner : target, id);
+          }
         });
         const controller = new AbortController();
         reply.raw.once("close", () => {
