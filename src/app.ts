@@ -45,6 +45,8 @@ import { installRangerPdp, type Lane } from "./ranger/pdp/index.ts";
 import { rangerUsersyncRoutes } from "./ranger/usersync/index.ts";
 import { scimRoutes } from "./scim/index.ts";
 import { serviceDefRoutes } from "./service-defs/service-defs.routes.ts";
+import { installSimulatableRoutes } from "./simulations/simulate-write.ts";
+import { simulationRoutes } from "./simulations/simulations.routes.ts";
 import type { Db } from "./storage/db.ts";
 import { tagRoutes } from "./tags/tags.routes.ts";
 import { zoneRoutes } from "./zones/zones.routes.ts";
@@ -147,6 +149,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installAuthentication(app, { authenticator, limiter });
   installIdempotency(app, db);
   await installDecisions(app, db, metrics, { workBudget: config.decisionWorkBudget });
+  installSimulatableRoutes(app, db);
 
   await app.register(healthRoutes(db));
   await app.register(whoamiRoutes);
@@ -155,6 +158,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(directoryRoutes(db, config));
   await app.register(serviceDefRoutes(db, config.nx1Service));
   await app.register(policyRoutes(db));
+  await app.register(simulationRoutes(db));
   const connectors = await installConnectors(app, db, config, metrics);
   await app.register(
     nx1Routes(db, config.nx1Service, (orgId, groupIds) =>

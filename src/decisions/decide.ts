@@ -1,4 +1,5 @@
 import {
+  type PolicyEngine,
   type RangerAccessRequest,
   type RangerAccessResult,
   type RangerServiceDef,
@@ -229,11 +230,24 @@ export function evaluate(
   req: RangerAccessRequest,
   field = "body",
 ): RangerAccessResult {
+  return evaluateWith(live.engine, input, req, field);
+}
+
+/**
+ * `evaluate` against a given engine: a policy simulation decides with the live engine and with its
+ * draft overlay (src/simulations/) through this one path, so its answers are the live ones.
+ */
+export function evaluateWith(
+  engine: PolicyEngine,
+  input: Pick<DecisionInput, "policyType">,
+  req: RangerAccessRequest,
+  field = "body",
+): RangerAccessResult {
   const type = POLICY_TYPES[input.policyType ?? "access"];
   try {
-    if (type === 1) return live.engine.evaluateDataMask(req);
-    if (type === 2) return live.engine.evaluateRowFilter(req);
-    return live.engine.isAccessAllowed(req);
+    if (type === 1) return engine.evaluateDataMask(req);
+    if (type === 2) return engine.evaluateRowFilter(req);
+    return engine.isAccessAllowed(req);
   } catch (err) {
     throw err instanceof WorkBudgetExceeded ? budgetExceeded(err, field) : err;
   }

@@ -20,6 +20,7 @@ import { principalRows, ROW_AUDITED, ROW_SKIPPABLE } from "./policy/principal-ro
 import { AccessTypeResults, type RequestState } from "./policy/request-state.ts";
 import { copyAccess, copyAudit, newResult, setAudited } from "./policy/result.ts";
 import { decideSimple } from "./policy/simple-grants.ts";
+import { OverlayPolicyRepository } from "./repository/overlay-repository.ts";
 import { PolicyRepository } from "./repository/policy-repository.ts";
 import { compileSchedules, isScheduleApplicable } from "./schedule/index.ts";
 import type {
@@ -27,7 +28,9 @@ import type {
   RangerAccessRequest,
   RangerAccessResult,
   RangerInlinePolicy,
+  RangerPolicy,
   RangerPolicyDelta,
+  RangerRole,
   RangerTagForEval,
   RangerValiditySchedule,
   ResourceACLs,
@@ -342,6 +345,65 @@ export class PolicyEngine {
       return;
     }
     this.repo.applyDelta(d.changeType, d.policy);
+  }
+
+  /**
+   * An engine that answers as this one would after `deltas` (create 0, update 1, delete 2), without
+   * changing this one or rebuilding it: each repository a delta touches becomes a copy-on-write
+   * overlay (repository/overlay-repository.ts) holding only the draft's policies and the ids it
+   * hides; everything else (service-def, zones' matchers, tags, roles, configuration) is shared.
+   * Costs the draft's size. `roles`, when given, replaces the role store (role changes in a draft).
+   * Used by policy simulations; decisions go through the same public methods as on any engine.
+   */
+  withDraft(deltas: readonly RangerPolicyDelta[], roles?: RangerRole[]): PolicyEngine {
+    const tagType = this.input.tagPolicies?.serviceDef.name;
+    const buckets = new Map<string, { draft: RangerPolicy[]; hidden: Set<number> }>();
+    const bucket = (key: string) => {
+      let b = buckets.get(key);
+      if (!b) {
+        b = { draft: [], hidden: new Set() };
+        buckets.set(key, b);
+      }
+      return b;
+    };
+    const resourceKeys = () => ["", ...this.zones.keys()];
+    for (const d of deltas) {
+      if (!d.policy || d.changeType < 0 || d.changeType > 2) continue;
+      const isTag = this.tagRepo !== null && tagType !== undefined && d.policy.serviceType === tagType;
+      const id = d.policy.id;
+      if (d.changeType !== 0 && id !== undefined && id !== null) {
+        // an updated or deleted policy is hidden wherever it is: a zone move leaves no old copy;
+        // an earlier version from this draft goes too (the last change of a policy wins)
+        for (const key of isTag ? ["#tag"] : resourceKeys()) bucket(key).hidden.add(id);
+        for (const b of buckets.values()) {
+          const i = b.draft.findIndex((p) => p.id === id);
+          if (i >= 0) b.draft.splice(i, 1);
+        }
+      }
+      if (d.changeType === 2 || d.policy.isEnabled === false) continue;
+      bucket(isTag ? "#tag" : d.policy.zoneName || "").draft.push(d.policy);
+    }
+    const o = Object.create(PolicyEngine.prototype) as PolicyEngine;
+    Object.assign(o, this);
+    const self = o as unknown as {
+      repo: PolicyRepository;
+      tagRepo: PolicyRepository | null;
+      zones: Map<string, Zone>;
+      roles: RoleIndex;
+    };
+    self.zones = new Map(this.zones);
+    for (const [key, b] of buckets) {
+      if (key === "#tag") {
+        if (this.tagRepo) self.tagRepo = new OverlayPolicyRepository(this.tagRepo, b.draft, b.hidden, this.tagRepo.ctx);
+      } else if (key === "") self.repo = new OverlayPolicyRepository(this.repo, b.draft, b.hidden, this.ctx);
+      else {
+        const z = this.zones.get(key);
+        if (z) self.zones.set(key, { ...z, repo: new OverlayPolicyRepository(z.repo, b.draft, b.hidden, this.ctx) });
+        else self.zones.set(key, { name: key, matchers: [], repo: new PolicyRepository(b.draft, this.ctx) });
+      }
+    }
+    if (roles !== undefined) self.roles = buildRoleIndex(roles);
+    return o;
   }
 
   /** The repository for a zone (undefined = default), for tooling such as explain and ACLs. */

@@ -13,6 +13,7 @@ import {
 import { decodeCursor, pageOf } from "../http/cursor.ts";
 import { Page, PageQuery } from "../http/schemas.ts";
 import { findServiceWithDef, type ServiceWithDef } from "../service-defs/service-defs.store.ts";
+import { writeTransaction } from "../simulations/simulate-write.ts";
 import type { Db, Queryable } from "../storage/db.ts";
 import {
   requireZoneVisible,
@@ -210,7 +211,7 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
     app.post(
       "/v1/services/:service/policies",
       {
-        config: write,
+        config: { ...write, simulatable: true },
         schema: {
           tags,
           summary: "Create a policy",
@@ -223,7 +224,10 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const early = lookAhead(db, () => requireService(db.kysely, request.params.service));
-        const outcome = await db.transaction(async (tx) => {
+        const outcome = await writeTransaction(
+          db,
+          request,
+        )(async (tx) => {
           const target = await (early ?? requireService(tx, request.params.service));
           return applyOne(tx, auditContextOf(request), target, {
             policy: request.body as RangerPolicy,
@@ -258,7 +262,10 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
       async (
         request: { params: { service: string; id: number }; body?: unknown } & Parameters<typeof auditContextOf>[0],
       ) =>
-        db.transaction(async (tx) => {
+        writeTransaction(
+          db,
+          request,
+        )(async (tx) => {
           const target = await requireService(tx, request.params.service);
           const current = await requirePolicy(tx, target, request.params.id);
           await requireZoneVisible(tx, request.actor, "policy.write", current.zoneName, () =>
@@ -279,7 +286,7 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
     app.put(
       "/v1/services/:service/policies/:id",
       {
-        config: write,
+        config: { ...write, simulatable: true },
         schema: {
           tags,
           summary: "Replace a policy",
@@ -294,7 +301,7 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
     app.patch(
       "/v1/services/:service/policies/:id",
       {
-        config: write,
+        config: { ...write, simulatable: true },
         schema: {
           tags,
           summary: "Change some fields of a policy",
@@ -310,7 +317,7 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
       app.post(
         `/v1/services/:service/policies/:id/${action}`,
         {
-          config: write,
+          config: { ...write, simulatable: true },
           schema: {
             tags,
             summary: `${action === "enable" ? "Enable" : "Disable"} a policy`,
@@ -324,11 +331,14 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
     app.delete(
       "/v1/services/:service/policies/:id",
       {
-        config: write,
+        config: { ...write, simulatable: true },
         schema: { tags, summary: "Delete a policy", params: ServicePolicyParams, response: { 204: Type.Null() } },
       },
       async (request, reply) => {
-        await db.transaction(async (tx) => {
+        await writeTransaction(
+          db,
+          request,
+        )(async (tx) => {
           const target = await requireService(tx, request.params.service);
           await deletePolicy(tx, auditContextOf(request), target, request.params.id);
         });

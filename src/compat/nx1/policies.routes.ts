@@ -9,6 +9,7 @@ import { lookAhead } from "../../policies/look-ahead.ts";
 import { searchPolicies } from "../../policies/policies.search.ts";
 import { applyOne, deletePolicy, present, requirePolicy } from "../../policies/policies.service.ts";
 import { findServiceWithDef, type ServiceWithDef } from "../../service-defs/service-defs.store.ts";
+import { writeTransaction } from "../../simulations/simulate-write.ts";
 import type { Db, Queryable } from "../../storage/db.ts";
 import { nx1ErrorShape } from "./errors.ts";
 import { presentNx1Policy } from "./present.ts";
@@ -44,7 +45,7 @@ export function nx1PolicyRoutes(db: Db, serviceName: string): FastifyPluginAsync
     app.post(
       "/api/govern/data-access/policies",
       {
-        config: { ...shared.config, ability: "policy.write" },
+        config: { ...shared.config, ability: "policy.write", simulatable: true },
         validatorCompiler: nx1StrictValidator,
         schema: {
           tags: NX1_TAGS,
@@ -64,7 +65,10 @@ export function nx1PolicyRoutes(db: Db, serviceName: string): FastifyPluginAsync
       async (request, reply) => {
         const { overwrite, ...fields } = request.body;
         const early = lookAhead(db, () => nx1Service(db.kysely, serviceName));
-        const outcome = await db.transaction(async (tx) => {
+        const outcome = await writeTransaction(
+          db,
+          request,
+        )(async (tx) => {
           const target = await (early ?? nx1Service(tx, serviceName));
           return applyOne(tx, auditContextOf(request), target, {
             policy: fields as RangerPolicy,

@@ -11,6 +11,7 @@ import { candidateIds, findConflicting, type PolicyRecord } from "../../policies
 import { mergeAppliedPolicy } from "../../policies/ranger-merge.ts";
 import { resourceSignature } from "../../policies/signature.ts";
 import { listServices, type ServiceWithDef } from "../../service-defs/service-defs.store.ts";
+import { writeTransaction } from "../../simulations/simulate-write.ts";
 import type { Db, Queryable, Tx } from "../../storage/db.ts";
 import {
   type PolicyAbility,
@@ -294,7 +295,7 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
     app.post(
       `${RANGER_V2}/policy`,
       {
-        config: write,
+        config: { ...write, simulatable: true },
         schema: {
           tags,
           summary: "Create a policy (Ranger v2)",
@@ -316,7 +317,10 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
             "both mergeIfExists and updateIfExists cannot be true",
           );
         }
-        const outcome = await db.transaction(async (tx) => {
+        const outcome = await writeTransaction(
+          db,
+          request,
+        )(async (tx) => {
           const target = await requireService(tx, serviceOf(body));
           const ctx = auditContextOf(request);
           // A zone administrator may only write its zones' policies: checked on the body's zone
@@ -345,7 +349,7 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
     app.post(
       `${RANGER_V2}/policy/apply`,
       {
-        config: write,
+        config: { ...write, simulatable: true },
         schema: {
           tags,
           summary: "Create or merge a policy by resources (Ranger v2 apply)",
@@ -359,7 +363,10 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
       async (request) => {
         const body = request.body as RangerPolicy;
         const merge = request.query.mergeIfExists !== false && request.query.updateIfExists !== true;
-        const outcome = await db.transaction(async (tx) =>
+        const outcome = await writeTransaction(
+          db,
+          request,
+        )(async (tx) =>
           applyPolicy(tx, auditContextOf(request), await requireService(tx, serviceOf(body)), body, merge),
         );
         return outcome.policy as never;
@@ -395,7 +402,7 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
     app.put(
       `${RANGER_V2}/policy/:id`,
       {
-        config: write,
+        config: { ...write, simulatable: true },
         schema: {
           tags,
           summary: "Replace a policy (Ranger v2)",
@@ -405,7 +412,10 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => {
-        const outcome = await db.transaction(async (tx) => {
+        const outcome = await writeTransaction(
+          db,
+          request,
+        )(async (tx) => {
           const { target, record } = await requireById(tx, request.actor, "policy.write", request.params.id);
           return replace(tx, auditContextOf(request), target, record, request.body as RangerPolicy);
         });
@@ -416,7 +426,7 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
     app.put(
       `${RANGER_V2}/service/:serviceName/policy/:policyName`,
       {
-        config: write,
+        config: { ...write, simulatable: true },
         schema: {
           tags,
           summary: "Replace a policy named in the path (Ranger v2)",
@@ -427,7 +437,10 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => {
-        const outcome = await db.transaction(async (tx) => {
+        const outcome = await writeTransaction(
+          db,
+          request,
+        )(async (tx) => {
           const target = await requireService(tx, request.params.serviceName);
           const { policyName } = request.params;
           const zone = request.query.zoneName ?? "";
@@ -441,11 +454,14 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
     app.delete(
       `${RANGER_V2}/policy/:id`,
       {
-        config: write,
+        config: { ...write, simulatable: true },
         schema: { tags, summary: "Delete a policy (Ranger v2)", params: IdParams, response: { 204: Type.Null() } },
       },
       async (request, reply) => {
-        await db.transaction(async (tx) => {
+        await writeTransaction(
+          db,
+          request,
+        )(async (tx) => {
           const { target } = await requireById(tx, request.actor, "policy.write", request.params.id);
           await deletePolicy(tx, auditContextOf(request), target, request.params.id);
         });
@@ -456,7 +472,7 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
     app.delete(
       `${RANGER_V2}/policy`,
       {
-        config: write,
+        config: { ...write, simulatable: true },
         schema: {
           tags,
           summary: "Delete a policy by service and name (Ranger v2)",
@@ -466,7 +482,10 @@ export function rangerPolicyRoutes(db: Db): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const q = request.query;
-        await db.transaction(async (tx) => {
+        await writeTransaction(
+          db,
+          request,
+        )(async (tx) => {
           const target = await requireService(tx, q.servicename);
           const current = await requireNamed(tx, request.actor, "policy.write", target, q.policyname, q.zoneName ?? "");
           await deletePolicy(tx, auditContextOf(request), target, current.id);
