@@ -128,6 +128,7 @@ export function App() {
               href={BASE + n.to}
               label={n.label}
               active={section === n.to}
+              variant="filled"
               onClick={(e) => {
                 e.preventDefault();
                 close();

@@ -6,7 +6,12 @@ export function ErrorState({ error, onRetry, title }: { error: unknown; onRetry?
   const e = error instanceof ApiError ? error : null;
   const message = error instanceof Error ? error.message : String(error);
   return (
-    <Alert color="red" title={title ?? (e ? `Request failed: ${e.code}` : "Request failed")} role="alert">
+    <Alert
+      color="red.9"
+      variant="outline"
+      title={title ?? (e ? `Request failed: ${e.code}` : "Request failed")}
+      role="alert"
+    >
       <Text size="sm">{message}</Text>
       {e && e.details.length > 1 && (
         <List size="sm" mt="xs">
@@ -24,7 +29,7 @@ export function ErrorState({ error, onRetry, title }: { error: unknown; onRetry?
       )}
       {onRetry && (
         <Group mt="sm">
-          <Button size="xs" variant="white" color="red" onClick={onRetry}>
+          <Button size="xs" variant="outline" color="red.9" onClick={onRetry}>
             Retry
           </Button>
         </Group>

@@ -6,7 +6,7 @@ export function FormError({ error }: { error: unknown }) {
   if (error === undefined) return null;
   const e = error instanceof ApiError ? error : null;
   return (
-    <Alert color="red" role="alert" title={e ? e.code : "Request failed"}>
+    <Alert color="red.9" variant="outline" role="alert" title={e ? e.code : "Request failed"}>
       {error instanceof Error ? error.message : String(error)}
     </Alert>
   );

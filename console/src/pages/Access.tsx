@@ -130,7 +130,8 @@ function Simulator() {
       {result && (
         <Stack mt="md" gap="xs">
           <Alert
-            color={result.decision.allowed ? "green" : "red"}
+            color={result.decision.allowed ? "teal.9" : "red.9"}
+            variant="filled"
             title={result.decision.allowed ? "ALLOWED" : "DENIED"}
             data-testid="decision"
           >

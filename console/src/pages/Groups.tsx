@@ -233,7 +233,7 @@ function GroupDetail({ id }: { id: string }) {
                     header: "Actions",
                     render: (m: { user: User; direct: boolean }) =>
                       m.direct ? (
-                        <Button size="compact-xs" color="red" variant="light" onClick={() => remove(m.user)}>
+                        <Button size="compact-xs" color="red.9" variant="outline" onClick={() => remove(m.user)}>
                           Remove {m.user.username}
                         </Button>
                       ) : null,

@@ -72,7 +72,9 @@ function PolicyList({ service }: { service: string }) {
           { header: "Resources", render: (p) => <Text size="sm">{resourceSummary(p)}</Text> },
           {
             header: "State",
-            render: (p) => <Badge color={p.isEnabled ? "green" : "gray"}>{p.isEnabled ? "enabled" : "disabled"}</Badge>,
+            render: (p) => (
+              <Badge color={p.isEnabled ? "teal.9" : "gray.8"}>{p.isEnabled ? "enabled" : "disabled"}</Badge>
+            ),
           },
           { header: "Version", render: (p) => p.version },
         ]}
@@ -132,7 +134,7 @@ function PolicyPage({ service, id }: { service: string; id: string }) {
         <Title order={2}>{isNew ? `New policy in ${service}` : `Policy ${p?.name}`}</Title>
         {p && (
           <Group gap="xs">
-            <Badge color={p.isEnabled ? "green" : "gray"}>{p.isEnabled ? "enabled" : "disabled"}</Badge>
+            <Badge color={p.isEnabled ? "teal.9" : "gray.8"}>{p.isEnabled ? "enabled" : "disabled"}</Badge>
             <Text size="sm">version {p.version}</Text>
             <Link to={`/policies/${enc(service)}/${id}/versions`}>Versions</Link>
             {canWrite && (
@@ -140,7 +142,7 @@ function PolicyPage({ service, id }: { service: string; id: string }) {
                 <Button size="xs" variant="default" onClick={() => setEnabled(!p.isEnabled)}>
                   {p.isEnabled ? "Disable" : "Enable"}
                 </Button>
-                <Button size="xs" color="red" variant="light" onClick={remove}>
+                <Button size="xs" color="red.9" variant="outline" onClick={remove}>
                   Delete
                 </Button>
               </>
@@ -155,6 +157,7 @@ function PolicyPage({ service, id }: { service: string; id: string }) {
         def={def.data}
         policy={p}
         readOnly={!canWrite}
+        onSaved={policy.retry}
       />
     </Stack>
   );
@@ -247,7 +250,7 @@ function VersionsPage({ service, id }: { service: string; id: string }) {
       {versions.error !== undefined && <ErrorState error={versions.error} onRetry={versions.retry} />}
       <FormError error={error} />
       {done && (
-        <Text role="status" c="green.8">
+        <Text role="status" c="teal.9">
           {done}
         </Text>
       )}
@@ -278,7 +281,7 @@ function VersionsPage({ service, id }: { service: string; id: string }) {
                         Diff version {v.version}
                       </Button>
                       {canWrite && (
-                        <Button size="compact-xs" color="orange" variant="light" onClick={() => revert(v.version)}>
+                        <Button size="compact-xs" color="red.9" variant="outline" onClick={() => revert(v.version)}>
                           Revert to version {v.version}
                         </Button>
                       )}

@@ -93,7 +93,7 @@ function ItemEditor(props: {
         />
         {!props.readOnly && (
           <Group justify="flex-end">
-            <Button size="compact-xs" variant="subtle" color="red" onClick={props.onRemove}>
+            <Button size="compact-xs" variant="default" onClick={props.onRemove}>
               Remove {label.toLowerCase()}
             </Button>
           </Group>
@@ -104,7 +104,13 @@ function ItemEditor(props: {
 }
 
 /** The policy editor, built from the service-def: resource levels, access types, principals, allow and deny items. */
-export function PolicyEditor(props: { service: string; def: ServiceDef; policy?: Policy; readOnly: boolean }) {
+export function PolicyEditor(props: {
+  service: string;
+  def: ServiceDef;
+  policy?: Policy;
+  readOnly: boolean;
+  onSaved?: () => void;
+}) {
   const { def, policy } = props;
   const [name, setName] = useState(policy?.name ?? "");
   const [description, setDescription] = useState(policy?.description ?? "");
@@ -119,7 +125,8 @@ export function PolicyEditor(props: { service: string; def: ServiceDef; policy?:
     denyPolicyItems: policy?.denyPolicyItems ?? [],
   });
   const [error, setError] = useState<unknown>(undefined);
-  const [saved, setSaved] = useState<string>("");
+  // the page reloads the policy after a save, which remounts the editor: the message rides in history state
+  const [saved, setSaved] = useState<string>(() => (window.history.state as { saved?: string } | null)?.saved ?? "");
   const accessTypes = useMemo(() => def.accessTypes.map((a) => a.name), [def]);
 
   const levelOptions = (i: number) => {
@@ -167,8 +174,13 @@ export function PolicyEditor(props: { service: string; def: ServiceDef; policy?:
       const result = policy
         ? await api<Policy>("PUT", `${base}/${policy.id}`, { body: { ...stripPolicy(policy), ...body } })
         : await api<Policy>("POST", base, { body });
-      setSaved(`Saved version ${result.version}`);
-      if (!policy) navigate(`/policies/${encodeURIComponent(props.service)}/${result.id}`, { replace: true });
+      const message = `Saved version ${result.version}`;
+      setSaved(message);
+      navigate(`/policies/${encodeURIComponent(props.service)}/${result.id}`, {
+        replace: true,
+        state: { saved: message },
+      });
+      props.onSaved?.();
     } catch (err) {
       setError(err);
     }
@@ -240,7 +252,7 @@ export function PolicyEditor(props: { service: string; def: ServiceDef; policy?:
               </Group>
             ))}
             {fieldError(error, "body.resources") && !chain.some((r) => fieldError(error, `body.resources.${r}`)) && (
-              <Text c="red" size="sm">
+              <Text c="red.9" size="sm">
                 {fieldError(error, "body.resources")}
               </Text>
             )}
@@ -280,12 +292,12 @@ export function PolicyEditor(props: { service: string; def: ServiceDef; policy?:
         ))}
         {unshown && <FormError error={error} />}
         {error !== undefined && !unshown && (
-          <Text c="red" size="sm" role="alert">
+          <Text c="red.9" size="sm" role="alert">
             The server refused the policy: see the fields marked in red.
           </Text>
         )}
         {saved && (
-          <Text c="green.8" size="sm" role="status">
+          <Text c="teal.9" size="sm" role="status">
             {saved}
           </Text>
         )}
