@@ -94,16 +94,19 @@ describe.skipIf(!SERVER_HAS_CONSOLE && !USE_SHIM)(
       mkdirSync(SHOTS, { recursive: true });
       dataDir = mkdtempSync(join(tmpdir(), "gatehouse-console-"));
       const url = process.env.GATEHOUSE_TEST_DATABASE_URL;
-      server = await startServerProcess({
-        GATEHOUSE_PSK: PSK,
-        GATEHOUSE_DATA_DIR: dataDir,
-        ...(url ? { GATEHOUSE_DATABASE_URL: url } : {}),
-      });
+      server = await startServerProcess(
+        {
+          GATEHOUSE_PSK: PSK,
+          GATEHOUSE_DATA_DIR: dataDir,
+          ...(url ? { GATEHOUSE_DATABASE_URL: url } : {}),
+        },
+        300_000,
+      );
       shim = USE_SHIM ? await startDevShim(server.url) : undefined;
       base = shim?.url ?? server.url;
       browser = await launchChromium();
       await asAdmin("POST", "/v1/users", { username: OTHER });
-    }, 240_000);
+    }, 420_000);
 
     afterAll(async () => {
       await browser?.close();

@@ -54,7 +54,7 @@ function TreePage(props: { parentId: string; cursor: string; depth: number; onMo
     <>
       {props.cursor === "" && props.depth === 0 && (
         <Text component="li" size="xs" c="dimmed">
-          {req.data.total.toLocaleString("en")} top-level groups
+          {req.data.total.toLocaleString("en")} {props.parentId === "root" ? "top-level groups" : "subgroups"}
         </Text>
       )}
       {req.data.items.map((g) => (
