@@ -106,7 +106,7 @@ export function App() {
               </Title>
             </Group>
             <Group gap="sm" wrap="nowrap">
-              <Text size="sm" data-testid="actor">
+              <Text size="sm" data-testid="actor" visibleFrom="sm">
                 {session.whoami.actor.name} · {session.whoami.roles.join(", ") || "no role"}
               </Text>
               <Button

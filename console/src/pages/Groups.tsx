@@ -36,6 +36,8 @@ function TreePage(props: { parentId: string; cursor: string; depth: number; onMo
     limit: TREE_PAGE,
     cursor: props.cursor || undefined,
     parentId: props.parentId === "root" ? "root" : undefined,
+    // `?org=<id>`: the top level of another organisation than the default one
+    orgId: props.parentId === "root" ? new URLSearchParams(window.location.search).get("org") || undefined : undefined,
   };
   const req = useRequest(JSON.stringify([path, query]), (signal) => api<Page<GroupT>>("GET", path, { query, signal }));
   if (req.error !== undefined)
@@ -270,6 +272,7 @@ export function GroupsPage({ id }: { id?: string }) {
       <PagedTable<GroupT>
         label="groups"
         path="/v1/groups"
+        query={{ orgId: get("org") || undefined }}
         searchParam="q"
         reloadKey={created?.id}
         rowKey={(g) => g.id}

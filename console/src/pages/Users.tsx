@@ -111,6 +111,8 @@ function UserDetail({ id }: { id: string }) {
 /** Directory → users: search, create, detail with direct and effective groups. */
 export function UsersPage({ id }: { id?: string }) {
   const canWrite = useCan("directory.write");
+  // `?org=<id>`: another organisation than the default one
+  const org = useQueryState().get("org");
   const [created, setCreated] = useState<User | null>(null);
   if (id) return <UserDetail id={id} />;
   return (
@@ -129,6 +131,7 @@ export function UsersPage({ id }: { id?: string }) {
       <PagedTable<User>
         label="users"
         path="/v1/users"
+        query={{ orgId: org || undefined }}
         searchParam="q"
         reloadKey={created?.id}
         rowKey={(u) => u.id}
