@@ -139,6 +139,20 @@ async function pageChanges(page: Page, n: number): Promise<number[]> {
   return out;
 }
 
+/** The same list requests straight to the API (no browser): the baseline of this machine, this run. */
+async function apiTimes(base: string, path: string, queries: Record<string, string>[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const q of queries) {
+    const t0 = performance.now();
+    const res = await fetch(`${base}${path}?${new URLSearchParams({ limit: "25", ...q })}`, {
+      headers: { "authorization-psk": PSK },
+    });
+    await res.arrayBuffer();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
 let pg: ThrowawayPostgres | undefined;
 let server: ChildProcess | undefined;
 try {
@@ -226,6 +240,17 @@ try {
     target: CHANGE_TARGET_MS,
   });
   await firstPaint(page, `${base}/console/policies/trino`, "^[0-9,]+ policies$");
+  rows.push({
+    what: "baseline: API user search p95 (no browser)",
+    ms: p95(
+      await apiTimes(
+        started.base,
+        "/v1/users",
+        terms.map((t) => ({ orgId: org, q: t })),
+      ),
+    ),
+    target: CHANGE_TARGET_MS,
+  });
   const pterms = Array.from({ length: 20 }, (_, i) => `bench-${i * 37}`);
   rows.push({
     what: "policies: search p95 (20 searches)",
@@ -238,6 +263,19 @@ try {
     ms: p95(await pageChanges(page, 20)),
     target: CHANGE_TARGET_MS,
   });
+  rows.push({
+    what: "baseline: API policy search p95 (no browser)",
+    ms: p95(
+      await apiTimes(
+        started.base,
+        "/v1/services/trino/policies",
+        pterms.map((t) => ({ policyNamePartial: t })),
+      ),
+    ),
+    target: CHANGE_TARGET_MS,
+  });
+  const loadavg = (await import("node:os")).loadavg()[0];
+  log(`(load average during the run: ${loadavg.toFixed(1)} on ${(await import("node:os")).cpus().length} cores)`);
   await browser.close();
   await shim?.close();
 

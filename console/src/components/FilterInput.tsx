@@ -19,7 +19,7 @@ export function FilterInput({
   const [draft, setDraft] = useState(get(name));
   const commit = useDebouncedCallback(
     (v: string) => set({ [name]: v.trim(), [`${prefix}cursor`]: null, [`${prefix}page`]: null }, { replace: true }),
-    250,
+    120,
   );
   return (
     <TextInput

@@ -47,7 +47,7 @@ export function PagedTable<T>(props: PagedTableProps<T>) {
   useEffect(() => setDraft(search), [search]);
   const commitSearch = useDebouncedCallback((value: string) => {
     set({ [`${p}q`]: value.trim(), [`${p}cursor`]: null, [`${p}page`]: null }, { replace: true });
-  }, 250);
+  }, 120);
 
   const query: Record<string, string | undefined> = {
     ...props.query,
