@@ -4,7 +4,7 @@
 #   2. the suite on the embedded database (PGlite);
 #   3. the suite again on a real PostgreSQL 15 that this script starts itself (initdb + pg_ctl in a
 #      temp folder on a free port, stopped afterwards), unless GATEHOUSE_TEST_DATABASE_URL names one.
-# System packages the tests need (PostgreSQL server binaries, OpenLDAP slapd, an MIT Kerberos KDC
+# System packages the tests need (PostgreSQL server binaries, OpenLDAP slapd, Chromium, an MIT Kerberos KDC
 # the Kerberos headers, python3-requests for Ranger's Python client) are installed with apt-get when absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,8 @@ command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || need_apt+=(slapd l
 # Apache Ranger's own Python client (../shared/clients) runs in the suite; it needs `requests`
 python3 -c 'import requests' >/dev/null 2>&1 || /usr/bin/python3 -c 'import requests' >/dev/null 2>&1 \
   || need_apt+=(python3 python3-requests)
+# the admin console's end-to-end tests drive Debian's Chromium with playwright-core
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} with apt-get"
   export DEBIAN_FRONTEND=noninteractive

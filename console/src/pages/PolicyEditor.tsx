@@ -1,0 +1,333 @@
+import {
+  Button,
+  Checkbox,
+  Group,
+  Paper,
+  Select,
+  Stack,
+  TagsInput,
+  Text,
+  Textarea,
+  TextInput,
+  Title,
+} from "@mantine/core";
+import { type FormEvent, useMemo, useState } from "react";
+import { api } from "../api/client.ts";
+import { FormError, fieldError } from "../components/FormError.tsx";
+import { navigate } from "../router.ts";
+import type { Policy, PolicyItem, ServiceDef } from "./types.ts";
+
+type ItemList = "policyItems" | "denyPolicyItems";
+
+const emptyItem = (): PolicyItem => ({ accesses: [], users: [], groups: [], roles: [] });
+
+/** The resource chain of a policy: the levels chosen (root first), following the service-def's parents. */
+function initialChain(def: ServiceDef, policy?: Policy): string[] {
+  if (policy) {
+    const used = def.resources.filter((r) => policy.resources[r.name]).sort((a, b) => a.level - b.level);
+    if (used.length > 0) return used.map((r) => r.name);
+  }
+  const chain: string[] = [];
+  let parent = "";
+  for (;;) {
+    const next = def.resources.filter((r) => (r.parent ?? "") === parent).sort((a, b) => a.level - b.level)[0];
+    if (!next) break;
+    chain.push(next.name);
+    parent = next.name;
+  }
+  return chain;
+}
+
+function ItemEditor(props: {
+  list: ItemList;
+  index: number;
+  item: PolicyItem;
+  accessTypes: string[];
+  error: unknown;
+  readOnly: boolean;
+  onChange: (item: PolicyItem) => void;
+  onRemove: () => void;
+}) {
+  const f = `body.${props.list}[${props.index}]`;
+  const kind = props.list === "policyItems" ? "Allow" : "Deny";
+  const label = `${kind} item ${props.index + 1}`;
+  return (
+    <Paper withBorder p="sm" aria-label={label} component="fieldset">
+      <Text component="legend" size="sm" fw={600}>
+        {label}
+      </Text>
+      <Stack gap="xs">
+        <Group grow align="flex-start" wrap="wrap">
+          <TagsInput
+            label="Users"
+            value={props.item.users}
+            onChange={(users) => props.onChange({ ...props.item, users })}
+            error={fieldError(props.error, `${f}.users`)}
+            disabled={props.readOnly}
+          />
+          <TagsInput
+            label="Groups"
+            value={props.item.groups}
+            onChange={(groups) => props.onChange({ ...props.item, groups })}
+            error={fieldError(props.error, `${f}.groups`)}
+            disabled={props.readOnly}
+          />
+          <TagsInput
+            label="Roles"
+            value={props.item.roles}
+            onChange={(roles) => props.onChange({ ...props.item, roles })}
+            error={fieldError(props.error, `${f}.roles`)}
+            disabled={props.readOnly}
+          />
+        </Group>
+        <TagsInput
+          label="Access types"
+          description="From the service-def; type and press Enter"
+          data={props.accessTypes}
+          value={props.item.accesses.map((a) => a.type)}
+          onChange={(types) =>
+            props.onChange({ ...props.item, accesses: types.map((type) => ({ type, isAllowed: true })) })
+          }
+          error={fieldError(props.error, `${f}.accesses`)}
+          disabled={props.readOnly}
+        />
+        {!props.readOnly && (
+          <Group justify="flex-end">
+            <Button size="compact-xs" variant="default" onClick={props.onRemove}>
+              Remove {label.toLowerCase()}
+            </Button>
+          </Group>
+        )}
+      </Stack>
+    </Paper>
+  );
+}
+
+/** The policy editor, built from the service-def: resource levels, access types, principals, allow and deny items. */
+export function PolicyEditor(props: {
+  service: string;
+  def: ServiceDef;
+  policy?: Policy;
+  readOnly: boolean;
+  onSaved?: () => void;
+}) {
+  const { def, policy } = props;
+  const [name, setName] = useState(policy?.name ?? "");
+  const [description, setDescription] = useState(policy?.description ?? "");
+  const [labels, setLabels] = useState<string[]>(policy?.policyLabels ?? []);
+  const [audit, setAudit] = useState(policy?.isAuditEnabled ?? true);
+  const [chain, setChain] = useState<string[]>(() => initialChain(def, policy));
+  const [values, setValues] = useState<Record<string, string[]>>(() =>
+    Object.fromEntries(Object.entries(policy?.resources ?? {}).map(([k, v]) => [k, v.values])),
+  );
+  const [items, setItems] = useState<Record<ItemList, PolicyItem[]>>({
+    policyItems: policy?.policyItems ?? [emptyItem()],
+    denyPolicyItems: policy?.denyPolicyItems ?? [],
+  });
+  const [error, setError] = useState<unknown>(undefined);
+  // the page reloads the policy after a save, which remounts the editor: the message rides in history state
+  const [saved, setSaved] = useState<string>(() => (window.history.state as { saved?: string } | null)?.saved ?? "");
+  const accessTypes = useMemo(() => def.accessTypes.map((a) => a.name), [def]);
+
+  const levelOptions = (i: number) => {
+    const parent = i === 0 ? "" : chain[i - 1];
+    return def.resources
+      .filter((r) => (r.parent ?? "") === parent)
+      .map((r) => ({ value: r.name, label: r.label || r.name }));
+  };
+  const setLevel = (i: number, resource: string | null) => {
+    const next = chain.slice(0, i);
+    if (resource) {
+      next.push(resource);
+      let parent = resource;
+      for (;;) {
+        const child = def.resources.filter((r) => r.parent === parent).sort((a, b) => a.level - b.level)[0];
+        if (!child) break;
+        next.push(child.name);
+        parent = child.name;
+      }
+    }
+    setChain(next);
+  };
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(undefined);
+    setSaved("");
+    const resources: Policy["resources"] = {};
+    for (const r of chain) {
+      const v = values[r] ?? [];
+      if (v.length > 0) resources[r] = { ...(policy?.resources[r] ?? {}), values: v };
+    }
+    const body = {
+      name: name.trim(),
+      description,
+      policyLabels: labels,
+      isAuditEnabled: audit,
+      isEnabled: policy?.isEnabled ?? true,
+      resources,
+      policyItems: items.policyItems,
+      denyPolicyItems: items.denyPolicyItems,
+    };
+    try {
+      const base = `/v1/services/${encodeURIComponent(props.service)}/policies`;
+      const result = policy
+        ? await api<Policy>("PUT", `${base}/${policy.id}`, { body: { ...stripPolicy(policy), ...body } })
+        : await api<Policy>("POST", base, { body });
+      const message = `Saved version ${result.version}`;
+      setSaved(message);
+      navigate(`/policies/${encodeURIComponent(props.service)}/${result.id}`, {
+        replace: true,
+        state: { saved: message },
+      });
+      props.onSaved?.();
+    } catch (err) {
+      setError(err);
+    }
+  };
+
+  const updateItem = (list: ItemList, i: number, item: PolicyItem) =>
+    setItems((s) => ({ ...s, [list]: s[list].map((x, j) => (j === i ? item : x)) }));
+  const removeItem = (list: ItemList, i: number) =>
+    setItems((s) => ({ ...s, [list]: s[list].filter((_, j) => j !== i) }));
+  const shownFields = ["body.name", "body.description", "body.resources", "body.policyItems", "body.denyPolicyItems"];
+  const unshown =
+    error !== undefined &&
+    !shownFields.some(
+      (f) => fieldError(error, f) !== undefined || fieldError(error, f.replace(/s$/, "")) !== undefined,
+    );
+
+  return (
+    <form onSubmit={submit} aria-label="Policy editor">
+      <Stack>
+        <Group grow align="flex-start" wrap="wrap">
+          <TextInput
+            label="Policy name"
+            required
+            value={name}
+            onChange={(e) => setName(e.currentTarget.value)}
+            error={fieldError(error, "body.name")}
+            disabled={props.readOnly}
+          />
+          <TagsInput label="Labels" value={labels} onChange={setLabels} disabled={props.readOnly} />
+        </Group>
+        <Textarea
+          label="Description"
+          value={description}
+          onChange={(e) => setDescription(e.currentTarget.value)}
+          error={fieldError(error, "body.description")}
+          disabled={props.readOnly}
+          autosize
+          minRows={1}
+        />
+        <Checkbox
+          label="Audit decisions of this policy"
+          checked={audit}
+          onChange={(e) => setAudit(e.currentTarget.checked)}
+          disabled={props.readOnly}
+        />
+        <Paper withBorder p="sm">
+          <Title order={3} size="h5" mb="xs">
+            Resources
+          </Title>
+          <Stack gap="xs">
+            {chain.map((r, i) => (
+              <Group key={r} align="flex-start" grow wrap="wrap">
+                <Select
+                  label={`Level ${i + 1}`}
+                  data={levelOptions(i)}
+                  value={r}
+                  onChange={(v) => setLevel(i, v)}
+                  clearable={i > 0}
+                  disabled={props.readOnly}
+                  allowDeselect={false}
+                />
+                <TagsInput
+                  label={`${def.resources.find((d) => d.name === r)?.label || r} values`}
+                  value={values[r] ?? []}
+                  onChange={(v) => setValues((s) => ({ ...s, [r]: v }))}
+                  error={fieldError(error, `body.resources.${r}`)}
+                  disabled={props.readOnly}
+                />
+              </Group>
+            ))}
+            {fieldError(error, "body.resources") && !chain.some((r) => fieldError(error, `body.resources.${r}`)) && (
+              <Text c="red.9" size="sm">
+                {fieldError(error, "body.resources")}
+              </Text>
+            )}
+          </Stack>
+        </Paper>
+        {(["policyItems", "denyPolicyItems"] as const).map((list) => (
+          <Stack key={list} gap="xs">
+            <Title order={3} size="h5">
+              {list === "policyItems" ? "Allow conditions" : "Deny conditions"}
+            </Title>
+            {items[list].map((item, i) => (
+              <ItemEditor
+                // biome-ignore lint/suspicious/noArrayIndexKey: items have no id; the index is their identity in the body
+                key={i}
+                list={list}
+                index={i}
+                item={item}
+                accessTypes={accessTypes}
+                error={error}
+                readOnly={props.readOnly}
+                onChange={(x) => updateItem(list, i, x)}
+                onRemove={() => removeItem(list, i)}
+              />
+            ))}
+            {!props.readOnly && (
+              <Group>
+                <Button
+                  size="xs"
+                  variant="default"
+                  onClick={() => setItems((s) => ({ ...s, [list]: [...s[list], emptyItem()] }))}
+                >
+                  Add {list === "policyItems" ? "allow" : "deny"} item
+                </Button>
+              </Group>
+            )}
+          </Stack>
+        ))}
+        {unshown && <FormError error={error} />}
+        {error !== undefined && !unshown && (
+          <Text c="red.9" size="sm" role="alert">
+            The server refused the policy: see the fields marked in red.
+          </Text>
+        )}
+        {saved && (
+          <Text c="teal.9" size="sm" role="status">
+            {saved}
+          </Text>
+        )}
+        {!props.readOnly && (
+          <Group>
+            <Button type="submit">{policy ? "Save policy" : "Create policy"}</Button>
+          </Group>
+        )}
+      </Stack>
+    </form>
+  );
+}
+
+const PUT_FIELDS = [
+  "policyType",
+  "policyPriority",
+  "isDenyAllElse",
+  "additionalResources",
+  "conditions",
+  "allowExceptions",
+  "denyExceptions",
+  "dataMaskPolicyItems",
+  "rowFilterPolicyItems",
+  "validitySchedules",
+  "zoneName",
+  "options",
+];
+
+/** The fields the editor does not show, kept as they are when the policy is replaced. */
+function stripPolicy(p: Policy): Record<string, unknown> {
+  const source = p as unknown as Record<string, unknown>;
+  return Object.fromEntries(PUT_FIELDS.filter((k) => source[k] !== undefined).map((k) => [k, source[k]]));
+}

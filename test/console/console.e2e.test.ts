@@ -1,0 +1,302 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ServerProcess, startServerProcess } from "../support/server-process.ts";
+import { launchChromium, seriousViolations } from "./browser.ts";
+
+/**
+ * The admin console end to end, in real Chromium against a real `gatehouse serve` process: sign in
+ * with a key, create a group and a user and add the member, write a policy in the editor (a field
+ * error for a bad access type, then fixed), the simulator allows the member and denies another user,
+ * revert to the first version and the simulator denies, a viewer sees no write controls and its
+ * direct writes are refused, and the audit page shows these events. Screenshots go to docs/console/.
+ *
+ * It drives a real server process (the console's session routes, src/console/) in Debian's
+ * Chromium; the test command installs the `chromium` package where it is absent.
+ */
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const SHOTS = join(ROOT, "docs", "console");
+const PSK = "console-e2e-psk-0123456789abcdef";
+const sfx = Math.random().toString(36).slice(2, 7);
+const GROUP = `analysts-${sfx}`;
+const MEMBER = `ann-${sfx}`;
+const OTHER = `carl-${sfx}`;
+const VIEWER = `vera-${sfx}`;
+const CATALOG = `sales${sfx}`;
+const POLICY = `sales-read-${sfx}`;
+
+describe("admin console in Chromium", () => {
+  let server: ServerProcess;
+  let browser: Browser;
+  let base: string;
+  let dataDir: string;
+
+  /** The API as the general PSK, for setup that is not the path under test. */
+  const asAdmin = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(server.url + path, {
+      method,
+      headers: { "authorization-psk": PSK, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  };
+
+  const signIn = async (page: Page, key: string) => {
+    await page.goto(`${base}/console/`);
+    await page.getByLabel("Key").fill(key);
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
+  };
+
+  const shoot = async (page: Page, name: string) => {
+    await page.waitForLoadState("networkidle");
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
+  };
+
+  const expectAccessible = async (page: Page, where: string) => {
+    await page.waitForLoadState("networkidle");
+    expect(await seriousViolations(page), where).toEqual([]);
+  };
+
+  /** Runs the simulator until the engine has caught up with the last write (it refreshes after writes). */
+  const simulate = async (page: Page, user: string, expected: "ALLOWED" | "DENIED") => {
+    await page.goto(
+      `${base}/console/access?service=trino&access=select&resource=${encodeURIComponent(`catalog=${CATALOG}, schema=eu, table=orders`)}&user=${user}`,
+    );
+    const decision = page.getByTestId("decision");
+    for (let i = 0; i < 20; i++) {
+      await page.getByRole("button", { name: "Check access" }).click();
+      await decision.waitFor();
+      if ((await decision.textContent())?.includes(expected)) return;
+      await page.waitForTimeout(250);
+    }
+    expect(await decision.textContent()).toContain(expected);
+  };
+
+  beforeAll(async () => {
+    if (!existsSync(join(ROOT, "console", "dist", "index.html"))) {
+      const built = spawnSync(process.execPath, [join(ROOT, "scripts", "build-console.ts")], { stdio: "inherit" });
+      if (built.status !== 0) throw new Error("the console did not build");
+    }
+    mkdirSync(SHOTS, { recursive: true });
+    dataDir = mkdtempSync(join(tmpdir(), "gatehouse-console-"));
+    const url = process.env.GATEHOUSE_TEST_DATABASE_URL;
+    server = await startServerProcess(
+      {
+        GATEHOUSE_PSK: PSK,
+        GATEHOUSE_DATA_DIR: dataDir,
+        ...(url ? { GATEHOUSE_DATABASE_URL: url } : {}),
+      },
+      300_000,
+    );
+    base = server.url;
+    browser = await launchChromium();
+    await asAdmin("POST", "/v1/users", { username: OTHER });
+  }, 420_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.child.kill("SIGTERM");
+    await server?.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("an administrator signs in, builds a group, writes and reverts a policy, simulates, audits", {
+    timeout: 300_000,
+  }, async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+
+    // sign-in: a wrong key is named, the right one opens the console
+    await page.goto(`${base}/`);
+    await page.getByLabel("Key").waitFor();
+    await expectAccessible(page, "sign-in");
+    await shoot(page, "sign-in");
+    await page.getByLabel("Key").fill("ghp_not-a-key");
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await expect
+      .poll(() => page.getByRole("alert").or(page.locator(".mantine-InputWrapper-error")).count())
+      .toBeGreaterThan(0);
+    await signIn(page, PSK);
+    expect(await context.cookies()).toContainEqual(
+      expect.objectContaining({ name: "gatehouse_session", httpOnly: true }),
+    );
+    expect(await page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")).not.toContain(PSK);
+    await expectAccessible(page, "overview");
+    await shoot(page, "overview");
+
+    // a user and a group, then the member
+    await page.getByRole("link", { name: "Users", exact: true }).first().click();
+    await page.getByLabel("New username").fill(MEMBER);
+    await page.getByRole("button", { name: "Create user" }).click();
+    await page.getByRole("status").getByText(MEMBER).waitFor();
+    await page.getByLabel("Search users").fill(MEMBER);
+    await page.getByText(`1 users matching “${MEMBER}”`).waitFor();
+    await page.reload(); // the search lives in the URL
+    await page.getByText(`1 users matching “${MEMBER}”`).waitFor();
+    expect(await page.getByLabel("Search users").inputValue()).toBe(MEMBER);
+    await expectAccessible(page, "users");
+    await shoot(page, "users");
+
+    await page.goto(`${base}/console/groups`);
+    await page.getByLabel("New group name").fill(GROUP);
+    await page.getByRole("button", { name: "Create group" }).click();
+    await page.getByRole("status").getByRole("link", { name: GROUP }).click();
+    await page.getByRole("heading", { name: `Group ${GROUP}` }).waitFor();
+    await page.getByLabel("Username to add").fill(MEMBER);
+    await page.getByRole("button", { name: "Add member" }).click();
+    await page.getByRole("table", { name: "members" }).getByRole("link", { name: MEMBER }).waitFor();
+    await expectAccessible(page, "group");
+    await shoot(page, "group");
+
+    // the policy editor: a bad access type is named next to its field, then fixed
+    await page.goto(`${base}/console/policies/trino`);
+    await page.getByRole("button", { name: "New policy" }).click();
+    await page.getByLabel("Policy name").fill(POLICY);
+    for (const [label, value] of [
+      ["Catalog values", CATALOG],
+      ["Schema values", "*"],
+      ["Table values", "*"],
+      ["Column values", "*"],
+    ]) {
+      await page.getByRole("textbox", { name: label }).fill(value as string);
+      await page.getByRole("textbox", { name: label }).press("Enter");
+    }
+    const item = page.getByRole("group", { name: "Allow item 1" });
+    await item.getByRole("textbox", { name: "Users" }).fill(OTHER);
+    await item.getByRole("textbox", { name: "Users" }).press("Enter");
+    await item.getByRole("textbox", { name: "Access types" }).fill("selct");
+    await item.getByRole("textbox", { name: "Access types" }).press("Enter");
+    await page.getByRole("button", { name: "Create policy" }).click();
+    const accessError = item.getByText(/policyItems\[0\]\.accesses\[0\]\.type: `selct` is not an access type/);
+    await accessError.waitFor();
+    await shoot(page, "policy-field-error");
+    await item.getByRole("textbox", { name: "Access types" }).press("Backspace");
+    await item.getByRole("textbox", { name: "Access types" }).fill("select");
+    await item.getByRole("textbox", { name: "Access types" }).press("Enter");
+    await page.getByRole("button", { name: "Create policy" }).click();
+    await page.getByRole("status").getByText("Saved version 1").waitFor();
+    await page.getByRole("heading", { name: `Policy ${POLICY}` }).waitFor();
+
+    // version 2 lets the group in
+    await item.getByRole("textbox", { name: "Groups" }).fill(GROUP);
+    await item.getByRole("textbox", { name: "Groups" }).press("Enter");
+    await page.getByRole("button", { name: "Save policy" }).click();
+    await page.getByRole("status").getByText("Saved version 2").waitFor();
+    await expectAccessible(page, "policy editor");
+    await shoot(page, "policy-editor");
+
+    await simulate(page, MEMBER, "ALLOWED");
+    await page.getByRole("table", { name: "policies considered" }).getByText(POLICY).waitFor();
+    await expectAccessible(page, "access");
+    await shoot(page, "access");
+    // a user the directory does not know: the field is named, not a vague failure
+    await page.getByLabel(/^User\s*\*?$/).fill(`nobody-${sfx}`);
+    await page.getByRole("button", { name: "Check access" }).click();
+    await page.getByText(/body\.user: user `nobody-.*` is not in the directory/).waitFor();
+    await asAdmin("POST", "/v1/users", { username: `dora-${sfx}` });
+    await simulate(page, `dora-${sfx}`, "DENIED");
+
+    // revert to version 1: the group's member is denied again
+    await page.goto(`${base}/console/policies/trino`);
+    await page.getByLabel("Search policies").fill(POLICY);
+    await page.getByText(`1 policies matching “${POLICY}”`).waitFor();
+    await page.getByRole("link", { name: POLICY }).click();
+    await page.getByRole("link", { name: "Versions" }).click();
+    await page.getByRole("button", { name: "Diff version 1" }).click();
+    await page.getByRole("table", { name: "differences" }).getByText(GROUP).waitFor();
+    await shoot(page, "policy-versions");
+    await page.getByRole("button", { name: "Revert to version 1" }).click();
+    await page.getByRole("status").getByText("Reverted to version 1: now version 3").waitFor();
+    await simulate(page, MEMBER, "DENIED");
+
+    // audit: the events of this path, filtered by action in the URL
+    await page.goto(`${base}/console/audit`);
+    for (const action of ["group.created", "user.created", "policy.created", "policy.updated"]) {
+      await page.getByRole("table", { name: "admin events" }).getByText(action).first().waitFor();
+    }
+    await page.getByLabel("Action").fill("policy.updated");
+    await expect.poll(() => page.url()).toContain("action=policy.updated");
+    await page.getByText(/^\d+ admin events$/).waitFor();
+    await expectAccessible(page, "audit");
+    await page.getByLabel("Action").fill("");
+    await page.waitForURL((u) => !u.search.includes("action="));
+    await shoot(page, "audit");
+
+    // a narrow window still works: the navigation folds behind a button
+    await page.setViewportSize({ width: 390, height: 800 });
+    await page.goto(`${base}/console/groups`);
+    await page.getByRole("button", { name: "Toggle navigation" }).click();
+    await page.getByRole("link", { name: "Audit" }).click();
+    await page.getByRole("heading", { name: "Audit" }).waitFor();
+    await shoot(page, "narrow-audit");
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("Key").waitFor();
+    await context.close();
+  });
+
+  it("a viewer sees no write controls and its direct API writes are refused", { timeout: 180_000 }, async () => {
+    const roles = (await asAdmin("GET", "/v1/roles?builtin=true&limit=50")) as {
+      items: { id: string; name: string }[];
+    };
+    const viewerRole = roles.items.find((r) => r.name === "viewer")!;
+    const vera = (await asAdmin("POST", "/v1/users", { username: VIEWER })) as { id: string };
+    await asAdmin("POST", "/v1/role-bindings", { roleId: viewerRole.id, principal: { type: "user", id: vera.id } });
+    const { key } = (await asAdmin("POST", "/v1/api-keys", { userId: vera.id, name: "console e2e" })) as {
+      key: string;
+    };
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    await signIn(page, key);
+    await page
+      .getByTestId("actor")
+      .getByText(/viewer/)
+      .waitFor();
+
+    await page.goto(`${base}/console/groups`);
+    await page.getByRole("heading", { name: "Groups" }).waitFor();
+    await page.getByRole("link", { name: GROUP }).first().click();
+    await page.getByRole("table", { name: "members" }).getByRole("link", { name: MEMBER }).waitFor();
+    await page.goto(`${base}/console/users`);
+    await page.getByRole("table", { name: "users" }).waitFor();
+    await page.goto(`${base}/console/policies/trino`);
+    await page.getByRole("link", { name: POLICY }).click();
+    await page.getByRole("heading", { name: `Policy ${POLICY}` }).waitFor();
+    await page.getByRole("link", { name: "Versions" }).click();
+    await page.getByRole("table", { name: "versions" }).waitFor();
+    await shoot(page, "viewer-versions");
+    for (const path of ["/groups", "/users", "/policies/trino"]) {
+      await page.goto(`${base}/console${path}`);
+      await page.waitForLoadState("networkidle");
+      for (const name of [/create/i, /^add/i, /^remove/i, /new policy/i, /save/i, /revert/i, /delete/i, /disable/i]) {
+        expect(await page.getByRole("button", { name }).count(), `${path}: ${name}`).toBe(0);
+      }
+    }
+
+    // its writes through the session and with its key are both refused
+    const session = (await page.evaluate("fetch('/v1/console/session').then((r) => r.json())")) as {
+      csrfToken: string;
+    };
+    const status = await page.evaluate(
+      `fetch('/v1/groups', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': ${JSON.stringify(session.csrfToken)} }, body: JSON.stringify({ name: 'viewer-made' }) }).then((r) => r.status)`,
+    );
+    expect(status).toBe(403);
+    const direct = await fetch(`${server.url}/v1/groups`, {
+      method: "POST",
+      headers: { "authorization-psk": key, "content-type": "application/json" },
+      body: JSON.stringify({ name: "viewer-made" }),
+    });
+    expect(direct.status).toBe(403);
+    await context.close();
+  });
+});
