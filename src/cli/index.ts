@@ -7,6 +7,7 @@ import { migrate } from "../storage/migrate.ts";
 import { VERSION } from "../version.ts";
 import { checkCommand } from "./check-command.ts";
 import { CliError } from "./cli-error.ts";
+import { syncCommand } from "./sync-command.ts";
 import { testCommand } from "./test-command.ts";
 import { whoCommand } from "./who-command.ts";
 
@@ -79,7 +80,8 @@ export async function buildCli(): Promise<Command> {
 
   // addCommand does not pass exitOverride on: without it a usage error in these commands would
   // make commander exit(1) itself, which `check` uses for "denied"
-  for (const command of [testCommand(), checkCommand(), whoCommand()]) program.addCommand(command.exitOverride());
+  for (const command of [testCommand(), checkCommand(), whoCommand(), syncCommand()])
+    program.addCommand(command.exitOverride());
   return program;
 }
 
