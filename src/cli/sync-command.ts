@@ -6,6 +6,7 @@ interface SyncFlags extends ServerClientFlags {
   dryRun?: boolean;
   full?: boolean;
   json?: boolean;
+  org?: string;
 }
 
 interface Run {
@@ -39,6 +40,7 @@ export function syncCommand(): Command {
     .option("--dry-run", "preview: report what would change, write nothing")
     .option("--full", "a full run (sees deletions) even when an incremental one is due")
     .option("--json", "print the finished run as JSON")
+    .option("--org <id>", "organisation of the source when SOURCE is a name (default: your own)")
     .action((source: string, flags: SyncFlags) =>
       asClientCommand(flags, async () => {
         const id = await sourceId(flags, source);
@@ -69,7 +71,8 @@ export function syncCommand(): Command {
 
 async function sourceId(flags: SyncFlags, source: string): Promise<string> {
   if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(source)) return source;
-  const list = (await callServer(flags, "GET", "/v1/identity-sources?limit=1000")) as {
+  const org = flags.org ? `&orgId=${encodeURIComponent(flags.org)}` : "";
+  const list = (await callServer(flags, "GET", `/v1/identity-sources?limit=1000${org}`)) as {
     items: { id: string; name: string }[];
   };
   const found = list.items.find((s) => s.name.toLowerCase() === source.toLowerCase());

@@ -1,16 +1,16 @@
 import { sql } from "kysely";
-import { type AuditChange, type AuditContext, recordAuditMany } from "../../audit/audit.service.ts";
+import { type AuditChange, type AuditContext, auditRow, recordAuditMany } from "../../audit/audit.service.ts";
 import { createGroups, updateGroup } from "../../directory/groups.service.ts";
 import { lockHierarchy, rebuildClosure } from "../../directory/hierarchy.ts";
-import { batchMembersMany, type GroupMemberChanges } from "../../directory/members.service.ts";
-import { createUsers } from "../../directory/users.service.ts";
 import type { Tx } from "../../storage/db.ts";
 import type { SyncPlan } from "./plan.ts";
 
 /** Above this many parent changes the closure is rebuilt once instead of moved group by group. */
 const BULK_MOVES = 50;
-/** Memberships per `batchMembersMany` call (one statement each, well under parameter limits). */
+/** Memberships per statement (arrays, so no parameter limit; bounded for memory). */
 const MEMBER_CHUNK = 50_000;
+/** Users per insert statement. */
+const USER_CHUNK = 10_000;
 
 /**
  * Writes a plan in the caller's transaction through the directory services (so every change has
@@ -34,20 +34,11 @@ export async function applyPlan(
   for (const r of known) local.set(r.entry_id, r.local_id);
 
   // ── users ──
-  const created = await createUsers(
-    tx,
-    ctx,
-    orgId,
-    plan.createUsers.map((u) => ({
-      username: u.username,
-      email: u.email,
-      displayName: u.displayName,
-      source: "ldap" as const,
-      externalId: u.entryId,
-    })),
-  );
-  const byName = new Map(plan.createUsers.map((u) => [u.username.toLowerCase(), u.entryId]));
-  for (const view of created) local.set(byName.get(view.username.toLowerCase()) as string, view.id);
+  for (let at = 0; at < plan.createUsers.length; at += USER_CHUNK) {
+    for (const row of await insertUsers(tx, ctx, orgId, plan.createUsers.slice(at, at + USER_CHUNK))) {
+      local.set(row.external_id, row.id);
+    }
+  }
   if (plan.updateUsers.length > 0) {
     const u = plan.updateUsers;
     await sql`
@@ -150,17 +141,7 @@ export async function applyPlan(
     ...plan.removeMembers.map(([g, u]) => ({ g, u, add: false })),
   ];
   for (let at = 0; at < pairs.length; at += MEMBER_CHUNK) {
-    const byGroup = new Map<string, GroupMemberChanges>();
-    for (const p of pairs.slice(at, at + MEMBER_CHUNK)) {
-      const groupId = local.get(p.g) as string;
-      let change = byGroup.get(groupId);
-      if (!change) {
-        change = { groupId, add: [], remove: [] };
-        byGroup.set(groupId, change);
-      }
-      (p.add ? change.add : change.remove).push(local.get(p.u) as string);
-    }
-    await batchMembersMany(tx, ctx, orgId, [...byGroup.values()]);
+    await writeMemberships(tx, ctx, orgId, pairs.slice(at, at + MEMBER_CHUNK), local);
   }
 
   // ── nesting ──
@@ -233,6 +214,93 @@ async function setGroupDisabled(tx: Tx, ctx: AuditContext, orgId: string, ids: s
         disabledAt: at?.toISOString() ?? null,
         reason: disabled ? "left the directory" : "back in the directory",
       },
+    })),
+  );
+}
+
+/**
+ * Creates directory users in one statement with their `user.created` events (the set-wise path
+ * of `createUsers`, whose chunks of 1,000 with a round trip each were the bulk of a 100,000-user
+ * first run). The plan checked every username inside this transaction; a username taken anyway
+ * (a concurrent local write) fails the run, which is recorded and retried by the next one.
+ */
+async function insertUsers(tx: Tx, ctx: AuditContext, orgId: string, users: SyncPlan["createUsers"]) {
+  const actor = auditRow(ctx, { action: "user.created", targetType: "user", targetId: null, orgId });
+  const rows = await sql<{ id: string; external_id: string }>`
+    with v as (
+      select * from unnest(${users.map((u) => u.username)}::text[], ${users.map((u) => u.email)}::text[],
+                           ${users.map((u) => u.displayName)}::text[], ${users.map((u) => u.entryId)}::text[])
+        as v(username, email, display_name, external_id)
+    ),
+    u as (
+      insert into users (org_id, username, email, display_name, source, external_id)
+      select ${orgId}::uuid, username, email, display_name, 'ldap', external_id from v
+      on conflict do nothing
+      returning id, username, email, display_name, status, source, external_id, created_at
+    ),
+    audited as (
+      insert into audit_events (actor_type, actor_id, actor_name, auth_method, action, target_type, target_id, org_id,
+                                after, request_id, client_ip)
+      select ${actor.actor_type}, ${actor.actor_id}, ${actor.actor_name}, ${actor.auth_method}, 'user.created', 'user',
+             u.id::text, ${orgId}::uuid,
+             jsonb_build_object('id', u.id, 'orgId', ${orgId}::uuid, 'username', u.username, 'email', u.email,
+                                'displayName', u.display_name, 'status', u.status, 'source', u.source,
+                                'externalId', u.external_id, 'createdAt', u.created_at),
+             ${actor.request_id}, ${actor.client_ip}
+      from u
+    )
+    select id, external_id from u`.execute(tx);
+  if (rows.rows.length !== users.length) {
+    throw new Error(`${users.length - rows.rows.length} usernames were taken while the sync ran`);
+  }
+  return rows.rows;
+}
+
+/**
+ * Adds and removes synced memberships set-wise, with one `group.members.synced` event per group
+ * listing the users added and removed (a first run of 500,000 memberships writes 10,000 events,
+ * not 500,000). Memberships are `member`s; both ends are managed by the source.
+ */
+async function writeMemberships(
+  tx: Tx,
+  ctx: AuditContext,
+  orgId: string,
+  pairs: { g: string; u: string; add: boolean }[],
+  local: Map<string, string>,
+) {
+  const adds = pairs.filter((p) => p.add);
+  const removes = pairs.filter((p) => !p.add);
+  const ids = (list: typeof pairs, key: "g" | "u") => list.map((p) => local.get(p[key]) as string);
+  if (adds.length > 0) {
+    await sql`
+      insert into group_members (group_id, user_id, role)
+      select g, u, 'member' from unnest(${ids(adds, "g")}::uuid[], ${ids(adds, "u")}::uuid[]) as a(g, u)
+      on conflict (group_id, user_id) do nothing`.execute(tx);
+  }
+  if (removes.length > 0) {
+    await sql`
+      delete from group_members m using unnest(${ids(removes, "g")}::uuid[], ${ids(removes, "u")}::uuid[]) as r(g, u)
+      where m.group_id = r.g and m.user_id = r.u`.execute(tx);
+  }
+  const byGroup = new Map<string, { added: string[]; removed: string[] }>();
+  for (const p of pairs) {
+    const groupId = local.get(p.g) as string;
+    let entry = byGroup.get(groupId);
+    if (!entry) {
+      entry = { added: [], removed: [] };
+      byGroup.set(groupId, entry);
+    }
+    (p.add ? entry.added : entry.removed).push(local.get(p.u) as string);
+  }
+  await recordAuditMany(
+    tx,
+    ctx,
+    [...byGroup].map(([groupId, change]) => ({
+      action: "group.members.synced",
+      targetType: "group",
+      targetId: groupId,
+      orgId,
+      after: { groupId, addedUserIds: change.added, removedUserIds: change.removed },
     })),
   );
 }

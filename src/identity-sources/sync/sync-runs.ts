@@ -289,6 +289,7 @@ async function execute(
       }),
     );
     await pending;
+    const readMs = Date.now() - started;
     await db.kysely
       .updateTable("identity_sync_runs")
       .set({
@@ -336,6 +337,8 @@ async function execute(
       usersRead: snapshot.users.length,
       groupsRead: snapshot.groups.length,
       skipped: snapshot.skipped.length,
+      readMs,
+      applyMs: Date.now() - started - readMs,
     };
     const finished = await db.kysely
       .updateTable("identity_sync_runs")

@@ -3,8 +3,9 @@ import { createServer, type Server, Socket } from "node:net";
 import { Attribute, Change, Client, type SearchOptions, type SearchResult } from "ldapts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestLdap, type TestLdap } from "../../../test/support/ldap.ts";
-import { type TestApp, testApp } from "../../../test/support/test-app.ts";
+import { TEST_PSK, type TestApp, testApp } from "../../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../../test/support/test-db.ts";
+import { runCli } from "../../cli/index.ts";
 import { seedService } from "../../decisions/test-seed.ts";
 import { LDAP_DEFAULTS, type LdapConfig } from "../ldap-config.ts";
 import { readDirectory } from "./read-directory.ts";
@@ -51,6 +52,7 @@ let t: TestApp;
 let ldap: TestLdap;
 let orgId: string;
 let sourceId: string;
+let sourceName: string;
 
 async function sync(id: string, query = "wait=true") {
   const res = await t.request({ method: "POST", url: `/v1/identity-sources/${id}/sync?${query}` });
@@ -71,6 +73,7 @@ async function createSource(org: string, url: string, extra: Partial<LdapConfig>
     },
   });
   expect(res.statusCode, res.body).toBe(201);
+  sourceName = res.json().name;
   return res.json().id as string;
 }
 
@@ -201,7 +204,7 @@ describe(`scheduled LDAP sync against a real slapd (${TEST_BACKEND})`, () => {
     expect(await directGroups(5)).toEqual(["big"]);
 
     const again = await sync(sourceId, "wait=true&mode=full");
-    expect(Object.entries(again.counts).filter(([k, n]) => n !== 0 && !/Read$|^conflicts$/.test(k))).toEqual([]);
+    expect(Object.entries(again.counts).filter(([k, n]) => n !== 0 && !/Read$|Ms$|^conflicts$/.test(k))).toEqual([]);
     const incremental = await sync(sourceId);
     expect(incremental).toMatchObject({ status: "succeeded", mode: "incremental" });
     expect(incremental.counts.membershipsAdded + incremental.counts.membershipsRemoved).toBe(0);
@@ -329,6 +332,42 @@ describe(`scheduled LDAP sync against a real slapd (${TEST_BACKEND})`, () => {
       run = (await t.request({ method: "GET", url: `/v1/identity-sources/${sourceId}/sync-runs/${first.id}` })).json();
     }
     expect(run.status).toBe("succeeded");
+  });
+
+  it("gatehouse sync SOURCE runs a sync by name and prints its counts", async () => {
+    const org = await newOrg();
+    sourceId = await createSource(org, ldap.url);
+    const server = await t.app.listen({ host: "127.0.0.1", port: 0 });
+    const out: string[] = [];
+    const stdout = process.stdout.write;
+    const stderr = process.stderr.write;
+    const capture = ((chunk: string | Uint8Array) => {
+      out.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+    process.stdout.write = capture;
+    process.stderr.write = capture;
+    let code: number;
+    try {
+      code = await runCli([
+        "node",
+        "gatehouse",
+        "sync",
+        sourceName,
+        "--org",
+        org,
+        "--server",
+        server,
+        "--psk",
+        TEST_PSK,
+      ]);
+    } finally {
+      process.stdout.write = stdout;
+      process.stderr.write = stderr;
+    }
+    expect(code, out.join("")).toBe(0);
+    expect(out.join("")).toMatch(/full sync: (reading|applying): \d+ users/); // the progress line
+    expect(out.join("")).toMatch(/full sync succeeded in \d+ ms: .*usersCreated=\d+/);
   });
 });
 
