@@ -331,6 +331,7 @@ async function execute(
         return planned;
       });
       if (deps.onApplied) await deps.onApplied();
+      await refreshStatistics(db, plan);
     }
     const counts = {
       ...planCounts(plan),
@@ -401,4 +402,23 @@ function describe(
   for (const [g, p] of plan.moveGroups)
     out.push({ action: "group.moved", group: dns.get(g) ?? g, parent: p === null ? null : (dns.get(p) ?? p) });
   return out;
+}
+
+/** Changes after which the planner statistics of the directory tables are refreshed. */
+const ANALYZE_AFTER = 10_000;
+
+/**
+ * After a large run (a first import of 100,000 users writes 600,000 rows in one transaction),
+ * refreshes the planner statistics of the tables it wrote, so the next runs (and every directory
+ * query) are not planned against statistics taken before the import until autovacuum gets to it.
+ */
+async function refreshStatistics(db: Db, plan: SyncPlan): Promise<void> {
+  const changed =
+    plan.createUsers.length + plan.createGroups.length + plan.addMembers.length + plan.removeMembers.length;
+  if (changed < ANALYZE_AFTER || db.kind !== "postgres") return;
+  await db.withSession((session) =>
+    session.exec(
+      "analyze users; analyze groups; analyze group_members; analyze group_closure; analyze identity_sync_entries",
+    ),
+  );
 }

@@ -9,6 +9,7 @@ import { runCli } from "../../cli/index.ts";
 import { seedService } from "../../decisions/test-seed.ts";
 import { LDAP_DEFAULTS, type LdapConfig } from "../ldap-config.ts";
 import { readDirectory } from "./read-directory.ts";
+import { runDueSources } from "./scheduler.ts";
 
 const BASE = "dc=example,dc=org";
 /** Names carry a per-run prefix: the PostgreSQL test database outlives runs, and usernames are global to decisions. */
@@ -332,6 +333,25 @@ describe(`scheduled LDAP sync against a real slapd (${TEST_BACKEND})`, () => {
       run = (await t.request({ method: "GET", url: `/v1/identity-sources/${sourceId}/sync-runs/${first.id}` })).json();
     }
     expect(run.status).toBe("succeeded");
+  });
+
+  it("the scheduler runs a source whose schedule is due, once", async () => {
+    const patch = await t.request({
+      method: "PATCH",
+      url: `/v1/identity-sources/${sourceId}`,
+      payload: { config: { syncSchedule: "5m" } },
+    });
+    expect(patch.statusCode).toBe(200);
+    const later = new Date(Date.now() + 6 * 60_000);
+    const runs = await runDueSources({ db: t.db }, later);
+    expect(runs.filter((r) => r.sourceId === sourceId)).toMatchObject([{ trigger: "schedule", status: "succeeded" }]);
+    // Just ran: not due again until five minutes after this run started.
+    expect((await runDueSources({ db: t.db }, new Date())).filter((r) => r.sourceId === sourceId)).toEqual([]);
+    await t.request({
+      method: "PATCH",
+      url: `/v1/identity-sources/${sourceId}`,
+      payload: { config: { syncSchedule: null } },
+    });
   });
 
   it("gatehouse sync SOURCE runs a sync by name and prints its counts", async () => {
