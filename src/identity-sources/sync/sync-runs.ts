@@ -148,7 +148,9 @@ function intervalMs(text: string): number {
 }
 
 function chooseMode(config: LdapConfig, state: SyncState, asked: SyncRequest["mode"], dryRun: boolean) {
-  if (asked === "full" || config.membership === "memberOf") return "full";
+  // memberOf and memberUid lists name members that an incremental read does not return (unchanged
+  // users), so those models always run full.
+  if (asked === "full" || config.membership !== "dn") return "full";
   if (asked === "incremental") return state.mark ? "incremental" : "full";
   if (dryRun || !state.lastFullAt || !state.mark) return "full";
   return Date.now() - new Date(state.lastFullAt).getTime() >= intervalMs(config.fullSyncEvery) ? "full" : "incremental";
@@ -212,11 +214,16 @@ export async function startSync(
     resolveStart = res;
     rejectStart = rej;
   });
+  // `done` settles once the lock is released, so a caller that waited can start the next run at once.
   let resolveDone!: (view: SyncRunView) => void;
-  const done = new Promise<SyncRunView>((res) => {
+  let rejectDone!: (err: unknown) => void;
+  const done = new Promise<SyncRunView>((res, rej) => {
     resolveDone = res;
+    rejectDone = rej;
   });
-  let lockAnswered = false;
+  done.catch(() => {});
+  let result: SyncRunView | null = null;
+  let runStarted = false;
   const work = async () => {
     const source = presentIdentitySource(row);
     const fresh = await db.kysely
@@ -246,16 +253,21 @@ export async function startSync(
         .where("id", "=", row.id)
         .execute();
     }
+    runStarted = true;
     resolveStart({ run: present(inserted), done });
-    resolveDone(await execute(deps, row, inserted.id, mode, state, request));
+    result = await execute(deps, row, inserted.id, mode, state, request);
   };
   underLock(db, row.id, work, (ok) => {
-    lockAnswered = true;
     if (!ok) rejectStart(fail(SyncRunning, "path.id", "notRunning", `identity source \`${row.name}\` is syncing`));
-  }).catch((err) => {
-    if (!lockAnswered) rejectStart(err);
-    else rejectStart(err);
-  });
+  }).then(
+    () => {
+      if (result) resolveDone(result);
+    },
+    (err) => {
+      if (runStarted) rejectDone(err);
+      else rejectStart(err);
+    },
+  );
   return startedPromise;
 }
 
