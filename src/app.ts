@@ -23,6 +23,7 @@ import { directoryRoutes } from "./directory/directory.routes.ts";
 import { installAuthentication } from "./http/authentication.ts";
 import { closedQuery } from "./http/closed-query.ts";
 import { installErrorHandling, schemaErrorFormatter } from "./http/error-handler.ts";
+import { identitySyncRoutes } from "./identity-sources/sync/sync.routes.ts";
 import { rangerPublicRoutes } from "./ranger/admin/index.ts";
 import { distributionRoutes } from "./ranger/plugin-download/distribution.routes.ts";
 import { pluginGrantRoutes } from "./ranger/plugin-grants/grants.routes.ts";
@@ -156,6 +157,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(credentialRoutes(db));
   await app.register(auditRoutes(db));
   await app.register(directoryRoutes(db, config));
+  await app.register(identitySyncRoutes(db, () => app.decisions.afterLocalWrite()));
   await app.register(serviceDefRoutes(db, config.nx1Service));
   await app.register(policyRoutes(db));
   await app.register(simulationRoutes(db));

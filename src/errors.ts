@@ -207,6 +207,17 @@ export const ConnectorDeliveryFailed = defineError(
   502,
   "a connector's target refused the change or did not take it within the wait; delivery stays queued",
 );
+export const SyncRunning = defineError(
+  "SYNC_RUNNING",
+  409,
+  "a sync of this identity source is running (in this or another server process)",
+);
+export const SyncRunNotFound = defineError("SYNC_RUN_NOT_FOUND", 404, "sync run not found");
+export const SyncScheduleInvalid = defineError(
+  "SYNC_SCHEDULE_INVALID",
+  400,
+  "the sync schedule is neither an interval nor a valid cron expression",
+);
 
 // ── policies: service-defs, services, data-access policies ────────────────
 export const ServiceDefNotFound = defineError("SERVICE_DEF_NOT_FOUND", 404, "service definition not found");

@@ -6,6 +6,7 @@ import type { Config } from "./config/schema.ts";
 import { pruneConsoleSessions } from "./console/sessions.store.ts";
 import { pruneDecisionLog, startChangeFeed } from "./decisions/index.ts";
 import { pruneIdempotencyKeys } from "./http/idempotency.ts";
+import { startSyncScheduler } from "./identity-sources/sync/scheduler.ts";
 import type { Db } from "./storage/db.ts";
 import { migrate } from "./storage/migrate.ts";
 import { openDb } from "./storage/open.ts";
@@ -74,11 +75,16 @@ export async function startServer(config: Config): Promise<{ url: string; stop: 
   void housekeeping();
   const timer = setInterval(housekeeping, HOUR_MS);
   timer.unref();
+  // Identity sources with a sync schedule run when due (one process per source: advisory lock).
+  const syncScheduler = startSyncScheduler({ db, onApplied: () => app.decisions.afterLocalWrite() }, (err) =>
+    log.error({ err }, "identity sync scheduler failed"),
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       clearInterval(timer);
+      await syncScheduler.stop();
       await changeFeed.stop();
       const force = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceSeconds * 1000);
       force.unref();

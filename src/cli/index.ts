@@ -8,6 +8,7 @@ import { VERSION } from "../version.ts";
 import { checkCommand } from "./check-command.ts";
 import { CliError } from "./cli-error.ts";
 import { simulateCommand } from "./simulate-command.ts";
+import { syncCommand } from "./sync-command.ts";
 import { testCommand } from "./test-command.ts";
 import { whoCommand } from "./who-command.ts";
 
@@ -80,7 +81,7 @@ export async function buildCli(): Promise<Command> {
 
   // addCommand does not pass exitOverride on: without it a usage error in these commands would
   // make commander exit(1) itself, which `check` uses for "denied"
-  for (const command of [testCommand(), checkCommand(), whoCommand(), simulateCommand()])
+  for (const command of [testCommand(), checkCommand(), whoCommand(), simulateCommand(), syncCommand()])
     program.addCommand(command.exitOverride());
   return program;
 }

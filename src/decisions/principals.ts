@@ -1,6 +1,9 @@
 import { sql } from "kysely";
 import type { Queryable } from "../storage/db.ts";
 
+// Disabled users (`status`) and disabled groups (`disabled_at`, set when a group left its
+// directory: migration 0014) are absent here, so their grants stop at once.
+
 /** A directory user as decisions see it: the Ranger principal names of its memberships. */
 export interface Principal {
   userId: string;
@@ -76,8 +79,8 @@ async function loadPrincipal(db: Queryable, username: string | null, userId: str
     select distinct on (g.id) g.name, d.name as via
     from group_members m
     join group_closure c on c.descendant_id = m.group_id
-    join groups g on g.id = c.ancestor_id
-    join groups d on d.id = m.group_id
+    join groups g on g.id = c.ancestor_id and g.disabled_at is null
+    join groups d on d.id = m.group_id and d.disabled_at is null
     where m.user_id = ${user.id}::uuid
     order by g.id, c.depth`.execute(db);
   const roles = await sql<{ name: string }>`
@@ -85,7 +88,10 @@ async function loadPrincipal(db: Queryable, username: string | null, userId: str
       select 'user'::text as type, ${user.id}::uuid as id
       union
       select 'group', c.ancestor_id from group_members m
-      join group_closure c on c.descendant_id = m.group_id where m.user_id = ${user.id}::uuid
+      join group_closure c on c.descendant_id = m.group_id
+      join groups g on g.id = c.ancestor_id and g.disabled_at is null
+      join groups d on d.id = m.group_id and d.disabled_at is null
+      where m.user_id = ${user.id}::uuid
     ),
     held(role_id) as (
       select b.role_id from role_bindings b join principals p on b.principal_type = p.type and b.principal_id = p.id

@@ -29,6 +29,16 @@ const LdapSettings = {
   startTls: Type.Boolean(),
   timeoutMs: Type.Integer({ minimum: 100, maximum: 120_000 }),
   pageSize: Type.Integer({ minimum: 1, maximum: 10_000, description: "Page size of the paged results control" }),
+  syncSchedule: Type.Union([Type.String({ minLength: 1, maxLength: 128 }), Type.Null()], {
+    description: "`5m`, `1h`, ... or a cron expression (UTC); null = no scheduled sync",
+  }),
+  fullSyncEvery: Type.String({ pattern: "^\\d+(s|m|h|d)$", description: "How often a run is full (sees deletions)" }),
+  entryIdAttribute: Type.String({ minLength: 1, maxLength: 128, description: "`entryUUID` or AD's `objectGUID`" }),
+  userEmailAttribute: Type.String({ minLength: 1, maxLength: 128 }),
+  userDisplayNameAttribute: Type.String({ minLength: 1, maxLength: 128 }),
+  membership: Type.Union([Type.Literal("dn"), Type.Literal("uid"), Type.Literal("memberOf")]),
+  memberOfNesting: Type.Union([Type.Literal("walk"), Type.Literal("inChain")]),
+  changeAttribute: Type.String({ minLength: 1, maxLength: 128, description: "`modifyTimestamp` or `uSNChanged`" }),
 };
 
 const LdapConfigSchema = Type.Object(LdapSettings, { title: "LdapConfig" });

@@ -1,10 +1,11 @@
 import { type AuditContext, recordAudit } from "../audit/audit.service.ts";
 import { fail } from "../directory/fail.ts";
-import { IdentitySourceNameTaken, IdentitySourceNotFound, ValidationFailed } from "../errors.ts";
+import { IdentitySourceNameTaken, IdentitySourceNotFound, SyncScheduleInvalid, ValidationFailed } from "../errors.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
 import type { IdentitySourceRow } from "../storage/schema.ts";
 import { openCredential, sealCredential } from "./credential-box.ts";
 import { LDAP_DEFAULTS, type LdapConfig } from "./ldap-config.ts";
+import { parseSchedule } from "./sync/schedule.ts";
 
 /** An identity source as the API shows it; the credential itself is never returned. */
 export interface IdentitySourceView {
@@ -72,7 +73,21 @@ export async function credentialOf(db: Queryable, row: IdentitySourceRow): Promi
   return "";
 }
 
+/** Refuses a sync schedule that is neither an interval nor a cron expression, naming the field. */
+function checkSchedule(config: Partial<LdapConfig> | undefined): void {
+  const schedule = config?.syncSchedule;
+  if (schedule !== undefined && schedule !== null && !parseSchedule(schedule)) {
+    throw fail(
+      SyncScheduleInvalid,
+      "body.config.syncSchedule",
+      "schedule",
+      `\`${schedule}\` is neither an interval (\`5m\`, \`1h\`) nor a cron expression`,
+    );
+  }
+}
+
 function checkCredentialChoice(input: UpdateIdentitySourceInput): void {
+  checkSchedule(input.config);
   if (input.bindCredential !== undefined && input.bindCredentialEnv !== undefined) {
     throw fail(
       ValidationFailed,

@@ -22,6 +22,27 @@ export interface LdapConfig {
   timeoutMs: number;
   /** Page size of the simple paged results control (RFC 2696). */
   pageSize: number;
+  // ── scheduled sync (docs/identity-sync.md) ──
+  /** `5m`, `1h`, ... or a cron expression (UTC); null = no scheduled runs (still runnable by hand). */
+  syncSchedule: string | null;
+  /** How often a run is a full one (which alone sees deletions): `24h`, ...; the others are incremental. */
+  fullSyncEvery: string;
+  /** The directory's stable id of an entry: `entryUUID` (OpenLDAP), `objectGUID` (AD). */
+  entryIdAttribute: string;
+  userEmailAttribute: string;
+  userDisplayNameAttribute: string;
+  /**
+   * How groups list members: `dn` (the member attribute holds DNs: `member`, `uniqueMember`), `uid`
+   * (it holds usernames: `memberUid`), `memberOf` (users list their groups; AD).
+   */
+  membership: "dn" | "uid" | "memberOf";
+  /**
+   * With `memberOf`: `walk` reads each group's own `memberOf` to keep the nesting; `inChain` asks
+   * AD for every transitive member (`LDAP_MATCHING_RULE_IN_CHAIN`) and flattens it.
+   */
+  memberOfNesting: "walk" | "inChain";
+  /** Attribute of incremental runs: `modifyTimestamp` or AD's `uSNChanged`. */
+  changeAttribute: string;
 }
 
 /** Defaults that fit OpenLDAP and Active Directory alike. */
@@ -35,6 +56,14 @@ export const LDAP_DEFAULTS: Omit<LdapConfig, "url" | "baseDn"> = {
   startTls: false,
   timeoutMs: 5000,
   pageSize: 500,
+  syncSchedule: null,
+  fullSyncEvery: "24h",
+  entryIdAttribute: "entryUUID",
+  userEmailAttribute: "mail",
+  userDisplayNameAttribute: "displayName",
+  membership: "dn",
+  memberOfNesting: "walk",
+  changeAttribute: "modifyTimestamp",
 };
 
 /**

@@ -40,6 +40,8 @@ export interface Database {
   security_zone_services: SecurityZoneServicesTable;
   console_sessions: ConsoleSessionsTable;
   console_oidc_logins: ConsoleOidcLoginsTable;
+  identity_sync_entries: IdentitySyncEntriesTable;
+  identity_sync_runs: IdentitySyncRunsTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -195,8 +197,41 @@ export interface IdentitySourcesTable {
   config: Json<Record<string, unknown>>;
   credential_ciphertext: string | null;
   credential_env: string | null;
+  /** When the last runs finished and the directory's change mark (migration 0014). */
+  sync_state: ColumnType<Record<string, unknown>, string | undefined, string>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+}
+
+/** An entry an identity source's sync manages, keyed by the directory's stable id (migration 0014). */
+export interface IdentitySyncEntriesTable {
+  source_id: string;
+  kind: "user" | "group";
+  entry_id: string;
+  dn: string;
+  local_id: string;
+  digest: string;
+  present: Generated<boolean>;
+  updated_at: UpdatedAt;
+}
+
+/** One sync run of an identity source (migration 0014). */
+export interface IdentitySyncRunsTable {
+  id: Generated<string>;
+  source_id: string;
+  org_id: string;
+  mode: "full" | "incremental";
+  dry_run: Generated<boolean>;
+  trigger: "api" | "schedule" | "cli";
+  status: Generated<"running" | "succeeded" | "failed">;
+  phase: Generated<string>;
+  progress: ColumnType<Record<string, unknown>, string | undefined, string>;
+  counts: ColumnType<Record<string, number>, string | undefined, string>;
+  changes: ColumnType<unknown[], string | undefined, string>;
+  conflicts: ColumnType<unknown[], string | undefined, string>;
+  error: string | null;
+  started_at: CreatedAt;
+  finished_at: Date | null;
 }
 
 export interface GroupsTable {
@@ -216,6 +251,8 @@ export interface GroupsTable {
   hidden: Generated<boolean>;
   /** The SCIM client that created or last wrote the group (migration 0015). */
   scim_client_id: Generated<string | null>;
+  /** Set when the group left its directory: decisions treat it as absent (migration 0014). */
+  disabled_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }

@@ -16,6 +16,9 @@ export interface TestLdap {
   /** A non-root account subject to the size limit. */
   bindDn: string;
   bindPassword: string;
+  /** The root account (not size-limited), for tests that change the directory. */
+  adminDn: string;
+  adminPassword: string;
   stop(): Promise<void>;
 }
 
@@ -40,7 +43,7 @@ export const SMITH_DN = `cn=Smith\\, John,ou=people,${BASE}`;
 const pad = (n: number) => String(n).padStart(4, "0");
 const userDn = (n: number) => `uid=user${pad(n)},ou=people,${BASE}`;
 
-function configLdif(dir: string): string {
+function configLdif(dir: string, maxSize = 268435456, indexes: string[] = []): string {
   return `dn: cn=config
 objectClass: olcGlobal
 cn: config
@@ -77,8 +80,8 @@ objectClass: olcMdbConfig
 olcDatabase: {1}mdb
 olcSuffix: ${BASE}
 olcDbDirectory: ${dir}/data
-olcDbMaxSize: 268435456
-olcRootDN: cn=admin,${BASE}
+olcDbMaxSize: ${maxSize}
+${indexes.map((i) => `olcDbIndex: ${i}\n`).join("")}olcRootDN: cn=admin,${BASE}
 olcRootPW: admin-secret
 olcAccess: {0}to attrs=userPassword by anonymous auth by * none
 olcAccess: {1}to * by * read
@@ -118,15 +121,22 @@ function dataLdif(): string {
   return out.join("\n");
 }
 
-/** Starts a fresh slapd with the fixture entries. Requires the Debian `slapd` package (scripts/test.sh installs it). */
-export async function startTestLdap(): Promise<TestLdap> {
+/**
+ * Starts a fresh slapd with the fixture entries, or with `options.ldif` (the entries below the
+ * base, which it must create itself; `ou=people` and `ou=groups` are not added then), a larger
+ * database (`dbMaxSize` bytes) and `olcDbIndex` lines (benchmarks). Requires the
+ * Debian `slapd` package (scripts/test.sh installs it).
+ */
+export async function startTestLdap(
+  options: { ldif?: string; dbMaxSize?: number; indexes?: string[] } = {},
+): Promise<TestLdap> {
   if (!existsSync(SLAPD))
     throw new Error("slapd is not installed: run `apt-get install -y slapd ldap-utils` (npm test does)");
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-ldap-"));
   mkdirSync(join(dir, "slapd.d"));
   mkdirSync(join(dir, "data"));
-  writeFileSync(join(dir, "config.ldif"), configLdif(dir));
-  writeFileSync(join(dir, "data.ldif"), dataLdif());
+  writeFileSync(join(dir, "config.ldif"), configLdif(dir, options.dbMaxSize, options.indexes));
+  writeFileSync(join(dir, "data.ldif"), options.ldif ?? dataLdif());
   execFileSync(SLAPADD, ["-n", "0", "-F", join(dir, "slapd.d"), "-l", join(dir, "config.ldif")], { stdio: "pipe" });
   execFileSync(SLAPADD, ["-q", "-n", "1", "-F", join(dir, "slapd.d"), "-l", join(dir, "data.ldif")], { stdio: "pipe" });
   const port = await freePort();
@@ -142,6 +152,8 @@ export async function startTestLdap(): Promise<TestLdap> {
     baseDn: BASE,
     bindDn: `cn=reader,${BASE}`,
     bindPassword: "reader-secret",
+    adminDn: `cn=admin,${BASE}`,
+    adminPassword: "admin-secret",
     stop: daemon.stop,
   };
 }
