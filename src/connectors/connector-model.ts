@@ -23,6 +23,8 @@ export interface ConnectorSettings {
   createMissingUsers: boolean;
   /** Failed deliveries of a group before it is dead-lettered (else the configured default). */
   maxAttempts?: number | undefined;
+  /** Longest delay between two attempts (else the configured default). */
+  retryMaxMs?: number | undefined;
 }
 
 /** The secrets of a connector, sealed in `connectors.secret_ciphertext`, never returned. */

@@ -55,6 +55,13 @@ const SettingFields = {
       description: "Failed deliveries of a group before it is dead-lettered (default GATEHOUSE_CONNECTOR_MAX_ATTEMPTS)",
     }),
   ),
+  retryMaxMs: Type.Optional(
+    Type.Integer({
+      minimum: 10,
+      maximum: 3_600_000,
+      description: "Longest delay between two delivery attempts (default GATEHOUSE_CONNECTOR_RETRY_MAX_MS)",
+    }),
+  ),
 };
 const Settings = Type.Object(
   {

@@ -41,7 +41,15 @@ async function setup(selection?: unknown, orgId?: string) {
     name: uniqueName("ranger"),
     kind: "ranger",
     orgIds: [org],
-    config: { baseUrl: ranger.url, username: ranger.username, ...(selection ? { selection } : {}) },
+    // per connector, so whichever process leads it (any app on a shared test database) retries alike;
+    // no dead letters while the target restarts (the dead-letter test sets its own limit)
+    config: {
+      baseUrl: ranger.url,
+      username: ranger.username,
+      maxAttempts: 1000,
+      retryMaxMs: 300,
+      ...(selection ? { selection } : {}),
+    },
     password: ranger.password,
   });
   created.push(connector.id);

@@ -172,7 +172,7 @@ export async function deliverRound(
       const { text, status, retryable } = describeFailure(err, connector.kind);
       lastText = text;
       const dead = attempts >= (connector.config.maxAttempts ?? policy.maxAttempts);
-      const delay = backoffMs(attempts, policy);
+      const delay = backoffMs(attempts, { ...policy, maxDelayMs: connector.config.retryMaxMs ?? policy.maxDelayMs });
       await sql`
         insert into connector_objects (connector_id, group_id, attempts, next_attempt_at, last_error, last_status, dead_at)
         values (${connector.id}::uuid, ${id}::uuid, ${attempts}, now() + make_interval(secs => ${delay / 1000}),

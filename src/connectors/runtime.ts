@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Db, Session } from "../storage/db.ts";
-import { type ConnectorRow, findConnectorRow } from "./connector-model.ts";
+import { type ConnectorRow, findConnectorRow, isSelected } from "./connector-model.ts";
 import { type DeliveryLog, deliverRound, type RetryPolicy } from "./delivery.ts";
 import { type ReconcileReport, reconcileConnector } from "./reconcile.ts";
 import { targetOf } from "./registry.ts";
@@ -111,10 +111,22 @@ export class ConnectorRuntime {
    */
   async waitDelivered(orgId: string, groupIds: string[], timeoutMs: number): Promise<DeliveryWait> {
     const connectors = (
-      await sql<{ id: string; name: string; kind: string }>`
-        select id, name, kind from connectors where enabled and ${orgId}::uuid = any(org_ids)`.execute(this.#db.kysely)
+      await sql<{ id: string; name: string; kind: string; config: ConnectorRow["config"] }>`
+        select id, name, kind, config from connectors where enabled and ${orgId}::uuid = any(org_ids)`.execute(
+        this.#db.kysely,
+      )
     ).rows;
     if (connectors.length === 0 || groupIds.length === 0) return { ok: true };
+    // only the groups each connector carries are waited for (its selection)
+    const groups = (
+      await sql<{ id: string; name: string }>`select id, name from groups where id = any(${groupIds}::uuid[])`.execute(
+        this.#db.kysely,
+      )
+    ).rows;
+    const pairs = connectors.flatMap((c) =>
+      groups.filter((g) => isSelected(c.config.selection, g)).map((g) => ({ connector: c.id, group: g.id })),
+    );
+    if (pairs.length === 0) return { ok: true };
     this.wake();
     const deadline = Date.now() + timeoutMs;
     for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
@@ -123,9 +135,8 @@ export class ConnectorRuntime {
           select distinct o.connector_id, s.last_error, s.last_status, s.dead_at is not null as dead
           from connector_outbox o
           left join connector_objects s on s.connector_id = o.connector_id and s.group_id = o.group_id
-          where o.connector_id = any(${connectors.map((c) => c.id)}::uuid[]) and o.group_id = any(${groupIds}::uuid[])`.execute(
-          this.#db.kysely,
-        )
+          join unnest(${pairs.map((p) => p.connector)}::uuid[], ${pairs.map((p) => p.group)}::uuid[]) as w(c, g)
+            on o.connector_id = w.c and o.group_id = w.g`.execute(this.#db.kysely)
       ).rows;
       if (stuck.length === 0) return { ok: true };
       const refused = stuck.find(
@@ -164,7 +175,6 @@ export class ConnectorRuntime {
         id,
       ]);
       if (!got?.ok) return;
-      this.#log.info({ connectorId: id }, "connector: leading delivery");
       try {
         await this.#work(id, async () => {
           await session.query("select 1");
@@ -177,6 +187,7 @@ export class ConnectorRuntime {
 
   /** The delivery loop of one connector, until it is disabled or deleted or the process stops. */
   async #work(id: string, alive: () => Promise<void>): Promise<void> {
+    this.#log.info({ connectorId: id }, "connector: leading delivery");
     let checked = Date.now();
     while (!this.#stopped) {
       if (Date.now() - checked > ALIVE_CHECK_MS) {
