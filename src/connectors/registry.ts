@@ -1,19 +1,23 @@
 import { openCredential } from "../identity-sources/credential-box.ts";
 import type { Queryable } from "../storage/db.ts";
 import type { ConnectorRow, ConnectorSecrets } from "./connector-model.ts";
+import { KeycloakTarget } from "./keycloak/keycloak-target.ts";
 import { RangerTarget } from "./ranger/ranger-target.ts";
 import type { ConnectorTarget } from "./target.ts";
 
 /** Builds the target of one connector from its settings and its decrypted secrets. */
 export type TargetFactory = (row: ConnectorRow, secrets: ConnectorSecrets) => ConnectorTarget;
 
-/**
- * Connector kind → target factory: the one place that knows which class speaks to which system.
- * TODO(keycloak-target): register `keycloak` here once src/connectors/keycloak/keycloak-target.ts
- * (built on branch h-keycloak) is merged; until then a keycloak connector can be configured and
- * its changes are queued, but `targetOf` refuses it and its deliveries wait (see docs/connectors.md).
- */
+/** Connector kind → target factory: the one place that knows which class speaks to which system. */
 export const TARGET_FACTORIES: Partial<Record<ConnectorRow["kind"], TargetFactory>> = {
+  keycloak: (row, secrets) =>
+    new KeycloakTarget({
+      baseUrl: row.config.baseUrl,
+      realm: row.config.realm ?? "",
+      clientId: row.config.clientId ?? "",
+      clientSecret: secrets.clientSecret ?? "",
+      createMissingUsers: row.config.createMissingUsers,
+    }),
   ranger: (row, secrets) =>
     new RangerTarget({
       baseUrl: row.config.baseUrl,

@@ -1,10 +1,7 @@
 import KeycloakAdminClient, { NetworkError } from "@keycloak/keycloak-admin-client";
 import type GroupRepresentation from "@keycloak/keycloak-admin-client/lib/defs/groupRepresentation.js";
 import type { ConnectorTarget, DeliveryReport, GroupState, TargetGroupPage } from "../target.ts";
-import { TargetError } from "../target.ts";
-
-/** The attribute that ties a Keycloak group to its Gatehouse group. */
-export const GATEHOUSE_ID_ATTRIBUTE = "gatehouse.id";
+import { GATEHOUSE_ID_ATTRIBUTE, TargetError } from "../target.ts";
 
 /** Where and how a Keycloak target connects; the secret arrives decrypted from the connector's stored config. */
 export interface KeycloakTargetOptions {
