@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import type { Queryable } from "../storage/db.ts";
 import { type ConnectorRow, isSelected } from "./connector-model.ts";
-import { GATEHOUSE_ID_ATTRIBUTE, type GroupState } from "./target.ts";
+import { GROUP_ID_ATTRIBUTE, type GroupState } from "./target.ts";
 
 /** A group as the connector would send it, with what decides whether it is carried at all. */
 export interface DesiredGroup {
@@ -26,11 +26,11 @@ interface Row {
  * `team`), each a list of strings as Keycloak's attributes are.
  */
 export function attributesOf(id: string, metadata: Record<string, unknown> | null): Record<string, string[]> {
-  const out: Record<string, string[]> = { [GATEHOUSE_ID_ATTRIBUTE]: [id] };
+  const out: Record<string, string[]> = { [GROUP_ID_ATTRIBUTE]: [id] };
   const labels = metadata?.labels;
   if (labels && typeof labels === "object") {
     for (const [k, v] of Object.entries(labels as Record<string, unknown>)) {
-      if (k === GATEHOUSE_ID_ATTRIBUTE) continue;
+      if (k === GROUP_ID_ATTRIBUTE) continue;
       if (typeof v === "string") out[k] = [v];
       else if (Array.isArray(v)) out[k] = v.map(String);
     }

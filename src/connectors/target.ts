@@ -48,4 +48,4 @@ export class TargetError extends Error {
 }
 
 /** The attribute every carried group holds: the Gatehouse group's id. */
-export const GATEHOUSE_ID_ATTRIBUTE = "gatehouse.id";
+export const GROUP_ID_ATTRIBUTE = "gatehouse.id";

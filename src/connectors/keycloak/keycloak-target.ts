@@ -1,7 +1,7 @@
 import KeycloakAdminClient, { NetworkError } from "@keycloak/keycloak-admin-client";
 import type GroupRepresentation from "@keycloak/keycloak-admin-client/lib/defs/groupRepresentation.js";
 import type { ConnectorTarget, DeliveryReport, GroupState, TargetGroupPage } from "../target.ts";
-import { GATEHOUSE_ID_ATTRIBUTE, TargetError } from "../target.ts";
+import { GROUP_ID_ATTRIBUTE, TargetError } from "../target.ts";
 
 /** Where and how a Keycloak target connects; the secret arrives decrypted from the connector's stored config. */
 export interface KeycloakTargetOptions {
@@ -71,7 +71,7 @@ export class KeycloakTarget implements ConnectorTarget {
 
   async upsertGroup(group: GroupState): Promise<DeliveryReport> {
     validatePath(group.path);
-    const desired = { ...group.attributes, [GATEHOUSE_ID_ATTRIBUTE]: [group.gatehouseId] };
+    const desired = { ...group.attributes, [GROUP_ID_ATTRIBUTE]: [group.gatehouseId] };
     const { rep, created } = await this.#ensurePath(group.path, group.gatehouseId, desired);
     if (!created && !sameAttributes(rep.attributes ?? {}, desired)) {
       const name = group.path[group.path.length - 1];
@@ -124,7 +124,7 @@ export class KeycloakTarget implements ConnectorTarget {
     };
     await pool(top, this.#opts.concurrency, collect);
     const groups = await pool(reps, this.#opts.concurrency, async (rep) => ({
-      gatehouseId: rep.attributes?.[GATEHOUSE_ID_ATTRIBUTE]?.[0] ?? "",
+      gatehouseId: rep.attributes?.[GROUP_ID_ATTRIBUTE]?.[0] ?? "",
       path: (rep.path ?? `/${rep.name}`).replace(/^\//, "").split("/"),
       attributes: (rep.attributes ?? {}) as Record<string, string[]>,
       members: (await this.#members(rep.id!)).map((m) => m.username).sort(),
@@ -221,14 +221,14 @@ export class KeycloakTarget implements ConnectorTarget {
     const tree = await this.#call("search groups by attribute", () =>
       this.#kc.groups.find({
         realm: this.#opts.realm,
-        q: `${GATEHOUSE_ID_ATTRIBUTE}:${gatehouseId}`,
+        q: `${GROUP_ID_ATTRIBUTE}:${gatehouseId}`,
         briefRepresentation: false,
       }),
     );
     const ours: GroupRepresentation[] = [];
     const walk = (reps: GroupRepresentation[]) => {
       for (const rep of reps) {
-        if (rep.attributes?.[GATEHOUSE_ID_ATTRIBUTE]?.includes(gatehouseId)) ours.push(rep);
+        if (rep.attributes?.[GROUP_ID_ATTRIBUTE]?.includes(gatehouseId)) ours.push(rep);
         walk(rep.subGroups ?? []);
       }
     };

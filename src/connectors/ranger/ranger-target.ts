@@ -1,7 +1,7 @@
 import {
   type ConnectorTarget,
   type DeliveryReport,
-  GATEHOUSE_ID_ATTRIBUTE,
+  GROUP_ID_ATTRIBUTE,
   type GroupState,
   TargetError,
   type TargetGroupPage,
@@ -234,7 +234,7 @@ export class RangerTarget implements ConnectorTarget {
     const groups = list.map((g): GroupState => {
       const attributes = decodeAttributes(g.otherAttributes);
       return {
-        gatehouseId: attributes[GATEHOUSE_ID_ATTRIBUTE]?.[0] ?? "",
+        gatehouseId: attributes[GROUP_ID_ATTRIBUTE]?.[0] ?? "",
         path: [g.name],
         attributes,
         members: [...(this.#listing?.get(key(g.name)) ?? [])],
