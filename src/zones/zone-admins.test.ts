@@ -324,13 +324,13 @@ describe(`security zone administrators (${TEST_BACKEND})`, () => {
     }
   });
 
-  it("declares zone admission on policy routes and on reading and changing one zone only", () => {
+  it("declares zone admission on policy routes (simulations included) and on reading and changing one zone only", () => {
     const admitted = t.app.routeCatalogue
       .filter((r) => (r.config as { delegatedAdmission?: unknown } | undefined)?.delegatedAdmission)
       .map((r) => `${r.method} ${r.url}`);
     expect(admitted.length).toBeGreaterThan(10);
     const policyRoute =
-      /^(GET|HEAD|POST|PUT|PATCH|DELETE) (\/v1\/services\/:service\/(policies|import)|\/v1\/policies\/|\/service\/public\/v2\/api\/(policy|service\/:serviceName\/policy))/;
+      /^(GET|HEAD|POST|PUT|PATCH|DELETE) (\/v1\/services\/:service\/(policies|import|simulations)|\/v1\/policies\/|\/service\/public\/v2\/api\/(policy|service\/:serviceName\/policy))/;
     const zoneRoutes = admitted.filter((r) => !policyRoute.test(r)).sort();
     expect(zoneRoutes).toEqual(
       [
