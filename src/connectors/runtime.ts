@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { Counter, Gauge, type Registry } from "prom-client";
-import type { Db, Session } from "../storage/db.ts";
+import type { Db } from "../storage/db.ts";
 import { type ConnectorRow, findConnectorRow, isSelected } from "./connector-model.ts";
 import { type DeliveryLog, deliverRound, type RetryPolicy } from "./delivery.ts";
 import { type ReconcileReport, reconcileConnector } from "./reconcile.ts";
@@ -28,8 +28,8 @@ export type DeliveryWait = { ok: true } | { ok: false; target: string; error: st
 
 /**
  * The connectors of one server process: a delivery worker for each enabled connector this process
- * leads (PostgreSQL: the holder of the connector's advisory lock, held on a dedicated connection,
- * so a process that dies releases it and another takes over at its next check; embedded PGlite:
+ * leads (the holder of the connector's lock in `db.locks`: on PostgreSQL an advisory lock, which a
+ * process that dies releases, so another takes over at its next check; on the embedded database
  * the one process), the scheduled reconcile, the Nx1 wait and the Prometheus metrics.
  */
 export class ConnectorRuntime {
@@ -159,30 +159,22 @@ export class ConnectorRuntime {
     const rows = (await sql<{ id: string }>`select id from connectors where enabled`.execute(this.#db.kysely)).rows;
     for (const { id } of rows) {
       if (this.#running.has(id)) continue;
-      const run = this.#db.kind === "embedded" ? this.#work(id, async () => {}) : this.#leadOnPostgres(id);
-      const tracked = run
+      const tracked = this.#lead(id)
         .catch((err) => this.#log.error({ err, connectorId: id }, "connector: worker stopped on an error"))
         .finally(() => this.#running.delete(id));
       this.#running.set(id, tracked);
     }
   }
 
-  /** Runs the worker while holding the connector's advisory lock; returns at once when another process holds it. */
-  async #leadOnPostgres(id: string): Promise<void> {
-    await this.#db.withSession(async (session: Session) => {
-      const [got] = await session.query<{ ok: boolean }>("select pg_try_advisory_lock($1, hashtext($2)) as ok", [
-        LEADER_LOCK_CLASS,
-        id,
-      ]);
-      if (!got?.ok) return;
-      try {
-        await this.#work(id, async () => {
-          await session.query("select 1");
-        });
-      } finally {
-        await session.query("select pg_advisory_unlock($1, hashtext($2))", [LEADER_LOCK_CLASS, id]).catch(() => {});
-      }
-    });
+  /** Runs the worker while holding the connector's lock; returns at once when another process holds it. */
+  async #lead(id: string): Promise<void> {
+    const lease = await this.#db.locks.tryLock(LEADER_LOCK_CLASS, id);
+    if (!lease) return;
+    try {
+      await this.#work(id, () => lease.alive());
+    } finally {
+      await lease.release();
+    }
   }
 
   /** The delivery loop of one connector, until it is disabled or deleted or the process stops. */

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from "kysely";
+import type { AdvisoryLocks } from "./advisory-locks.ts";
 import type { Database } from "./schema.ts";
 
 /** A query runner: the database itself or an open transaction. Stores accept either. */
@@ -26,6 +27,8 @@ export interface Db {
    * transaction (a few times at most, `retryTransaction`), so `fn` must keep to the database.
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Locks that say which process does a long job; they take no pool connection (advisory-locks.ts). */
+  readonly locks: AdvisoryLocks;
   /** Runs `fn` on one dedicated connection (held for the duration). */
   withSession<T>(fn: (session: Session) => Promise<T>): Promise<T>;
   /** Throws when the database cannot answer a trivial query. */

@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
+import { connectionLocks, inProcessLocks } from "./advisory-locks.ts";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import type { Db, Session } from "./db.ts";
 import { ExclusiveLock, PGliteDialect } from "./pglite-dialect.ts";
@@ -50,9 +51,16 @@ function openPostgres(url: string, options: OpenDbOptions): Db {
   // An idle client losing its server must not crash the process; the next query reconnects.
   pool.on("error", () => {});
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const locks = connectionLocks(async () => {
+    const client = new pg.Client({ connectionString: url, types });
+    client.on("error", () => {}); // a lost lock connection is noticed by its leases
+    await client.connect();
+    return client;
+  });
   return {
     kind: "postgres",
     kysely,
+    locks,
     // The one transaction helper: a deadlock or serialization failure reruns the whole transaction.
     transaction: (fn) =>
       retryTransaction(() => kysely.transaction().execute(fn), {
@@ -80,6 +88,7 @@ function openPostgres(url: string, options: OpenDbOptions): Db {
     // Kysely ends the pool only when a Kysely query ran; `gatehouse migrate` uses sessions only,
     // and the pool's idle clients would keep the process alive, so the pool is ended here too.
     async close() {
+      await locks.close();
       await kysely.destroy();
       if (!pool.ended) await pool.end();
     },
@@ -112,6 +121,7 @@ async function openEmbedded(options: OpenDbOptions): Promise<Db> {
   return {
     kind: "embedded",
     kysely,
+    locks: inProcessLocks(),
     transaction: (fn) => kysely.transaction().execute(fn),
     async withSession(fn) {
       const release = await lock.acquire();

@@ -58,9 +58,8 @@ export interface SyncDeps {
 }
 
 const CHANGES_KEPT = 1000;
+/** Advisory-lock class of a source's sync run (key: the source id). */
 const SYNC_LOCK_CLASS = 4243;
-/** Sources syncing in this process: the embedded database has one process, so this is the lock there. */
-const running = new Set<string>();
 
 function present(row: {
   id: string;
@@ -157,36 +156,20 @@ function chooseMode(config: LdapConfig, state: SyncState, asked: SyncRequest["mo
 }
 
 /**
- * Takes the source's lock for the whole run: a session-level PostgreSQL advisory lock, so two
- * server processes never sync one source at once (the second is told SYNC_RUNNING), or, on the
- * embedded database (one process), this process's own set. Resolves `started` once the lock is
- * held, then runs `work` under it.
+ * Takes the source's lock for the whole run (`db.locks`: a PostgreSQL advisory lock, so two server
+ * processes never sync one source at once and the second is told SYNC_RUNNING; in memory on the
+ * embedded database, which has one process). Resolves `started` once the lock is held, then runs
+ * `work` under it.
  */
 async function underLock(db: Db, sourceId: string, work: () => Promise<void>, started: (ok: boolean) => void) {
-  if (db.kind === "embedded") {
-    if (running.has(sourceId)) return started(false);
-    running.add(sourceId);
-    started(true);
-    try {
-      await work();
-    } finally {
-      running.delete(sourceId);
-    }
-    return;
+  const lease = await db.locks.tryLock(SYNC_LOCK_CLASS, sourceId);
+  if (!lease) return started(false);
+  started(true);
+  try {
+    await work();
+  } finally {
+    await lease.release();
   }
-  await db.withSession(async (session) => {
-    const [row] = await session.query<{ ok: boolean }>("select pg_try_advisory_lock($1, hashtext($2)) as ok", [
-      SYNC_LOCK_CLASS,
-      sourceId,
-    ]);
-    if (!row?.ok) return started(false);
-    started(true);
-    try {
-      await work();
-    } finally {
-      await session.query("select pg_advisory_unlock($1, hashtext($2))", [SYNC_LOCK_CLASS, sourceId]);
-    }
-  });
 }
 
 /**
