@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { drained as drainedIn, ok as okAs } from "../../test/support/connectors.ts";
 import { uniqueName } from "../../test/support/factories.ts";
 import { type RangerTargetServer, startRangerTarget } from "../../test/support/ranger-target.ts";
 import { type TestApp, testApp } from "../../test/support/test-app.ts";
@@ -28,11 +29,8 @@ afterAll(async () => {
   await ranger?.destroy();
 });
 
-async function ok(method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE", url: string, payload?: unknown) {
-  const res = await t.request({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
-  expect(res.statusCode, `${method} ${url}: ${res.body}`).toBeLessThan(300);
-  return res.body ? res.json() : null;
-}
+const ok = (method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE", url: string, payload?: unknown) =>
+  okAs(t, method, url, payload);
 
 /** A fresh organisation with a Ranger connector over it. */
 async function setup(selection?: unknown, orgId?: string) {
@@ -56,16 +54,7 @@ async function setup(selection?: unknown, orgId?: string) {
   return { org: org as string, connector: connector.id as string };
 }
 
-/** Waits until nothing is queued for the connector (the worker runs in the app). */
-async function drained(connector: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await ok("GET", `/v1/connectors/${connector}/status`);
-    if (status.pending === 0) return status;
-    if (Date.now() > deadline) throw new Error(`still pending: ${JSON.stringify(status)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const drained = (connector: string, timeoutMs?: number) => drainedIn(t, connector, timeoutMs);
 
 async function user(org: string, username: string) {
   return (await ok("POST", "/v1/users", { orgId: org, username })).id as string;

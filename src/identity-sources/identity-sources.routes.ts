@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { auditContextOf } from "../audit/audit.service.ts";
 import type { Actor } from "../auth/actor.ts";
-import { assertSameOrg, resolveOrgId } from "../directory/org-scope.ts";
+import { resolveOrgId } from "../directory/org-scope.ts";
 import { decodeCursor, pageOf } from "../http/cursor.ts";
 import { IdParams, Page, PageQuery } from "../http/schemas.ts";
 import type { Db } from "../storage/db.ts";
@@ -10,7 +10,7 @@ import { groupMembers, searchGroups, searchUsers, testSource } from "./directory
 import {
   createIdentitySource,
   deleteIdentitySource,
-  getIdentitySourceRow,
+  identitySourceIn,
   presentIdentitySource,
   updateIdentitySource,
 } from "./identity-sources.service.ts";
@@ -78,11 +78,7 @@ const SearchQuery = Type.Intersect([
 /** `/v1/identity-sources`: LDAP directories, their test, and searches of groups, users and members. */
 export function identitySourceRoutes(db: Db): FastifyPluginAsyncTypebox {
   return async (app) => {
-    const sourceIn = async (actor: Actor, id: string) => {
-      const row = await getIdentitySourceRow(db.kysely, id);
-      assertSameOrg(actor, row.org_id);
-      return row;
-    };
+    const sourceIn = (actor: Actor, id: string) => identitySourceIn(db.kysely, actor, id);
 
     app.post(
       "/v1/identity-sources",

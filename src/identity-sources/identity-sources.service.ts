@@ -1,5 +1,7 @@
 import { type AuditContext, recordAudit } from "../audit/audit.service.ts";
+import type { Actor } from "../auth/actor.ts";
 import { fail } from "../directory/fail.ts";
+import { assertSameOrg } from "../directory/org-scope.ts";
 import { IdentitySourceNameTaken, IdentitySourceNotFound, SyncScheduleInvalid, ValidationFailed } from "../errors.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
 import type { IdentitySourceRow } from "../storage/schema.ts";
@@ -58,6 +60,13 @@ export function presentIdentitySource(row: IdentitySourceRow): IdentitySourceVie
 export async function getIdentitySourceRow(db: Queryable, id: string, field = "path.id"): Promise<IdentitySourceRow> {
   const row = await db.selectFrom("identity_sources").where("id", "=", id).selectAll().executeTakeFirst();
   if (!row) throw fail(IdentitySourceNotFound, field, "exists", `identity source \`${id}\` not found`);
+  return row;
+}
+
+/** The identity source `id`, when the actor may see its organisation (404 otherwise, 403 across organisations). */
+export async function identitySourceIn(db: Queryable, actor: Actor, id: string): Promise<IdentitySourceRow> {
+  const row = await getIdentitySourceRow(db, id);
+  assertSameOrg(actor, row.org_id);
   return row;
 }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { drained as drainedIn, ok as okAs } from "../../../test/support/connectors.ts";
 import { uniqueName } from "../../../test/support/factories.ts";
 import { KeycloakDouble } from "../../../test/support/keycloak-double.ts";
 import { type TestApp, testApp } from "../../../test/support/test-app.ts";
@@ -28,21 +29,10 @@ afterAll(async () => {
   await kc?.close();
 });
 
-async function ok(method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE", url: string, payload?: unknown) {
-  const res = await t.request({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
-  expect(res.statusCode, `${method} ${url}: ${res.body}`).toBeLessThan(300);
-  return res.body ? res.json() : null;
-}
+const ok = (method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE", url: string, payload?: unknown) =>
+  okAs(t, method, url, payload);
 
-async function drained(connector: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await ok("GET", `/v1/connectors/${connector}/status`);
-    if (status.pending === 0) return status;
-    if (Date.now() > deadline) throw new Error(`still pending: ${JSON.stringify(status)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const drained = (connector: string, timeoutMs?: number) => drainedIn(t, connector, timeoutMs);
 
 describe(`keycloak connector through the framework (${TEST_BACKEND})`, () => {
   it("carries nested groups and direct members, reports a missing user, reconciles drift", async () => {

@@ -2,10 +2,9 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { auditContextOf } from "../../audit/audit.service.ts";
 import type { Actor } from "../../auth/actor.ts";
-import { assertSameOrg } from "../../directory/org-scope.ts";
 import { IdParams, Page, PageQuery } from "../../http/schemas.ts";
 import type { Db } from "../../storage/db.ts";
-import { getIdentitySourceRow } from "../identity-sources.service.ts";
+import { identitySourceIn } from "../identity-sources.service.ts";
 import { getSyncRun, listSyncRuns, startSync } from "./sync-runs.ts";
 
 const Counts = Type.Record(Type.String(), Type.Integer());
@@ -38,11 +37,7 @@ const SyncRun = Type.Object(
  */
 export function identitySyncRoutes(db: Db, onApplied: () => Promise<void>): FastifyPluginAsyncTypebox {
   return async (app) => {
-    const sourceIn = async (actor: Actor, id: string) => {
-      const row = await getIdentitySourceRow(db.kysely, id);
-      assertSameOrg(actor, row.org_id);
-      return row;
-    };
+    const sourceIn = (actor: Actor, id: string) => identitySourceIn(db.kysely, actor, id);
 
     app.post(
       "/v1/identity-sources/:id/sync",
