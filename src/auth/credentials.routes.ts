@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { auditContextOf } from "../audit/audit.service.ts";
 import { ServiceAccountNotFound } from "../errors.ts";
-import { decodeCursor, pageOf } from "../http/cursor.ts";
+import { pageById } from "../http/cursor.ts";
 import { IdParams, Page, PageQuery } from "../http/schemas.ts";
 import type { Db } from "../storage/db.ts";
 import { BUILTIN_ROLES } from "./abilities.ts";
@@ -108,15 +108,8 @@ export function credentialRoutes(db: Db): FastifyPluginAsyncTypebox {
         const { userId, limit, cursor } = request.query;
         let query = db.kysely.selectFrom("api_keys");
         if (userId) query = query.where("user_id", "=", userId);
-        const total = await query.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
-        if (cursor) query = query.where("id", ">", decodeCursor<{ id: string }>(cursor, ["id"]).id);
-        const rows = await query
-          .selectAll()
-          .orderBy("id")
-          .limit(limit + 1)
-          .execute();
-        const page = pageOf(rows, limit, (row) => ({ id: row.id }));
-        return { items: page.rows.map(presentApiKey), nextCursor: page.nextCursor, total: Number(total.n) };
+        const page = await pageById(query, limit, cursor);
+        return { items: page.rows.map(presentApiKey), nextCursor: page.nextCursor, total: page.total };
       },
     );
 
@@ -176,19 +169,8 @@ export function credentialRoutes(db: Db): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const { limit, cursor } = request.query;
-        const total = await db.kysely
-          .selectFrom("service_accounts")
-          .select((eb) => eb.fn.countAll<number>().as("n"))
-          .executeTakeFirstOrThrow();
-        let query = db.kysely.selectFrom("service_accounts");
-        if (cursor) query = query.where("id", ">", decodeCursor<{ id: string }>(cursor, ["id"]).id);
-        const rows = await query
-          .selectAll()
-          .orderBy("id")
-          .limit(limit + 1)
-          .execute();
-        const page = pageOf(rows, limit, (row) => ({ id: row.id }));
-        return { items: page.rows.map(presentServiceAccount), nextCursor: page.nextCursor, total: Number(total.n) };
+        const page = await pageById(db.kysely.selectFrom("service_accounts"), limit, cursor);
+        return { items: page.rows.map(presentServiceAccount), nextCursor: page.nextCursor, total: page.total };
       },
     );
 

@@ -1,5 +1,5 @@
 import { type SqlBool, sql } from "kysely";
-import { decodeCursor, pageOf } from "../http/cursor.ts";
+import { decodeCursor, pageById, pageOf } from "../http/cursor.ts";
 import { normaliseName } from "../http/names.ts";
 import type { Queryable } from "../storage/db.ts";
 import type { GroupRow, OrgRow, RoleBindingRow, RoleRow, UserRow } from "../storage/schema.ts";
@@ -176,13 +176,7 @@ export async function listRoles(
     query = query.where(sql<SqlBool>`lower(name) like ${`${escapeLike(filters.prefix.toLowerCase())}%`}`);
   }
   if (filters.builtin !== undefined) query = query.where("builtin", "=", filters.builtin);
-  const total = await query.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
-  if (cursor) query = query.where("id", ">", decodeCursor<{ id: string }>(cursor, ["id"]).id);
-  const rows = await query
-    .selectAll()
-    .orderBy("id")
-    .limit(limit + 1)
-    .execute();
+  const { rows, nextCursor, total } = await pageById(query, limit, cursor);
   const ids = rows.map((r) => r.id);
   const links =
     ids.length > 0
@@ -201,7 +195,7 @@ export async function listRoles(
       administers: own.filter((l) => l.is_admin).map((l) => l.child_role_id),
     };
   });
-  return page(withComposites, limit, Number(total.n), (r) => ({ id: r.id }));
+  return { items: withComposites, nextCursor, total };
 }
 
 /** Role bindings of an organisation ordered by id, filtered by role and principal. */
@@ -220,12 +214,6 @@ export async function listRoleBindings(
   if (filters.roleId) query = query.where("role_id", "=", filters.roleId);
   if (filters.principalType) query = query.where("principal_type", "=", filters.principalType);
   if (filters.principalId) query = query.where("principal_id", "=", filters.principalId);
-  const total = await query.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
-  if (cursor) query = query.where("id", ">", decodeCursor<{ id: string }>(cursor, ["id"]).id);
-  const rows = await query
-    .selectAll()
-    .orderBy("id")
-    .limit(limit + 1)
-    .execute();
-  return page(rows, limit, Number(total.n), (r) => ({ id: r.id }));
+  const { rows, nextCursor, total } = await pageById(query, limit, cursor);
+  return { items: rows, nextCursor, total };
 }

@@ -1,3 +1,4 @@
+import { type Selectable, type SelectQueryBuilder, type SqlBool, sql } from "kysely";
 import { InvalidCursor } from "../errors.ts";
 
 /** Encodes the position after the last item of a page (keyset pagination: stable under inserts). */
@@ -32,4 +33,25 @@ export function pageOf<R>(
   if (rows.length <= limit) return { rows, nextCursor: null };
   const kept = rows.slice(0, limit);
   return { rows: kept, nextCursor: encodeCursor(positionOf(kept[kept.length - 1] as R)) };
+}
+
+/**
+ * One page of a list ordered by its `id` column, with the total of the filtered list: the shape of
+ * every id-keyset list (API keys, service accounts, roles, role bindings, SCIM clients). `query`
+ * carries the filters; the total counts them before the cursor narrows the page.
+ */
+export async function pageById<DB, TB extends keyof DB & string>(
+  query: SelectQueryBuilder<DB, TB, object>,
+  limit: number,
+  cursor: string | undefined,
+): Promise<{ rows: Selectable<DB[TB]>[]; nextCursor: string | null; total: number }> {
+  const total = await query.select(sql<number>`count(*)`.as("n")).executeTakeFirstOrThrow();
+  const after = cursor ? query.where(sql<SqlBool>`id > ${decodeCursor<{ id: string }>(cursor, ["id"]).id}`) : query;
+  const rows = (await after
+    .selectAll()
+    .orderBy(sql`id`)
+    .limit(limit + 1)
+    .execute()) as unknown as Selectable<DB[TB]>[]; // what selectAll of one table returns, which TypeScript cannot see through the generics
+  const page = pageOf(rows, limit, (row) => ({ id: (row as { id: string }).id }));
+  return { ...page, total: Number((total as { n: number | string }).n) };
 }

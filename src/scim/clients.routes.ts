@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { auditContextOf } from "../audit/audit.service.ts";
 import { assertSameOrg, resolveOrgId } from "../directory/org-scope.ts";
-import { decodeCursor, pageOf } from "../http/cursor.ts";
+import { pageById } from "../http/cursor.ts";
 import { IdParams, Page, PageQuery } from "../http/schemas.ts";
 import type { Db } from "../storage/db.ts";
 import { createScimClient, getScimClient, presentScimClient, revokeScimClient } from "./clients.service.ts";
@@ -81,16 +81,9 @@ export function scimClientRoutes(db: Db, tokens: ScimTokens): FastifyPluginAsync
       async (request) => {
         const { limit, cursor } = request.query;
         const orgId = await resolveOrgId(db.kysely, request.actor, request.query.orgId);
-        let query = db.kysely.selectFrom("scim_clients").where("org_id", "=", orgId);
-        const total = await query.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
-        if (cursor) query = query.where("id", ">", decodeCursor<{ id: string }>(cursor, ["id"]).id);
-        const rows = await query
-          .selectAll()
-          .orderBy("id")
-          .limit(limit + 1)
-          .execute();
-        const page = pageOf(rows, limit, (row) => ({ id: row.id }));
-        return { items: page.rows.map(presentScimClient), nextCursor: page.nextCursor, total: Number(total.n) };
+        const query = db.kysely.selectFrom("scim_clients").where("org_id", "=", orgId);
+        const page = await pageById(query, limit, cursor);
+        return { items: page.rows.map(presentScimClient), nextCursor: page.nextCursor, total: page.total };
       },
     );
 
