@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -47,8 +47,9 @@ export async function startServer(
     if (!line.startsWith("{")) continue;
     const entry = JSON.parse(line) as { msg?: string; url?: string };
     if (entry.msg === "gatehouse listening" && entry.url) {
-      // keep draining the log so the child never blocks on a full pipe
-      lines.on("line", () => {});
+      // keep draining the log so the child never blocks on a full pipe; GATEHOUSE_BENCH_SERVER_LOG keeps it
+      const keep = process.env.GATEHOUSE_BENCH_SERVER_LOG;
+      lines.on("line", keep ? (l) => appendFileSync(keep, `${l}\n`) : () => {});
       return { url: entry.url, child, stop };
     }
   }
