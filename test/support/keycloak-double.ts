@@ -238,6 +238,13 @@ export class KeycloakDouble {
     this.#join(user, group.id, true);
   }
 
+  /** Every group by full path (`/a/b`), with its direct members' usernames sorted: the whole realm, to compare. */
+  snapshot(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const group of this.#groups.values()) out[this.#path(group)] = this.#memberNames(group.id);
+    return out;
+  }
+
   get groupCount(): number {
     return this.#groups.size;
   }
