@@ -111,8 +111,9 @@ export class KeycloakDouble {
   /** group id → ids of its direct members. */
   #members = new Map<string, Set<string>>();
 
-  constructor(opts: { realm?: string; clients?: DoubleClient[]; tokenTtlSeconds?: number } = {}) {
+  constructor(opts: { realm?: string; clients?: DoubleClient[]; tokenTtlSeconds?: number; port?: number } = {}) {
     this.realm = opts.realm ?? "gatehouse";
+    this.#port = opts.port ?? 0;
     this.clients = opts.clients ?? [{ clientId: "gatehouse-sync", secret: "s3cret", roles: ALL_ROLES }];
     this.tokenTtlSeconds = opts.tokenTtlSeconds ?? 300;
   }
