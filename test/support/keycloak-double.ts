@@ -111,8 +111,9 @@ export class KeycloakDouble {
   /** group id → ids of its direct members. */
   #members = new Map<string, Set<string>>();
 
-  constructor(opts: { realm?: string; clients?: DoubleClient[]; tokenTtlSeconds?: number } = {}) {
+  constructor(opts: { realm?: string; clients?: DoubleClient[]; tokenTtlSeconds?: number; port?: number } = {}) {
     this.realm = opts.realm ?? "gatehouse";
+    this.#port = opts.port ?? 0;
     this.clients = opts.clients ?? [{ clientId: "gatehouse-sync", secret: "s3cret", roles: ALL_ROLES }];
     this.tokenTtlSeconds = opts.tokenTtlSeconds ?? 300;
   }
@@ -236,6 +237,13 @@ export class KeycloakDouble {
     const group = this.#byPath(path);
     if (!user || !group) throw new Error("no such user or group");
     this.#join(user, group.id, true);
+  }
+
+  /** Every group by full path (`/a/b`), with its direct members' usernames sorted: the whole realm, to compare. */
+  snapshot(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const group of this.#groups.values()) out[this.#path(group)] = this.#memberNames(group.id);
+    return out;
   }
 
   get groupCount(): number {

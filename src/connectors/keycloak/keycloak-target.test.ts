@@ -281,6 +281,20 @@ describe("KeycloakTarget", () => {
     expect(kc.groupAt([root, "b", "new"])).toBeUndefined();
   });
 
+  it("leaves no copy when a renamed parent arrives after its subgroup (found by the fault test)", async () => {
+    const old = uniq("par");
+    const renamed = `${old}-renamed`;
+    const t = target();
+    await t.upsertGroup({ gatehouseId: `${old}-p`, path: [old], attributes: {}, members: ["bob"] });
+    await t.upsertGroup({ gatehouseId: `${old}-c`, path: [old, "kid"], attributes: {}, members: ["ann"] });
+    // the parent was renamed; the subgroup's delivery comes first and creates the new parent bare
+    await t.upsertGroup({ gatehouseId: `${old}-c`, path: [renamed, "kid"], attributes: {}, members: ["ann"] });
+    await t.upsertGroup({ gatehouseId: `${old}-p`, path: [renamed], attributes: {}, members: ["bob"] });
+    expect(kc.groupAt([old])).toBeUndefined();
+    expect(kc.groupAt([renamed])).toMatchObject({ attributes: { "gatehouse.id": [`${old}-p`] }, members: ["bob"] });
+    expect(kc.groupAt([renamed, "kid"])).toMatchObject({ members: ["ann"] });
+  });
+
   it("deletes by the gatehouse.id attribute, idempotently, leaving other groups at the path alone", async () => {
     const root = uniq("del");
     const t = target();

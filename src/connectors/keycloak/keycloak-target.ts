@@ -73,6 +73,9 @@ export class KeycloakTarget implements ConnectorTarget {
     validatePath(group.path);
     const desired = { ...group.attributes, [GROUP_ID_ATTRIBUTE]: [group.gatehouseId] };
     const { rep, created } = await this.#ensurePath(group.path, group.gatehouseId, desired);
+    if (!created && !(rep.attributes?.[GROUP_ID_ATTRIBUTE] ?? []).includes(group.gatehouseId)) {
+      await this.#absorbStrays(rep.id!, group.gatehouseId);
+    }
     if (!created && !sameAttributes(rep.attributes ?? {}, desired)) {
       const name = group.path[group.path.length - 1];
       await this.#call("update group", () =>
@@ -183,6 +186,40 @@ export class KeycloakTarget implements ConnectorTarget {
       }
     }
     return this.#create(path, parent, leafAttributes);
+  }
+
+  /**
+   * The group at the path was found without this Gatehouse id (a bare ancestor a subgroup's delivery created, or a
+   * group another writer made): any group still carrying the id elsewhere (at the old path of a renamed or moved
+   * group) would stay behind as a copy. Its subgroups move to `intoId` (a name taken there stays, its own delivery
+   * reconciles it) and it is deleted; its members are set on `intoId` by this delivery.
+   */
+  async #absorbStrays(intoId: string, gatehouseId: string): Promise<void> {
+    const strays = (await this.#findByGatehouseId(gatehouseId)).filter((rep) => rep.id !== intoId);
+    for (const stray of strays) {
+      const children = await this.#pages("list subgroups", (f, m) =>
+        this.#kc.groups.listSubGroups({ parentId: stray.id!, realm: this.#opts.realm, first: f, max: m }),
+      );
+      for (const child of children) {
+        try {
+          await this.#call("move group", () =>
+            this.#kc.groups.updateChildGroup(
+              { id: intoId, realm: this.#opts.realm },
+              { id: child.id, name: child.name },
+            ),
+          );
+        } catch (err) {
+          if (!(err instanceof TargetError) || err.status !== 409) throw err;
+        }
+      }
+      await this.#call("delete group", async () => {
+        try {
+          await this.#kc.groups.del({ id: stray.id!, realm: this.#opts.realm });
+        } catch (err) {
+          if (statusOf(err) !== 404) throw err;
+        }
+      });
+    }
   }
 
   /** The group at `path`, created bare (with its ancestors) when absent. */
