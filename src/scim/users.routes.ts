@@ -104,14 +104,9 @@ export function scimUserRoutes(db: Db, auth: ScimAuth): FastifyPluginAsyncTypebo
       async (request, reply) => {
         const { startIndex, offset, count } = pagingOf(request.query);
         const where = request.query.filter ? filterToSql(request.query.filter, "User") : null;
-        const page = await listUsers(db.kysely, orgOf(request), where, offset, count);
         const projection = projectionOf(request.query.attributes, request.query.excludedAttributes);
-        const groups = wants(projection, "groups")
-          ? await groupsOfUsers(
-              db.kysely,
-              page.rows.map((r) => r.id),
-            )
-          : null;
+        const page = await listUsers(db.kysely, orgOf(request), where, offset, count, wants(projection, "groups"));
+        const groups = page.groups;
         const base = baseOf(request);
         const resources = page.rows.map((row) => project(presentUser(row, base, groups?.get(row.id)), projection));
         return reply
