@@ -47,6 +47,8 @@ function basicClientId(encoded: string): string {
 }
 
 function tokenIdentity(jwt: string): string {
+  // not a JWT (a SCIM client token, `ghs_...`): named without a thrown parse error per request
+  if (!jwt.includes(".")) return "token:malformed";
   try {
     const payload = JSON.parse(Buffer.from(jwt.split(".")[1] ?? "", "base64url").toString("utf8")) as {
       iss?: unknown;

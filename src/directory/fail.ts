@@ -10,3 +10,13 @@ export const fail = fieldError;
 export function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: string }).code === "23505";
 }
+
+/**
+ * True for PostgreSQL's foreign-key-violation error (SQLSTATE 23503 on both backends), of
+ * `constraint` when given.
+ */
+export function isForeignKeyViolation(err: unknown, constraint?: string): boolean {
+  const e = err as { code?: string; constraint?: string; message?: string };
+  if (e.code !== "23503") return false;
+  return constraint === undefined || e.constraint === constraint || (e.message ?? "").includes(`"${constraint}"`);
+}

@@ -1,10 +1,12 @@
-import { type AuditContext, recordAudit, recordAuditMany } from "../audit/audit.service.ts";
+import { randomUUID } from "node:crypto";
+import { sql } from "kysely";
+import { type AuditContext, auditRow, recordAudit, recordAuditMany } from "../audit/audit.service.ts";
 import { ReferenceNotFound, UserNotFound, UsernameTaken } from "../errors.ts";
 import { normaliseName, visibleName } from "../http/names.ts";
 import { releasePrincipal } from "../policies/principal-references.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
 import type { UserRow } from "../storage/schema.ts";
-import { fail, isUniqueViolation } from "./fail.ts";
+import { fail, isForeignKeyViolation, isUniqueViolation } from "./fail.ts";
 import { presentRoleBinding, presentUser, type UserView } from "./present.ts";
 
 /** Fields of a new user. */
@@ -17,6 +19,8 @@ export interface CreateUserInput {
   attributes?: Record<string, unknown> | undefined;
   source?: "local" | "ldap" | "oidc" | "scim" | "ranger-usersync" | undefined;
   externalId?: string | null | undefined;
+  /** The SCIM client writing the user (migration 0015), so a SCIM write marks it in the same statement. */
+  scimClientId?: string | undefined;
 }
 
 /** Changes to a user; absent fields are left as they are. */
@@ -47,37 +51,90 @@ export async function findUserByUsername(db: Queryable, orgId: string, username:
  * @throws USERNAME_TAKEN (409) with the existing user's id; REFERENCE_NOT_FOUND for an unknown org.
  */
 export async function createUser(tx: Tx, ctx: AuditContext, input: CreateUserInput): Promise<UserView> {
+  return presentUser(await createUserRow(tx, ctx, input));
+}
+
+/**
+ * `createUser` returning the stored row (SCIM presents columns the view leaves out), in one
+ * statement: the insert and its `user.created` event are one data-modifying CTE, so the pair is
+ * atomic even on a pool connection outside a transaction (a SCIM create is then one round trip).
+ * The id and timestamps are made here so the event can be written beside the insert; the
+ * organisation is checked by the insert's foreign key rather than by a query before it.
+ */
+export async function createUserRow(db: Queryable, ctx: AuditContext, input: CreateUserInput): Promise<UserRow> {
   // one spelling per name: NFD and NFC "é" are one user (docs/input-rules.md)
   const username = visibleName(input.username, "body.username");
-  if (username !== input.username) return createUser(tx, ctx, { ...input, username });
-  const org = await tx.selectFrom("orgs").where("id", "=", input.orgId).select("id").executeTakeFirst();
-  if (!org) throw fail(ReferenceNotFound, "body.orgId", "exists", `organisation \`${input.orgId}\` not found`);
-  const row = await tx
-    .insertInto("users")
-    .values({
-      org_id: input.orgId,
-      username: input.username,
-      email: input.email ?? null,
-      display_name: input.displayName ?? null,
-      attributes: JSON.stringify(input.attributes ?? {}),
-      external_id: input.externalId ?? null,
-      ...(input.status ? { status: input.status } : {}),
-      ...(input.source ? { source: input.source } : {}),
-    })
-    .onConflict((oc) => oc.doNothing())
-    .returningAll()
-    .executeTakeFirst();
-  if (!row) throw await usernameTaken(tx, input.orgId, input.username);
-  const view = presentUser(row);
-  await recordAudit(tx, ctx, {
+  if (username !== input.username) return createUserRow(db, ctx, { ...input, username });
+  const now = new Date();
+  const values = {
+    id: randomUUID(),
+    org_id: input.orgId,
+    username: input.username,
+    email: input.email ?? null,
+    display_name: input.displayName ?? null,
+    attributes: JSON.stringify(input.attributes ?? {}),
+    external_id: input.externalId ?? null,
+    status: input.status ?? "active",
+    source: input.source ?? "local",
+    scim_client_id: input.scimClientId ?? null,
+    created_at: now,
+    updated_at: now,
+  } as const;
+  const view: UserView = {
+    id: values.id,
+    orgId: values.org_id,
+    username: values.username,
+    email: values.email,
+    displayName: values.display_name,
+    status: values.status,
+    attributes: input.attributes ?? {},
+    source: values.source,
+    externalId: values.external_id,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+  };
+  const event = auditRow(ctx, {
     action: "user.created",
     targetType: "user",
-    targetId: row.id,
-    orgId: row.org_id,
+    targetId: values.id,
+    orgId: values.org_id,
     after: view,
   });
-  return view;
+  const columns = Object.keys(event) as (keyof typeof event)[];
+  let row: UserRow | undefined;
+  try {
+    // raw SQL: building this CTE with the query builder cost more CPU than the rest of a SCIM create
+    const result = await sql<UserRow>`
+      with u as (
+        insert into users (id, org_id, username, email, display_name, attributes, external_id, status, source,
+                           scim_client_id, created_at, updated_at)
+        values (${values.id}::uuid, ${values.org_id}::uuid, ${values.username}, ${values.email}, ${values.display_name},
+                ${values.attributes}::jsonb, ${values.external_id}, ${values.status}, ${values.source},
+                ${values.scim_client_id}::uuid, ${now}, ${now})
+        on conflict do nothing
+        returning *
+      ), a as (
+        insert into audit_events (${sql.join(columns.map((c) => sql.ref(c)))})
+        select ${sql.join(columns.map((c) => sql`${event[c]}::${sql.raw(AUDIT_TYPES[c] ?? "text")}`))} from u
+      )
+      select * from u`.execute(db);
+    row = result.rows[0];
+  } catch (err) {
+    if (isForeignKeyViolation(err, "users_org_id_fkey")) {
+      throw fail(ReferenceNotFound, "body.orgId", "exists", `organisation \`${input.orgId}\` not found`);
+    }
+    throw err;
+  }
+  if (!row) throw await usernameTaken(db, input.orgId, input.username);
+  return row as UserRow;
 }
+
+/** The SQL type of the columns of an `auditRow` that are not text. */
+const AUDIT_TYPES: Partial<Record<keyof ReturnType<typeof auditRow>, string>> = {
+  org_id: "uuid",
+  before: "jsonb",
+  after: "jsonb",
+};
 
 /**
  * Creates many users of one organisation with one insert and one audit insert per chunk, for bulk

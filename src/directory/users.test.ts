@@ -1,8 +1,11 @@
+import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createGroupVia, createUserVia } from "../../test/support/directory.ts";
 import { uniqueName } from "../../test/support/factories.ts";
 import { type TestApp, testApp } from "../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../test/support/test-db.ts";
+import { SYSTEM_CONTEXT } from "../audit/audit.service.ts";
+import { createUserRow } from "./users.service.ts";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -37,6 +40,37 @@ describe(`users and organisations (${TEST_BACKEND})`, () => {
     });
     expect(badEmail.statusCode).toBe(400);
     expect(badEmail.json().details[0].field).toBe("body.email");
+  });
+
+  it("creates a user and its audit event in one statement, outside a transaction too", async () => {
+    const org = (await t.db.kysely.selectFrom("orgs").select("id").orderBy("created_at").executeTakeFirstOrThrow()).id;
+    const name = uniqueName("Carol");
+    const row = await createUserRow(t.db.kysely, SYSTEM_CONTEXT, {
+      orgId: org,
+      username: name,
+      attributes: { scim: { name: { givenName: "Carol" } } },
+      source: "scim",
+    });
+    const read = await t.request({ method: "GET", url: `/v1/users/${row.id}` });
+    expect(read.json()).toMatchObject({ id: row.id, username: name, source: "scim" });
+    const events = await t.db.kysely.selectFrom("audit_events").where("target_id", "=", row.id).selectAll().execute();
+    expect(events.map((e) => e.action)).toEqual(["user.created"]);
+    expect(events[0]?.after).toEqual(read.json());
+    // a taken name writes neither a user nor an event
+    await expect(
+      createUserRow(t.db.kysely, SYSTEM_CONTEXT, { orgId: org, username: name.toUpperCase() }),
+    ).rejects.toMatchObject({
+      code: "USERNAME_TAKEN",
+    });
+    // the insert's foreign key names an unknown organisation
+    await expect(
+      createUserRow(t.db.kysely, SYSTEM_CONTEXT, { orgId: randomUUID(), username: name }),
+    ).rejects.toMatchObject({
+      code: "REFERENCE_NOT_FOUND",
+      details: [{ field: "body.orgId" }],
+    });
+    const after = await t.db.kysely.selectFrom("audit_events").where("target_id", "=", row.id).select("id").execute();
+    expect(after).toHaveLength(1);
   });
 
   it("deletes a user with its memberships and bindings, each audited", async () => {

@@ -281,6 +281,10 @@ describe(`SCIM 2.0 server (${TEST_BACKEND})`, () => {
     // the user's read-only `groups` follows
     const bUser = (await scim.call("GET", `/Users/${b.id}`)).json();
     expect(bUser.groups).toEqual([expect.objectContaining({ value: group.id, display: name })]);
+    // and a list shows the same groups (read by the list's own query)
+    const listed = (await scim.call("GET", `/Users?${filterQuery(`userName eq "${bUser.userName}"`)}`)).json();
+    expect(listed.Resources).toHaveLength(1);
+    expect(listed.Resources[0].groups).toEqual(bUser.groups);
 
     // a local group with the same name is a uniqueness conflict
     const local = await t.request({

@@ -42,21 +42,47 @@ export async function groupOf(db: Queryable, orgId: string, id: string, lock = f
   throw GroupNotFound(`group \`${id}\` not found`);
 }
 
-/** One page of `orgId`'s users matching `where` (`users as u`), in id order, with the total. */
+/** A user's direct groups as SCIM presents them (`groups[].value`, `groups[].display`). */
+export type UserGroups = { id: string; name: string }[];
+
+/**
+ * One page of `orgId`'s users matching `where` (`users as u`), in id order, with the total and,
+ * when `withGroups`, each user's direct groups read by the same query (a `userName eq` lookup is
+ * then one round trip, not two).
+ */
 export async function listUsers(
   db: Queryable,
   orgId: string,
   where: RawBuilder<boolean> | null,
   offset: number,
   count: number,
-): Promise<ScimPage<UserRow>> {
+  withGroups = false,
+): Promise<ScimPage<UserRow> & { groups: Map<string, UserGroups> | null }> {
   let q = db.selectFrom("users as u").where("u.org_id", "=", orgId);
   if (where) q = q.where(where);
-  const rows = count === 0 ? [] : await q.selectAll("u").orderBy("u.id").offset(offset).limit(count).execute();
+  const groups = withGroups ? new Map<string, UserGroups>() : null;
+  let rows: UserRow[] = [];
+  if (count > 0) {
+    const page = q.selectAll("u").orderBy("u.id").offset(offset).limit(count);
+    if (groups) {
+      const found = await page
+        .select(
+          sql<UserGroups>`(select coalesce(json_agg(json_build_object('id', g.id, 'name', g.name) order by g.name), '[]'::json)
+            from group_members m join groups g on g.id = m.group_id where m.user_id = u.id)`.as("scim_groups"),
+        )
+        .execute();
+      rows = found.map(({ scim_groups, ...row }) => {
+        groups.set(row.id, scim_groups);
+        return row as UserRow;
+      });
+    } else {
+      rows = await page.execute();
+    }
+  }
   // a first page that is not full is the whole result: no count (the `userName eq` lookup is one query)
-  if (offset === 0 && rows.length < count) return { rows, total: rows.length };
+  if (offset === 0 && rows.length < count) return { rows, total: rows.length, groups };
   const total = await q.select((eb) => eb.fn.countAll<string>().as("n")).executeTakeFirstOrThrow();
-  return { rows, total: Number(total.n) };
+  return { rows, total: Number(total.n), groups };
 }
 
 /** One page of `orgId`'s groups matching `where` (`groups as g`), in id order, with the total. */

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
 import { sql } from "kysely";
 import { type AuditContext, auditContextOf } from "../audit/audit.service.ts";
-import { createUser, deleteUser, updateUser } from "../directory/users.service.ts";
+import { createUserRow, deleteUser, updateUser } from "../directory/users.service.ts";
 import { ValidationFailed } from "../errors.ts";
 import type { Db, Tx } from "../storage/db.ts";
 import type { GroupRow, UserRow } from "../storage/schema.ts";
@@ -77,18 +77,17 @@ export function scimUserRoutes(db: Db, auth: ScimAuth): FastifyPluginAsyncTypebo
       async (request, reply) => {
         const fields = userFieldsOf(request.body);
         const ctx = auditContextOf(request);
-        const row = await db.transaction(async (tx) => {
-          const view = await createUser(tx, ctx, {
-            orgId: orgOf(request),
-            username: fields.username,
-            email: fields.email,
-            displayName: fields.displayName,
-            status: fields.active ? "active" : "disabled",
-            attributes: Object.keys(fields.scim).length > 0 ? { scim: fields.scim } : {},
-            source: "scim",
-            externalId: fields.externalId,
-          });
-          return markedBy<UserRow>(tx, "users", view.id, clientOf(request));
+        // one statement, atomic on its own: the insert (marked with the client) and its audit event
+        const row = await createUserRow(db.kysely, ctx, {
+          orgId: orgOf(request),
+          username: fields.username,
+          email: fields.email,
+          displayName: fields.displayName,
+          status: fields.active ? "active" : "disabled",
+          attributes: Object.keys(fields.scim).length > 0 ? { scim: fields.scim } : {},
+          source: "scim",
+          externalId: fields.externalId,
+          scimClientId: clientOf(request),
         });
         const body = presentUser(row, baseOf(request), []);
         reply.header("location", (body.meta as { location: string }).location);
@@ -105,14 +104,9 @@ export function scimUserRoutes(db: Db, auth: ScimAuth): FastifyPluginAsyncTypebo
       async (request, reply) => {
         const { startIndex, offset, count } = pagingOf(request.query);
         const where = request.query.filter ? filterToSql(request.query.filter, "User") : null;
-        const page = await listUsers(db.kysely, orgOf(request), where, offset, count);
         const projection = projectionOf(request.query.attributes, request.query.excludedAttributes);
-        const groups = wants(projection, "groups")
-          ? await groupsOfUsers(
-              db.kysely,
-              page.rows.map((r) => r.id),
-            )
-          : null;
+        const page = await listUsers(db.kysely, orgOf(request), where, offset, count, wants(projection, "groups"));
+        const groups = page.groups;
         const base = baseOf(request);
         const resources = page.rows.map((row) => project(presentUser(row, base, groups?.get(row.id)), projection));
         return reply
