@@ -6,8 +6,11 @@ export interface Group {
   title?: string;
   description?: string;
   parentId: string | null;
+  orgId?: string;
+  metadata?: Record<string, unknown>;
   source?: string;
   createdAt?: string;
+  updatedAt?: string;
 }
 
 export interface User {
