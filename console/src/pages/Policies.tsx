@@ -54,11 +54,7 @@ function PolicyList({ service }: { service: string }) {
   const type = TYPES.some((t) => t.value === get("type")) ? get("type") : "0";
   return (
     <Stack>
-      <Tabs
-        value={type}
-        onChange={(v) => v && set({ type: v === "0" ? null : v, cursor: null, page: null })}
-        keepMounted={false}
-      >
+      <Tabs value={type} onChange={(v) => v && set({ type: v === "0" ? null : v, cursor: null, page: null })}>
         <Tabs.List aria-label="Policy type">
           {TYPES.map((t) => (
             <Tabs.Tab key={t.value} value={t.value}>
