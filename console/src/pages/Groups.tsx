@@ -253,7 +253,6 @@ function GroupDetail({ id }: { id: string }) {
             Metadata
           </Title>
           <GroupMetadata
-            key={g.updatedAt ?? ""}
             groupId={id}
             orgId={g.orgId}
             metadata={g.metadata ?? {}}
