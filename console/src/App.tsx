@@ -6,6 +6,7 @@ import { ErrorState } from "./components/ErrorState.tsx";
 import { AccessPage } from "./pages/Access.tsx";
 import { AuditPage } from "./pages/Audit.tsx";
 import { GroupsPage } from "./pages/Groups.tsx";
+import { IdentitySourcesPage } from "./pages/IdentitySources.tsx";
 import { OverviewPage } from "./pages/Overview.tsx";
 import { PoliciesPage } from "./pages/Policies.tsx";
 import { RolesPage, ServicesPage, TagsPage, ZonesPage } from "./pages/Reference.tsx";
@@ -18,6 +19,7 @@ const NAV: { to: string; label: string }[] = [
   { to: "/", label: "Overview" },
   { to: "/groups", label: "Groups" },
   { to: "/users", label: "Users" },
+  { to: "/identity-sources", label: "Identity sources" },
   { to: "/policies", label: "Policies" },
   { to: "/access", label: "Access" },
   { to: "/audit", label: "Audit" },
@@ -37,6 +39,8 @@ function Page({ path }: { path: string }) {
       return <GroupsPage id={parts[1]} />;
     case "users":
       return <UsersPage id={parts[1]} />;
+    case "identity-sources":
+      return <IdentitySourcesPage id={parts[1]} />;
     case "policies":
       return <PoliciesPage service={parts[1]} id={parts[2]} view={parts[3]} />;
     case "access":

@@ -8,6 +8,7 @@ import { PagedTable } from "../components/PagedTable.tsx";
 import { useRequest } from "../components/useRequest.ts";
 import { useQueryState } from "../router.ts";
 import { useCan } from "../session.tsx";
+import { GroupMetadata, GroupRoleBindings } from "./GroupExtras.tsx";
 import type { Group as GroupT, User } from "./types.ts";
 
 const TREE_PAGE = 50;
@@ -245,6 +246,21 @@ function GroupDetail({ id }: { id: string }) {
           ]}
         />
       </Paper>
+      <GroupRoleBindings groupId={id} canWrite={canWrite} />
+      {g?.orgId && (
+        <Paper withBorder p="md">
+          <Title order={3} size="h4" mb="sm">
+            Metadata
+          </Title>
+          <GroupMetadata
+            groupId={id}
+            orgId={g.orgId}
+            metadata={g.metadata ?? {}}
+            canWrite={canWrite}
+            onSaved={group.retry}
+          />
+        </Paper>
+      )}
     </Stack>
   );
 }

@@ -1,4 +1,4 @@
-import { Badge, Button, Group, Paper, Select, Stack, Table, Text, Title } from "@mantine/core";
+import { Badge, Button, Group, Paper, Select, Stack, Table, Tabs, Text, Title } from "@mantine/core";
 import { useState } from "react";
 import { api } from "../api/client.ts";
 import { ErrorState } from "../components/ErrorState.tsx";
@@ -10,6 +10,7 @@ import { useRequest } from "../components/useRequest.ts";
 import { navigate, useQueryState } from "../router.ts";
 import { useCan } from "../session.tsx";
 import { PolicyEditor } from "./PolicyEditor.tsx";
+import { PolicyTransfer } from "./PolicyTransfer.tsx";
 import type { Policy, Service, ServiceDef } from "./types.ts";
 
 const enc = encodeURIComponent;
@@ -40,9 +41,41 @@ function resourceSummary(p: Policy): string {
     .join(", ");
 }
 
+/** The policy types, as the list's tabs (URL parameter `type`) and the API's `policyType`. */
+const TYPES = [
+  { value: "0", label: "Access" },
+  { value: "1", label: "Masking" },
+  { value: "2", label: "Row filter" },
+];
+
 function PolicyList({ service }: { service: string }) {
   const canWrite = useCan("policy.write");
+  const { get, set } = useQueryState();
+  const type = TYPES.some((t) => t.value === get("type")) ? get("type") : "0";
+  return (
+    <Stack>
+      <Tabs value={type} onChange={(v) => v && set({ type: v === "0" ? null : v, cursor: null, page: null })}>
+        <Tabs.List aria-label="Policy type">
+          {TYPES.map((t) => (
+            <Tabs.Tab key={t.value} value={t.value}>
+              {t.label}
+            </Tabs.Tab>
+          ))}
+        </Tabs.List>
+        {TYPES.map((t) => (
+          <Tabs.Panel key={t.value} value={t.value} pt="sm">
+            {t.value === type && <PolicyTable service={service} type={type} canWrite={canWrite} />}
+          </Tabs.Panel>
+        ))}
+      </Tabs>
+      <PolicyTransfer service={service} canWrite={canWrite} />
+    </Stack>
+  );
+}
+
+function PolicyTable({ service, type, canWrite }: { service: string; type: string; canWrite: boolean }) {
   const { get } = useQueryState();
+  const kind = TYPES.find((t) => t.value === type)?.label.toLowerCase() ?? "access";
   return (
     <Stack>
       <Group gap="sm" wrap="wrap" align="flex-end">
@@ -55,6 +88,7 @@ function PolicyList({ service }: { service: string }) {
         path={`/v1/services/${enc(service)}/policies`}
         searchParam="policyNamePartial"
         query={{
+          policyType: type,
           user: get("user") || undefined,
           group: get("group") || undefined,
           policyLabel: get("label") || undefined,
@@ -62,8 +96,11 @@ function PolicyList({ service }: { service: string }) {
         rowKey={(p) => String(p.id)}
         toolbar={
           canWrite ? (
-            <Button size="xs" onClick={() => navigate(`/policies/${enc(service)}/new`)}>
-              New policy
+            <Button
+              size="xs"
+              onClick={() => navigate(`/policies/${enc(service)}/new${type === "0" ? "" : `?type=${type}`}`)}
+            >
+              New {kind === "access" ? "" : `${kind} `}policy
             </Button>
           ) : undefined
         }
@@ -77,6 +114,20 @@ function PolicyList({ service }: { service: string }) {
             ),
           },
           { header: "Version", render: (p) => p.version },
+          {
+            header: "Principals",
+            render: (p) => {
+              const items = [
+                ...(p.policyItems ?? []),
+                ...(p.dataMaskPolicyItems ?? []),
+                ...(p.rowFilterPolicyItems ?? []),
+              ];
+              const names = [
+                ...new Set(items.flatMap((i) => [...(i.users ?? []), ...(i.groups ?? []).map((g) => `group:${g}`)])),
+              ];
+              return <Text size="sm">{names.slice(0, 6).join(", ") + (names.length > 6 ? ", …" : "")}</Text>;
+            },
+          },
         ]}
       />
     </Stack>
@@ -94,6 +145,7 @@ function PolicyPage({ service, id }: { service: string; id: string }) {
   const canWrite = useCan("policy.write");
   const def = useServiceDef(service);
   const isNew = id === "new";
+  const newType = Number(useQueryState().get("type") || "0");
   const policy = useRequest(
     `policy:${service}:${id}`,
     (signal) => api<Policy>("GET", `/v1/services/${enc(service)}/policies/${id}`, { signal }),
@@ -131,7 +183,11 @@ function PolicyPage({ service, id }: { service: string; id: string }) {
         <Link to={`/policies/${enc(service)}`}>Policies of {service}</Link> / {isNew ? "new policy" : p?.name}
       </Text>
       <Group justify="space-between" wrap="wrap">
-        <Title order={2}>{isNew ? `New policy in ${service}` : `Policy ${p?.name}`}</Title>
+        <Title order={2}>
+          {isNew
+            ? `New ${["access", "masking", "row-filter"][newType] ?? "access"} policy in ${service}`
+            : `Policy ${p?.name}`}
+        </Title>
         {p && (
           <Group gap="xs">
             <Badge color={p.isEnabled ? "teal.9" : "gray.8"}>{p.isEnabled ? "enabled" : "disabled"}</Badge>
@@ -156,6 +212,7 @@ function PolicyPage({ service, id }: { service: string; id: string }) {
         service={service}
         def={def.data}
         policy={p}
+        policyType={isNew ? newType : undefined}
         readOnly={!canWrite}
         onSaved={policy.retry}
       />

@@ -2,6 +2,7 @@ import {
   Button,
   Checkbox,
   Group,
+  NativeSelect,
   Paper,
   Select,
   Stack,
@@ -15,11 +16,52 @@ import { type FormEvent, useMemo, useState } from "react";
 import { api } from "../api/client.ts";
 import { FormError, fieldError } from "../components/FormError.tsx";
 import { navigate } from "../router.ts";
-import type { Policy, PolicyItem, ServiceDef } from "./types.ts";
+import { PolicyConditions, ValiditySchedules } from "./PolicyExtras.tsx";
+import type { Policy, PolicyCondition, PolicyItem, ServiceDef, ValiditySchedule } from "./types.ts";
 
-type ItemList = "policyItems" | "denyPolicyItems";
+type ItemList = "policyItems" | "denyPolicyItems" | "dataMaskPolicyItems" | "rowFilterPolicyItems";
 
-const emptyItem = (): PolicyItem => ({ accesses: [], users: [], groups: [], roles: [] });
+/** The item lists each policy type carries (0 access, 1 masking, 2 row filter), as the server checks. */
+const LISTS: Record<number, ItemList[]> = {
+  0: ["policyItems", "denyPolicyItems"],
+  1: ["dataMaskPolicyItems"],
+  2: ["rowFilterPolicyItems"],
+};
+const LIST_TITLES: Record<ItemList, [string, string]> = {
+  policyItems: ["Allow conditions", "Allow"],
+  denyPolicyItems: ["Deny conditions", "Deny"],
+  dataMaskPolicyItems: ["Masking conditions", "Mask"],
+  rowFilterPolicyItems: ["Row-filter conditions", "Row filter"],
+};
+
+/** A new item; masking and row-filter items start with their mask or filter, and the only access type if there is one. */
+function emptyItem(list: ItemList, accessTypes: string[]): PolicyItem {
+  const item: PolicyItem = { accesses: [], users: [], groups: [], roles: [] };
+  if (list === "dataMaskPolicyItems" || list === "rowFilterPolicyItems") {
+    if (accessTypes.length === 1) item.accesses = [{ type: accessTypes[0], isAllowed: true }];
+  }
+  if (list === "dataMaskPolicyItems") item.dataMaskInfo = { dataMaskType: "" };
+  if (list === "rowFilterPolicyItems") item.rowFilterInfo = { filterExpr: "" };
+  return item;
+}
+
+/**
+ * The service-def as a policy of `type` sees it: masking and row-filter policies use the resources
+ * and access types of `dataMaskDef` and `rowFilterDef` (Ranger's rule), access policies the whole def.
+ */
+function defForType(def: ServiceDef, type: number): ServiceDef {
+  const sub = type === 1 ? def.dataMaskDef : type === 2 ? def.rowFilterDef : undefined;
+  if (!sub) return def;
+  const names = new Set((sub.resources ?? []).map((r) => r.name));
+  return {
+    ...def,
+    resources: names.size > 0 ? def.resources.filter((r) => names.has(r.name)) : def.resources,
+    accessTypes:
+      sub.accessTypes && sub.accessTypes.length > 0
+        ? sub.accessTypes.map((a) => ({ name: a.name, label: a.label ?? a.name }))
+        : def.accessTypes,
+  };
+}
 
 /** The resource chain of a policy: the levels chosen (root first), following the service-def's parents. */
 function initialChain(def: ServiceDef, policy?: Policy): string[] {
@@ -43,14 +85,15 @@ function ItemEditor(props: {
   index: number;
   item: PolicyItem;
   accessTypes: string[];
+  maskTypes: { value: string; label: string }[];
   error: unknown;
   readOnly: boolean;
   onChange: (item: PolicyItem) => void;
   onRemove: () => void;
 }) {
   const f = `body.${props.list}[${props.index}]`;
-  const kind = props.list === "policyItems" ? "Allow" : "Deny";
-  const label = `${kind} item ${props.index + 1}`;
+  const label = `${LIST_TITLES[props.list][1]} item ${props.index + 1}`;
+  const mask = props.item.dataMaskInfo;
   return (
     <Paper withBorder p="sm" aria-label={label} component="fieldset">
       <Text component="legend" size="sm" fw={600}>
@@ -91,6 +134,51 @@ function ItemEditor(props: {
           error={fieldError(props.error, `${f}.accesses`)}
           disabled={props.readOnly}
         />
+        {props.list === "dataMaskPolicyItems" && (
+          <Group grow align="flex-start" wrap="wrap">
+            <NativeSelect
+              label="Mask type"
+              description="From the service-def's masking types"
+              data={[{ value: "", label: "Choose a mask type" }, ...props.maskTypes]}
+              value={mask?.dataMaskType ?? ""}
+              onChange={(e) =>
+                props.onChange({ ...props.item, dataMaskInfo: { ...mask, dataMaskType: e.currentTarget.value } })
+              }
+              error={
+                fieldError(props.error, `${f}.dataMaskInfo.dataMaskType`) ??
+                fieldError(props.error, `${f}.dataMaskInfo`)
+              }
+              disabled={props.readOnly}
+            />
+            {mask?.dataMaskType === "CUSTOM" && (
+              <TextInput
+                label="Custom mask expression"
+                description="{col} is the column"
+                value={mask.valueExpr ?? ""}
+                onChange={(e) =>
+                  props.onChange({
+                    ...props.item,
+                    dataMaskInfo: { ...mask, dataMaskType: "CUSTOM", valueExpr: e.currentTarget.value },
+                  })
+                }
+                error={fieldError(props.error, `${f}.dataMaskInfo.valueExpr`)}
+                disabled={props.readOnly}
+              />
+            )}
+          </Group>
+        )}
+        {props.list === "rowFilterPolicyItems" && (
+          <Textarea
+            label="Row filter"
+            description="A SQL predicate, e.g. region = 'eu'"
+            value={props.item.rowFilterInfo?.filterExpr ?? ""}
+            onChange={(e) => props.onChange({ ...props.item, rowFilterInfo: { filterExpr: e.currentTarget.value } })}
+            error={fieldError(props.error, `${f}.rowFilterInfo`)}
+            disabled={props.readOnly}
+            autosize
+            minRows={1}
+          />
+        )}
         {!props.readOnly && (
           <Group justify="flex-end">
             <Button size="compact-xs" variant="default" onClick={props.onRemove}>
@@ -103,15 +191,24 @@ function ItemEditor(props: {
   );
 }
 
-/** The policy editor, built from the service-def: resource levels, access types, principals, allow and deny items. */
+/**
+ * The policy editor, built from the service-def: resource levels, access types, principals, allow and
+ * deny items for access policies, mask types or the filter for masking and row-filter policies,
+ * conditions and validity schedules.
+ */
 export function PolicyEditor(props: {
   service: string;
   def: ServiceDef;
   policy?: Policy;
+  /** The type of a new policy (0 access, 1 masking, 2 row filter); a stored policy keeps its own. */
+  policyType?: number;
   readOnly: boolean;
   onSaved?: () => void;
 }) {
-  const { def, policy } = props;
+  const { policy } = props;
+  const policyType = policy?.policyType ?? props.policyType ?? 0;
+  const def = useMemo(() => defForType(props.def, policyType), [props.def, policyType]);
+  const lists = LISTS[policyType] ?? LISTS[0];
   const [name, setName] = useState(policy?.name ?? "");
   const [description, setDescription] = useState(policy?.description ?? "");
   const [labels, setLabels] = useState<string[]>(policy?.policyLabels ?? []);
@@ -120,14 +217,33 @@ export function PolicyEditor(props: {
   const [values, setValues] = useState<Record<string, string[]>>(() =>
     Object.fromEntries(Object.entries(policy?.resources ?? {}).map(([k, v]) => [k, v.values])),
   );
-  const [items, setItems] = useState<Record<ItemList, PolicyItem[]>>({
-    policyItems: policy?.policyItems ?? [emptyItem()],
-    denyPolicyItems: policy?.denyPolicyItems ?? [],
+  const [items, setItems] = useState<Record<ItemList, PolicyItem[]>>(() => {
+    const first = (list: ItemList) =>
+      list === lists[0]
+        ? [
+            emptyItem(
+              list,
+              defForType(props.def, policyType).accessTypes.map((a) => a.name),
+            ),
+          ]
+        : [];
+    return {
+      policyItems: policy?.policyItems ?? first("policyItems"),
+      denyPolicyItems: policy?.denyPolicyItems ?? [],
+      dataMaskPolicyItems: policy?.dataMaskPolicyItems ?? first("dataMaskPolicyItems"),
+      rowFilterPolicyItems: policy?.rowFilterPolicyItems ?? first("rowFilterPolicyItems"),
+    };
   });
+  const [conditions, setConditions] = useState<PolicyCondition[]>(policy?.conditions ?? []);
+  const [schedules, setSchedules] = useState<ValiditySchedule[]>(policy?.validitySchedules ?? []);
   const [error, setError] = useState<unknown>(undefined);
   // the page reloads the policy after a save, which remounts the editor: the message rides in history state
   const [saved, setSaved] = useState<string>(() => (window.history.state as { saved?: string } | null)?.saved ?? "");
   const accessTypes = useMemo(() => def.accessTypes.map((a) => a.name), [def]);
+  const maskTypes = useMemo(
+    () => (props.def.dataMaskDef?.maskTypes ?? []).map((m) => ({ value: m.name, label: m.label || m.name })),
+    [props.def],
+  );
 
   const levelOptions = (i: number) => {
     const parent = i === 0 ? "" : chain[i - 1];
@@ -165,9 +281,13 @@ export function PolicyEditor(props: {
       policyLabels: labels,
       isAuditEnabled: audit,
       isEnabled: policy?.isEnabled ?? true,
+      policyType,
       resources,
-      policyItems: items.policyItems,
-      denyPolicyItems: items.denyPolicyItems,
+      ...Object.fromEntries(lists.map((l) => [l, items[l]])),
+      conditions: conditions.filter((c) => c.type !== "" || c.values.length > 0),
+      validitySchedules: schedules.map((v) =>
+        Object.fromEntries(Object.entries(v).filter(([, x]) => typeof x === "string" && x.trim() !== "")),
+      ),
     };
     try {
       const base = `/v1/services/${encodeURIComponent(props.service)}/policies`;
@@ -190,7 +310,14 @@ export function PolicyEditor(props: {
     setItems((s) => ({ ...s, [list]: s[list].map((x, j) => (j === i ? item : x)) }));
   const removeItem = (list: ItemList, i: number) =>
     setItems((s) => ({ ...s, [list]: s[list].filter((_, j) => j !== i) }));
-  const shownFields = ["body.name", "body.description", "body.resources", "body.policyItems", "body.denyPolicyItems"];
+  const shownFields = [
+    "body.name",
+    "body.description",
+    "body.resources",
+    "body.conditions",
+    "body.validitySchedules",
+    ...lists.map((l) => `body.${l}`),
+  ];
   const unshown =
     error !== undefined &&
     !shownFields.some(
@@ -258,10 +385,10 @@ export function PolicyEditor(props: {
             )}
           </Stack>
         </Paper>
-        {(["policyItems", "denyPolicyItems"] as const).map((list) => (
+        {lists.map((list) => (
           <Stack key={list} gap="xs">
             <Title order={3} size="h5">
-              {list === "policyItems" ? "Allow conditions" : "Deny conditions"}
+              {LIST_TITLES[list][0]}
             </Title>
             {items[list].map((item, i) => (
               <ItemEditor
@@ -271,6 +398,7 @@ export function PolicyEditor(props: {
                 index={i}
                 item={item}
                 accessTypes={accessTypes}
+                maskTypes={maskTypes}
                 error={error}
                 readOnly={props.readOnly}
                 onChange={(x) => updateItem(list, i, x)}
@@ -282,14 +410,22 @@ export function PolicyEditor(props: {
                 <Button
                   size="xs"
                   variant="default"
-                  onClick={() => setItems((s) => ({ ...s, [list]: [...s[list], emptyItem()] }))}
+                  onClick={() => setItems((s) => ({ ...s, [list]: [...s[list], emptyItem(list, accessTypes)] }))}
                 >
-                  Add {list === "policyItems" ? "allow" : "deny"} item
+                  Add {LIST_TITLES[list][1].toLowerCase()} item
                 </Button>
               </Group>
             )}
           </Stack>
         ))}
+        <PolicyConditions
+          def={props.def}
+          value={conditions}
+          onChange={setConditions}
+          error={error}
+          readOnly={props.readOnly}
+        />
+        <ValiditySchedules value={schedules} onChange={setSchedules} error={error} readOnly={props.readOnly} />
         {unshown && <FormError error={error} />}
         {error !== undefined && !unshown && (
           <Text c="red.9" size="sm" role="alert">
@@ -312,16 +448,11 @@ export function PolicyEditor(props: {
 }
 
 const PUT_FIELDS = [
-  "policyType",
   "policyPriority",
   "isDenyAllElse",
   "additionalResources",
-  "conditions",
   "allowExceptions",
   "denyExceptions",
-  "dataMaskPolicyItems",
-  "rowFilterPolicyItems",
-  "validitySchedules",
   "zoneName",
   "options",
 ];

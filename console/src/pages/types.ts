@@ -6,8 +6,11 @@ export interface Group {
   title?: string;
   description?: string;
   parentId: string | null;
+  orgId?: string;
+  metadata?: Record<string, unknown>;
   source?: string;
   createdAt?: string;
+  updatedAt?: string;
 }
 
 export interface User {
@@ -55,8 +58,25 @@ export interface PolicyItem {
   users: string[];
   groups: string[];
   roles: string[];
-  conditions?: unknown[];
+  conditions?: PolicyCondition[];
   delegateAdmin?: boolean;
+  /** Masking items only: the mask type of the service-def's `dataMaskDef`. */
+  dataMaskInfo?: { dataMaskType: string; conditionExpr?: string; valueExpr?: string };
+  /** Row-filter items only: the SQL predicate. */
+  rowFilterInfo?: { filterExpr: string };
+}
+
+/** A condition of a policy or item (`{type: "ip-range", values: [...]}`). */
+export interface PolicyCondition {
+  type: string;
+  values: string[];
+}
+
+/** When a policy applies: `yyyy/MM/dd HH:mm:ss` in `timeZone`, as Ranger. */
+export interface ValiditySchedule {
+  startTime?: string;
+  endTime?: string;
+  timeZone?: string;
 }
 
 export interface Policy {
@@ -74,16 +94,39 @@ export interface Policy {
   denyPolicyItems: PolicyItem[];
   allowExceptions: PolicyItem[];
   denyExceptions: PolicyItem[];
+  dataMaskPolicyItems?: PolicyItem[];
+  rowFilterPolicyItems?: PolicyItem[];
+  conditions?: PolicyCondition[];
+  validitySchedules?: ValiditySchedule[];
   policyLabels: string[];
   zoneName: string;
   updatedBy?: string;
   updateTime?: number;
 }
 
+/** A resource level of a service-def. */
+export interface ResourceDef {
+  name: string;
+  label: string;
+  level: number;
+  parent: string;
+  mandatory: boolean;
+}
+
+/** The masking or row-filter part of a service-def: the resources and access types those policies use. */
+export interface SubDef {
+  resources?: { name: string }[];
+  accessTypes?: { name: string; label?: string }[];
+  maskTypes?: { name: string; label?: string; description?: string }[];
+}
+
 export interface ServiceDef {
   name: string;
-  resources: { name: string; label: string; level: number; parent: string; mandatory: boolean }[];
+  resources: ResourceDef[];
   accessTypes: { name: string; label: string }[];
+  policyConditions?: { name: string; label?: string }[];
+  dataMaskDef?: SubDef;
+  rowFilterDef?: SubDef;
 }
 
 export interface Role {
