@@ -13,9 +13,10 @@
 -- policy keeps meaning the entity it meant. Each change is an audit event (actor `system`,
 -- request id `migration-0017`): `name.normalised`, `name.collision_renamed` (with the entity that
 -- kept the name), `policy.names_normalised` (the body before and after), and one
--- `names.normalised` summary. Names holding an invisible or bidirectional-control character are
--- left as they are (deleting or changing them would change what policies name) and reported as
--- `name.invisible_characters`, so an administrator can rename them.
+-- `names.normalised` summary (none when nothing was found). Names holding an invisible or
+-- bidirectional-control character are left as they are (removing the character could turn one
+-- into another entity's name, or change what a policy names) and reported as
+-- `name.invisible_characters`, so an administrator can rename them. docs/input-rules.md.
 
 -- What this migration changes, one row per renamed entity; dropped at the end.
 create table migration_0017_renames (
@@ -38,9 +39,8 @@ create function migration_0017_normalise(kind text, tbl text, col text, scope te
 returns void language plpgsql as $fn$
 declare
   key_of text := case when fold then 'lower(normalize(t.%1$I, NFC))' else 'normalize(t.%1$I, NFC)' end;
-  match_new text := case when fold then 'lower(normalize(t.%1$I, NFC)) = lower(r.new_name)'
-                          else 'normalize(t.%1$I, NFC) = r.new_name' end;
-  conflicts integer;
+  match_new text := case when fold then 'lower(t.%1$I) = lower(r2.new_name)' else 't.%1$I = r2.new_name' end;
+  taken text[];
 begin
   key_of := format(key_of, col);
   match_new := format(match_new, col);
@@ -63,26 +63,32 @@ begin
            case when rank = 1 then null else kept_name end
     from ranked where rank > 1 or name <> nfc$q$, col, tbl, scope, key_of, coalesce(org, 'null::uuid'), kind);
 
-  -- A suffixed name already taken (by another row, or by another rename) takes the whole id; if
-  -- even that is taken, the migration stops rather than guess.
-  execute format($q$
+  -- A suffixed name already taken takes the whole id; if even that is taken, the migration stops
+  -- rather than guess. A name is taken when a row keeps it (a row already NFC: compared as stored,
+  -- one hash join over the table) or another rename chose it.
+  for attempt in 1..2 loop
+    execute format($q$
+      select array_agg(r.entity_id) from migration_0017_renames r
+      where r.kind = %4$L and r.kept_id is not null and (
+        r.entity_id in (select r2.entity_id from migration_0017_renames r2 join %2$I t
+                        on %3$s = r2.scope_key and %1$s and t.id::text <> r2.entity_id
+                        where r2.kind = %4$L and r2.kept_id is not null and (t.%5$I is nfc normalized))
+        or r.entity_id in (select r2.entity_id from migration_0017_renames r2 join migration_0017_renames o
+                           on o.kind = r2.kind and o.scope_key = r2.scope_key and o.entity_id <> r2.entity_id
+                           and %6$s
+                           where r2.kind = %4$L and r2.kept_id is not null))$q$,
+      match_new, tbl, scope, kind, col,
+      case when fold then 'lower(o.new_name) = lower(r2.new_name)' else 'o.new_name = r2.new_name' end)
+      into taken;
+    exit when taken is null;
+    if attempt = 2 then
+      raise exception 'migration 0017: % % renamed for a name collision would still collide: %',
+        cardinality(taken), kind, taken;
+    end if;
     update migration_0017_renames r
     set new_name = left(normalize(r.old_name, NFC), 255 - 38) || '-nfc-' || replace(r.entity_id, '-', '')
-    where r.kind = %4$L and r.kept_id is not null and (
-      exists (select 1 from %2$I t where %3$s = r.scope_key and t.id::text <> r.entity_id and %1$s)
-      or exists (select 1 from migration_0017_renames o
-                 where o.kind = r.kind and o.entity_id <> r.entity_id and o.new_name = r.new_name))$q$,
-    match_new, tbl, scope, kind);
-  execute format($q$
-    select count(*) from migration_0017_renames r
-    where r.kind = %4$L and r.kept_id is not null and (
-      exists (select 1 from %2$I t where %3$s = r.scope_key and t.id::text <> r.entity_id and %1$s)
-      or exists (select 1 from migration_0017_renames o
-                 where o.kind = r.kind and o.entity_id <> r.entity_id and o.new_name = r.new_name))$q$,
-    match_new, tbl, scope, kind) into conflicts;
-  if conflicts > 0 then
-    raise exception 'migration 0017: % % renamed for a name collision would still collide', conflicts, kind;
-  end if;
+    where r.kind = migration_0017_normalise.kind and r.entity_id = any (taken);
+  end loop;
 
   -- Renamed rows first, so the row keeping a name never meets its old holder in the unique index.
   execute format($q$
@@ -271,7 +277,10 @@ select 'anonymous', 'system', 'system', 'none', 'names.normalised', 'migration',
          'collisionRenamed', (select count(*) from migration_0017_renames where kept_id is not null),
          'policiesRewritten', (select count(*) from migration_0017_policies),
          'invisible', (select count(*) from migration_0017_invisible)),
-       'migration-0017';
+       'migration-0017'
+-- a database that never held such a name gets no event at all
+where exists (select 1 from migration_0017_renames) or exists (select 1 from migration_0017_policies)
+   or exists (select 1 from migration_0017_invisible);
 
 drop function migration_0017_items(jsonb);
 drop function migration_0017_principals(text[], text);

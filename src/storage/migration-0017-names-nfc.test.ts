@@ -8,8 +8,11 @@ import { hashSecret } from "../auth/secrets.ts";
 import { loadConfig } from "../config/load.ts";
 import { findGroupByName } from "../directory/groups.service.ts";
 import { findUserByUsername } from "../directory/users.service.ts";
+import { normalizePolicy } from "../policies/policy-model.ts";
+import { ensureBuiltins } from "../service-defs/service-defs.service.ts";
 import type { Db } from "./db.ts";
 import { migrate, readMigrations } from "./migrate.ts";
+import { namesMigrationMessage, namesMigrationReport } from "./names-migration-report.ts";
 import { openDb } from "./open.ts";
 
 // Migration 0017 (docs/input-rules.md, "Names stored before the rule"): a database written before
@@ -95,32 +98,22 @@ describe("migration 0017: stored names brought under the NFC rule", () => {
   const policyIds: Record<string, number> = {};
   let trinoVersionBefore = 0;
 
+  /** A policy as an older version stored it: item names in the spelling the client sent. */
   async function addPolicy(key: string, table: string, item: Record<string, string[]>): Promise<void> {
-    // written through the API under placeholder names, then given the stored pre-rule spelling
-    const placeholders = Object.fromEntries(Object.entries(item).map(([k, v]) => [k, v.map((_, i) => `ph-${k}-${i}`)]));
-    const res = await app.inject({
-      method: "POST",
-      url: "/v1/services/trino/policies",
-      headers: asAdmin,
-      payload: {
-        name: `nfc-${key}`,
-        resources: { catalog: { values: ["nfc"] }, schema: { values: ["s"] }, table: { values: [table] } },
-        policyItems: [{ ...placeholders, accesses: [{ type: "select" }] }],
-      },
+    const body = normalizePolicy({
+      name: `nfc-${key}`,
+      resources: { catalog: { values: ["nfc"] }, schema: { values: ["s"] }, table: { values: [table] } },
+      policyItems: [{ accesses: [{ type: "select" }] }],
     });
-    expect(res.statusCode, res.body).toBe(201);
-    const id = (res.json() as { id: number }).id;
+    const stored = { users: item.users ?? [], groups: item.groups ?? [], roles: item.roles ?? [] };
+    Object.assign(body.policyItems?.[0] ?? {}, stored);
+    const { id } = await one<{ id: number }>(
+      db,
+      `insert into policies (service_id, name, resource_signature, body, users, groups, roles)
+       values ((select id from services where name = 'trino'), $1, $2, $3, $4, $5, $6) returning id`,
+      [body.name, randomUUID(), JSON.stringify(body), stored.users, stored.groups, stored.roles],
+    );
     policyIds[key] = id;
-    for (const [kind, names] of Object.entries(item)) {
-      for (const [i, name] of names.entries()) {
-        await query(
-          db,
-          `update policies set body = replace(body::text, $2, $3)::jsonb, ${kind} = array_replace(${kind}, $2, $3)
-           where id = $1`,
-          [id, `ph-${kind}-${i}`, name],
-        );
-      }
-    }
   }
 
   async function allowed(user: string, table: string): Promise<boolean> {
@@ -139,7 +132,7 @@ describe("migration 0017: stored names brought under the NFC rule", () => {
     db = fresh.db;
     const before = readMigrations().filter((m) => m.version < 17);
     await migrate(db, before);
-    app = await startApp(db); // creates the built-in trino service
+    await ensureBuiltins(db, "trino"); // the built-in trino service, as a server start creates it
     orgId = (await one<{ id: string }>(db, "select id from orgs where name = 'default'")).id;
 
     // "Café" stored decomposed; alice is its member and a policy names it decomposed.
@@ -160,22 +153,46 @@ describe("migration 0017: stored names brought under the NFC rule", () => {
       ])
     ).id;
     ids.invisible = await addGroup(db, orgId, "ops\u200bteam", "2020-01-01");
+    // two spellings of which neither is NFC: the older keeps the name
+    ids.dotOld = await addGroup(db, orgId, "xe\u0301\u0323", "2019-01-01");
+    ids.dotNew = await addGroup(db, orgId, "xe\u0323\u0301", "2022-01-01");
+    // users "Zoë" decomposed (older) and "zoë" composed (newer): the composed one keeps the name
+    ids.zoeNfd = await addUser(db, orgId, nfd("Zoë"));
+    ids.zoeNfc = await addUser(db, orgId, "zoë");
 
     await addPolicy("cafe", "t_cafe", { groups: [nfd(CAFE)], users: [nfd("José")], roles: [nfd("Rôle")] });
-    await addPolicy("creme", "t_creme", { groups: [nfd(CREME)] });
+    await addPolicy("creme", "t_creme", { groups: [nfd(CREME)], users: [nfd("Zoë")] });
     await addPolicy("ascii", "t_ascii", { users: ["nfc-carol"] });
+    await addPolicy("named", "t_named", { users: ["nfc-carol"] });
+    await query(
+      db,
+      "update policies set name = $2, body = jsonb_set(body, '{name}', to_jsonb($2::text)) where id = $1",
+      [policyIds.named, nfd("Politique é")],
+    );
+    // the other named kinds, and a zone's administrators
+    ids.org = (await one<{ id: string }>(db, "insert into orgs (name) values ($1) returning id", [nfd("orgé")])).id;
+    ids.service = String(
+      (
+        await one<{ id: number }>(db, "insert into services (name, type) values ($1, 'trino') returning id", [
+          nfd("svcé"),
+        ])
+      ).id,
+    );
+    ids.zone = String(
+      (
+        await one<{ id: number }>(
+          db,
+          "insert into security_zones (name, admin_users, audit_user_groups) values ($1, $2, $3) returning id",
+          [nfd("zoné"), [nfd("José")], [nfd(CREME)]],
+        )
+      ).id,
+    );
     trinoVersionBefore = (await one<{ v: number }>(db, "select policy_version as v from services where name = 'trino'"))
       .v;
 
-    // what the engine answered before the migration
-    expect(await allowed("nfc-alice", "t_cafe")).toBe(true);
-    expect(await allowed("nfc-bob", "t_creme")).toBe(true);
-    expect(await allowed("nfc-carol", "t_creme")).toBe(false);
-    await app.close();
-
     expect(await migrate(db)).toEqual([17]);
     app = await startApp(db);
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await app?.close();
@@ -188,6 +205,19 @@ describe("migration 0017: stored names brought under the NFC rule", () => {
     expect((await findUserByUsername(db.kysely, orgId, "José"))?.id).toBe(ids.jose);
     const role = await one<{ name: string }>(db, "select name from roles where id = $1", [ids.role]);
     expect(role.name).toBe("Rôle");
+    expect(await one(db, "select name from orgs where id = $1", [ids.org])).toEqual({ name: "orgé" });
+    expect(await one(db, "select name from services where id = $1", [ids.service])).toEqual({ name: "svcé" });
+    const named = await one<{ name: string; body: { name: string }; version: number }>(
+      db,
+      "select name, body, version from policies where id = $1",
+      [policyIds.named],
+    );
+    expect([named.name, named.body.name, named.version]).toEqual(["Politique é", "Politique é", 2]);
+    // a zone's lists name principals as policies do: the renamed decomposed Crème follows its group
+    const suffixed = `${CREME}-nfc-${ids.cremeNfd.replaceAll("-", "").slice(0, 8)}`;
+    expect(
+      await one(db, "select name, admin_users, audit_user_groups from security_zones where id = $1", [ids.zone]),
+    ).toEqual({ name: "zoné", admin_users: ["José"], audit_user_groups: [suffixed] });
     for (const spelling of ["José", nfd("José")]) {
       const url = `/v1/users?username=${encodeURIComponent(spelling)}`;
       const res = await app.inject({ method: "GET", url, headers: asAdmin });
@@ -204,13 +234,16 @@ describe("migration 0017: stored names brought under the NFC rule", () => {
     expect(renamed.name).toBe(suffixed);
 
     // the policy that named bob's group by its decomposed spelling names it by its new name
-    const policy = await one<{ body: { policyItems: { groups: string[] }[] }; groups: string[]; version: number }>(
-      db,
-      "select body, groups, version from policies where id = $1",
-      [policyIds.creme],
-    );
-    expect(policy.body.policyItems[0]?.groups).toEqual([suffixed]);
+    const policy = await one<{
+      body: { policyItems: { groups: string[]; users: string[] }[] };
+      groups: string[];
+      version: number;
+    }>(db, "select body, groups, version from policies where id = $1", [policyIds.creme]);
+    const zoe = `Zoë-nfc-${ids.zoeNfd.replaceAll("-", "").slice(0, 8)}`;
+    expect(policy.body.policyItems[0]).toMatchObject({ groups: [suffixed], users: [zoe] });
     expect(policy.groups).toEqual([suffixed]);
+    expect(await one(db, "select username from users where id = $1", [ids.zoeNfd])).toEqual({ username: zoe });
+    expect(await one(db, "select username from users where id = $1", [ids.zoeNfc])).toEqual({ username: "zoë" });
     expect(policy.version).toBe(2);
     expect(await allowed("nfc-bob", "t_creme")).toBe(true);
     expect(await allowed("nfc-carol", "t_creme")).toBe(false);
@@ -219,13 +252,19 @@ describe("migration 0017: stored names brought under the NFC rule", () => {
       db,
       "select target_id, before, after from audit_events where action = 'name.collision_renamed' and target_type = 'group'",
     );
-    expect(events).toEqual([
-      {
-        target_id: ids.cremeNfd,
-        before: { name: nfd(CREME) },
-        after: { name: suffixed, keptBy: { id: ids.cremeNfc, name: CREME } },
-      },
-    ]);
+    expect(events).toContainEqual({
+      target_id: ids.cremeNfd,
+      before: { name: nfd(CREME) },
+      after: { name: suffixed, keptBy: { id: ids.cremeNfc, name: CREME } },
+    });
+    expect(events).toHaveLength(2);
+  });
+
+  it("keeps the name on the oldest row when no spelling of a collision is NFC", async () => {
+    const nfc = "x\u1eb9\u0301";
+    expect(await one(db, "select name from groups where id = $1", [ids.dotOld])).toEqual({ name: nfc });
+    const renamed = `${nfc}-nfc-${ids.dotNew.replaceAll("-", "").slice(0, 8)}`;
+    expect(await one(db, "select name from groups where id = $1", [ids.dotNew])).toEqual({ name: renamed });
   });
 
   it("rewrites principal names in stored policies, so decisions still follow them", async () => {
@@ -247,6 +286,7 @@ describe("migration 0017: stored names brought under the NFC rule", () => {
     expect(versions).toEqual([
       { policy_id: policyIds.cafe, version: 2 },
       { policy_id: policyIds.creme, version: 2 },
+      { policy_id: policyIds.named, version: 2 },
     ]);
     const ascii = await one<{ version: number }>(db, "select version from policies where id = $1", [policyIds.ascii]);
     expect(ascii.version).toBe(1);
@@ -254,7 +294,7 @@ describe("migration 0017: stored names brought under the NFC rule", () => {
       db,
       "select target_id from audit_events where action = 'policy.names_normalised' order by id",
     );
-    expect(audited.map((e) => Number(e.target_id))).toEqual([policyIds.cafe, policyIds.creme]);
+    expect(audited.map((e) => Number(e.target_id))).toEqual([policyIds.cafe, policyIds.creme, policyIds.named]);
     const trino = await one<{ v: number }>(db, "select policy_version as v from services where name = 'trino'");
     expect(trino.v).toBe(trinoVersionBefore + 1);
   });
@@ -273,11 +313,14 @@ describe("migration 0017: stored names brought under the NFC rule", () => {
       db,
       "select after, actor_id from audit_events where action = 'names.normalised'",
     );
-    // normalised: Café, José, Rôle; renamed: the decomposed Crème
-    expect(summary).toEqual({
-      actor_id: "system",
-      after: { normalised: 3, collisionRenamed: 1, policiesRewritten: 2, invisible: 1 },
-    });
+    // normalised: Café, José, Rôle, the older x, the org, service, zone and policy name;
+    // renamed: the decomposed Crème and Zoë, the newer x
+    const counts = { normalised: 8, collisionRenamed: 3, policiesRewritten: 3, invisible: 1 };
+    expect(summary).toEqual({ actor_id: "system", after: counts });
+    // what the server and `gatehouse migrate` log once the migration ran
+    const report = await namesMigrationReport(db);
+    expect(report).toEqual(counts);
+    expect(report && namesMigrationMessage(report).level).toBe("warn");
   });
 
   it("changes nothing when run again over NFC data", async () => {
