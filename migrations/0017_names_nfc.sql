@@ -41,6 +41,9 @@ declare
   key_of text := case when fold then 'lower(normalize(t.%1$I, NFC))' else 'normalize(t.%1$I, NFC)' end;
   match_new text := case when fold then 'lower(t.%1$I) = lower(r2.new_name)' else 't.%1$I = r2.new_name' end;
   taken text[];
+  -- the id column's type, so a rename finds its row through the primary key
+  id_type text := (select format_type(a.atttypid, a.atttypmod) from pg_attribute a
+                   where a.attrelid = tbl::regclass and a.attname = 'id');
 begin
   key_of := format(key_of, col);
   match_new := format(match_new, col);
@@ -62,6 +65,7 @@ begin
            case when rank = 1 then null else kept_id end,
            case when rank = 1 then null else kept_name end
     from ranked where rank > 1 or name <> nfc$q$, col, tbl, scope, key_of, coalesce(org, 'null::uuid'), kind);
+  analyze migration_0017_renames;
 
   -- A suffixed name already taken takes the whole id; if even that is taken, the migration stops
   -- rather than guess. A name is taken when a row keeps it (a row already NFC: compared as stored,
@@ -93,12 +97,12 @@ begin
   -- Renamed rows first, so the row keeping a name never meets its old holder in the unique index.
   execute format($q$
     update %2$I t set %1$I = r.new_name, updated_at = now()
-    from migration_0017_renames r where r.kind = %3$L and r.kept_id is not null and t.id::text = r.entity_id$q$,
-    col, tbl, kind);
+    from migration_0017_renames r where r.kind = %3$L and r.kept_id is not null and t.id = r.entity_id::%4$s$q$,
+    col, tbl, kind, id_type);
   execute format($q$
     update %2$I t set %1$I = r.new_name, updated_at = now()
-    from migration_0017_renames r where r.kind = %3$L and r.kept_id is null and t.id::text = r.entity_id$q$,
-    col, tbl, kind);
+    from migration_0017_renames r where r.kind = %3$L and r.kept_id is null and t.id = r.entity_id::%4$s$q$,
+    col, tbl, kind, id_type);
 end $fn$;
 
 -- Zones first: policies name their zone by name, and policy names are unique per zone.
@@ -118,7 +122,7 @@ where r.kind = 'zone' and p.zone_name = r.old_name;
 select migration_0017_normalise('policy', 'policies', 'name', 't.service_id::text || ''/'' || t.zone_name', false, null);
 update policies p set body = jsonb_set(p.body, '{name}', to_jsonb(p.name))
 from migration_0017_renames r
-where r.kind = 'policy' and p.id::text = r.entity_id;
+where r.kind = 'policy' and p.id = r.entity_id::integer;
 
 -- Principal names as a policy item or a zone list spells them: a name some entity held exactly
 -- becomes that entity's new name (several when entities of several organisations held it, so the
@@ -165,6 +169,7 @@ create table migration_0017_policies (
 insert into migration_0017_policies (id, service_id, before)
 select p.id, p.service_id, p.body from policies p
 where not (array_to_string(p.users || p.groups || p.roles, ',') is nfc normalized);
+analyze migration_0017_policies;
 
 update policies p set
   body = p.body
@@ -181,7 +186,7 @@ from migration_0017_policies m where m.id = p.id;
 insert into migration_0017_policies (id, service_id, before)
 select p.id, p.service_id, p.body from policies p
 where (p.zone_name in (select new_name from migration_0017_renames where kind = 'zone')
-       or p.id::text in (select entity_id from migration_0017_renames where kind = 'policy'))
+       or p.id in (select entity_id::integer from migration_0017_renames where kind = 'policy'))
   and not exists (select 1 from migration_0017_policies m where m.id = p.id);
 
 update policies p set version = p.version + 1, updated_by = 'system', updated_at = now()
