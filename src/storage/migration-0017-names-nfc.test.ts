@@ -138,6 +138,7 @@ describe("migration 0017: stored names brought under the NFC rule", () => {
     // "Café" stored decomposed; alice is its member and a policy names it decomposed.
     ids.cafe = await addGroup(db, orgId, nfd(CAFE), "2020-01-01");
     ids.alice = await addUser(db, orgId, "nfc-alice", ids.cafe);
+    ids.lea = await addUser(db, orgId, nfd("Léa"), ids.cafe);
     // "Crème" twice: decomposed (older, bob) and composed (newer, carol). A policy names the
     // decomposed spelling, which the engine matched to bob's group only.
     ids.cremeNfd = await addGroup(db, orgId, nfd(CREME), "2020-01-01");
@@ -277,6 +278,10 @@ describe("migration 0017: stored names brought under the NFC rule", () => {
     expect(policy.body.policyItems[0]).toMatchObject({ users: ["José"], groups: [CAFE], roles: ["Rôle"] });
     expect([policy.users, policy.groups, policy.roles]).toEqual([["José"], [CAFE], ["Rôle"]]);
     expect(await allowed("nfc-alice", "t_cafe")).toBe(true);
+    // the user stored decomposed is found by the composed spelling and matches the rewritten item
+    expect(await allowed("José", "t_cafe")).toBe(true);
+    // a decision request may still spell a user decomposed: the user is found, its groups follow
+    expect(await allowed(nfd("Léa"), "t_cafe")).toBe(true);
 
     // a new policy version each, recorded in the history and the audit trail; untouched policies stay
     const versions = await query<{ policy_id: number; version: number }>(
@@ -313,9 +318,9 @@ describe("migration 0017: stored names brought under the NFC rule", () => {
       db,
       "select after, actor_id from audit_events where action = 'names.normalised'",
     );
-    // normalised: Café, José, Rôle, the older x, the org, service, zone and policy name;
+    // normalised: Café, José, Léa, Rôle, the older x, the org, service, zone and policy name;
     // renamed: the decomposed Crème and Zoë, the newer x
-    const counts = { normalised: 8, collisionRenamed: 3, policiesRewritten: 3, invisible: 1 };
+    const counts = { normalised: 9, collisionRenamed: 3, policiesRewritten: 3, invisible: 1 };
     expect(summary).toEqual({ actor_id: "system", after: counts });
     // what the server and `gatehouse migrate` log once the migration ran
     const report = await namesMigrationReport(db);
