@@ -9,6 +9,7 @@ import { pruneIdempotencyKeys } from "./http/idempotency.ts";
 import { startSyncScheduler } from "./identity-sources/sync/scheduler.ts";
 import type { Db } from "./storage/db.ts";
 import { migrate } from "./storage/migrate.ts";
+import { NAMES_NFC_MIGRATION, namesMigrationMessage, namesMigrationReport } from "./storage/names-migration-report.ts";
 import { openDb } from "./storage/open.ts";
 
 const HOUR_MS = 3_600_000;
@@ -43,6 +44,13 @@ export async function startServer(config: Config): Promise<{ url: string; stop: 
   const db = await openConfiguredDb(config, log);
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ applied }, "database migrated");
+  if (applied.includes(NAMES_NFC_MIGRATION)) {
+    const report = await namesMigrationReport(db);
+    if (report) {
+      const { level, message } = namesMigrationMessage(report);
+      log[level]({ report }, message);
+    }
+  }
   const generalPskHash = await ensureGeneralPsk(db, config.psk, (psk) => {
     process.stdout.write(
       `\n  Gatehouse generated the general pre-shared key (shown once, only its hash is stored):\n\n    Authorization-PSK: ${psk}\n\n  Set GATEHOUSE_PSK to choose your own.\n\n`,

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from "../config/load.ts";
 import { openConfiguredDb, startServer } from "../server.ts";
 import { DataDirInUse } from "../storage/data-dir-lock.ts";
 import { migrate } from "../storage/migrate.ts";
+import { NAMES_NFC_MIGRATION, namesMigrationMessage, namesMigrationReport } from "../storage/names-migration-report.ts";
 import { VERSION } from "../version.ts";
 import { checkCommand } from "./check-command.ts";
 import { CliError } from "./cli-error.ts";
@@ -66,6 +67,8 @@ export async function buildCli(): Promise<Command> {
       try {
         const applied = await migrate(db);
         process.stdout.write(applied.length ? `applied migrations ${applied.join(", ")}\n` : "database is current\n");
+        const report = applied.includes(NAMES_NFC_MIGRATION) ? await namesMigrationReport(db) : null;
+        if (report) process.stdout.write(`${namesMigrationMessage(report).message}\n`);
       } finally {
         await db.close();
       }

@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import { normaliseName } from "../http/names.ts";
 import type { Queryable } from "../storage/db.ts";
 
 // Disabled users (`status`) and disabled groups (`disabled_at`, set when a group left its
@@ -72,7 +73,10 @@ async function loadPrincipal(db: Queryable, username: string | null, userId: str
   q =
     userId !== null
       ? q.where("id", "=", userId)
-      : q.where(sql<boolean>`lower(username) = lower(${username})`).orderBy(sql`username = ${username}`, "desc");
+      : // the stored spelling is NFC (docs/input-rules.md), so a request in another spelling finds the user too
+        q
+          .where(sql<boolean>`lower(username) = lower(${normaliseName(username ?? "")})`)
+          .orderBy(sql`username = ${username}`, "desc");
   const user = await q.limit(1).executeTakeFirst();
   if (!user) return null;
   const groups = await sql<{ name: string; via: string }>`

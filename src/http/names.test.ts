@@ -98,13 +98,16 @@ describe(`look-alike names (${TEST_BACKEND})`, () => {
     const policy = (name: string) => ({
       name,
       resources: { catalog: { values: ["hive"] }, schema: { values: [uniqueName("s")] }, table: { values: ["*"] } },
-      policyItems: [{ users: ["alice"], accesses: [{ type: "select" }] }],
+      policyItems: [{ users: ["alice"], groups: [member.nfd], roles: [member.nfd], accesses: [{ type: "select" }] }],
     });
     const url = `/v1/services/${service}/policies`;
     const { nfc, nfd } = spellings("pol");
+    const member = spellings("grp");
     const first = await t.request({ method: "POST", url, payload: policy(nfd) });
     expect(first.statusCode, first.body).toBe(201);
     expect(first.json().name).toBe(nfc);
+    // principal names are stored as the directory stores names, so the engine's exact match holds
+    expect(first.json().policyItems[0]).toMatchObject({ groups: [member.nfc], roles: [member.nfc] });
     const second = await t.request({ method: "POST", url, payload: policy(nfc) });
     expect(second.statusCode, second.body).toBe(409);
     const found = await t.request({ method: "GET", url: `${url}?policyName=${encodeURIComponent(nfd)}` });

@@ -62,12 +62,17 @@ function normalizeConditions(conditions: RangerPolicyItemCondition[] | undefined
   return (conditions ?? []).map((c) => ({ type: String(c.type ?? ""), values: strings(c.values) }));
 }
 
+/** Principal names in their one spelling (NFC), as the directory stores them (docs/input-rules.md). */
+function principalNames(list: unknown): string[] {
+  return strings(list).map(normaliseName);
+}
+
 function normalizeItem(item: RangerPolicyItem): RangerPolicyItem {
   return {
     accesses: (item.accesses ?? []).map((a) => ({ type: String(a.type ?? ""), isAllowed: a.isAllowed !== false })),
-    users: strings(item.users),
-    groups: strings(item.groups),
-    roles: strings(item.roles),
+    users: principalNames(item.users),
+    groups: principalNames(item.groups),
+    roles: principalNames(item.roles),
     conditions: normalizeConditions(item.conditions),
     delegateAdmin: item.delegateAdmin === true,
   };
