@@ -1,13 +1,29 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import { type AuditContext, auditRow, recordAudit, recordAuditMany } from "../audit/audit.service.ts";
-import { ReferenceNotFound, UserNotFound, UsernameTaken } from "../errors.ts";
+import { ReferenceNotFound, UserNotFound, UsernameTaken, ValidationFailed } from "../errors.ts";
 import { normaliseName, visibleName } from "../http/names.ts";
 import { releasePrincipal } from "../policies/principal-references.ts";
 import type { Queryable, Tx } from "../storage/db.ts";
 import type { UserRow } from "../storage/schema.ts";
 import { fail, isForeignKeyViolation, isUniqueViolation } from "./fail.ts";
 import { presentRoleBinding, presentUser, type UserView } from "./present.ts";
+
+/** Longest username, in characters (code points): the API's limit, and what its unique index can hold. */
+export const USERNAME_MAX = 255;
+
+/**
+ * The spelling a username is stored under (`visibleName`), refused past `USERNAME_MAX`: routes
+ * without the native schema (Ranger's user API, usersync, SCIM) reach the store through here, and a
+ * 10,000-character name must be a 400 naming the field, not an index error.
+ */
+export function storedUsername(name: string, field: string): string {
+  const length = [...name].length;
+  if (length > USERNAME_MAX) {
+    throw fail(ValidationFailed, field, "maxLength", `must be at most ${USERNAME_MAX} characters, got ${length}`);
+  }
+  return visibleName(name, field);
+}
 
 /** Fields of a new user. */
 export interface CreateUserInput {
@@ -63,7 +79,7 @@ export async function createUser(tx: Tx, ctx: AuditContext, input: CreateUserInp
  */
 export async function createUserRow(db: Queryable, ctx: AuditContext, input: CreateUserInput): Promise<UserRow> {
   // one spelling per name: NFD and NFC "é" are one user (docs/input-rules.md)
-  const username = visibleName(input.username, "body.username");
+  const username = storedUsername(input.username, "body.username");
   if (username !== input.username) return createUserRow(db, ctx, { ...input, username });
   const now = new Date();
   const values = {
@@ -151,7 +167,7 @@ export async function createUsers(
   inputs: Omit<CreateUserInput, "orgId">[],
 ): Promise<UserView[]> {
   if (inputs.length === 0) return [];
-  if (inputs.some((input) => visibleName(input.username, "body.username") !== input.username)) {
+  if (inputs.some((input) => storedUsername(input.username, "body.username") !== input.username)) {
     return createUsers(
       tx,
       ctx,
@@ -211,7 +227,7 @@ const CREATE_CHUNK = 1000;
 
 /** Updates a user's profile, status, attributes or source. */
 export async function updateUser(tx: Tx, ctx: AuditContext, id: string, input: UpdateUserInput): Promise<UserView> {
-  const username = input.username === undefined ? undefined : visibleName(input.username, "body.username");
+  const username = input.username === undefined ? undefined : storedUsername(input.username, "body.username");
   if (username !== input.username) return updateUser(tx, ctx, id, { ...input, username });
   const before = presentUser(await getUserRow(tx, id));
   let row: UserRow;

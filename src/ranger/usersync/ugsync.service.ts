@@ -4,8 +4,8 @@ import { checkGroupName } from "../../directory/group-names.ts";
 import { createGroups } from "../../directory/groups.service.ts";
 import { batchMembersMany, type GroupMemberChanges } from "../../directory/members.service.ts";
 import { orgRulesOf } from "../../directory/org-rules.ts";
-import { createUsers } from "../../directory/users.service.ts";
-import { normaliseName, visibleName } from "../../http/names.ts";
+import { createUsers, storedUsername } from "../../directory/users.service.ts";
+import { normaliseName } from "../../http/names.ts";
 import type { Tx } from "../../storage/db.ts";
 import type { GroupRow, UserRow } from "../../storage/schema.ts";
 import {
@@ -62,7 +62,7 @@ export async function syncUsers(
   users.forEach((u, i) => {
     if (!u || !isValidName(u.name) || !isValidName(u.firstName)) return;
     valid++;
-    const name = visibleName(u.name, `body.vXUsers[${i}].name`);
+    const name = storedUsername(u.name, `body.vXUsers[${i}].name`);
     last.set(name.toLowerCase(), { user: { ...u, name }, field: `body.vXUsers[${i}]` });
   });
   const entries = [...last.values()];

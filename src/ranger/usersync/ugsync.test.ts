@@ -166,6 +166,22 @@ describe("Ranger usersync against the ugsync endpoints", () => {
       messageList: [{ rbKey: "body.vXGroups[1].name", name: "noSlash" }],
     });
     expect((await send("GET", `${X}/groups/groupName/${prefix}-ok`)).status).toBe(404);
+    // a name longer than a username may be (found by the fuzzer: it was an index error, a 500)
+    const long = `${prefix}-${"x".repeat(10_000)}`;
+    const users = await send("POST", `${X}/ugsync/users`, {
+      vXUsers: [
+        { name: `${prefix}-fine`, firstName: "f" },
+        { name: long, firstName: "l" },
+      ],
+    });
+    expect(users.status).toBe(400);
+    expect(users.body).toMatchObject({ messageList: [{ rbKey: "body.vXUsers[1].name", name: "maxLength" }] });
+    expect((await send("GET", `${X}/users/userName/${prefix}-fine`)).status).toBe(404);
+    for (const url of [`${X}/users`, `${X}/secure/users`]) {
+      const one = await send("POST", url, { name: long, firstName: "l" });
+      expect(one.status, url).toBe(400);
+      expect(one.body, url).toMatchObject({ messageList: [{ name: "maxLength" }] });
+    }
     const viewer = await serviceAccountHeaders(t, ["viewer"]);
     const denied = await t.app.inject({ method: "POST", url: `${X}/ugsync/users`, headers: viewer, payload: {} });
     expect(denied.statusCode).toBe(403);
