@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startBare, startGatehouse, startPostgres } from "./processes.ts";
-import { autocannon, routeScenarios } from "./scenarios.ts";
+import { autocannon, PDP_DELEGATION, routeScenarios } from "./scenarios.ts";
 import { apiOf, seed } from "./seed.ts";
 
 const { values: flags } = parseArgs({
@@ -70,6 +70,7 @@ try {
   // The bare server only when a bare scenario is wanted: under valgrind every process is slow to start.
   const bare = wanted("bare") ? await startBare(wrapper) : undefined;
   if (bare) stops.unshift(() => stop(bare.child));
+  process.env.GATEHOUSE_RANGER_PDP_DELEGATION_USERS = PDP_DELEGATION;
   const gh = await startGatehouse(databaseUrl, PSK, wrapper, 600_000);
   stops.unshift(() => stop(gh.child));
   const policies = Number(flags.policies);
