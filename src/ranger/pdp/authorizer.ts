@@ -382,6 +382,10 @@ const NO_EXTRAS: { extra?: Extras } = Object.freeze({});
  * (the caller's address stands in for a missing `clientIpAddress`).
  */
 function requestExtras(context: AccessContext, user: UserInfo): Extras | undefined {
+  // the common request gives none of them: no object
+  if (!(context.clientIpAddress || context.accessTime || context.forwardedIpAddresses)) {
+    if (!context.additionalInfo && !user.attributes) return undefined;
+  }
   const extra: Extras = {};
   let given = false;
   if (context.clientIpAddress) {
