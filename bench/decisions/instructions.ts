@@ -1,4 +1,4 @@
-// `node bench/decisions/instructions.ts [--requests N] [--warmup N] [--windows N] [--connections N] [--policies N] [--only a,b]`
+// `node bench/decisions/instructions.ts [--requests N] [--warmup N] [--windows N] [--connections N] [--policies N] [--only a,b] [--tree DIR]`
 //
 // Instructions per request, route by route: the bare Fastify server and one gatehouse process
 // (PostgreSQL) run under valgrind's callgrind; each route is warmed up, the counters are zeroed
@@ -7,6 +7,7 @@
 // is its user-space instructions per request. Unlike CPU time it does not move with whatever
 // else the shared machine runs, so a change of a few percent shows; kernel time (the socket
 // calls, the same for every route) is not counted. Slow: the servers run about 50× slower.
+// `--tree DIR` runs another checkout's server (an A/B comparison: run once per tree).
 // `--keep` leaves the callgrind files (one per dump and thread) for callgrind_annotate.
 import { type ChildProcess, execFileSync } from "node:child_process";
 import { once } from "node:events";
@@ -15,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startBare, startGatehouse, startPostgres } from "./processes.ts";
-import { autocannon, routeScenarios } from "./scenarios.ts";
+import { autocannon, PDP_DELEGATION, routeScenarios } from "./scenarios.ts";
 import { apiOf, seed } from "./seed.ts";
 
 const { values: flags } = parseArgs({
@@ -27,6 +28,7 @@ const { values: flags } = parseArgs({
     only: { type: "string" },
     windows: { type: "string", default: "3" },
     keep: { type: "boolean", default: false },
+    tree: { type: "string" },
   },
 });
 const PSK = "bench-psk-0123456789abcdef";
@@ -70,7 +72,8 @@ try {
   // The bare server only when a bare scenario is wanted: under valgrind every process is slow to start.
   const bare = wanted("bare") ? await startBare(wrapper) : undefined;
   if (bare) stops.unshift(() => stop(bare.child));
-  const gh = await startGatehouse(databaseUrl, PSK, wrapper, 600_000);
+  process.env.GATEHOUSE_RANGER_PDP_DELEGATION_USERS = PDP_DELEGATION;
+  const gh = await startGatehouse(databaseUrl, PSK, wrapper, 600_000, flags.tree);
   stops.unshift(() => stop(gh.child));
   const policies = Number(flags.policies);
   const seeded = await seed(apiOf(gh.url, PSK), policies);

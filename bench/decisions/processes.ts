@@ -27,13 +27,15 @@ export async function startBare(wrapper: readonly string[] = []): Promise<{ url:
 
 /**
  * Starts `gatehouse serve` on PostgreSQL and waits for /readyz. `wrapper` runs it under a tool
- * (valgrind), which also needs a longer `readyWithinMs`.
+ * (valgrind), which also needs a longer `readyWithinMs`; `tree` runs another checkout's server
+ * (an A/B comparison, cost.ts `--trees`).
  */
 export async function startGatehouse(
   databaseUrl: string,
   psk: string,
   wrapper: readonly string[] = [],
   readyWithinMs = 60_000,
+  tree?: string,
 ): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   // GATEHOUSE_BENCH_NODE_ARGS: extra node flags for the servers, e.g. `--cpu-prof` to profile them.
@@ -52,6 +54,7 @@ export async function startGatehouse(
   const child = spawn(command[0] as string, command.slice(1), {
     env: { ...process.env, GATEHOUSE_DATABASE_URL: databaseUrl, GATEHOUSE_PSK: psk, GATEHOUSE_LOG_LEVEL: "warn" },
     stdio: ["ignore", "ignore", "inherit"],
+    ...(tree === undefined ? {} : { cwd: tree }),
   });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + readyWithinMs;

@@ -14,7 +14,9 @@ export interface RouteScenario {
 /**
  * The per-route breakdown shared by cost.ts (CPU time per request) and instructions.ts
  * (instructions per request): the bare route, two cheap gatehouse routes, a rejected decision,
- * a decision and a batch of 100 decisions over `policies` seeded policies.
+ * a decision and a batch of 100 decisions over `policies` seeded policies, and the same decision
+ * as a Ranger PDP authorize and 100 of them as an authorizeMulti (asked by the PSK's caller about
+ * alice: the server needs `GATEHOUSE_RANGER_PDP_DELEGATION_USERS=*=psk`, see `PDP_DELEGATION`).
  */
 export function routeScenarios(opts: {
   bareUrl: string;
@@ -35,6 +37,20 @@ export function routeScenarios(opts: {
     })),
   });
   const post = (url: string, body: string) => ({ url, method: "POST", headers: { ...json, ...auth }, body });
+  const pdpContext = { serviceType: "trino", serviceName: seeded.service };
+  const pdpSingle = JSON.stringify({
+    user: { name: seeded.alice.username },
+    access: { resource: { name: "table:sales/s7/orders" }, permissions: ["select"] },
+    context: pdpContext,
+  });
+  const pdpMulti = JSON.stringify({
+    user: { name: seeded.alice.username },
+    accesses: Array.from({ length: 100 }, (_, i) => ({
+      resource: { name: `table:sales/s${(i * 37) % opts.policies}/t${i}` },
+      permissions: ["select"],
+    })),
+    context: pdpContext,
+  });
   return [
     { name: "bare POST", server: "bare", request: post(`${bareUrl}/bare`, "{}"), expect: 200 },
     { name: "GET /healthz", server: "gatehouse", request: { url: `${gh}/healthz` }, expect: 200 },
@@ -52,8 +68,23 @@ export function routeScenarios(opts: {
       request: post(`${gh}/v1/decisions:batch`, batch),
       expect: 200,
     },
+    {
+      name: "POST /authz/v1/authorize 200",
+      server: "gatehouse",
+      request: post(`${gh}/authz/v1/authorize`, pdpSingle),
+      expect: 200,
+    },
+    {
+      name: "POST /authz/v1/authorizeMulti of 100",
+      server: "gatehouse",
+      request: post(`${gh}/authz/v1/authorizeMulti`, pdpMulti),
+      expect: 200,
+    },
   ];
 }
+
+/** The delegation setting the PDP scenarios need (the bench PSK's caller is named `psk`). */
+export const PDP_DELEGATION = "*=psk";
 
 /** What autocannon reports, as far as the per-route tools read it. */
 export interface CannonResult {

@@ -2,7 +2,7 @@ import { type DecisionInput, type DecisionOutput, principalsCached, principalsFo
 import { createDecider } from "../../decisions/decisions.routes.ts";
 import type { LiveEngine } from "../../decisions/live-engines.ts";
 import type { DecisionRuntime } from "../../decisions/runtime.ts";
-import type { AclAccessResult, AclPermissions, RangerAccessRequest } from "../../engine/index.ts";
+import type { AclAccessResult, AclPermissions, RangerAccessRequest, RangerServiceDef } from "../../engine/index.ts";
 import { AppError, DecisionUserUnknown, Forbidden, Unauthenticated, ValidationFailed } from "../../errors.ts";
 import { type Delegation, needsDelegation } from "./delegation.ts";
 import type {
@@ -25,6 +25,7 @@ import type {
   UserInfo,
 } from "./pdp.schemas.ts";
 import { authzError, noDefaultServiceError, USER_INFO_MISSING_MESSAGE } from "./pdp-errors.ts";
+import { type PolicyKinds, policyKinds } from "./policy-kinds.ts";
 import { parseResourceName, withSubResource } from "./resource-names.ts";
 
 /** The authenticated caller and the HTTP request's id and client address (for the decision log). */
@@ -93,7 +94,10 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
     }
   };
 
-  /** One access of one user (`RangerAuthzPlugin.authorize`). */
+  /**
+   * One access of one user (`RangerAuthzPlugin.authorize`). `base` holds the engine request fields
+   * the request's context and user give (`requestExtras`), the same for each of its accesses.
+   */
   const authorizeAccess = (
     { live, principals }: Ready,
     user: UserInfo,
@@ -101,27 +105,30 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
     context: AccessContext,
     ctx: PdpContext,
     requestId: string | null | undefined,
+    base: Extras | undefined,
   ): AuthzResult => {
     const resource = access.resource as ResourceInfo;
     const elements = parseResourceName(live.def, resource.name as string);
-    const extra = engineExtras(resource, context, user, elements);
-    const subResources = resource.subResources ?? [];
+    const extra = resourceExtras(base, resource, elements);
+    const opts = extra === undefined ? NO_EXTRAS : { extra };
+    const kinds = policyKinds(live);
+    const known = permissionsOf(live.def);
+    const subResources = resource.subResources;
+    const additionalInfo = context.additionalInfo;
     const permissions: Record<string, PermissionResult> = {};
     let hasDeny = false;
     let hasAllow = false;
     let hasNotDetermined = false;
     for (const permission of access.permissions ?? []) {
-      checkPermission(live, permission);
-      const input: DecisionInput = {
-        user: user.name as string,
-        resource: elements,
-        accessType: permission,
-        ...(access.action ? { action: access.action } : {}),
-      };
+      // a permission the service-def does not define is a 400, not a silent denial
+      if (!known.has(permission)) throw authzError("PERMISSION_NOT_FOUND", permission);
+      const input: DecisionInput = { user: user.name as string, resource: elements, accessType: permission };
+      if (access.action) input.action = access.action;
       // a copy per permission, as Ranger's (the engine may add to a request's context)
-      if (context.additionalInfo) input.context = { ...context.additionalInfo };
-      const result: PermissionResult = { permission, ...evaluate(live, input, principals, ctx, extra) };
-      if (subResources.length > 0) {
+      if (additionalInfo) input.context = { ...additionalInfo };
+      const result: PermissionResult = { permission };
+      evaluate(live, input, principals, ctx, kinds, opts, result);
+      if (subResources && subResources.length > 0) {
         // the top-level access is derived from the sub-resources (RangerAuthzPlugin)
         const derived: AccessResult = {};
         const subs: Record<string, ResultInfo> = {};
@@ -130,7 +137,9 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
           const subExtra = extra?.resource
             ? { ...extra, resource: { ...extra.resource, elements: subElements } }
             : extra;
-          const subResult = evaluate(live, { ...input, resource: subElements }, principals, ctx, subExtra);
+          const subResult: ResultInfo = {};
+          const subOpts = subExtra === undefined ? NO_EXTRAS : { extra: subExtra };
+          evaluate(live, { ...input, resource: subElements }, principals, ctx, kinds, subOpts, subResult);
           foldInto(subResult.access, derived);
           subs[sub] = subResult;
         }
@@ -156,19 +165,24 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
     return out;
   };
 
-  /** One permission on one resource: access, then the row filter and mask where the def has them. */
+  /**
+   * One permission on one resource, into `info`: access, then the row filter and mask where the
+   * service (or its tag service) has such policies and the def supports them for these keys.
+   */
   const evaluate = (
     live: LiveEngine,
     input: DecisionInput,
     principals: Principals,
     ctx: PdpContext,
-    extra: Partial<RangerAccessRequest> | undefined,
-  ): ResultInfo => {
-    const out = finish(live, input, principals, ctx, "body.resource", true, undefined, { extra });
-    const info: ResultInfo = { access: { decision: decisionOf(out), policy: policyOf(out) } };
+    kinds: PolicyKinds,
+    opts: { extra?: Extras },
+    info: ResultInfo,
+  ): void => {
+    const out = finish(live, input, principals, ctx, "body.resource", true, undefined, opts);
+    info.access = { decision: decisionOf(out), policy: policyOf(out) };
+    if (!kinds.rowFilter && !kinds.mask) return;
     const keys = Object.keys(input.resource);
-    const applied = { extra, onlyApplied: true };
-    const kinds = policyKinds(live);
+    const applied = { extra: opts.extra, onlyApplied: true };
     if (kinds.rowFilter && supports(live, 2, keys)) {
       const rf = finish(
         live,
@@ -198,7 +212,6 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
         if (dm.maskedValue !== undefined) info.dataMask.maskedValue = dm.maskedValue;
       }
     }
-    return info;
   };
 
   /** `POST /authz/v1/authorize`. */
@@ -208,7 +221,8 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
     checkAccess(body.access);
     const context = checkContext(body.context);
     const ready = prepare(context.serviceName as string, user);
-    const run = (r: Ready) => authorizeAccess(r, user, body.access as AccessInfo, context, ctx, body.requestId);
+    const base = requestExtras(context, user);
+    const run = (r: Ready) => authorizeAccess(r, user, body.access as AccessInfo, context, ctx, body.requestId, base);
     return ready instanceof Promise ? ready.then(run) : run(ready);
   };
 
@@ -220,13 +234,14 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
     if (accesses.length === 0) throw authzError("ACCESS_INFO_MISSING");
     for (const access of accesses) checkAccess(access);
     const context = checkContext(body.context);
+    const base = requestExtras(context, user);
     const run = (r: Ready): MultiAuthzResult => {
       const results: AuthzResult[] = new Array(accesses.length);
       let allowed = 0;
       let denied = 0;
       let undetermined = 0;
       for (let i = 0; i < accesses.length; i++) {
-        const result = authorizeAccess(r, user, accesses[i] as AccessInfo, context, ctx, null);
+        const result = authorizeAccess(r, user, accesses[i] as AccessInfo, context, ctx, null, base);
         if (result.decision === "ALLOW") allowed++;
         else if (result.decision === "DENY") denied++;
         else if (result.decision === "NOT_DETERMINED") undetermined++;
@@ -273,9 +288,10 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
     const context = checkContext(body.context);
     const ready = await prepare(context.serviceName as string, user);
     const kept: ResourceInfo[] = [];
+    const base = requestExtras(context, user);
     for (const resource of resources) {
       const access: AccessInfo = { resource, permissions: body.permissions ?? null, action: body.action ?? null };
-      if (authorizeAccess(ready, user, access, context, ctx, null).decision === "ALLOW") kept.push(resource);
+      if (authorizeAccess(ready, user, access, context, ctx, null, base).decision === "ALLOW") kept.push(resource);
     }
     const out: FilterResourcesResult = {};
     if (body.requestId) out.requestId = body.requestId;
@@ -340,44 +356,83 @@ function checkContext(context: AccessContext | null | undefined): AccessContext 
   return context;
 }
 
-/** A permission the service-def does not define is a 400, not a silent denial. */
-function checkPermission(live: LiveEngine, permission: string): void {
-  if (SPECIAL_PERMISSIONS.has(permission)) return;
-  for (const a of live.def.accessTypes ?? []) if (a.name === permission) return;
-  for (const a of live.def.markerAccessTypes ?? []) if (a.name === permission) return;
-  throw authzError("PERMISSION_NOT_FOUND", permission);
+const permissionsByDef = new WeakMap<RangerServiceDef, ReadonlySet<string>>();
+
+/** The permissions a PDP request may name in a service of `def`: its access types, markers and Ranger's specials. */
+function permissionsOf(def: RangerServiceDef): ReadonlySet<string> {
+  let known = permissionsByDef.get(def);
+  if (known === undefined) {
+    const names = new Set(SPECIAL_PERMISSIONS);
+    for (const a of def.accessTypes ?? []) names.add(a.name);
+    for (const a of def.markerAccessTypes ?? []) names.add(a.name);
+    known = names;
+    permissionsByDef.set(def, known);
+  }
+  return known;
 }
 
+/** Engine request fields the decision API does not take. */
+type Extras = Partial<RangerAccessRequest>;
+const NO_EXTRAS: { extra?: Extras } = Object.freeze({});
+
 /**
- * Engine request fields the decision API does not take: the resource owner (`OWNER` attribute),
- * the match scope, the user's attributes, and what the context says of the client and cluster.
+ * Engine request fields from the request's context and user, the same for each of its accesses:
+ * what the context says of the client and cluster, and the user's attributes. Only what the
+ * request gives: the common request then reaches the engine exactly as a native decision does
+ * (the caller's address stands in for a missing `clientIpAddress`).
  */
-function engineExtras(
-  resource: ResourceInfo,
-  context: AccessContext,
-  user: UserInfo,
-  elements: Record<string, string>,
-): Partial<RangerAccessRequest> | undefined {
-  const owner = resource.attributes?.OWNER;
-  const info = context.additionalInfo ?? {};
-  // Only what the request gives: the common request then reaches the engine exactly as a native
-  // decision does (the caller's address stands in for a missing `clientIpAddress`).
-  const extra: Partial<RangerAccessRequest> = {};
-  if (owner !== undefined && owner !== null) extra.resource = { elements, ownerUser: String(owner) };
-  if (context.clientIpAddress) extra.clientIPAddress = context.clientIpAddress;
-  if (context.accessTime && context.accessTime > 0) extra.accessTime = context.accessTime;
-  if (context.forwardedIpAddresses) extra.forwardedAddresses = context.forwardedIpAddresses;
-  if (info.clientType !== undefined) extra.clientType = String(info.clientType);
-  if (info.clusterName !== undefined) extra.clusterName = String(info.clusterName);
-  if (info.clusterType !== undefined) extra.clusterType = String(info.clusterType);
-  if (info.requestData !== undefined) extra.requestData = String(info.requestData);
-  if (resource.nameMatchScope === "SELF_OR_ANY_DESCENDANT") extra.resourceMatchingScope = "SELF_OR_DESCENDANTS";
+function requestExtras(context: AccessContext, user: UserInfo): Extras | undefined {
+  // the common request gives none of them: no object
+  if (!(context.clientIpAddress || context.accessTime || context.forwardedIpAddresses)) {
+    if (!context.additionalInfo && !user.attributes) return undefined;
+  }
+  const extra: Extras = {};
+  let given = false;
+  if (context.clientIpAddress) {
+    extra.clientIPAddress = context.clientIpAddress;
+    given = true;
+  }
+  if (context.accessTime && context.accessTime > 0) {
+    extra.accessTime = context.accessTime;
+    given = true;
+  }
+  if (context.forwardedIpAddresses) {
+    extra.forwardedAddresses = context.forwardedIpAddresses;
+    given = true;
+  }
+  const info = context.additionalInfo;
+  if (info) {
+    for (const key of CONTEXT_FIELDS) {
+      if (info[key] === undefined) continue;
+      extra[key] = String(info[key]);
+      given = true;
+    }
+  }
   if (user.attributes && Object.keys(user.attributes).length > 0) {
     const attributes: Record<string, string> = {};
     for (const [k, v] of Object.entries(user.attributes)) attributes[k] = String(v);
     extra.userStore = { userAttributes: { [user.name as string]: attributes } };
+    given = true;
   }
-  return Object.keys(extra).length > 0 ? extra : undefined;
+  return given ? extra : undefined;
+}
+
+/** Fields of `additionalInfo` the engine request takes as they are named. */
+const CONTEXT_FIELDS = ["clientType", "clusterName", "clusterType", "requestData"] as const;
+
+/** `base` with what one access's resource adds: its owner (`OWNER` attribute) and match scope. */
+function resourceExtras(
+  base: Extras | undefined,
+  resource: ResourceInfo,
+  elements: Record<string, string>,
+): Extras | undefined {
+  const owner = resource.attributes?.OWNER;
+  const descendants = resource.nameMatchScope === "SELF_OR_ANY_DESCENDANT";
+  if ((owner === undefined || owner === null) && !descendants) return base;
+  const extra: Extras = { ...base };
+  if (owner !== undefined && owner !== null) extra.resource = { elements, ownerUser: String(owner) };
+  if (descendants) extra.resourceMatchingScope = "SELF_OR_DESCENDANTS";
+  return extra;
 }
 
 /** Groups and roles as given (empty lists count as not given), for the directory lookup. */
@@ -392,28 +447,6 @@ function principalInput(user: UserInfo) {
 /** A user the directory does not know is decided with what the request gives, as Ranger does. */
 function unknownUser(input: { groups?: string[] | undefined; roles?: string[] | undefined }): Principals {
   return { groups: input.groups ?? [], roles: input.roles ?? [] };
-}
-
-const kindsByEngine = new WeakMap<LiveEngine, { version: number; rowFilter: boolean; mask: boolean }>();
-
-/**
- * Whether the service has any row-filter or data-mask policy (tag services may mask), per policy
- * version: where none exists the engine's answer is known to be empty, and its evaluation is
- * skipped on the hot path.
- */
-function policyKinds(live: LiveEngine): { rowFilter: boolean; mask: boolean } {
-  let kinds = kindsByEngine.get(live);
-  if (kinds === undefined || kinds.version !== live.version) {
-    let rowFilter = false;
-    let mask = live.tag !== null;
-    for (const policy of live.policies.values()) {
-      if (policy.policyType === 2) rowFilter = true;
-      else if (policy.policyType === 1) mask = true;
-    }
-    kinds = { version: live.version, rowFilter, mask };
-    kindsByEngine.set(live, kinds);
-  }
-  return kinds;
 }
 
 /** Whether the def's hierarchies of `policyType` include exactly these resource keys. */

@@ -120,6 +120,55 @@ describe("POST /authz/v1/authorize", () => {
     expect((await ask()).permissions.select.rowFilter?.filterExpr).toBe("x > 1");
   });
 
+  it("decides by the linked tag service's policies (no tag masking policy: no mask)", async () => {
+    const service = uniqueName("hive_tags");
+    const tagService = uniqueName("tagsvc");
+    const secret = uniqueName("SECRET");
+    const ok = async (method: "POST" | "PATCH", url: string, payload: object) => {
+      const res = await t.request({ method, url, payload });
+      expect(res.statusCode, res.body).toBeLessThan(300);
+      return res.json();
+    };
+    await ok("POST", "/v1/services", { name: service, type: "hive" });
+    await ok("POST", "/v1/services", { name: tagService, type: "tag" });
+    await ok("PATCH", `/v1/services/${service}`, { tagService });
+    await ok("POST", "/v1/tag-defs", { name: secret });
+    const table = { database: { values: ["default"] }, table: { values: ["t1"] } };
+    const grant = await ok("POST", `/v1/services/${service}/policies`, {
+      name: "p",
+      resources: { ...table, column: { values: ["*"] } },
+      policyItems: [{ users: [seed.alice], accesses: [{ type: "select" }] }],
+    });
+    await ok("POST", `/v1/services/${service}/tagged-resources`, {
+      resourceElements: { ...table, column: { values: ["ssn"] } },
+      tags: [{ type: secret }],
+    });
+    const deny = await ok("POST", `/v1/services/${tagService}/policies`, {
+      name: uniqueName("deny-secret"),
+      resources: { tag: { values: [secret] } },
+      denyPolicyItems: [{ users: [seed.alice], accesses: [{ type: "hive:select" }] }],
+    });
+    const res = await pdp("authorize", seed.alice, {
+      user: { name: seed.alice },
+      access: access("table:default/t1", ["select"], { subResources: ["column:id", "column:ssn"] }),
+      context: { serviceName: service },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({
+      decision: "DENY",
+      permissions: {
+        select: {
+          permission: "select",
+          access: { decision: "DENY", policy: { id: deny.id, version: 1 } },
+          subResources: {
+            "column:id": { access: { decision: "ALLOW", policy: { id: grant.id, version: 1 } } },
+            "column:ssn": { access: { decision: "DENY", policy: { id: deny.id, version: 1 } } },
+          },
+        },
+      },
+    });
+  });
+
   it("needs a delegation user to ask about another user or to supply groups, roles or resource attributes", async () => {
     const asBob = {
       user: { name: seed.bob },

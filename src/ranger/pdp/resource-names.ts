@@ -47,15 +47,33 @@ export function parseResourceName(def: RangerServiceDef, name: string): Record<s
   const value = colon < 0 ? null : name.slice(colon + 1);
   const template = templatesOf(def).get(type);
   if (!template) throw authzError("RESOURCE_TYPE_NOT_FOUND", type);
-  const values = parseValue(template, value);
+  if (value === null || value.trim() === "") throw authzError("RESOURCE_EMPTY_VALUE");
+  const { levels, separator } = template;
   const out: Record<string, string> = {};
-  for (let i = 0; i < values.length; i++) out[template.levels[i] as string] = values[i] as string;
+  if (value.includes("\\")) {
+    const values = parseValue(template, value);
+    for (let i = 0; i < values.length; i++) out[levels[i] as string] = values[i] as string;
+    return out;
+  }
+  // No escapes (nearly every name): cut at the first `levels - 1` separators, the rest is the last
+  // level, exactly as `parseValue` reads such a value (resource-names.test.ts checks both agree).
+  let from = 0;
+  const last = levels.length - 1;
+  for (let i = 0; i < last; i++) {
+    const at = value.indexOf(separator, from);
+    if (at < 0) throw authzError("RESOURCE_VALUE", value, template.text);
+    out[levels[i] as string] = value.slice(from, at);
+    from = at + 1;
+  }
+  out[levels[last] as string] = value.slice(from);
   return out;
 }
 
-/** `RangerResourceNameParser.parseToArray`: escapes honoured, the last level unsplit. */
-function parseValue(template: ResourceTemplate, value: string | null): string[] {
-  if (value === null || value.trim() === "") throw authzError("RESOURCE_EMPTY_VALUE");
+/**
+ * `RangerResourceNameParser.parseToArray`: escapes honoured, the last level unsplit. Exported for
+ * the test that holds the fast path of `parseResourceName` to it.
+ */
+export function parseValue(template: ResourceTemplate, value: string): string[] {
   const { levels, separator } = template;
   const out: string[] = [];
   let token = "";
