@@ -250,6 +250,38 @@ async function main() {
     `ranger pdp authorizeMulti of 100: ${pdpMultiRun.requests.average.toFixed(0)} req/s = ${pdpPermissions.toFixed(0)} permissions/s${cpu(pdpMultiRun)}`,
   );
 
+  // The ratio of two routes measured a minute apart swings with the host's other work (both ways:
+  // session 7 saw 0.77, session 8 1.8 on one tree). Back-to-back pairs, their order alternated, and
+  // the median of the pairs' ratios do not: this is what the 0.9 target is judged on.
+  const pairSeconds = Math.min(duration, 5);
+  const pairRatios: number[] = [];
+  for (let i = 0; i < Math.max(3, Number(flags.repeat)); i++) {
+    const runSingle = () =>
+      cannon({ url: `${a.url}/v1/decisions`, method: "POST", headers, body: singleBody, duration: pairSeconds });
+    const runAuthorize = () =>
+      cannon({
+        url: `${a.url}/authz/v1/authorize`,
+        method: "POST",
+        headers,
+        body: pdpSingleBody,
+        duration: pairSeconds,
+      });
+    let single: CannonResult;
+    let authorize: CannonResult;
+    if (i % 2 === 0) {
+      single = await runSingle();
+      authorize = await runAuthorize();
+    } else {
+      authorize = await runAuthorize();
+      single = await runSingle();
+    }
+    pairRatios.push(authorize.requests.average / single.requests.average);
+  }
+  const pairedRatio = percentile(pairRatios, 0.5);
+  log(
+    `ranger pdp authorize ÷ single decisions, ${pairRatios.length} back-to-back pairs of ${pairSeconds} s: ${pairRatios.map((r) => r.toFixed(2)).join(", ")} (median ${pairedRatio.toFixed(2)})`,
+  );
+
   // Propagation: flip bob's grant on policy p7 through A, poll B until it decides by it.
   const waits: number[] = [];
   const count = Number(flags.propagations);
@@ -298,10 +330,10 @@ async function main() {
       pass: propagationP99 <= 1_000,
     },
     {
-      name: "ranger pdp authorize req/s ≥ 0.9 × single decisions",
-      value: Math.round(pdpSingleRun.requests.average),
-      target: Math.round(singleRun.requests.average * 0.9),
-      pass: pdpSingleRun.requests.average >= singleRun.requests.average * 0.9,
+      name: "ranger pdp authorize req/s ÷ single decisions req/s ≥ 0.9 (median of back-to-back pairs)",
+      value: Number(pairedRatio.toFixed(2)),
+      target: 0.9,
+      pass: pairedRatio >= 0.9,
     },
     {
       name: "ranger pdp authorizeMulti of 100: permissions/s ≥ 200,000",
@@ -356,6 +388,7 @@ async function main() {
       authorizeReqPerSec: Math.round(pdpSingleRun.requests.average),
       authorizeP99MsSaturated: pdpSingleRun.latency.p99,
       authorizeCpuUsPerRequest: round1(pdpSingleRun.cpuUsPerRequest),
+      authorizeToSingleRatioPaired: Number(pairedRatio.toFixed(2)),
       authorizeMulti100ReqPerSec: Math.round(pdpMultiRun.requests.average),
       authorizeMulti100PermissionsPerSec: Math.round(pdpPermissions),
     },
