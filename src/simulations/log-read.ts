@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { type Kysely, sql } from "kysely";
+import pg from "pg";
 import type { Queryable } from "../storage/db.ts";
 
 /** Where a read of the decision log starts: the last request a previous read gave (its order key). */
@@ -33,45 +34,64 @@ export interface LogQuery {
    * in a transaction while the requests are decided.
    */
   embedded: boolean;
+  /** requests a fetch asks for (default `FETCH_ROWS`) */
+  fetchRows?: number;
 }
 
-/** Requests aggregated into one JSON row, at most (a row per user and chunk; see `cursorQuery`). */
-const CHUNK = 1000;
-/** Requests a fetch aims at (rows asked for are adapted to the chunk sizes seen). */
-const FETCH_REQUESTS = 10_000;
+/** Requests a fetch asks for, by default. */
+const FETCH_ROWS = 10_000;
 
 /**
  * The distinct (user, resource, access type, policy type) requests of the window in one pass, in
- * key order, each with the columns of its latest logged row. PostgreSQL sorts once (`distinct on`);
- * the requests travel as JSON, a row per user and chunk of `CHUNK` requests, because decoding one
- * protocol row per request cost the client more CPU than deciding it twice. The chunks are numbered
- * within each user so the grouping keeps the sort's order (an incremental sort by user), and the
- * first row arrives as soon as the sort is done.
+ * key order, each with the columns of its latest logged row: PostgreSQL sorts the window once
+ * (`distinct on`). Groups and roles travel as array text (`{a,b}`), parsed once per distinct value
+ * (`arrayParser`): parsing them per row was most of the client's decoding cost.
  */
 function cursorQuery(q: LogQuery) {
   const after = q.after;
   return sql`
-    select user_name, json_agg(json_build_array(resource, access_type, policy_type, groups, roles, action) order by n)::text as requests
+    select user_name, resource, access_type, policy_type, groups::text as groups, roles::text as roles, action
     from (
-      select d.*, row_number() over (partition by user_name order by resource, access_type, policy_type) as n
-      from (
-        select distinct on (user_name, resource, access_type, policy_type)
-          user_name, resource, access_type, policy_type, groups, roles, action
-        from decision_log
-        where service = ${q.service} and occurred_at >= ${q.from}
-          ${after ? sql`and (user_name, resource, access_type, policy_type) > (${after.u}, ${after.r}, ${after.a}, ${after.t})` : sql``}
-        order by user_name, resource, access_type, policy_type, id desc
-      ) d
-    ) x
-    group by user_name, (n - 1) / ${sql.lit(CHUNK)}
-    order by user_name, (n - 1) / ${sql.lit(CHUNK)}`;
+      select distinct on (user_name, resource, access_type, policy_type)
+        user_name, resource, access_type, policy_type, groups, roles, action
+      from decision_log
+      where service = ${q.service} and occurred_at >= ${q.from}
+        ${after ? sql`and (user_name, resource, access_type, policy_type) > (${after.u}, ${after.r}, ${after.a}, ${after.t})` : sql``}
+      order by user_name, resource, access_type, policy_type, id desc
+    ) d`;
 }
 
-type Json = [string, string, number, string[], string[], string | null];
+interface Row {
+  user_name: string;
+  resource: string;
+  access_type: string;
+  policy_type: number;
+  groups: string;
+  roles: string;
+  action: string | null;
+}
+
+/** PostgreSQL's text[] parser, remembering the arrays it parsed (a log repeats few group sets). */
+function arrayParser(): (text: string) => string[] {
+  const parse = pg.types.getTypeParser(TEXT_ARRAY_OID as Parameters<typeof pg.types.getTypeParser>[0], "text") as (
+    text: string,
+  ) => string[];
+  const seen = new Map<string, string[]>();
+  return (text) => {
+    let out = seen.get(text);
+    if (out === undefined) {
+      if (seen.size >= 10_000) seen.clear();
+      out = parse(text);
+      seen.set(text, out);
+    }
+    return out;
+  };
+}
+const TEXT_ARRAY_OID = 1009;
 
 /**
  * Reads the window's distinct requests with ONE server-side cursor and hands `fn` a `next()` that
- * returns the next batch (about `FETCH_REQUESTS` requests; an empty batch at the end). The batch
+ * returns the next batch (`FETCH_ROWS` requests; an empty batch at the end). The batch
  * after the one returned is already being fetched while `fn` decides it, so reading and deciding
  * overlap on PostgreSQL. `fn` may stop early; the cursor is closed either way.
  */
@@ -82,28 +102,34 @@ export async function readLog<T>(
 ): Promise<T> {
   const name = `gh_sim_${randomBytes(8).toString("hex")}`;
   const run = async (conn: Kysely<unknown>) => {
-    let rowsAsked = 10;
+    const parseArray = arrayParser();
+    const rows = q.fetchRows ?? FETCH_ROWS;
     let ended = false;
     const fetchOnce = async (): Promise<LogRow[]> => {
       if (ended) return [];
-      const asked = rowsAsked;
-      const res = await sql<{
-        user_name: string;
-        requests: string;
-      }>`fetch ${sql.raw(String(asked))} from ${sql.id(name)}`.execute(conn);
-      if (res.rows.length < asked) ended = true;
-      const out: LogRow[] = [];
-      for (const row of res.rows)
-        for (const [resource, accessType, policyType, groups, roles, action] of JSON.parse(row.requests) as Json[])
-          out.push({ user: row.user_name, resource, accessType, policyType, groups, roles, action });
-      if (res.rows.length > 0)
-        rowsAsked = Math.min(5000, Math.max(1, Math.ceil(FETCH_REQUESTS / (out.length / res.rows.length))));
-      return out;
+      const res = await sql<Row>`fetch ${sql.raw(String(rows))} from ${sql.id(name)}`.execute(conn);
+      if (res.rows.length < rows) ended = true;
+      return res.rows.map((r) => ({
+        user: r.user_name,
+        resource: r.resource,
+        accessType: r.access_type,
+        policyType: r.policy_type,
+        groups: parseArray(r.groups),
+        roles: parseArray(r.roles),
+        action: r.action,
+      }));
     };
-    let pending: Promise<LogRow[]> | null = fetchOnce();
+    // a prefetch failing while `fn` decides is reported by the `next()` that awaits it, not as an
+    // unhandled rejection
+    const prefetch = () => {
+      const p = fetchOnce();
+      p.catch(() => undefined);
+      return p;
+    };
+    let pending: Promise<LogRow[]> | null = prefetch();
     const next = async () => {
       const current = await (pending ?? Promise.resolve([]));
-      pending = current.length > 0 && !ended ? fetchOnce() : null;
+      pending = current.length > 0 && !ended ? prefetch() : null;
       return current;
     };
     try {
