@@ -244,7 +244,8 @@ async function dbBench(): Promise<void> {
   const input = tablesEngineInput(w);
   const engine = createEngine(input);
   const after = engine.withDraft(tenPolicyDraft(w, input.policies));
-  const db = await openDb({ databaseUrl: url, poolSize: 2 });
+  // one connection: the server process that reads is the one whose CPU `serverCpu` measures
+  const db = await openDb({ databaseUrl: url, poolSize: 1 });
   await migrate(db);
   const service = `bench-sim-${Date.now()}`;
   const { sql } = await import("kysely");
@@ -268,6 +269,7 @@ async function dbBench(): Promise<void> {
   const from = new Date(Date.now() - 30 * 86_400_000);
 
   // the database part alone: one streamed read, decoded, nothing decided
+  let server = await serverCpu(db);
   let start = performance.now();
   let cpu0 = process.cpuUsage();
   const read = await readLog(db.kysely, { service, from, after: null, embedded }, async (next) => {
@@ -277,15 +279,17 @@ async function dbBench(): Promise<void> {
   });
   const readS = (performance.now() - start) / 1000;
   const readCpu = cpuSeconds(cpu0);
+  const readServer = server();
   report(
     `decision log read, ${read.toLocaleString("en")} distinct requests (${where})`,
     readS,
     "s",
     null,
-    `(CPU of this process ${readCpu.toFixed(2)} s${url ? " (the server's is not counted)" : " (PGlite runs in it)"}; ${Math.round(read / readS).toLocaleString("en")}/s wall; insert took ${insertS.toFixed(1)} s)`,
+    `(CPU of this process ${readCpu.toFixed(2)} s${url ? `, of the server process ${readServer}` : " (PGlite runs in it)"}; ${Math.round(read / readS).toLocaleString("en")}/s wall; insert took ${insertS.toFixed(1)} s)`,
   );
 
   // end to end: the read feeding the replay as batches arrive
+  server = await serverCpu(db);
   start = performance.now();
   cpu0 = process.cpuUsage();
   const r = await replayWindow(db.kysely, {
@@ -302,6 +306,7 @@ async function dbBench(): Promise<void> {
   });
   const e2eS = (performance.now() - start) / 1000;
   const e2eCpu = cpuSeconds(cpu0);
+  const e2eServer = server();
   // baseline in the same run: the same requests decided twice from memory (no database)
   const requests: LoggedRequest[] = [];
   await readLog(db.kysely, { service, from, after: null, embedded }, async (next) => {
@@ -328,10 +333,34 @@ async function dbBench(): Promise<void> {
     e2eS,
     "s",
     rows >= 1_000_000 ? 10 : null,
-    `(CPU of this process ${e2eCpu.toFixed(2)} s; the same requests decided from memory: ${memS.toFixed(2)} s wall, ${memCpu.toFixed(2)} s CPU; read alone above: ${readS.toFixed(2)} s; ${r.changed} changed: +${r.newlyAllowed} −${r.newlyDenied}; complete: ${r.next === null}${memTotals.changed === r.changed && memTotals.replayed === r.replayed ? "" : ` MISMATCH: from memory ${memTotals.replayed} replayed, ${memTotals.changed} changed`}${rows >= 1_000_000 ? "" : "; judged with --db-rows 1000000"})`,
+    `(CPU of this process ${e2eCpu.toFixed(2)} s${url ? `, of the server process ${e2eServer}` : ""}; the same requests decided from memory: ${memS.toFixed(2)} s wall, ${memCpu.toFixed(2)} s CPU; read alone above: ${readS.toFixed(2)} s; ${r.changed} changed: +${r.newlyAllowed} −${r.newlyDenied}; complete: ${r.next === null}${memTotals.changed === r.changed && memTotals.replayed === r.replayed ? "" : ` MISMATCH: from memory ${memTotals.replayed} replayed, ${memTotals.changed} changed`}${rows >= 1_000_000 ? "" : "; judged with --db-rows 1000000"})`,
   );
   await sql`delete from decision_log where service = ${service}`.execute(db.kysely);
   await db.close();
+}
+
+/**
+ * The CPU the database server process of `db`'s one connection spends from now (PostgreSQL on this
+ * machine: /proc/<pid>/stat), as text for the report; "n/a" when it cannot be read.
+ */
+async function serverCpu(db: Awaited<ReturnType<typeof openDb>>): Promise<() => string> {
+  if (db.kind !== "postgres") return () => "n/a";
+  const { sql } = await import("kysely");
+  const { readFileSync } = await import("node:fs");
+  const pid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db.kysely)).rows[0]?.pid;
+  const ticks = () => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      return Number(fields[11]) + Number(fields[12]); // utime + stime, in 1/100 s
+    } catch {
+      return Number.NaN;
+    }
+  };
+  const t0 = ticks();
+  return () => {
+    const d = (ticks() - t0) / 100;
+    return Number.isNaN(d) ? "n/a" : `${d.toFixed(2)} s`;
+  };
 }
 
 /** CPU seconds of this process since `from` (the machine may be shared: wall time then overstates). */
