@@ -60,7 +60,11 @@ async function answerSimulation(
   const runtime = request.server.decisions;
   if (name === undefined) {
     // the write changed no policy (an unchanged upsert): an empty draft on the route's service
-    const report = params?.service ? await simulate(runtime, db.kysely, params.service, [], undefined, {}) : null;
+    const report = params?.service
+      ? await simulate(runtime, db.kysely, params.service, [], undefined, {
+          embedded: db.kind === "embedded",
+        })
+      : null;
     return reply
       .code(200)
       .type("application/json")
@@ -76,7 +80,7 @@ async function answerSimulation(
     name,
     captured.deltas.get(name) ?? [],
     undefined,
-    {},
+    { embedded: db.kind === "embedded" },
     controller.signal,
   );
   return reply.code(200).type("application/json").send(JSON.stringify(report));

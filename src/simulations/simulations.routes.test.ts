@@ -178,6 +178,33 @@ describe(`policy simulations (${TEST_BACKEND})`, () => {
     expect(first.replay.newlyDenied + next.replay.newlyDenied).toBe(2);
   });
 
+  it("continuation pages return the first page's exposure diff and verdict instead of computing them again", async () => {
+    const draft = {
+      policies: {
+        create: [
+          {
+            name: uniqueName("paged"),
+            resources: { catalog: { values: ["sales"] }, schema: { values: ["*"] }, table: { values: ["*"] } },
+            policyItems: [{ users: [s.bob], accesses: [{ type: "select" }] }],
+          },
+        ],
+      },
+    };
+    const first = await simulate({ ...draft, replay: { limit: 2 } });
+    expect(first.replay).toMatchObject({ replayed: 2, truncated: true });
+    expect(first.noNewAccess.noNewAccess).toBe(false);
+    const next = await simulate({ ...draft, replay: { limit: 2, cursor: first.replay.nextCursor } });
+    expect(next.replay).toMatchObject({ replayed: 2, truncated: false, nextCursor: null });
+    // each call's rolled-back create takes another id: answers computed again would name it
+    expect(next.draft.created).not.toEqual(first.draft.created);
+    expect(next.noNewAccess).toEqual(first.noNewAccess);
+    expect(next.exposure).toEqual(first.exposure);
+    // another draft continuing the same cursor gets its own answers
+    const other = await simulate({ policies: { delete: [s.policy.id] }, replay: { cursor: first.replay.nextCursor } });
+    expect(other.noNewAccess).toMatchObject({ noNewAccess: true });
+    expect(other.replay).toMatchObject({ replayed: 2, newlyDenied: 1 });
+  });
+
   it("refuses a draft the write would refuse, naming the field", async () => {
     const res = await t.request({
       method: "POST",

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { auditContextOf } from "../audit/audit.service.ts";
@@ -88,10 +89,20 @@ export function simulationRoutes(db: Db): FastifyPluginAsyncTypebox {
             maxChanges: body.replay?.maxChanges,
             maxResources: body.exposure?.maxResources,
             maxPrincipals: body.noNewAccess?.maxPrincipals,
+            embedded: db.kind === "embedded",
+            draftKey: draftKeyOf(target.service.name, body),
           },
           controller.signal,
         ) as never;
       },
     );
   };
+}
+
+/** The draft as sent, without the replay cursor: continuation pages of one simulation share it. */
+function draftKeyOf(service: string, body: { replay?: { cursor?: string | undefined } | undefined }): string {
+  const replay = body.replay ? { ...body.replay, cursor: undefined } : undefined;
+  return createHash("sha256")
+    .update(JSON.stringify([service, { ...body, replay }]))
+    .digest("base64url");
 }

@@ -5,7 +5,9 @@ import type { DecisionRuntime } from "../decisions/runtime.ts";
 import type { PolicyEngine, RangerPolicy, RangerPolicyDelta } from "../engine/index.ts";
 import { ValidationFailed } from "../errors.ts";
 import type { Queryable } from "../storage/db.ts";
+import { type DraftAnswers, draftAnswers } from "./answer-cache.ts";
 import { diffExposure, type ExposureDiff } from "./exposure.ts";
+import { type LogKey, readLog } from "./log-read.ts";
 import { checkNoNewAccess, type NoNewAccessVerdict, type PrincipalPair } from "./no-new-access.ts";
 import {
   applyDirectoryDraft,
@@ -34,6 +36,14 @@ export interface SimulationOptions {
   maxPrincipals?: number | undefined;
   /** when false, only the draft's own checks run (no replay) */
   replay?: boolean | undefined;
+  /** the database is the embedded PGlite (the log is then read through a held cursor: `readLog`) */
+  embedded?: boolean | undefined;
+  /**
+   * A digest of the draft as the caller sent it (without the cursor). With it, a paged replay keeps
+   * the exposure diff and the verdict of its first page for its continuation pages
+   * (`draftAnswers`), which return them instead of computing them again.
+   */
+  draftKey?: string | undefined;
 }
 
 export interface SimulationReport {
@@ -55,8 +65,6 @@ export interface SimulationReport {
   noNewAccess: NoNewAccessVerdict;
 }
 
-const PAGE = 5000;
-const PARTITION_ROWS = 20_000;
 const DEFAULTS = { days: 30, limit: 100_000, maxChanges: 1000, maxResources: 200, maxPrincipals: 2000 };
 
 /** The draft's policies as they would be, and the current versions of those it replaces. */
@@ -82,29 +90,35 @@ function splitDraft(live: LiveEngine, deltas: readonly RangerPolicyDelta[]) {
 
 /** Parses the decision log's `catalog=a/schema=b` back into a resource (resource names in def order). */
 export function parseResourceKey(key: string, names: readonly string[]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  if (key === "") return out;
+  return resourceKeyParser(names)(key);
+}
+
+/** `parseResourceKey` for one service-def: the splitting expression is built once, not per request. */
+export function resourceKeyParser(names: readonly string[]): (key: string) => Record<string, string | string[]> {
   const alt = names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
-  const parts = key.split(new RegExp(`/(?=(?:${alt})=)`));
-  for (const part of parts) {
-    const eq = part.indexOf("=");
-    if (eq <= 0) continue;
-    const value = part.slice(eq + 1);
-    out[part.slice(0, eq)] = value.includes("|") ? value.split("|") : value;
-  }
-  return out;
+  const split = new RegExp(`/(?=(?:${alt})=)`);
+  return (key) => {
+    const out: Record<string, string | string[]> = {};
+    if (key === "") return out;
+    for (const part of key.split(split)) {
+      const eq = part.indexOf("=");
+      if (eq <= 0) continue;
+      const value = part.slice(eq + 1);
+      out[part.slice(0, eq)] = value.includes("|") ? value.split("|") : value;
+    }
+    return out;
+  };
 }
 
 /**
- * Where a paged replay stands: the window start (kept, so later pages replay the same window), the
- * number of hash partitions the window's requests are read in, the partition being read, and the
- * last request read from it.
+ * Where a paged replay stands: the window start (kept, so later pages replay the same window) and
+ * the last request replayed, in the read's key order (user, resource, access type, policy type).
  */
 export interface Cursor {
   from: string;
-  parts: number;
-  part: number;
-  after: { u: string; r: string; a: string; t: number } | null;
+  after: LogKey | null;
+  /** the id of the simulation's cached exposure diff and verdict (`draftAnswers`) */
+  sim?: string;
 }
 
 function encodeCursor(c: Cursor): string {
@@ -114,14 +128,17 @@ function encodeCursor(c: Cursor): string {
 function decodeCursor(text: string): Cursor {
   try {
     const c = JSON.parse(Buffer.from(text, "base64url").toString()) as Cursor;
+    const a = c.after;
     if (
       typeof c.from === "string" &&
       !Number.isNaN(Date.parse(c.from)) &&
-      Number.isInteger(c.parts) &&
-      c.parts >= 1 &&
-      Number.isInteger(c.part) &&
-      c.part >= 0 &&
-      c.part < c.parts
+      (a === null ||
+        (typeof a === "object" &&
+          typeof a.u === "string" &&
+          typeof a.r === "string" &&
+          typeof a.a === "string" &&
+          Number.isInteger(a.t))) &&
+      (c.sim === undefined || typeof c.sim === "string")
     )
       return c;
   } catch {}
@@ -129,108 +146,137 @@ function decodeCursor(text: string): Cursor {
   throw ValidationFailed(message, { details: [{ field: "body.replay.cursor", rule: "format", message }] });
 }
 
-/** A distinct logged request as read: the latest groups, roles and action it was decided with. */
-export interface LogRow {
-  user_name: string;
-  resource: string;
-  access_type: string;
-  policy_type: number;
-  groups: string[];
-  roles: string[];
-  action: string | null;
+/** What `replayWindow` replays: the service's log window from `cursor`, decided by `before` and `after`. */
+export interface ReplayWindowInput {
+  service: string;
+  /** the service-def's resource names, in order (to parse the logged resources) */
+  resourceNames: readonly string[];
+  before: PolicyEngine;
+  after: PolicyEngine;
+  directory: DirectoryDraft | undefined;
+  cursor: Cursor;
+  /** distinct requests replayed at most */
+  limit: number;
+  /** changes listed at most (all are counted) */
+  maxChanges: number;
+  budgetUnits: number;
+  /** the database is the embedded PGlite (`readLog`) */
+  embedded: boolean;
+  signal?: AbortSignal | undefined;
+}
+
+/** A replay of a window (or of its next `limit` requests): totals, changes, and where it stopped. */
+export interface ReplayWindowResult extends ReplayTotals {
+  /** where to continue; null when the window is done */
+  next: Cursor | null;
+  cancelled: boolean;
+  changes: ReplayChange[];
+  /** every logged resource replayed (the exposure diff and the no-new-access check use them) */
+  resources: Set<string>;
 }
 
 /**
- * The number of hash partitions to read a window in: about `PARTITION_ROWS` logged rows each. A
- * page is the distinct requests of one partition (after the cursor's last one), so each query
- * sorts one partition, not the whole window again: reading the window costs one pass per partition
- * instead of a sort of the remaining window per page.
+ * Replays a decision log window: one streamed read (`readLog`) whose batches are decided as they
+ * arrive, stopping at `limit` requests or when `signal` aborts (exported for the bench).
  */
-export async function partitionsFor(db: Queryable, service: string, from: Date): Promise<number> {
-  const row = await sql<{ n: string | number }>`
-    select count(*) as n from decision_log where service = ${service} and occurred_at >= ${from}`.execute(db);
-  return Math.max(1, Math.ceil(Number(row.rows[0]?.n ?? 0) / PARTITION_ROWS));
+export async function replayWindow(db: Queryable, input: ReplayWindowInput): Promise<ReplayWindowResult> {
+  const parse = resourceKeyParser(input.resourceNames);
+  const totals = emptyTotals();
+  const changes: ReplayChange[] = [];
+  const resources = new Set<string>();
+  let after = input.cursor.after;
+  let done = false;
+  let cancelled = false;
+  await readLog(
+    db,
+    { service: input.service, from: new Date(input.cursor.from), after, embedded: input.embedded },
+    async (next) => {
+      for (;;) {
+        if (input.signal?.aborted) {
+          cancelled = true;
+          return;
+        }
+        const batch = await next();
+        if (batch.length === 0) {
+          done = true;
+          return;
+        }
+        const room = input.limit - totals.replayed;
+        const rows = batch.length > room ? batch.slice(0, room) : batch;
+        const requests: LoggedRequest[] = rows.map((r) => ({
+          user: r.user,
+          groups: r.groups,
+          roles: r.roles,
+          resource: parse(r.resource),
+          accessType: r.accessType,
+          policyType: r.policyType as 0 | 1 | 2,
+          action: r.action ?? undefined,
+        }));
+        for (const c of replayRequests(input.before, input.after, requests, input.directory, totals, input.budgetUnits))
+          if (changes.length < input.maxChanges) changes.push(c);
+        for (const r of rows) resources.add(r.resource);
+        const last = rows.at(-1);
+        if (last) after = { u: last.user, r: last.resource, a: last.accessType, t: last.policyType };
+        if (rows.length < batch.length) return;
+        if (totals.replayed >= input.limit) {
+          // the limit fell on a batch's end: done only when nothing follows
+          done = (await next()).length === 0;
+          return;
+        }
+      }
+    },
+  );
+  return {
+    ...totals,
+    next: done ? null : { from: input.cursor.from, after },
+    cancelled,
+    changes,
+    resources,
+  };
 }
 
-/** One page of distinct (user, resource, access type, policy type) requests of one partition (exported for the bench). */
-export async function readLogPage(db: Queryable, service: string, cursor: Cursor, size: number): Promise<LogRow[]> {
-  const after = cursor.after;
-  const rows = await sql<LogRow>`
-    select distinct on (user_name, resource, access_type, policy_type)
-      user_name, resource, access_type, policy_type, groups, roles, action
-    from decision_log
-    where service = ${service} and occurred_at >= ${new Date(cursor.from)}
-      and (hashtext(user_name || chr(1) || resource || chr(1) || access_type) & 2147483647) % ${cursor.parts} = ${cursor.part}
-      ${after ? sql`and (user_name, resource, access_type, policy_type) > (${after.u}, ${after.r}, ${after.a}, ${after.t})` : sql``}
-    order by user_name, resource, access_type, policy_type, id desc
-    limit ${size}`.execute(db);
-  return rows.rows;
-}
-
-/** Replays the decision log window page by page, stopping at `limit` or when `signal` aborts. */
+/** Replays the decision log window of a simulation (or its next page, `opts.cursor`). */
 async function replayLog(
   db: Queryable,
   live: LiveEngine,
   after: PolicyEngine,
   directory: DirectoryDraft | undefined,
-  opts: Required<Pick<SimulationOptions, "days" | "limit" | "maxChanges">> & { cursor?: string | undefined },
+  opts: Required<Pick<SimulationOptions, "days" | "limit" | "maxChanges">> & {
+    cursor: Cursor | undefined;
+    embedded: boolean;
+  },
   budget: number,
   signal: AbortSignal | undefined,
-): Promise<SimulationReport["replay"] & { resources: Set<string> }> {
+): Promise<SimulationReport["replay"] & { resources: Set<string>; next: Cursor | null }> {
   const to = new Date();
-  let cursor: Cursor;
-  if (opts.cursor) cursor = decodeCursor(opts.cursor);
-  else {
-    const from = new Date(to.getTime() - opts.days * 86_400_000);
-    cursor = { from: from.toISOString(), parts: await partitionsFor(db, live.serviceName, from), part: 0, after: null };
-  }
-  const names = (live.def.resources ?? []).map((r) => r.name);
-  const totals = emptyTotals();
-  const changes: ReplayChange[] = [];
-  const resources = new Set<string>();
-  let done = false;
-  let cancelled = false;
-  while (totals.replayed < opts.limit) {
-    if (signal?.aborted) {
-      cancelled = true;
-      break;
-    }
-    const size = Math.min(PAGE, opts.limit - totals.replayed);
-    const rows = await readLogPage(db, live.serviceName, cursor, size + 1);
-    const page = rows.slice(0, size);
-    const requests: LoggedRequest[] = page.map((r) => ({
-      user: r.user_name,
-      groups: r.groups,
-      roles: r.roles,
-      resource: parseResourceKey(r.resource, names),
-      accessType: r.access_type,
-      policyType: r.policy_type as 0 | 1 | 2,
-      action: r.action ?? undefined,
-    }));
-    for (const c of replayRequests(live.engine, after, requests, directory, totals, budget)) {
-      if (changes.length < opts.maxChanges) changes.push(c);
-    }
-    for (const r of page) resources.add(r.resource);
-    const last = page.at(-1);
-    if (rows.length > size && last) {
-      cursor = { ...cursor, after: { u: last.user_name, r: last.resource, a: last.access_type, t: last.policy_type } };
-    } else if (cursor.part + 1 < cursor.parts) {
-      cursor = { ...cursor, part: cursor.part + 1, after: null };
-    } else {
-      done = true;
-      break;
-    }
-  }
+  const cursor: Cursor = opts.cursor ?? {
+    from: new Date(to.getTime() - opts.days * 86_400_000).toISOString(),
+    after: null,
+  };
+  const { next, resources, changes, cancelled, ...totals } = await replayWindow(db, {
+    service: live.serviceName,
+    resourceNames: (live.def.resources ?? []).map((r) => r.name),
+    before: live.engine,
+    after,
+    directory,
+    cursor,
+    limit: opts.limit,
+    maxChanges: opts.maxChanges,
+    budgetUnits: budget,
+    embedded: opts.embedded,
+    signal,
+  });
   return {
     ...totals,
     from: cursor.from,
     to: to.toISOString(),
-    truncated: !done,
-    nextCursor: done ? null : encodeCursor(cursor),
+    truncated: next !== null,
+    nextCursor: null,
     changesTruncated: totals.changed > changes.length,
     cancelled,
     changes,
     resources,
+    next,
   };
 }
 
@@ -376,6 +422,7 @@ export async function simulate(
   const limit = options.limit ?? DEFAULTS.limit;
   const maxChanges = options.maxChanges ?? DEFAULTS.maxChanges;
   const names = (live.def.resources ?? []).map((r) => r.name);
+  const cursor = options.cursor ? decodeCursor(options.cursor) : undefined;
 
   const replay =
     options.replay === false
@@ -389,16 +436,46 @@ export async function simulate(
           cancelled: false,
           changes: [],
           resources: new Set<string>(),
+          next: null,
         }
       : await replayLog(
           db,
           live,
           after,
           directory,
-          { days, limit, maxChanges, cursor: options.cursor },
+          { days, limit, maxChanges, cursor, embedded: options.embedded === true },
           runtime.workBudget,
           signal,
         );
+  const report = (answers: DraftAnswers): SimulationReport => {
+    const { resources: _resources, next, ...replayOut } = replay;
+    let nextCursor: string | null = null;
+    if (next) {
+      // a paged simulation keeps its first page's exposure diff and verdict for the next pages
+      const sim =
+        options.draftKey === undefined
+          ? undefined
+          : draftAnswers.put(cursor?.sim, options.draftKey, live.version, answers);
+      nextCursor = encodeCursor(sim === undefined ? next : { ...next, sim });
+    }
+    return {
+      service: live.serviceName,
+      policyVersion: live.version,
+      draft: {
+        created: split.created,
+        updated: split.updated,
+        deleted: split.deleted,
+        directoryChanges: hasDirectoryChanges(directory),
+      },
+      replay: { ...replayOut, nextCursor },
+      ...answers,
+    };
+  };
+  const cached =
+    cursor?.sim !== undefined && options.draftKey !== undefined
+      ? draftAnswers.get(cursor.sim, options.draftKey, live.version)
+      : undefined;
+  if (cached) return report(cached);
 
   const tagType = live.tag?.type;
   const tagTypes = new Set<string>();
@@ -429,8 +506,10 @@ export async function simulate(
     if (p.serviceType !== tagType || tagType === undefined)
       for (const r of literalResources(p, names, maxResources)) addExposure(r);
   for (const r of tagged) addExposure(r);
-  const changedKeys = new Set(replay.changes.map((c) => JSON.stringify(c.resource)));
-  for (const r of logResources) if (changedKeys.has(JSON.stringify(r))) addExposure(r);
+  // the logged resources whose answer changed (listed), in the order they were replayed
+  for (const c of replay.changes)
+    if (Object.values(c.resource).every((v) => typeof v === "string"))
+      addExposure(c.resource as Record<string, string>);
   const afterLive: LiveEngine = { ...live, engine: after };
   const diffs: ExposureDiff[] = [];
   for (const r of exposureResources) {
@@ -470,18 +549,8 @@ export async function simulate(
   );
   if (capped) verdict.complete = false;
 
-  const { resources: _resources, ...replayOut } = replay;
-  return {
-    service: live.serviceName,
-    policyVersion: live.version,
-    draft: {
-      created: split.created,
-      updated: split.updated,
-      deleted: split.deleted,
-      directoryChanges: hasDirectoryChanges(directory),
-    },
-    replay: replayOut,
+  return report({
     exposure: { resources: exposureResources.length, truncated: exposureTruncated, diffs },
     noNewAccess: verdict,
-  };
+  });
 }
