@@ -25,6 +25,13 @@ export interface ConnectorSettings {
   maxAttempts?: number | undefined;
   /** Longest delay between two attempts (else the configured default). */
   retryMaxMs?: number | undefined;
+  /** Ranger: the Gatehouse services whose policies are pushed, each to its Ranger service. */
+  policies?: PolicySettings | undefined;
+}
+
+/** Which policies a ranger connector pushes: Gatehouse service name → Ranger service name. */
+export interface PolicySettings {
+  services: Record<string, string>;
 }
 
 /** The secrets of a connector, sealed in `connectors.secret_ciphertext`, never returned. */

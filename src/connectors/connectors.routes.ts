@@ -4,9 +4,10 @@ import { auditContextOf } from "../audit/audit.service.ts";
 import type { Actor } from "../auth/actor.ts";
 import { fail } from "../directory/fail.ts";
 import { assertSameOrg, resolveOrgId } from "../directory/org-scope.ts";
-import { ConnectorKindUnavailable, ValidationFailed } from "../errors.ts";
+import { ConnectorKindUnavailable, ReferenceNotFound, ValidationFailed } from "../errors.ts";
 import { IdParams } from "../http/schemas.ts";
-import type { Db } from "../storage/db.ts";
+import { findService } from "../service-defs/service-defs.store.ts";
+import type { Db, Queryable } from "../storage/db.ts";
 import type { ConnectorRow, ConnectorSettings } from "./connector-model.ts";
 import {
   createConnector,
@@ -31,6 +32,26 @@ const Selection = Type.Object(
     groupIds: Type.Optional(Type.Array(Type.String({ format: "uuid" }), { maxItems: 10_000 })),
   },
   { additionalProperties: false, title: "GroupSelection" },
+);
+/** Ranger's rule for service names (RangerServiceValidator): letters, digits, `_` and `-`. */
+const RANGER_SERVICE_NAME = "^[A-Za-z0-9_-]{1,255}$";
+const PolicySettings = Type.Object(
+  {
+    services: Type.Record(
+      Type.String({ minLength: 1, maxLength: 255 }),
+      Type.String({ pattern: RANGER_SERVICE_NAME, description: "The Ranger service the policies go to" }),
+      {
+        maxProperties: 100,
+        description:
+          "Gatehouse service name → Ranger service name: the Gatehouse service's policies are pushed to that Ranger service through Ranger's public v2 API",
+      },
+    ),
+  },
+  {
+    additionalProperties: false,
+    title: "ConnectorPolicySettings",
+    description: "Ranger: the services whose policies are pushed (docs/connectors.md, Policies); none by default",
+  },
 );
 const SettingFields = {
   baseUrl: Type.String({
@@ -62,6 +83,7 @@ const SettingFields = {
       description: "Longest delay between two delivery attempts (default GATEHOUSE_CONNECTOR_RETRY_MAX_MS)",
     }),
   ),
+  policies: Type.Optional(PolicySettings),
 };
 const Settings = Type.Object(
   {
@@ -100,9 +122,9 @@ const Connector = Type.Object(
 );
 const Status = Type.Object(
   {
-    pending: Type.Integer({ description: "Groups with undelivered changes" }),
-    failing: Type.Integer({ description: "Groups whose last delivery failed, waiting for a retry" }),
-    deadLettered: Type.Integer({ description: "Groups parked after too many failures" }),
+    pending: Type.Integer({ description: "Groups and policies with undelivered changes" }),
+    failing: Type.Integer({ description: "Groups and policies whose last delivery failed, waiting for a retry" }),
+    deadLettered: Type.Integer({ description: "Groups and policies parked after too many failures" }),
     lagSeconds: Type.Number({ description: "Age of the oldest undelivered change (0 when none)" }),
     oldestPendingAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
     lastSuccessAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
@@ -126,6 +148,26 @@ const Difference = Type.Object(
   },
   { title: "ReconcileDifference" },
 );
+const PolicyDifference = Type.Object(
+  {
+    kind: Type.Union([Type.Literal("missing"), Type.Literal("extra"), Type.Literal("different")]),
+    policyId: Type.Optional(Type.Integer({ description: "The Gatehouse policy (absent for `extra`)" })),
+    service: Type.String({ description: "The Ranger service" }),
+    name: Type.String(),
+    zone: Type.String({ description: "Security zone (empty: none)" }),
+  },
+  { title: "ReconcilePolicyDifference" },
+);
+const PolicyReconcileReport = Type.Object(
+  {
+    desired: Type.Integer({ description: "Policies Gatehouse pushes (of the mapped services)" }),
+    onTarget: Type.Integer({ description: "Policies read from the mapped Ranger services" }),
+    counts: Type.Object({ missing: Type.Integer(), extra: Type.Integer(), different: Type.Integer() }),
+    differences: Type.Array(PolicyDifference, { description: "The first 1,000 differences (all are counted)" }),
+    repaired: Type.Integer(),
+  },
+  { title: "ReconcilePolicyReport" },
+);
 const ReconcileReport = Type.Object(
   {
     dryRun: Type.Boolean(),
@@ -139,6 +181,7 @@ const ReconcileReport = Type.Object(
     }),
     differences: Type.Array(Difference, { description: "The first 1,000 differences (all are counted)" }),
     repaired: Type.Integer(),
+    policies: Type.Optional(PolicyReconcileReport),
     startedAt: Type.String({ format: "date-time" }),
     finishedAt: Type.String({ format: "date-time" }),
   },
@@ -178,6 +221,33 @@ function checkKind(
   }
   if (config.selection?.mode === "explicit" && !config.selection.groupIds) {
     throw fail(ValidationFailed, `${field}.config.selection.groupIds`, "required", "is required with mode `explicit`");
+  }
+  if (config.policies && kind !== "ranger") {
+    throw fail(ValidationFailed, `${field}.config.policies`, "rangerOnly", "is only for a ranger connector");
+  }
+}
+
+/**
+ * The policy mapping's Gatehouse services exist, and no Ranger service is named twice (two
+ * Gatehouse services writing one Ranger service would each take the other's policies for extras).
+ */
+async function checkPolicyServices(db: Queryable, config: Partial<ConnectorSettings>, field = "body") {
+  const seen = new Map<string, string>();
+  for (const [gatehouse, ranger] of Object.entries(config.policies?.services ?? {})) {
+    const at = `${field}.config.policies.services.${gatehouse}`;
+    if (!(await findService(db, gatehouse))) {
+      throw fail(ReferenceNotFound, at, "exists", `service \`${gatehouse}\` not found`);
+    }
+    const other = seen.get(ranger.toLowerCase());
+    if (other !== undefined) {
+      throw fail(
+        ValidationFailed,
+        at,
+        "unique",
+        `Ranger service \`${ranger}\` is already mapped from \`${other}\`: map each Ranger service once`,
+      );
+    }
+    seen.set(ranger.toLowerCase(), gatehouse);
   }
 }
 
@@ -228,6 +298,7 @@ export function connectorRoutes(db: Db, runtime: ConnectorRuntime): FastifyPlugi
         const orgIds = body.orgIds ?? [await resolveOrgId(db.kysely, request.actor, undefined)];
         for (const orgId of orgIds) assertSameOrg(request.actor, orgId);
         checkKind(body.kind, body.config, Boolean(body.kind === "keycloak" ? body.clientSecret : body.password));
+        await checkPolicyServices(db.kysely, body.config);
         const config: ConnectorSettings = {
           ...body.config,
           selection: body.config.selection ?? { mode: "all" },
@@ -314,6 +385,7 @@ export function connectorRoutes(db: Db, runtime: ConnectorRuntime): FastifyPlugi
           merged,
           current.secret_ciphertext !== null || Boolean(body.clientSecret ?? body.password),
         );
+        if (body.config?.policies) await checkPolicyServices(db.kysely, body.config);
         const view = await db.transaction((tx) =>
           updateConnector(tx, auditContextOf(request), current.id, {
             name: body.name,
@@ -413,7 +485,7 @@ export function connectorRoutes(db: Db, runtime: ConnectorRuntime): FastifyPlugi
           tags,
           summary: "Compare the target with Gatehouse and repair the differences",
           description:
-            "Reads the target page by page and reports each difference: `missing`, `extra` (a target group carrying a Gatehouse id that Gatehouse does not carry), different `members`, different `attributes`. With `dryRun=true` nothing is changed; without, each difference is repaired.",
+            "Reads the target page by page and reports each difference: `missing`, `extra` (a target group carrying a Gatehouse id that Gatehouse does not carry), different `members`, different `attributes`; for a ranger connector that maps services, `policies` lists `missing`, `extra` (carrying the `gatehouse` label) and `different` policies. With `dryRun=true` nothing is changed; without, each difference is repaired.",
           params: IdParams,
           querystring: Type.Object({ dryRun: Type.Optional(Type.Boolean({ default: false })) }),
           response: { 200: ReconcileReport },

@@ -2,6 +2,8 @@ import { sql } from "kysely";
 import type { Queryable } from "../storage/db.ts";
 import type { ConnectorRow } from "./connector-model.ts";
 import { loadGroupStates } from "./group-state.ts";
+import { type PolicyReconcileReport, reconcilePolicies } from "./policy-reconcile.ts";
+import type { RangerPolicyClient } from "./ranger/ranger-policies.ts";
 import { sameAttributes } from "./ranger/ranger-target.ts";
 import type { ConnectorTarget, GroupState } from "./target.ts";
 
@@ -25,6 +27,8 @@ export interface ReconcileReport {
   /** The differences, the first `REPORT_MAX`. */
   differences: Difference[];
   repaired: number;
+  /** A ranger connector that maps services: the same for their policies. */
+  policies?: PolicyReconcileReport;
   startedAt: string;
   finishedAt: string;
 }
@@ -74,7 +78,7 @@ export async function reconcileConnector(
   db: Queryable,
   connector: ConnectorRow,
   target: ConnectorTarget,
-  options: { dryRun: boolean },
+  options: { dryRun: boolean; policies?: RangerPolicyClient | null },
 ): Promise<ReconcileReport> {
   const startedAt = new Date().toISOString();
   target.invalidate?.();
@@ -169,6 +173,9 @@ export async function reconcileConnector(
       repaired += batch.length;
     }
   }
+  const policies = options.policies
+    ? await reconcilePolicies(db, connector, options.policies, { dryRun: options.dryRun })
+    : undefined;
   const report: ReconcileReport = {
     dryRun: options.dryRun,
     desired,
@@ -176,11 +183,16 @@ export async function reconcileConnector(
     counts,
     differences,
     repaired,
+    ...(policies ? { policies } : {}),
     startedAt,
     finishedAt: new Date().toISOString(),
   };
   await sql`update connectors set last_reconcile_at = now(),
-              last_reconcile = ${JSON.stringify({ ...report, differences: report.differences.slice(0, 20) })}::jsonb
+              last_reconcile = ${JSON.stringify({
+                ...report,
+                differences: report.differences.slice(0, 20),
+                ...(policies ? { policies: { ...policies, differences: policies.differences.slice(0, 20) } } : {}),
+              })}::jsonb
             where id = ${connector.id}::uuid`.execute(db);
   return report;
 }

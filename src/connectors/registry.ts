@@ -2,6 +2,8 @@ import { openCredential } from "../identity-sources/credential-box.ts";
 import type { Queryable } from "../storage/db.ts";
 import type { ConnectorRow, ConnectorSecrets } from "./connector-model.ts";
 import { KeycloakTarget } from "./keycloak/keycloak-target.ts";
+import { policyMapping } from "./policy-delivery.ts";
+import { RangerPolicyClient } from "./ranger/ranger-policies.ts";
 import { RangerTarget } from "./ranger/ranger-target.ts";
 import type { ConnectorTarget } from "./target.ts";
 
@@ -36,4 +38,18 @@ export async function secretsOf(db: Queryable, row: ConnectorRow): Promise<Conne
 export async function targetOf(db: Queryable, row: ConnectorRow): Promise<ConnectorTarget | null> {
   const factory = TARGET_FACTORIES[row.kind];
   return factory ? factory(row, await secretsOf(db, row)) : null;
+}
+
+/**
+ * The Ranger public-API client that pushes a ranger connector's policies, or null when the
+ * connector maps no service (`config.policies.services`).
+ */
+export async function policyClientOf(db: Queryable, row: ConnectorRow): Promise<RangerPolicyClient | null> {
+  if (Object.keys(policyMapping(row)).length === 0) return null;
+  const secrets = await secretsOf(db, row);
+  return new RangerPolicyClient({
+    baseUrl: row.config.baseUrl,
+    username: row.config.username ?? "",
+    password: secrets.password ?? "",
+  });
 }

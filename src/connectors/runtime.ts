@@ -3,8 +3,10 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import type { Db } from "../storage/db.ts";
 import { type ConnectorRow, findConnectorRow, isSelected } from "./connector-model.ts";
 import { type DeliveryLog, deliverRound, type RetryPolicy } from "./delivery.ts";
+import { deliverPolicyRound } from "./policy-delivery.ts";
+import type { RangerPolicyClient } from "./ranger/ranger-policies.ts";
 import { type ReconcileReport, reconcileConnector } from "./reconcile.ts";
-import { targetOf } from "./registry.ts";
+import { policyClientOf, targetOf } from "./registry.ts";
 import type { ConnectorTarget } from "./target.ts";
 
 /** Settings of the runtime (from the configuration; tests shorten them). */
@@ -39,6 +41,7 @@ export class ConnectorRuntime {
   readonly #running = new Map<string, Promise<void>>();
   readonly #wakers = new Set<() => void>();
   readonly #targets = new Map<string, { stamp: string; target: ConnectorTarget }>();
+  readonly #policyClients = new Map<string, { stamp: string; client: RangerPolicyClient | null }>();
   #timer: NodeJS.Timeout | null = null;
   #stopped = false;
   readonly #deliveries: Counter<"connector" | "result">;
@@ -54,7 +57,7 @@ export class ConnectorRuntime {
     this.#log = log;
     this.#deliveries = new Counter({
       name: "gatehouse_connector_deliveries_total",
-      help: "Group deliveries by connector and result (delivered, failed, dead_lettered)",
+      help: "Group and policy deliveries by connector and result (delivered, failed, dead_lettered)",
       labelNames: ["connector", "result"],
       registers: registry ? [registry] : [],
     });
@@ -95,11 +98,22 @@ export class ConnectorRuntime {
     return target;
   }
 
+  /** The policy client of a ranger connector that maps services, built once per version of its settings. */
+  async policyClientFor(row: ConnectorRow): Promise<RangerPolicyClient | null> {
+    const stamp = new Date(row.updated_at).toISOString();
+    const cached = this.#policyClients.get(row.id);
+    if (cached?.stamp === stamp) return cached.client;
+    const client = await policyClientOf(this.#db.kysely, row);
+    this.#policyClients.set(row.id, { stamp, client });
+    return client;
+  }
+
   /** Reconciles with a target object of its own (the worker's cache is left alone). */
   async reconcile(row: ConnectorRow, dryRun: boolean): Promise<ReconcileReport | null> {
     const target = await targetOf(this.#db.kysely, row);
     if (!target) return null;
-    const report = await reconcileConnector(this.#db.kysely, row, target, { dryRun });
+    const policies = await policyClientOf(this.#db.kysely, row);
+    const report = await reconcileConnector(this.#db.kysely, row, target, { dryRun, policies });
     if (!dryRun) this.#targets.get(row.id)?.target.invalidate?.();
     return report;
   }
@@ -197,6 +211,13 @@ export class ConnectorRuntime {
       let busy = false;
       try {
         const round = await deliverRound(this.#db.kysely, row, target, this.#options.retry, this.#log);
+        const client = await this.policyClientFor(row);
+        if (client) {
+          const policies = await deliverPolicyRound(this.#db.kysely, row, client, this.#options.retry, this.#log);
+          round.delivered += policies.delivered;
+          round.failed += policies.failed;
+          round.dead += policies.dead;
+        }
         busy = round.delivered + round.failed > 0;
         if (round.delivered) this.#deliveries.inc({ connector: row.name, result: "delivered" }, round.delivered);
         if (round.failed) this.#deliveries.inc({ connector: row.name, result: "failed" }, round.failed);
@@ -219,7 +240,8 @@ export class ConnectorRuntime {
     try {
       const target = await this.targetFor(row);
       if (!target) return;
-      const report = await reconcileConnector(this.#db.kysely, row, target, { dryRun: false });
+      const policies = await this.policyClientFor(row);
+      const report = await reconcileConnector(this.#db.kysely, row, target, { dryRun: false, policies });
       this.#log.info(
         { connector: row.name, counts: report.counts, repaired: report.repaired },
         "connector: scheduled reconcile",
@@ -276,11 +298,16 @@ async function statusRows(db: Db, id?: string): Promise<StatusRow[]> {
   return (
     await sql<StatusRow>`
       select c.id, c.name,
-        (select count(distinct o.group_id)::int from connector_outbox o where o.connector_id = c.id) as pending,
-        (select count(*)::int from connector_objects s where s.connector_id = c.id and s.attempts > 0 and s.dead_at is null) as failing,
-        (select count(*)::int from connector_objects s where s.connector_id = c.id and s.dead_at is not null) as dead,
-        (select min(o.created_at) from connector_outbox o where o.connector_id = c.id) as oldest,
-        extract(epoch from now() - (select min(o.created_at) from connector_outbox o where o.connector_id = c.id))::float8 as lag,
+        (select count(distinct o.group_id)::int from connector_outbox o where o.connector_id = c.id)
+          + (select count(distinct o.policy_id)::int from connector_policy_outbox o where o.connector_id = c.id) as pending,
+        (select count(*)::int from connector_objects s where s.connector_id = c.id and s.attempts > 0 and s.dead_at is null)
+          + (select count(*)::int from connector_policies s where s.connector_id = c.id and s.attempts > 0 and s.dead_at is null) as failing,
+        (select count(*)::int from connector_objects s where s.connector_id = c.id and s.dead_at is not null)
+          + (select count(*)::int from connector_policies s where s.connector_id = c.id and s.dead_at is not null) as dead,
+        least((select min(o.created_at) from connector_outbox o where o.connector_id = c.id),
+              (select min(o.created_at) from connector_policy_outbox o where o.connector_id = c.id)) as oldest,
+        extract(epoch from now() - least((select min(o.created_at) from connector_outbox o where o.connector_id = c.id),
+              (select min(o.created_at) from connector_policy_outbox o where o.connector_id = c.id)))::float8 as lag,
         c.last_success_at, c.last_error, c.last_error_at, c.last_reconcile_at
       from connectors c ${id ? sql`where c.id = ${id}::uuid` : sql``}`.execute(db.kysely)
   ).rows;
@@ -309,19 +336,19 @@ function registerStatusGauges(db: Db, registry: Registry): void {
   const gauges = {
     pending: new Gauge({
       name: "gatehouse_connector_pending",
-      help: "Groups with undelivered changes, per connector",
+      help: "Groups and policies with undelivered changes, per connector",
       labelNames: ["connector"],
       registers: [registry],
     }),
     failing: new Gauge({
       name: "gatehouse_connector_failing",
-      help: "Groups whose last delivery failed and that wait for a retry, per connector",
+      help: "Groups and policies whose last delivery failed and that wait for a retry, per connector",
       labelNames: ["connector"],
       registers: [registry],
     }),
     dead: new Gauge({
       name: "gatehouse_connector_dead_letters",
-      help: "Groups whose delivery is parked after too many failures, per connector",
+      help: "Groups and policies whose delivery is parked after too many failures, per connector",
       labelNames: ["connector"],
       registers: [registry],
     }),

@@ -17,8 +17,12 @@ export interface RangerTargetServer {
   url: string;
   username: string;
   password: string;
-  /** A GET or POST on its Ranger API as the connector's account; answers the parsed JSON body. */
-  call(method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+  /** A call on its Ranger API as the connector's account; answers the parsed JSON body. */
+  call(
+    method: "GET" | "POST" | "PUT" | "DELETE",
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: unknown }>;
   /** Every visible group's members, by group name (Ranger's `GET ugsync/groupusers`). */
   groupUsers(): Promise<Record<string, string[]>>;
   /** Visible group names. */
@@ -29,7 +33,10 @@ export interface RangerTargetServer {
   destroy(): Promise<void>;
 }
 
-/** Starts the stand-in and creates its service account (role `directory-admin`). */
+/**
+ * Starts the stand-in and creates its service account (roles `directory-admin` for the user API
+ * and `policy-admin` for the public v2 policy API that pushes policies).
+ */
 export async function startRangerTarget(): Promise<RangerTargetServer> {
   const dir = mkdtempSync(join(tmpdir(), "gh-ranger-target-"));
   const port = await freePort();
@@ -63,7 +70,7 @@ export async function startRangerTarget(): Promise<RangerTargetServer> {
   const account = (await fetch(`${url}/v1/service-accounts`, {
     method: "POST",
     headers: { "authorization-psk": PSK, "content-type": "application/json" },
-    body: JSON.stringify({ name: `connector-${Date.now()}`, roles: ["directory-admin"] }),
+    body: JSON.stringify({ name: `connector-${Date.now()}`, roles: ["directory-admin", "policy-admin"] }),
   }).then((r) => r.json())) as { clientId: string; clientSecret: string };
   const authorization = `Basic ${Buffer.from(`${account.clientId}:${account.clientSecret}`).toString("base64")}`;
   const call: RangerTargetServer["call"] = async (method, path, body) => {
