@@ -7,6 +7,7 @@ import type { Queryable } from "../storage/db.ts";
 import type { ConnectorRow } from "./connector-model.ts";
 import { backoffMs, type DeliveryLog, describeFailure, type RetryPolicy, type RoundResult } from "./delivery.ts";
 import { policyForTarget, type RangerPolicyClient, samePolicy } from "./ranger/ranger-policies.ts";
+import { TargetError } from "./target.ts";
 
 /** Where a policy sits on the target: Ranger service, name and zone (`""`: none). */
 export interface PolicyPlace {
@@ -67,7 +68,9 @@ export async function desiredPolicies(
  * left alone when it already says the same, so a replay changes nothing, not even its version);
  * else one found under an earlier name (`stale`) is renamed in place, so the target never lacks
  * the policy in between (a deny policy briefly gone would open access); else it is created. The
- * other earlier names are deleted. Returns whether the target was written.
+ * other earlier names are deleted. Only a replace that collides with another policy (a swap of
+ * names or resources between two Gatehouse policies) falls back to delete and create. Returns
+ * whether the target was written.
  */
 export async function pushPolicy(
   client: RangerPolicyClient,
@@ -91,13 +94,31 @@ export async function pushPolicy(
     await client.create(body);
     wrote = true;
   } else if (renamedFrom || !samePolicy(remote, body)) {
-    await client.replace(Number(remote.id), body);
+    try {
+      await client.replace(Number(remote.id), body);
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      // Another policy holds these resources or this name: two Gatehouse policies swapped them
+      // (in one round, or while the target was down), and each replace collides with the other's
+      // old state. The policy under our name is Gatehouse's to overwrite: deleting it lets the
+      // other's replace pass; this create then passes at its next attempt.
+      await client.remove(remote.service ?? place.service, String(remote.name), String(remote.zoneName ?? ""));
+      await client.create(body);
+    }
     wrote = true;
   }
   for (const old of stale) {
     if (old !== renamedFrom) await client.remove(old.service, old.name, old.zone);
   }
   return wrote;
+}
+
+/** Ranger's "already exists" (a name or a resource set taken): 400 with that text; Gatehouse answers 409. */
+function isConflict(err: unknown): boolean {
+  return (
+    err instanceof TargetError &&
+    (err.status === 409 || (err.status === 400 && /already exists|duplicate/i.test(err.message)))
+  );
 }
 
 interface Pending {

@@ -190,6 +190,25 @@ describe("connectors: policies pushed to Ranger", () => {
     expect(status).toMatchObject({ pending: 0, failing: 0, deadLettered: 0 });
   });
 
+  it("converges when two policies swap names in one round (each replace collides with the other's old state)", async () => {
+    const { tag, source, dest, connector } = await setup();
+    const a = await ok("POST", `/v1/services/${source}/policies`, accessPolicy(`a-${tag}`, "s1", "alice"));
+    const b = await ok("POST", `/v1/services/${source}/policies`, accessPolicy(`b-${tag}`, "s2", "bob"));
+    await drained(connector);
+    // disabled, the connector queues the three renames and delivers them in one round
+    await ok("POST", `/v1/connectors/${connector}/disable`);
+    await ok("PATCH", `/v1/services/${source}/policies/${a.id}`, { name: `tmp-${tag}` });
+    await ok("PATCH", `/v1/services/${source}/policies/${b.id}`, { name: `a-${tag}` });
+    await ok("PATCH", `/v1/services/${source}/policies/${a.id}`, { name: `b-${tag}` });
+    await ok("POST", `/v1/connectors/${connector}/enable`);
+    await drained(connector);
+    expect(await remoteNames(dest)).toEqual([`a-${tag}`, `b-${tag}`]);
+    expect((await remote(dest, `a-${tag}`))?.policyItems).toEqual([expect.objectContaining({ users: ["bob"] })]);
+    expect((await remote(dest, `b-${tag}`))?.policyItems).toEqual([expect.objectContaining({ users: ["alice"] })]);
+    const dry = await ok("POST", `/v1/connectors/${connector}/reconcile?dryRun=true`);
+    expect(dry.policies.counts).toEqual({ missing: 0, different: 0, extra: 0 });
+  });
+
   it("reconciles: a dry run lists missing, different and extra policies; the repair removes them and leaves others' alone", async () => {
     const { tag, source, dest, connector } = await setup();
     await ok("POST", `/v1/services/${source}/policies`, accessPolicy(`a-${tag}`, "sa", "alice"));
