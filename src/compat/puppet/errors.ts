@@ -92,7 +92,8 @@ function detailsOf(kind: Kind, error: AppError, request: FastifyRequest): unknow
  */
 export const puppetErrorShape: ErrorShaper = (error, request) => {
   const kind = kindOf(error);
-  const status = KINDS[kind];
+  // Puppet has one server kind; its status stays the fault's own (a directory outage is a 502, not a 500)
+  const status = kind === "server-error" ? error.status : KINDS[kind];
   const msg = status >= 500 && error.code !== "DIRECTORY_UNAVAILABLE" ? "an internal error occurred" : error.message;
   return { status, body: { kind, msg, details: detailsOf(kind, error, request) } };
 };

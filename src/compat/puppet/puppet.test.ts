@@ -61,6 +61,31 @@ describe(`Puppet RBAC groups against a real slapd (${TEST_BACKEND})`, () => {
     expect(native.bindings.every((b) => b.scope.type === "org")).toBe(true);
   });
 
+  it("answers a directory it cannot reach with 502 server-error naming the source, and writes nothing", async () => {
+    const tenant = await buildTenant(t, ldap);
+    const source = await t.request({
+      method: "POST",
+      url: "/v1/identity-sources",
+      payload: {
+        orgId: tenant.orgId,
+        name: uniqueName("down"),
+        kind: "ldap",
+        config: { url: "ldap://127.0.0.1:9", baseDn: "dc=example,dc=org", timeoutMs: 2000 },
+      },
+    });
+    expect(source.statusCode, source.body).toBe(201);
+    const res = await post(tenant, "/rbac-api/v2/groups", {
+      login: uniqueName("g"),
+      role_ids: [],
+      identity_provider_id: source.json().id,
+    });
+    expect(res.statusCode, res.body).toBe(502);
+    expect(res.json()).toMatchObject({ kind: "server-error" });
+    expect(res.json().msg).toContain(source.json().name);
+    const list = await t.request({ method: "GET", url: "/rbac-api/v1/groups", headers: as(tenant) });
+    expect(list.json()).toEqual([]);
+  });
+
   it("refuses a login LDAP does not know with 422 no-such-group-LDAP and writes nothing; validate:false creates it", async () => {
     const tenant = await buildTenant(t, ldap);
     const login = uniqueName("augmentators");
