@@ -47,7 +47,10 @@ export async function ensureBuiltins(db: Db, nx1Service: string): Promise<void> 
           oc
             .column("name")
             .doUpdateSet({ def: JSON.stringify(body), updated_at: new Date() })
-            .where("service_defs.builtin", "=", true),
+            .where("service_defs.builtin", "=", true)
+            // an unchanged definition keeps its updated_at: a start must not make every running
+            // process rebuild its engines (they rebuild when a def's updated_at moves)
+            .where(sql<boolean>`service_defs.def is distinct from excluded.def`),
         )
         .execute();
     }

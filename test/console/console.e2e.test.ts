@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { type ServerProcess, startServerProcess } from "../support/server-process.ts";
 import { launchChromium, seriousViolations } from "./browser.ts";
 
@@ -53,7 +53,21 @@ describe("admin console in Chromium", () => {
     return text ? JSON.parse(text) : undefined;
   };
 
+  /** When the test fails, prints what its page showed and screenshots it (CI keeps only the log). */
+  const showOnFailure = (page: Page) =>
+    onTestFailed(async ({ task }) => {
+      if (page.isClosed()) return;
+      const text = await page
+        .locator("body")
+        .innerText({ timeout: 5_000 })
+        .catch((err: unknown) => `(no text: ${String(err)})`);
+      const shot = join(SHOTS, `failed-${task.name.slice(0, 40).replace(/\W+/g, "-")}.png`);
+      await page.screenshot({ path: shot }).catch(() => undefined);
+      console.error(`the failed test's page was ${page.url()} (screenshot ${shot}); it read:\n${text.slice(0, 4_000)}`);
+    });
+
   const signIn = async (page: Page, key: string) => {
+    showOnFailure(page);
     await page.goto(`${base}/console/`);
     await page.getByLabel("Key").fill(key);
     await page.getByRole("button", { name: "Sign in", exact: true }).click();

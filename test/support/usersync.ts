@@ -52,17 +52,25 @@ async function ok(send: Send, report: CycleReport, method: "GET" | "POST", url: 
   return res.body;
 }
 
+/**
+ * Reads a paged list as usersync's buildUserList/buildGroupList do: `startIndex` advances by what
+ * each page returned (not by distinct names), so a list that shrinks or shifts under concurrent
+ * writes still ends; an entry moved across a page boundary may be missed or seen twice, as in
+ * usersync, and the next cycle repairs it.
+ */
 async function readAll(send: Send, report: CycleReport, url: string, key: string, pageSize: number) {
   const cache = new Map<string, Entry>();
   let total = 100;
-  while (cache.size < total) {
-    const page = (await ok(send, report, "GET", `${url}?pageSize=${pageSize}&startIndex=${cache.size}`)) as Record<
+  let retrieved = 0;
+  while (retrieved < total) {
+    const page = (await ok(send, report, "GET", `${url}?pageSize=${pageSize}&startIndex=${retrieved}`)) as Record<
       string,
       unknown
     >;
     total = page.totalCount as number;
     const list = (page[key] ?? []) as Entry[];
     if (list.length === 0) break;
+    retrieved += list.length;
     for (const entry of list) cache.set(entry.name, entry);
   }
   return cache;

@@ -7,11 +7,12 @@ import { runUsersyncCycle, type Send, type SyncSource, syntheticSource } from ".
 
 let t: TestApp;
 let send: Send;
-let auth: Record<string, string>;
-beforeAll(async () => {
-  t = await testApp();
-  auth = await serviceAccountHeaders(t, ["directory-admin"]);
-  send = async (method, url, body) => {
+/** usersync's view of Ranger: its own organisation, so other test files' users on a shared database never page through it. */
+let syncSend: Send;
+let syncOrg: string;
+
+function sender(auth: Record<string, string>): Send {
+  return async (method, url, body) => {
     const res = await t.app.inject({
       method,
       url,
@@ -20,6 +21,15 @@ beforeAll(async () => {
     });
     return { status: res.statusCode, body: res.body ? res.json() : null };
   };
+}
+
+beforeAll(async () => {
+  t = await testApp();
+  send = sender(await serviceAccountHeaders(t, ["directory-admin"]));
+  const org = await t.request({ method: "POST", url: "/v1/orgs", payload: { name: uniqueName("org") } });
+  expect(org.statusCode, org.body).toBe(201);
+  syncOrg = org.json().id;
+  syncSend = sender(await serviceAccountHeaders(t, ["directory-admin"], syncOrg));
 }, 180_000); // building the app under a loaded test machine can take a while
 afterAll(async () => {
   await t.app.close();
@@ -65,7 +75,7 @@ describe("Ranger usersync against the ugsync endpoints", () => {
     const outsider = source.users.find((u) => !members.has(u)) as string;
 
     // first cycle: everything is new; usersync's batch size of 200 makes several batches of each
-    const first = await runUsersyncCycle(send, source, { batch: 200, syncSource: prefix });
+    const first = await runUsersyncCycle(syncSend, source, { batch: 200, syncSource: prefix });
     expect(first).toMatchObject({ newGroups: 50, newUsers: 500, changedMemberships: 2000, hiddenUsers: 0 });
     expect(first.answers[`${X}/ugsync/groups/`]).toEqual([50]);
     expect(first.answers[`${X}/ugsync/users`]).toEqual([200, 200, 100]);
@@ -74,7 +84,7 @@ describe("Ranger usersync against the ugsync endpoints", () => {
     expect(await allowed(outsider)).toBe(false);
 
     // pushed entries are ordinary directory entries, source ranger-usersync, with their DN and audit trail
-    const users = await t.request({ method: "GET", url: `/v1/users?prefix=${prefix}-u1&limit=1` });
+    const users = await t.request({ method: "GET", url: `/v1/users?orgId=${syncOrg}&prefix=${prefix}-u1&limit=1` });
     const user = users.json().items[0];
     expect(user).toMatchObject({ source: "ranger-usersync" });
     expect(user.attributes).toMatchObject({ full_name: `uid=${user.username},ou=people,dc=example,dc=com` });
@@ -89,16 +99,16 @@ describe("Ranger usersync against the ugsync endpoints", () => {
     const gone = source.users.slice(-10);
     source.users = [...source.users.slice(0, -10), ...Array.from({ length: 20 }, (_, i) => `${prefix}-new${i}`)];
     for (const set of source.members.values()) for (const u of gone) set.delete(u);
-    const second = await runUsersyncCycle(send, source, { batch: 200, syncSource: prefix });
+    const second = await runUsersyncCycle(syncSend, source, { batch: 200, syncSource: prefix });
     expect(second).toMatchObject({ newGroups: 0, newUsers: 20, hiddenUsers: 10 });
     expect(second.answers[`${X}/ugsync/users`]).toEqual([20]);
     expect(await allowed(member as string)).toBe(false);
     expect(await allowed(outsider)).toBe(true);
-    const hidden = await send("GET", `${X}/users/userName/${gone[0]}`);
+    const hidden = await syncSend("GET", `${X}/users/userName/${gone[0]}`);
     expect(hidden.body).toMatchObject({ name: gone[0], isVisible: 0 });
 
     // a third cycle finds nothing to push
-    const third = await runUsersyncCycle(send, source, { batch: 200, syncSource: prefix });
+    const third = await runUsersyncCycle(syncSend, source, { batch: 200, syncSource: prefix });
     expect(third).toMatchObject({ newGroups: 0, newUsers: 0, changedMemberships: 0, hiddenUsers: 0 });
     expect(third.answers).toEqual({});
   }, 240_000);
