@@ -113,8 +113,12 @@ describe(`policy distribution (${TEST_BACKEND})`, () => {
     }).start();
     expect(JSON.parse(seen[1]?.body ?? "{}")).toMatchObject({ serviceName: service, policyVersion: 3 });
     expect(JSON.parse(seen[1]?.body ?? "{}").policies).toHaveLength(3);
-    expect(await client.refresh()).toBe(false);
-    expect(seen.slice(3).map((s) => s.status)).toEqual([304, 304, 304]);
+    // Ranger roles are global: on a shared database another test file may change them meanwhile,
+    // so refresh until a round finds nothing new; that round's three downloads are all 304
+    let changed = await client.refresh();
+    for (let round = 0; changed && round < 10; round++) changed = await client.refresh();
+    expect(changed).toBe(false);
+    expect(seen.slice(-3).map((s) => s.status)).toEqual([304, 304, 304]);
 
     const plugins = (await t.request({ method: "GET", url: `/v1/services/${service}/plugins` })).json();
     expect(plugins.items.map((p: { kind: string; status: number }) => `${p.kind}:${p.status}`).sort()).toEqual([
