@@ -353,6 +353,67 @@ describe("admin console in Chromium", () => {
     await context.close();
   });
 
+  it("a group's roles are bound and removed, and its metadata is checked against the organisation's metaschema", {
+    timeout: 180_000,
+  }, async () => {
+    // an organisation of its own: its metaschema changes nothing for the other tests
+    const org = (await asAdmin("POST", "/v1/orgs", { name: `org-${sfx}` })) as { id: string };
+    await asAdmin("PUT", `/v1/orgs/${org.id}/metaschemas/group`, {
+      type: "object",
+      properties: {
+        costCenter: { type: "string", pattern: "^[0-9]+$", description: "digits only" },
+        labels: { type: "object", additionalProperties: { type: "string" } },
+      },
+    });
+    const group = (await asAdmin("POST", "/v1/groups", { orgId: org.id, name: `stewards-${sfx}` })) as { id: string };
+    await asAdmin("POST", "/v1/roles", { orgId: org.id, name: `auditors-${sfx}` });
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    await signIn(page, PSK);
+    await page.goto(`${base}/console/groups/${group.id}`);
+
+    // a role of the group's organisation is bound, listed, and removed
+    const bindings = page.getByRole("table", { name: "role bindings" });
+    await page.getByLabel("Role", { exact: true }).selectOption({ label: `auditors-${sfx}` });
+    await page.getByRole("button", { name: "Bind role" }).click();
+    await bindings.getByText(`auditors-${sfx}`).waitFor();
+    const held = (await asAdmin("GET", `/v1/role-bindings?orgId=${org.id}&principalId=${group.id}`)) as {
+      items: unknown[];
+    };
+    expect(held.items).toHaveLength(1);
+
+    // metadata: the schema's rule is shown at the field it names, and nothing is written
+    await page.getByLabel("costCenter").fill("abc");
+    await page.getByRole("button", { name: "Save metadata" }).click();
+    await page.getByText(/body\.metadata\.costCenter: must match pattern/).waitFor();
+    expect(((await asAdmin("GET", `/v1/groups/${group.id}`)) as { metadata: object }).metadata).not.toHaveProperty(
+      "costCenter",
+    );
+    await expectAccessible(page, "group with a field error");
+    await page.getByLabel("costCenter").fill("4711");
+    await page.getByRole("button", { name: "Save metadata" }).click();
+    await page.getByRole("status").getByText("Metadata saved").waitFor();
+    expect(((await asAdmin("GET", `/v1/groups/${group.id}`)) as { metadata: object }).metadata).toMatchObject({
+      costCenter: "4711",
+    });
+    await shoot(page, "group-bindings-metadata");
+
+    await page.getByRole("button", { name: `Remove binding auditors-${sfx}` }).click();
+    await expect
+      .poll(
+        async () =>
+          (
+            (await asAdmin("GET", `/v1/role-bindings?orgId=${org.id}&principalId=${group.id}`)) as {
+              items: unknown[];
+            }
+          ).items.length,
+      )
+      .toBe(0);
+    await context.close();
+  });
+
   it("a viewer sees no write controls and its direct API writes are refused", { timeout: 180_000 }, async () => {
     const roles = (await asAdmin("GET", "/v1/roles?builtin=true&limit=50")) as {
       items: { id: string; name: string }[];

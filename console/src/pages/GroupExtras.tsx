@@ -256,11 +256,13 @@ interface RoleBinding {
 
 /**
  * The roles bound to a group (`/v1/role-bindings?principalType=group`): listed with their scope,
- * bound with a role and a scope, and removed; every member of the group holds them.
+ * bound with a role and a scope, and removed; every member of the group holds them. Roles and
+ * bindings belong to an organisation, so every call names the group's (without it the server
+ * would take the caller's, or `default`, and a group elsewhere would show no bindings).
  */
-export function GroupRoleBindings({ groupId, canWrite }: { groupId: string; canWrite: boolean }) {
-  const roles = useRequest("roles:bind", (signal) =>
-    api<Page<Role>>("GET", "/v1/roles", { query: { limit: 1000 }, signal }),
+export function GroupRoleBindings({ groupId, orgId, canWrite }: { groupId: string; orgId: string; canWrite: boolean }) {
+  const roles = useRequest(`roles:bind:${orgId}`, (signal) =>
+    api<Page<Role>>("GET", "/v1/roles", { query: { orgId, limit: 1000 }, signal }),
   );
   const [roleId, setRoleId] = useState("");
   const [scopeType, setScopeType] = useState<"org" | "service" | "resource">("org");
@@ -275,6 +277,7 @@ export function GroupRoleBindings({ groupId, canWrite }: { groupId: string; canW
     try {
       await api("POST", "/v1/role-bindings", {
         body: {
+          orgId,
           roleId,
           principal: { type: "group", id: groupId },
           scope: { type: scopeType, ...(scopeType === "org" ? {} : { value: scopeValue.trim() }) },
@@ -347,7 +350,7 @@ export function GroupRoleBindings({ groupId, canWrite }: { groupId: string; canW
         label="role bindings"
         prefix="b"
         path="/v1/role-bindings"
-        query={{ principalType: "group", principalId: groupId }}
+        query={{ orgId, principalType: "group", principalId: groupId }}
         reloadKey={reload}
         limit={10}
         rowKey={(b) => b.id}

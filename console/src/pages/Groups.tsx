@@ -246,7 +246,7 @@ function GroupDetail({ id }: { id: string }) {
           ]}
         />
       </Paper>
-      <GroupRoleBindings groupId={id} canWrite={canWrite} />
+      {g?.orgId && <GroupRoleBindings groupId={id} orgId={g.orgId} canWrite={canWrite} />}
       {g?.orgId && (
         <Paper withBorder p="md">
           <Title order={3} size="h4" mb="sm">
