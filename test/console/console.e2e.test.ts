@@ -376,9 +376,9 @@ describe("admin console in Chromium", () => {
 
     // a role of the group's organisation is bound, listed, and removed
     const bindings = page.getByRole("table", { name: "role bindings" });
-    await page.getByLabel("Role", { exact: true }).selectOption({ label: `auditors-${sfx}` });
+    await page.getByLabel(/^Role\s*\*?$/).selectOption({ label: `auditors-${sfx}` });
     await page.getByRole("button", { name: "Bind role" }).click();
-    await bindings.getByText(`auditors-${sfx}`).waitFor();
+    await bindings.getByRole("cell", { name: `auditors-${sfx}`, exact: true }).waitFor();
     const held = (await asAdmin("GET", `/v1/role-bindings?orgId=${org.id}&principalId=${group.id}`)) as {
       items: unknown[];
     };
