@@ -43,6 +43,12 @@ export function attributesOf(id: string, metadata: Record<string, unknown> | nul
  * and members by username (direct or effective, as the target asks; none when the connector does
  * not carry memberships). Pass `ids` for those groups (absent ones are simply missing from the
  * answer) or nothing for every group of the connector's organisations (reconcile), paged by id.
+ *
+ * Paths and members are aggregated for the whole set at once (joins grouped by group), not by a
+ * subquery per group: right after a bulk load, before PostgreSQL has analysed the tables, the
+ * planner took the memberships table for a few hundred rows and scanned all of it once per group,
+ * and an initial sync of 10,000 groups spent 53 of its 67 s here (bench:sync, docs/connectors.md).
+ * Grouped joins cost one pass even under that misestimate.
  */
 export async function loadGroupStates(
   db: Queryable,
@@ -52,22 +58,28 @@ export async function loadGroupStates(
 ): Promise<DesiredGroup[]> {
   const carry = connector.config.carryMemberships !== false;
   const depth = membership === "direct" ? sql`and c.depth = 0` : sql``;
-  const members = carry
-    ? sql`coalesce((select array_agg(distinct u.username) from group_closure c
-          join group_members m on m.group_id = c.descendant_id join users u on u.id = m.user_id
-          where c.ancestor_id = g.id ${depth}), '{}')`
-    : sql`'{}'::text[]`;
-  const where =
+  const chosen =
     "ids" in scope
-      ? sql`g.id = any(${scope.ids}::uuid[])`
-      : sql`g.org_id = any(${connector.org_ids}::uuid[]) ${scope.afterId ? sql`and g.id > ${scope.afterId}::uuid` : sql``}`;
-  const tail = "ids" in scope ? sql`` : sql`order by g.id limit ${scope.limit}`;
+      ? sql`select g.id from groups g where g.id = any(${scope.ids}::uuid[])`
+      : sql`select g.id from groups g where g.org_id = any(${connector.org_ids}::uuid[])
+              ${scope.afterId ? sql`and g.id > ${scope.afterId}::uuid` : sql``} order by g.id limit ${scope.limit}`;
+  const members = carry
+    ? sql`select c.ancestor_id as id, array_agg(distinct u.username) as members
+          from chosen k join group_closure c on c.ancestor_id = k.id ${depth}
+          join group_members m on m.group_id = c.descendant_id join users u on u.id = m.user_id
+          group by c.ancestor_id`
+    : sql`select null::uuid as id, '{}'::text[] as members where false`;
   const rows = await sql<Row>`
-    select g.id, g.org_id, g.name, g.metadata, g.hidden,
-      (select array_agg(a.name order by c.depth desc) from group_closure c join groups a on a.id = c.ancestor_id
-        where c.descendant_id = g.id) as path,
-      ${members} as members
-    from groups g where ${where} ${tail}`.execute(db);
+    with chosen as materialized (${chosen}),
+    paths as (
+      select c.descendant_id as id, array_agg(a.name order by c.depth desc) as path
+      from chosen k join group_closure c on c.descendant_id = k.id join groups a on a.id = c.ancestor_id
+      group by c.descendant_id),
+    members as (${members})
+    select g.id, g.org_id, g.name, g.metadata, g.hidden, p.path, coalesce(mm.members, '{}') as members
+    from chosen k join groups g on g.id = k.id
+      left join paths p on p.id = g.id left join members mm on mm.id = g.id
+    order by g.id`.execute(db);
   return rows.rows.map((r) => ({
     orgId: r.org_id,
     carried:
