@@ -4,7 +4,7 @@
  * admin REST endpoints the connector uses for one realm and the client `gatehouse-sync` (secret
  * `s3cret`, every realm-management role), keeps everything in memory, and runs until stopped.
  *
- *   node test/support/keycloak-double-serve.ts [--port 8180] [--realm data] [--user alice --user bob]
+ *   npm run keycloak:double -- [--port 8180] [--realm data] [--user alice --user bob]
  */
 import { parseArgs } from "node:util";
 import { KeycloakDouble } from "./keycloak-double.ts";
