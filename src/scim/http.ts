@@ -87,9 +87,13 @@ function integer(value: string | undefined, field: string): number | undefined {
   return Number(value);
 }
 
-/** `startIndex` and `count` as an offset and a limit: below 1 means 1, and `count` is capped (RFC 7644 §3.4.2.4). */
+/**
+ * `startIndex` and `count` as an offset and a limit: below 1 means 1, and `count` is capped (RFC 7644
+ * §3.4.2.4). A `startIndex` past any possible total is an empty page, so it is held below the
+ * database's offset range (a 20-digit one was a bigint overflow, a 500: found by `npm run fuzz:http`).
+ */
 export function pagingOf(query: { startIndex?: string | undefined; count?: string | undefined }) {
-  const startIndex = Math.max(1, integer(query.startIndex, "query.startIndex") ?? 1);
+  const startIndex = Math.min(Number.MAX_SAFE_INTEGER, Math.max(1, integer(query.startIndex, "query.startIndex") ?? 1));
   const count = Math.min(MAX_RESULTS, Math.max(0, integer(query.count, "query.count") ?? 100));
   return { startIndex, offset: startIndex - 1, count };
 }

@@ -177,6 +177,8 @@ describe(`SCIM 2.0 server (${TEST_BACKEND})`, () => {
     expect(third).toMatchObject({ totalResults: 5, startIndex: 5, itemsPerPage: 1 });
     const countOnly = (await scim.call("GET", `/Users?${filter}&count=0`)).json();
     expect(countOnly).toMatchObject({ totalResults: 5, itemsPerPage: 0, Resources: [] });
+    const past = await scim.call("GET", `/Users?${filter}&startIndex=99999999999999999999&count=2`);
+    expect(past.json()).toMatchObject({ totalResults: 5, itemsPerPage: 0, Resources: [] });
     const badCount = await scim.call("GET", `/Users?count=many`);
     expect(badCount.json()).toMatchObject({ status: "400", scimType: "invalidValue" });
 

@@ -113,6 +113,16 @@ describe("Ranger usersync against the ugsync endpoints", () => {
     expect(third.answers).toEqual({});
   }, 240_000);
 
+  it("answers a startIndex or pageSize past Ranger's int with a 400 naming it, on every paged list", async () => {
+    for (const path of ["users", "groups", "groupusers"]) {
+      for (const field of ["startIndex", "pageSize"]) {
+        const res = await send("GET", `${X}/${path}?${field}=99999999999999999999`);
+        expect(res.status, `${path} ${field}`).toBe(400);
+        expect(JSON.stringify(res.body)).toContain(field);
+      }
+    }
+  });
+
   it("keeps Ranger's silent skips and counts", async () => {
     const prefix = uniqueName("skip");
     const users = await send("POST", `${X}/ugsync/users`, {

@@ -16,15 +16,24 @@ export const tags = ["ranger-xusers"];
 export const read = { ability: "directory.read", errorShape: rangerErrorShape } as const;
 export const write = { ability: "directory.write", errorShape: rangerErrorShape } as const;
 
+/** The largest Java int: Ranger parses ids and paging numbers as ints. */
+const JAVA_INT_MAX = 2_147_483_647;
+
 /** Path `{id}`: Ranger's numeric ids (Java longs; Gatehouse numbers with 32-bit integers). */
-export const NumParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
+export const NumParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: JAVA_INT_MAX }) });
 
 /** Ranger's paging parameters (`SearchUtil.extractCommonCriterias`); other parameters are filters. */
 export const PageQuery = Type.Object(
   {
-    startIndex: Type.Optional(Type.Integer({ description: "First row (0-based); negative counts as 0" })),
+    // Java ints, as Ranger's SearchUtil parses them: a larger number is Ranger's 400, not a database overflow
+    startIndex: Type.Optional(
+      Type.Integer({ maximum: JAVA_INT_MAX, description: "First row (0-based); negative counts as 0" }),
+    ),
     pageSize: Type.Optional(
-      Type.Integer({ description: `Rows per page (default ${200}, at most ${10_000}; below 1 = the default)` }),
+      Type.Integer({
+        maximum: JAVA_INT_MAX,
+        description: `Rows per page (default ${200}, at most ${10_000}; below 1 = the default)`,
+      }),
     ),
     sortBy: Type.Optional(Type.String({ maxLength: 64, description: "`name` (default) or `id`" })),
     sortType: Type.Optional(Type.String({ maxLength: 8, description: "`asc` (default) or `desc`" })),
