@@ -213,6 +213,16 @@ describe(`VMware Aria user groups against a real slapd (${TEST_BACKEND})`, () =>
     expect(put.json()["role-permissions"]).toEqual([
       { roleName: role.name, scopeId: "service:trino", allowAllObjects: true, "traversal-spec-instances": [] },
     ]);
+    // the list presents its groups in one batch of reads: each entry as the group's own GET shows it
+    const listed = (await t.request({ method: "GET", url: URL, headers: h })).json().userGroups;
+    for (const g of listed as { id: string; userIds: string[] }[]) {
+      const own = (await t.request({ method: "GET", url: `${URL}/${g.id}`, headers: h })).json();
+      expect({ ...g, userIds: [...g.userIds].sort() }).toEqual({
+        ...own,
+        userIds: [...own.userIds].sort(),
+      });
+    }
+    expect(listed.find((g: { id: string }) => g.id === a.id).userIds).toHaveLength(2);
     const shrink = await t.request({
       method: "PUT",
       url: URL,
