@@ -1,18 +1,7 @@
-// Migration 0017 (stored names to NFC) on large tables: the same directory and policies are
-// loaded twice, once all in NFC (the baseline: what an upgrade of a database that never held a
-// decomposed name costs, a read of each table) and once with a share of decomposed names and
-// collisions, and the migration is timed on each. Only the rows that are not NFC are written, so
-// the second figure should stay close to the first.
-//
-// Usage: npm run bench:names-nfc [-- --scale 0.1]
-//   GATEHOUSE_BENCH_DATABASE_URL names a PostgreSQL server (a database per run is created on it and
-//   dropped); without it, PGlite in memory.
-import { randomUUID } from "node:crypto";
-import pg from "pg";
 import { ensureBuiltins } from "../../src/service-defs/service-defs.service.ts";
 import type { Db } from "../../src/storage/db.ts";
 import { migrate, readMigrations } from "../../src/storage/migrate.ts";
-import { openDb } from "../../src/storage/open.ts";
+import { freshDb } from "../../test/support/fresh-db.ts";
 
 const args = process.argv.slice(2);
 const scaleAt = args.indexOf("--scale");
@@ -26,27 +15,7 @@ const SIZE = {
 };
 const url = process.env.GATEHOUSE_BENCH_DATABASE_URL;
 
-async function fresh(): Promise<{ db: Db; drop: () => Promise<void> }> {
-  if (!url) {
-    const db = await openDb({});
-    return { db, drop: () => db.close() };
-  }
-  const name = `gh_bench_nfc_${randomUUID().slice(0, 8)}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  const target = new URL(url);
-  target.pathname = `/${name}`;
-  const db = await openDb({ databaseUrl: target.href, poolSize: 2 });
-  return {
-    db,
-    drop: async () => {
-      await db.close();
-      await admin.query(`drop database ${name} with (force)`);
-      await admin.end();
-    },
-  };
-}
+const fresh = () => freshDb("gh_bench_nfc", url);
 
 /** Loads the data set; `decomposed` spells every `decomposedEvery`-th name with a decomposed é. */
 async function load(db: Db, decomposed: boolean): Promise<void> {

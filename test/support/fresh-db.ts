@@ -13,10 +13,9 @@ export interface FreshDb {
  * A new, unmigrated database: a PostgreSQL database of its own on the suite's server when
  * GATEHOUSE_TEST_DATABASE_URL is set, else an in-memory PGlite. For tests that change rows every
  * other test file relies on (built-in service-defs, a schema before a migration), which must not
- * do so in the worker's shared database.
+ * do so in the worker's shared database, and for benchmarks (pass their database URL).
  */
-export async function freshDb(prefix = "gh_fresh"): Promise<FreshDb> {
-  const url = process.env.GATEHOUSE_TEST_DATABASE_URL;
+export async function freshDb(prefix = "gh_fresh", url = process.env.GATEHOUSE_TEST_DATABASE_URL): Promise<FreshDb> {
   if (!url) {
     const db = await openDb({});
     return { db, drop: () => db.close() };

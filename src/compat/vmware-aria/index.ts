@@ -31,7 +31,7 @@ import type { GroupRow, RoleBindingRow } from "../../storage/schema.ts";
 import { addDirectoryMembers, type DirectoryPerson, readDirectoryUsers } from "../shared/directory-import.ts";
 import { acceptEmptyJsonBody } from "../shared/empty-json-body.ts";
 import { replaceGroupBindings, type WantedBinding } from "../shared/group-bindings.ts";
-import { allGroups, bindingsOfGroup, directMembers, everyPage, rolesOf } from "../shared/reads.ts";
+import { allGroups, directMembers, everyPage, rolesOf } from "../shared/reads.ts";
 import { ARIA_CHALLENGE, ariaCredentials } from "./credentials.ts";
 import { ariaErrorShape, ariaErrors } from "./errors.ts";
 import {
@@ -143,16 +143,8 @@ interface GroupExtras {
 }
 
 async function presentUserGroup(db: Queryable, group: GroupRow) {
-  const [roles, bindings, members] = await Promise.all([
-    rolesOf(db, group.org_id),
-    bindingsOfGroup(db, group.org_id, group.id),
-    directMembers(db, group.id),
-  ]);
-  return userGroupOf(group, {
-    roleNames: new Map(roles.map((r) => [r.id, r.name])),
-    bindings,
-    userIds: members.map((m) => m.id),
-  });
+  const [one] = await presentUserGroups(db, group.org_id, [group]);
+  return one as ReturnType<typeof userGroupOf>;
 }
 
 /**
