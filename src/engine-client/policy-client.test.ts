@@ -96,7 +96,7 @@ describe(`policy client and resource-tag changes (${TEST_BACKEND})`, () => {
   it("applies a new ServiceTags download to its engine in place, deciding as an engine built from the downloads; a link change rebuilds", async () => {
     const s = await seedTaggedService(t);
     const client = await startClient(s.service);
-    const engine = client.engine;
+    let engine = client.engine;
     const tables = ["orders", "invoices", "customers"];
     /** alice's select on each table by the client, checked against an engine built from fresh downloads. */
     const decisions = async () => {
@@ -113,25 +113,21 @@ describe(`policy client and resource-tag changes (${TEST_BACKEND})`, () => {
 
     const orders = await tag("orders");
     await tag("invoices");
-    expect(await client.refresh()).toBe(true);
-    expect(client.engine).toBe(engine);
+    engine = await refreshInPlace(client, engine);
     expect(await decisions()).toEqual({ orders: false, invoices: false, customers: true });
 
     await ok("DELETE", `/v1/services/${s.service}/tagged-resources/${orders.id}/tags/${s.pii}`);
-    expect(await client.refresh()).toBe(true);
-    expect(client.engine).toBe(engine);
+    engine = await refreshInPlace(client, engine);
     expect(await decisions()).toEqual({ orders: true, invoices: false, customers: true });
 
     // A policy delta and new tags in one poll: both applied in place.
     await ok("PATCH", `/v1/services/${s.tagService}/policies/${s.tagPolicy.id}`, { isEnabled: false });
     await tag("customers");
-    expect(await client.refresh()).toBe(true);
-    expect(client.engine).toBe(engine);
+    engine = await refreshInPlace(client, engine);
     expect(await decisions()).toEqual({ orders: true, invoices: true, customers: true });
     await ok("PATCH", `/v1/services/${s.tagService}/policies/${s.tagPolicy.id}`, { isEnabled: true });
-    expect(await client.refresh()).toBe(true);
+    engine = await refreshInPlace(client, engine);
     expect(await decisions()).toEqual({ orders: true, invoices: false, customers: false });
-    expect(client.engine).toBe(engine);
 
     // Unlinking the tag service drops the tag repository: the client rebuilds.
     await ok("PATCH", `/v1/services/${s.service}`, { tagService: null });
@@ -146,7 +142,6 @@ describe(`policy client and tag deltas (${TEST_BACKEND})`, () => {
     const s = await seedTaggedService(t);
     const seen: { url: string; body: string }[] = [];
     const client = await startClient(s.service, seen);
-    const engine = client.engine;
     const tables = ["orders", "invoices", "customers", "payments"];
     const tag = (table: string, level = "high") =>
       ok("POST", `/v1/services/${s.service}/tagged-resources`, {
@@ -154,16 +149,16 @@ describe(`policy client and tag deltas (${TEST_BACKEND})`, () => {
         tags: [{ type: s.pii, attributes: { level } }],
       });
     /** Polls, then checks the client against a fresh download: the tag answer it got, document, decisions. */
+    let engine = client.engine;
     const pollAndCompare = async () => {
       seen.length = 0;
-      expect(await client.refresh()).toBe(true);
+      engine = await refreshInPlace(client, engine);
       const answer = seen.find((x) => x.url.startsWith("/service/tags/download/"));
       expect(answer?.url).toContain("supportsTagDeltas=true");
       const { tags } = await compareWithFreshDownloads(s, client, tables);
       const { tagDefinitions: _held, ...held } = client.serviceTags ?? {};
       const { tagDefinitions: _fresh, ...want } = tags;
       expect(held).toEqual(want);
-      expect(client.engine).toBe(engine);
       return JSON.parse(answer?.body || "{}") as { isDelta?: boolean };
     };
 
@@ -273,6 +268,31 @@ async function freshEngine(service: string) {
   };
 }
 
+/**
+ * Polls, expecting a change applied to the engine in place unless the poll brought new roles: a
+ * role change rebuilds the engine, and Ranger roles are global, so on a shared database another
+ * test file may change them during any poll. Returns the engine the client holds after the poll.
+ */
+async function refreshInPlace(client: PolicyClient, engine: PolicyEngine): Promise<PolicyEngine> {
+  const roles = client.roleVersion;
+  expect(await client.refresh()).toBe(true);
+  if (client.roleVersion === roles) expect(client.engine).toBe(engine);
+  return client.engine;
+}
+
+/**
+ * `freshEngine` once the client holds the roles it downloads. Ranger roles are global: on a shared
+ * database other test files change them at any time, so the client refreshes until they are quiet.
+ */
+async function settledFreshEngine(client: PolicyClient, service: string) {
+  for (let round = 0; round < 20; round++) {
+    const fresh = await freshEngine(service);
+    if (client.roleVersion === fresh.roleVersion) return fresh;
+    await client.refresh();
+  }
+  throw new Error("the roles kept changing for 20 rounds");
+}
+
 /** A write to the test app that must succeed; its JSON answer (null for 204). */
 async function ok(method: "POST" | "DELETE" | "PATCH" | "PUT", url: string, payload?: object) {
   const res = await t.request({ method, url, ...(payload ? { payload } : {}) });
@@ -336,10 +356,10 @@ describe(`policy client and an update its engine refuses (${TEST_BACKEND})`, () 
     // in-place update fails again; the rebuild from the new documents takes the poll and reports it.
     await ok("PATCH", `/v1/services/${s.service}/policies/${refused.id}`, { name: uniqueName("taken") });
     expect(await client.refresh()).toBe(true);
-    const fresh = await freshEngine(s.service);
+    const fresh = await settledFreshEngine(client, s.service);
     expect(versions()).toEqual({
       policyVersion: fresh.policyVersion,
-      roleVersion: held.roleVersion,
+      roleVersion: fresh.roleVersion,
       tagVersion: held.tagVersion,
     });
     expect(client.policyVersion).toBeGreaterThan(held.policyVersion);
@@ -362,7 +382,7 @@ describe(`policy client and an update its engine refuses (${TEST_BACKEND})`, () 
     expect(versions()).toEqual(before);
     await ok("DELETE", `/v1/services/${s.service}/policies/${again.id}`);
     expect(await client.refresh()).toBe(true);
-    const caughtUp = await freshEngine(s.service);
+    const caughtUp = await settledFreshEngine(client, s.service);
     expect(versions()).toEqual({
       policyVersion: caughtUp.policyVersion,
       roleVersion: caughtUp.roleVersion,

@@ -224,10 +224,20 @@ describe(`policy simulations (${TEST_BACKEND})`, () => {
           .where("name", "=", s.service)
           .executeTakeFirstOrThrow()
       ).policy_version;
+    // Other test files write audit events to a shared database: count only this test's requests.
+    const requestId = uniqueName("simulate");
+    const headers = { "x-request-id": requestId };
     const audits = async () =>
-      Number((await sql<{ n: string }>`select count(*) as n from audit_events`.execute(t.db.kysely)).rows[0]?.n);
-    const [v0, a0] = [await versionOf(), await audits()];
+      Number(
+        (
+          await sql<{ n: string }>`select count(*) as n from audit_events where request_id = ${requestId}`.execute(
+            t.db.kysely,
+          )
+        ).rows[0]?.n,
+      );
+    const v0 = await versionOf();
     const res = await t.request({
+      headers,
       method: "PUT",
       url: `/v1/services/${s.service}/policies/${s.policy.id}?simulate=true`,
       payload: { ...s.policy, policyItems: [{ users: [s.alice], accesses: [{ type: "select" }] }] },
@@ -235,12 +245,13 @@ describe(`policy simulations (${TEST_BACKEND})`, () => {
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().replay.changes).toEqual([expect.objectContaining({ user: carol, direction: "newlyDenied" })]);
     const del = await t.request({
+      headers,
       method: "DELETE",
       url: `/v1/services/${s.service}/policies/${s.policy.id}?simulate=true`,
     });
     expect(del.statusCode).toBe(200);
     expect(del.json().draft.deleted).toEqual([s.policy.id]);
-    expect([await versionOf(), await audits()]).toEqual([v0, a0]);
+    expect([await versionOf(), await audits()]).toEqual([v0, 0]);
     // the Ranger v2 policy routes and the Nx1 policy route answer the same way
     const ranger = await t.request({
       method: "PUT",
@@ -285,6 +296,15 @@ describe(`policy simulations (${TEST_BACKEND})`, () => {
     ).json();
     expect(stored.version).toBe(s.policy.version);
     expect(stored.policyItems).toEqual(s.policy.policyItems);
+    // the control: an update not simulated writes, and its audit event carries the request id
+    const real = await t.request({
+      headers,
+      method: "PUT",
+      url: `/v1/services/${s.service}/policies/${s.policy.id}`,
+      payload: { ...s.policy, description: "written, not simulated" },
+    });
+    expect(real.statusCode, real.body).toBe(200);
+    expect(await audits()).toBe(1);
   });
 });
 
