@@ -60,10 +60,12 @@ export async function startServer(config: Config): Promise<{ url: string; stop: 
   const url = await app.listen({ host: config.host, port: config.port });
   log.info({ url, database: db.kind, startupMs: Math.round(performance.now() - started) }, "gatehouse listening");
 
-  // Decisions: hear of policy and directory changes committed by other processes (LISTEN/NOTIFY).
+  // Decisions: hear of policy changes (LISTEN/NOTIFY) and directory changes (the polled change
+  // log) committed by other processes.
   const changeFeed = startChangeFeed(app.decisions, {
+    db: db.kysely,
     databaseUrl: config.databaseUrl,
-    onError: (err) => log.warn({ err }, "change notifications: connection lost; reconnecting"),
+    onError: (err) => log.warn({ err }, "change feed: a read failed; retrying"),
   });
 
   const housekeeping = async () => {

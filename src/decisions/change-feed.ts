@@ -1,12 +1,15 @@
+import type { Queryable } from "../storage/db.ts";
 import { listenPostgres, type NotificationListener } from "../storage/notifications.ts";
+import { watchDirectoryChanges } from "./directory-changes.ts";
 import type { DecisionRuntime } from "./runtime.ts";
 
-/** Channels the triggers of migration 0004 notify on. */
+/** The channel the policy triggers of migration 0004 notify on. */
 export const POLICY_CHANNEL = "gatehouse_policies";
-export const DIRECTORY_CHANNEL = "gatehouse_directory";
 
 /** Where to listen and how often to poll as a safety net. */
 export interface ChangeFeedOptions {
+  /** The database, for the directory change log. */
+  db: Queryable;
   /** PostgreSQL URL; absent on the embedded database (one process: local writes notify in-process). */
   databaseUrl?: string | undefined;
   /** Catch-up poll of the loaded engines, in case a notification was lost; 0 disables. */
@@ -22,15 +25,17 @@ export interface ChangeFeed {
 
 /**
  * Keeps this process's engines and directory cache in step with changes committed by any
- * process sharing the database: a policy notification (a service id) catches that service up
- * from the change log, or the services linked to it when it is a tag service; a directory
- * notification clears the principal cache; every (re)connection does both for everything,
- * because notifications sent while the listener was away are lost. A slow poll covers what no
- * notification announced. Tag changes need no channel of their own: a tag policy delta is copied
- * into each linked service's log and a resource-tag change bumps the service's `tag_version`,
- * and both notify on the policy channel with the linked service's id (migrations 0004, 0006).
- * Security zones need none either: a zone write bumps the policy version of each service in the
- * zone (a `services` row update, notified with its id), which rebuilds that service's engine.
+ * process sharing the database. Policies: a notification (a service id) catches that service up
+ * from the change log, or the services linked to it when it is a tag service; every
+ * (re)connection catches every loaded engine up, because notifications sent while the listener
+ * was away are lost; a slow poll covers what no notification announced. Tag changes need no
+ * channel of their own: a tag policy delta is copied into each linked service's log and a
+ * resource-tag change bumps the service's `tag_version`, and both notify on the policy channel
+ * with the linked service's id (migrations 0004, 0006). Security zones need none either: a zone
+ * write bumps the policy version of each service in the zone (a `services` row update, notified
+ * with its id), which rebuilds that service's engine. The directory: its change log (migration
+ * 0019) is polled, and any new change clears the principal cache; a NOTIFY per directory write
+ * would commit the writes one at a time (`watchDirectoryChanges`).
  */
 export function startChangeFeed(runtime: DecisionRuntime, options: ChangeFeedOptions): ChangeFeed {
   const onError = options.onError ?? (() => {});
@@ -40,15 +45,15 @@ export function startChangeFeed(runtime: DecisionRuntime, options: ChangeFeedOpt
   };
   let listener: NotificationListener | null = null;
   if (options.databaseUrl) {
-    listener = listenPostgres(options.databaseUrl, [POLICY_CHANNEL, DIRECTORY_CHANNEL], {
-      onNotify(channel, payload) {
-        if (channel === DIRECTORY_CHANNEL) runtime.principals.invalidate();
-        else runtime.engines.refreshById(Number(payload)).catch(onError);
+    listener = listenPostgres(options.databaseUrl, [POLICY_CHANNEL], {
+      onNotify(_channel, payload) {
+        runtime.engines.refreshById(Number(payload)).catch(onError);
       },
       onConnected: catchUp,
       onError,
     });
   }
+  const directory = watchDirectoryChanges(options.db, () => runtime.principals.invalidate(), { onError });
   const interval = options.pollIntervalMs ?? 5_000;
   const timer =
     interval > 0
@@ -63,6 +68,7 @@ export function startChangeFeed(runtime: DecisionRuntime, options: ChangeFeedOpt
     },
     async stop() {
       if (timer) clearInterval(timer);
+      await directory.stop();
       await listener?.stop();
     },
   };
