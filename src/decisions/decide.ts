@@ -279,7 +279,7 @@ export function present(live: LiveEngine, res: RangerAccessResult): DecisionOutp
     allowed: res.isAllowed,
     determined: res.isAccessDetermined,
     policyId: res.policyId,
-    policyVersion: res.policyId >= 0 ? (live.policies.get(res.policyId)?.version ?? res.policyVersion ?? null) : null,
+    policyVersion: policyVersionOf(live, res),
     servicePolicyVersion: live.version,
     audited: res.isAudited,
     reason: reasonOf(res),
@@ -291,13 +291,18 @@ export function present(live: LiveEngine, res: RangerAccessResult): DecisionOutp
   return out;
 }
 
+/** The version of the policy that decided, as the service holds it (null when none decided). */
+export function policyVersionOf(live: LiveEngine, res: RangerAccessResult): number | null {
+  return res.policyId >= 0 ? (live.policies.get(res.policyId)?.version ?? res.policyVersion ?? null) : null;
+}
+
 /** The audit record of a decision. */
 export function recordOf(
   live: LiveEngine,
   input: DecisionInput,
   groups: string[],
   roles: string[],
-  out: DecisionOutput,
+  res: RangerAccessResult,
 ): DecisionRecord {
   return {
     service: live.serviceName,
@@ -308,11 +313,11 @@ export function recordOf(
     action: input.action ?? null,
     resource: resourceKey(live, input.resource),
     policyType: POLICY_TYPES[input.policyType ?? "access"],
-    allowed: out.allowed,
-    determined: out.determined,
-    policyId: out.policyId >= 0 ? out.policyId : null,
-    policyVersion: out.policyVersion,
-    reason: out.reason,
+    allowed: res.isAllowed,
+    determined: res.isAccessDetermined,
+    policyId: res.policyId >= 0 ? res.policyId : null,
+    policyVersion: policyVersionOf(live, res),
+    reason: reasonOf(res),
   };
 }
 

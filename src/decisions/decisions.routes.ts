@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { type Static, Type } from "typebox";
-import type { RangerAccessRequest } from "../engine/index.ts";
+import type { RangerAccessRequest, RangerAccessResult } from "../engine/index.ts";
 import { type WorkBudget, WorkBudgetExceeded, workBudget } from "../engine/index.ts";
 import { AppError, ValidationFailed } from "../errors.ts";
 import {
@@ -58,12 +58,13 @@ export function createDecider(runtime: DecisionRuntime) {
 
   /**
    * Evaluates, counts and queues the audit record of one decision whose engine and principals are
-   * known. `extra` sets engine request fields the native API does not take (the Ranger PDP's
-   * resource owner, matching scope, client address from its context); `onlyApplied` logs a
-   * row-filter or mask evaluation only when a policy applied (the PDP asks for both beside every
-   * access decision, and an empty answer is not a decision of its own).
+   * known, and answers the engine's result. `extra` sets engine request fields the native API does
+   * not take (the Ranger PDP's resource owner, matching scope, client address from its context);
+   * `onlyApplied` logs a row-filter or mask evaluation only when a policy applied (the PDP asks for
+   * both beside every access decision, and an empty answer is not a decision of its own). The PDP,
+   * which answers in Ranger's shape, takes this result as it is, without the API's `present`.
    */
-  const finish = (
+  const evaluateCounted = (
     live: LiveEngine,
     input: DecisionInput,
     { groups, roles }: { groups: string[]; roles: string[] },
@@ -72,21 +73,33 @@ export function createDecider(runtime: DecisionRuntime) {
     count: boolean,
     budget: WorkBudget | undefined,
     opts?: { extra?: Partial<RangerAccessRequest>; onlyApplied?: boolean },
-  ): DecisionOutput => {
+  ): RangerAccessResult => {
     const req = toEngineRequest(input, groups, roles, request.ip, runtime.workBudget, budget);
     if (opts?.extra !== undefined) Object.assign(req, opts.extra);
-    const out = present(live, evaluate(live, input, req, field));
-    if (count) runtime.countDecision(out.allowed);
-    if (out.audited && (opts?.onlyApplied !== true || out.policyId >= 0)) {
+    const res = evaluate(live, input, req, field);
+    if (count) runtime.countDecision(res.isAllowed);
+    if (res.isAudited && (opts?.onlyApplied !== true || res.policyId >= 0)) {
       runtime.audit.push({
-        ...recordOf(live, input, groups, roles, out),
+        ...recordOf(live, input, groups, roles, res),
         at: new Date(),
         requestId: request.id,
         clientIp: request.ip,
       });
     }
-    return out;
+    return res;
   };
+
+  /** `evaluateCounted`, answered in the decision API's shape. */
+  const finish = (
+    live: LiveEngine,
+    input: DecisionInput,
+    principals: { groups: string[]; roles: string[] },
+    request: RequestContext,
+    field: string,
+    count: boolean,
+    budget: WorkBudget | undefined,
+    opts?: { extra?: Partial<RangerAccessRequest>; onlyApplied?: boolean },
+  ): DecisionOutput => present(live, evaluateCounted(live, input, principals, request, field, count, budget, opts));
 
   /** Decides after loading the engine or the user's memberships (the first request for either). */
   const decideLoading = async (
@@ -172,7 +185,7 @@ export function createDecider(runtime: DecisionRuntime) {
     return done();
   };
 
-  return { engineOf, decideCached, decideLoading, decideOne, decideBatch, finish };
+  return { engineOf, decideCached, decideLoading, decideOne, decideBatch, finish, evaluateCounted };
 }
 
 /** A batch request's body and one of its items, as the route's schema gives them. */

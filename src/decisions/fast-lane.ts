@@ -29,6 +29,13 @@ export interface DecisionLaneDeps<In = DecisionInput & { service: string }, Out 
   /** The route's body schema and answer schema, compiled here with the route's own options. */
   bodySchema: TSchema;
   answerSchema: TSchema;
+  /**
+   * Writes an answer instead of the answer schema's serialiser, for a route whose `decide` builds
+   * its answers from the schema's fields only (nothing else, no `undefined`), where the result is
+   * the same text: `JSON.stringify` of large nested answers is faster, and its text is flat, while
+   * fast-json-stringify's concatenation must be flattened again to be sent.
+   */
+  stringify?: (answer: Out) => string;
   /** Counts a response in the route's request metrics. */
   record(status: number, seconds: number): void;
   /** Answers a request through the whole Fastify pipeline (errors, odd bodies): `app.inject`. */
@@ -83,17 +90,19 @@ export function createDecisionLane<In = DecisionInput & { service: string }, Out
   });
   (ajvFormats.default as unknown as (a: Ajv) => void)(ajv);
   const validate = ajv.compile(deps.bodySchema);
-  const serialize = fastJson(deps.answerSchema as never);
+  const serialize: (answer: Out) => string = deps.stringify ?? fastJson(deps.answerSchema as never);
   const stats = { answered: 0, replayed: 0, passed: 0 };
   const seconds = (started: number) => (performance.now() - started) / 1000;
 
   const send = (res: ServerResponse, id: string, started: number, payload: string) => {
+    // encoded once: its length and the bytes written (a string is measured, then encoded again)
+    const bytes = Buffer.from(payload, "utf8");
     res.writeHead(200, {
       "content-type": "application/json; charset=utf-8",
-      "content-length": Buffer.byteLength(payload),
+      "content-length": bytes.length,
       "x-request-id": id,
     });
-    res.end(payload);
+    res.end(bytes);
     stats.answered++;
     deps.record(200, seconds(started));
   };

@@ -1,8 +1,14 @@
-import { type DecisionInput, type DecisionOutput, principalsCached, principalsFor } from "../../decisions/decide.ts";
+import { type DecisionInput, policyVersionOf, principalsCached, principalsFor } from "../../decisions/decide.ts";
 import { createDecider } from "../../decisions/decisions.routes.ts";
 import type { LiveEngine } from "../../decisions/live-engines.ts";
 import type { DecisionRuntime } from "../../decisions/runtime.ts";
-import type { AclAccessResult, AclPermissions, RangerAccessRequest, RangerServiceDef } from "../../engine/index.ts";
+import type {
+  AclAccessResult,
+  AclPermissions,
+  RangerAccessRequest,
+  RangerAccessResult,
+  RangerServiceDef,
+} from "../../engine/index.ts";
 import { AppError, DecisionUserUnknown, Forbidden, Unauthenticated, ValidationFailed } from "../../errors.ts";
 import { type Delegation, needsDelegation } from "./delegation.ts";
 import type {
@@ -52,7 +58,7 @@ const SPECIAL_PERMISSIONS = new Set(["_any", "_admin"]);
  * Every operation answers synchronously when the engine and the user are cached.
  */
 export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delegation) {
-  const { finish } = createDecider(runtime);
+  const { evaluateCounted } = createDecider(runtime);
 
   const engineOf = async (service: string): Promise<LiveEngine> => {
     try {
@@ -178,13 +184,13 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
     opts: { extra?: Extras },
     info: ResultInfo,
   ): void => {
-    const out = finish(live, input, principals, ctx, "body.resource", true, undefined, opts);
-    info.access = { decision: decisionOf(out), policy: policyOf(out) };
+    const out = evaluateCounted(live, input, principals, ctx, "body.resource", true, undefined, opts);
+    info.access = { decision: decisionOf(out), policy: policyOf(live, out) };
     if (!kinds.rowFilter && !kinds.mask) return;
     const keys = Object.keys(input.resource);
     const applied = { extra: opts.extra, onlyApplied: true };
     if (kinds.rowFilter && supports(live, 2, keys)) {
-      const rf = finish(
+      const rf = evaluateCounted(
         live,
         { ...input, policyType: "rowfilter" },
         principals,
@@ -194,10 +200,12 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
         undefined,
         applied,
       );
-      if (rf.determined && rf.filterExpr?.trim()) info.rowFilter = { filterExpr: rf.filterExpr, policy: policyOf(rf) };
+      if (rf.isAccessDetermined && rf.filterExpr?.trim()) {
+        info.rowFilter = { filterExpr: rf.filterExpr, policy: policyOf(live, rf) };
+      }
     }
     if (kinds.mask && supports(live, 1, keys)) {
-      const dm = finish(
+      const dm = evaluateCounted(
         live,
         { ...input, policyType: "datamask" },
         principals,
@@ -207,8 +215,8 @@ export function createPdpAuthorizer(runtime: DecisionRuntime, delegation: Delega
         undefined,
         applied,
       );
-      if (dm.determined && dm.maskType?.trim()) {
-        info.dataMask = { maskType: dm.maskType, policy: policyOf(dm) };
+      if (dm.isAccessDetermined && dm.maskType?.trim()) {
+        info.dataMask = { maskType: dm.maskType, policy: policyOf(live, dm) };
         if (dm.maskedValue !== undefined) info.dataMask.maskedValue = dm.maskedValue;
       }
     }
@@ -455,13 +463,14 @@ function supports(live: LiveEngine, policyType: 1 | 2, keys: string[]): boolean 
   return hierarchies.some((h) => h.length === keys.length && h.every((r) => keys.includes(r.name)));
 }
 
-function decisionOf(out: DecisionOutput): Decision {
-  if (!out.determined) return "NOT_DETERMINED";
-  return out.allowed ? "ALLOW" : "DENY";
+function decisionOf(res: RangerAccessResult): Decision {
+  if (!res.isAccessDetermined) return "NOT_DETERMINED";
+  return res.isAllowed ? "ALLOW" : "DENY";
 }
 
-function policyOf(out: DecisionOutput): PolicyInfo {
-  return out.policyVersion === null ? { id: out.policyId } : { id: out.policyId, version: out.policyVersion };
+function policyOf(live: LiveEngine, res: RangerAccessResult): PolicyInfo {
+  const version = policyVersionOf(live, res);
+  return version === null ? { id: res.policyId } : { id: res.policyId, version };
 }
 
 /**

@@ -55,6 +55,9 @@ export async function installRangerPdp(
   ) =>
     createDecisionLane<In, Out, { name: string }>({
       path,
+      // the authorizer builds its answers from the schema's fields alone (the lane test holds the
+      // two texts equal): for 100 accesses JSON.stringify takes 52 µs to bytes, the schema's 98
+      stringify: JSON.stringify,
       authenticate: (req) => peekCaller(trusted, deps.authenticator, req.headers, req.socket.remoteAddress ?? ""),
       retryAfter: (ip) => deps.limiter.retryAfter(ip),
       decide,

@@ -396,7 +396,8 @@ describe("the fast lane", () => {
       expect(res.status).toBe(200);
       expect(t.app.rangerPdpLanes[path].answered).toBe(before.answered + 1);
       const viaFastify = await pdp(path, seed.alice, body);
-      expect(await res.json()).toEqual(viaFastify.json());
+      // the same text: the lane writes with JSON.stringify, the route with the answer schema
+      expect(await res.text()).toBe(viaFastify.body);
     }
     // an error read by the lane is replayed through Fastify, in Ranger's shape
     const before = { ...t.app.rangerPdpLanes.authorize };
