@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { loadavg } from "node:os";
 import { sql } from "kysely";
 import { openDb } from "../../src/storage/open.ts";
+import { type Answer, httpClient } from "../support/http-client.ts";
 import { startPostgres } from "../support/postgres.ts";
 import { startServer } from "../support/serve.ts";
 
@@ -62,10 +63,18 @@ async function latencies(concurrency: number, total: number, one: (i: number) =>
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 
-async function expectOk(res: Response, status: number, what: string): Promise<unknown> {
-  const body = await res.text();
+async function expectOk(res: Response | Answer, status: number, what: string): Promise<unknown> {
+  const body = typeof res.body === "string" ? res.body : await (res as Response).text();
   if (res.status !== status) throw new Error(`${what}: ${res.status} ${body.slice(0, 300)}`);
   return body ? JSON.parse(body) : null;
+}
+
+/** CPU seconds this process (the load generator) spent in `work`, beside its result. */
+async function withCpu<T>(work: () => Promise<T>): Promise<{ result: T; cpuSeconds: number }> {
+  const before = process.cpuUsage();
+  const result = await work();
+  const used = process.cpuUsage(before);
+  return { result, cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
 /** Runs the SCIM benchmark and prints its figures. */
@@ -97,36 +106,38 @@ export async function benchScim(opts: Options): Promise<ScimFigures> {
     const run = randomUUID().slice(0, 6);
 
     // creates: SCIM and the native API, 16 concurrent clients each
+    const http = httpClient(server.url, 16);
     const createOne = (i: number) =>
-      fetch(`${server.url}/scim/v2/Users`, {
-        method: "POST",
-        headers: scimHeaders,
-        body: JSON.stringify({
-          schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
-          userName: `scim-${run}-${i}@example.com`,
-          externalId: `ext-${run}-${i}`,
-          name: { givenName: "Bench", familyName: `User ${i}` },
-          emails: [{ value: `scim-${run}-${i}@example.com`, type: "work", primary: true }],
-          active: true,
-        }),
-      }).then((res) => expectOk(res, 201, "scim create").then(() => undefined));
+      http
+        .post(
+          "/scim/v2/Users",
+          scimHeaders,
+          JSON.stringify({
+            schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            userName: `scim-${run}-${i}@example.com`,
+            externalId: `ext-${run}-${i}`,
+            name: { givenName: "Bench", familyName: `User ${i}` },
+            emails: [{ value: `scim-${run}-${i}@example.com`, type: "work", primary: true }],
+            active: true,
+          }),
+        )
+        .then((res) => expectOk(res, 201, "scim create").then(() => undefined));
     const nativeOne = (i: number) =>
-      fetch(`${server.url}/v1/users`, {
-        method: "POST",
-        headers: admin,
-        body: JSON.stringify({
-          orgId: org.id,
-          username: `native-${run}-${i}`,
-          email: `native-${run}-${i}@example.com`,
-        }),
-      }).then((res) => expectOk(res, 201, "native create").then(() => undefined));
+      http
+        .post(
+          "/v1/users",
+          admin,
+          JSON.stringify({ orgId: org.id, username: `native-${run}-${i}`, email: `native-${run}-${i}@example.com` }),
+        )
+        .then((res) => expectOk(res, 201, "native create").then(() => undefined));
     await fixedWork(16, 200, (i) => createOne(1_000_000 + i)); // warm-up
-    const scimSeconds = await fixedWork(16, opts.creates, createOne);
-    const nativeSeconds = await fixedWork(16, opts.creates, nativeOne);
-    const createsPerSecond = opts.creates / scimSeconds;
-    const nativeCreatesPerSecond = opts.creates / nativeSeconds;
+    const scim = await withCpu(() => fixedWork(16, opts.creates, createOne));
+    const native = await withCpu(() => fixedWork(16, opts.creates, nativeOne));
+    const createsPerSecond = opts.creates / scim.result;
+    const nativeCreatesPerSecond = opts.creates / native.result;
+    const clientMs = (cpuSeconds: number) => ((cpuSeconds * 1000) / opts.creates).toFixed(2);
     log(
-      `creates (16 concurrent, ${opts.creates}): SCIM ${createsPerSecond.toFixed(0)}/s, native POST /v1/users ${nativeCreatesPerSecond.toFixed(0)}/s (target ≥ ${SCIM_TARGETS.createsPerSecond}/s)`,
+      `creates (16 concurrent, ${opts.creates}): SCIM ${createsPerSecond.toFixed(0)}/s, native POST /v1/users ${nativeCreatesPerSecond.toFixed(0)}/s (target ≥ ${SCIM_TARGETS.createsPerSecond}/s); load generator CPU per create: SCIM ${clientMs(scim.cpuSeconds)} ms, native ${clientMs(native.cpuSeconds)} ms`,
     );
 
     // 100,000 users by SQL, as an identity provider's earlier provisioning would have left them
@@ -144,7 +155,7 @@ export async function benchScim(opts: Options): Promise<ScimFigures> {
     const scimList = await latencies(4, opts.lookups, async (i) => {
       const filter = encodeURIComponent(`userName eq "BULK-${run}-${pick(i)}@example.com"`);
       const body = (await expectOk(
-        await fetch(`${server.url}/scim/v2/Users?filter=${filter}`, { headers: scimHeaders }),
+        await http.get(`/scim/v2/Users?filter=${filter}`, scimHeaders),
         200,
         "scim list",
       )) as { totalResults: number };
@@ -152,9 +163,7 @@ export async function benchScim(opts: Options): Promise<ScimFigures> {
     });
     const nativeList = await latencies(4, opts.lookups, async (i) => {
       await expectOk(
-        await fetch(`${server.url}/v1/users?orgId=${org.id}&username=bulk-${run}-${pick(i)}@example.com`, {
-          headers: admin,
-        }),
+        await http.get(`/v1/users?orgId=${org.id}&username=bulk-${run}-${pick(i)}@example.com`, admin),
         200,
         "native list",
       );
@@ -196,6 +205,7 @@ export async function benchScim(opts: Options): Promise<ScimFigures> {
       `load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${figures.loadAfter.map((l) => l.toFixed(2)).join(" ")}`,
     );
     log(`SCIM targets: ${figures.pass ? "met" : "NOT met"}`);
+    http.close();
     return figures;
   } finally {
     await db.close();
