@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto";
+import { sql } from "kysely";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createGroupVia, createUserVia } from "../../test/support/directory.ts";
 import { uniqueName } from "../../test/support/factories.ts";
 import { type TestApp, testApp } from "../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../test/support/test-db.ts";
 import { SYSTEM_CONTEXT } from "../audit/audit.service.ts";
+import { USER_SEARCH_TEXT } from "./lists.ts";
 import { createUserRow } from "./users.service.ts";
 
 let t: TestApp;
@@ -40,6 +42,32 @@ describe(`users and organisations (${TEST_BACKEND})`, () => {
     });
     expect(badEmail.statusCode).toBe(400);
     expect(badEmail.json().details[0].field).toBe("body.email");
+  });
+
+  it("searches a substring of username, display name or email, case-insensitively, through the trigram index", async () => {
+    const org = (await t.request({ method: "POST", url: "/v1/orgs", payload: { name: uniqueName("org") } })).json();
+    const tag = randomUUID().slice(0, 8);
+    const byName = await createUserVia(t, { orgId: org.id, username: `Ann-${tag}-x` });
+    const byDisplay = await createUserVia(t, { orgId: org.id, displayName: `Dr ${tag.toUpperCase()} Who` });
+    const byEmail = await createUserVia(t, { orgId: org.id, email: `m.${tag}@example.com` });
+    await createUserVia(t, { orgId: org.id, username: `other-${randomUUID().slice(0, 8)}` });
+    const search = async (q: string) =>
+      (await t.request({ method: "GET", url: `/v1/users?orgId=${org.id}&q=${encodeURIComponent(q)}` })).json();
+    const all = await search(tag.toUpperCase());
+    expect(all.total).toBe(3);
+    expect(all.items.map((u: { id: string }) => u.id).sort()).toEqual([byName.id, byDisplay.id, byEmail.id].sort());
+    expect((await search(`${tag}-X`)).items).toEqual([expect.objectContaining({ id: byName.id })]);
+    // the index joins the fields with U+001F: a search never matches across two fields
+    expect((await search(`${tag}-x\u001f`)).total).toBe(0);
+    expect((await search("-x\u001fdr")).total).toBe(0);
+    // the search's expression is the index's: with sequential scans off, the plan can use it
+    const plan = await t.db.transaction(async (tx) => {
+      await sql`set local enable_seqscan = off`.execute(tx);
+      const rows = await sql<{ "QUERY PLAN": string }>`explain select id from users
+        where ${USER_SEARCH_TEXT} like ${`%${tag}%`}`.execute(tx);
+      return rows.rows.map((r) => r["QUERY PLAN"]).join("\n");
+    });
+    expect(plan).toContain("users_search_trgm");
   });
 
   it("creates a user and its audit event in one statement, outside a transaction too", async () => {

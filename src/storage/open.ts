@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { connectionLocks, inProcessLocks } from "./advisory-locks.ts";
@@ -108,6 +109,8 @@ async function openEmbedded(options: OpenDbOptions): Promise<Db> {
   let pglite: PGlite;
   try {
     pglite = await PGlite.create(where === "memory://" ? undefined : where, {
+      // migration 0020's user search index
+      extensions: { pg_trgm },
       parsers: { [INT8_OID]: (value: string) => Number(value), [NUMERIC_OID]: (value: string) => Number(value) },
     });
   } catch (err) {
