@@ -42,7 +42,12 @@ try {
     );
   }
   if (only !== "ldap" && url) {
-    process.env.GATEHOUSE_BENCH_DATABASE_URL = url;
+    if (pg && only !== "scim") {
+      // A throwaway server fresh from the LDAP import would still be vacuuming and checkpointing
+      // 100,000 users and 500,000 memberships while SCIM is timed: SCIM gets a throwaway of its own.
+      pg.stop();
+      pg = undefined;
+    } else process.env.GATEHOUSE_BENCH_DATABASE_URL = url;
     const scim = await benchScim({
       users: Math.round(100_000 * scale),
       creates: Math.max(200, Math.round(4000 * scale)),
