@@ -1,6 +1,6 @@
 import type { Queryable } from "../storage/db.ts";
 import { listenPostgres, type NotificationListener } from "../storage/notifications.ts";
-import { watchDirectoryChanges } from "./directory-changes.ts";
+import { DIRECTORY_LOG_KEEP_MS, DIRECTORY_POLL_MS, watchDirectoryChanges } from "./directory-changes.ts";
 import type { DecisionRuntime } from "./runtime.ts";
 
 /** The channel the policy triggers of migration 0004 notify on. */
@@ -53,7 +53,12 @@ export function startChangeFeed(runtime: DecisionRuntime, options: ChangeFeedOpt
       onError,
     });
   }
-  const directory = watchDirectoryChanges(options.db, () => runtime.principals.invalidate(), { onError });
+  // The embedded database has one process, whose own writes clear its cache: there the watcher
+  // only prunes the log, so it reads it once per keep period instead of ten times a second.
+  const directory = watchDirectoryChanges(options.db, () => runtime.principals.invalidate(), {
+    onError,
+    pollMs: options.databaseUrl ? DIRECTORY_POLL_MS : DIRECTORY_LOG_KEEP_MS,
+  });
   const interval = options.pollIntervalMs ?? 5_000;
   const timer =
     interval > 0

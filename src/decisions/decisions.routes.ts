@@ -185,7 +185,7 @@ export function createDecider(runtime: DecisionRuntime) {
     return done();
   };
 
-  return { engineOf, decideCached, decideLoading, decideOne, decideBatch, finish, evaluateCounted };
+  return { engineOf, decideCached, decideLoading, decideOne, decideBatch, evaluateCounted };
 }
 
 /** A batch request's body and one of its items, as the route's schema gives them. */
