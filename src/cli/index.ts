@@ -1,7 +1,6 @@
 import { Command, CommanderError } from "commander";
 import pino from "pino";
-import { ConfigError, loadConfig } from "../config/load.ts";
-import { openConfiguredDb, startServer } from "../server.ts";
+import { ConfigError } from "../config/config-error.ts";
 import { DataDirInUse } from "../storage/data-dir-lock.ts";
 import { migrate } from "../storage/migrate.ts";
 import { NAMES_NFC_MIGRATION, namesMigrationMessage, namesMigrationReport } from "../storage/names-migration-report.ts";
@@ -32,7 +31,8 @@ function withServerFlags(command: Command): Command {
     .option("--log-level <level>", "pino log level (GATEHOUSE_LOG_LEVEL)");
 }
 
-function configFrom(flags: ServerFlags) {
+async function configFrom(flags: ServerFlags) {
+  const { loadConfig } = await import("../config/load.ts");
   return loadConfig({
     env: process.env,
     configFile: flags.config,
@@ -46,6 +46,15 @@ function configFrom(flags: ServerFlags) {
   });
 }
 
+/**
+ * The server module is loaded only by the commands that need it (`serve`, `migrate`): it pulls in
+ * every route and takes about 2 s to import, which the client commands (`check`, `who`,
+ * `simulate`, `sync`) and `--help` should not pay.
+ */
+function loadServer(): Promise<typeof import("../server.ts")> {
+  return import("../server.ts");
+}
+
 /** Builds the `gatehouse` command line. Later features add their commands here. */
 export async function buildCli(): Promise<Command> {
   const program = new Command("gatehouse")
@@ -55,14 +64,16 @@ export async function buildCli(): Promise<Command> {
 
   withServerFlags(program.command("serve").description("run the HTTP server (migrates the database first)")).action(
     async (flags: ServerFlags) => {
-      await startServer(configFrom(flags));
+      const { startServer } = await loadServer();
+      await startServer(await configFrom(flags));
     },
   );
 
   withServerFlags(program.command("migrate").description("apply pending database migrations and exit")).action(
     async (flags: ServerFlags) => {
-      const config = configFrom(flags);
+      const config = await configFrom(flags);
       const log = pino({ level: config.logLevel, name: "gatehouse" });
+      const { openConfiguredDb } = await loadServer();
       const db = await openConfiguredDb(config, log);
       try {
         const applied = await migrate(db);

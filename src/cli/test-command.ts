@@ -1,6 +1,4 @@
 import { Command } from "commander";
-import { stableJson } from "../engine/conformance/report.ts";
-import { runAll, summaryLine } from "../engine/conformance/run.ts";
 
 /**
  * `gatehouse test [--root DIR] FILE...`: runs Ranger-format test files (directories are walked
@@ -13,7 +11,10 @@ export function testCommand(): Command {
     .option("--root <dir>", "corpus root for references such as /policyengine/resourceTags.json", ".")
     .option("-v, --verbose", "print per-file counts")
     .argument("<files...>", "test files or directories")
-    .action((files: string[], opts: { root: string; verbose?: boolean }) => {
+    .action(async (files: string[], opts: { root: string; verbose?: boolean }) => {
+      // the engine loads only when this command runs, not for every `gatehouse` command
+      const { stableJson } = await import("../engine/conformance/report.ts");
+      const { runAll, summaryLine } = await import("../engine/conformance/run.ts");
       const summary = runAll(files, opts.root);
       for (const r of summary.reports) {
         if (r.skipReason) console.log(`SKIP ${r.file}: ${r.skipReason}`);

@@ -2,18 +2,11 @@ import { readFileSync } from "node:fs";
 import { Compile } from "typebox/compile";
 import { Value } from "typebox/value";
 import { parseDelegation } from "../ranger/pdp/delegation.ts";
+import { ConfigError } from "./config-error.ts";
 import { parseNetworks } from "./networks.ts";
 import { type Config, configSchema } from "./schema.ts";
 
-/** Raised when configuration is invalid; the CLI prints every issue and exits with code 2. */
-export class ConfigError extends Error {
-  readonly issues: string[];
-  constructor(issues: string[]) {
-    super(`invalid configuration:\n${issues.map((i) => `  - ${i}`).join("\n")}`);
-    this.name = "ConfigError";
-    this.issues = issues;
-  }
-}
+export { ConfigError };
 
 /** Where each value may come from, lowest precedence first: file < environment < flags. */
 export interface ConfigSources {

@@ -40,5 +40,7 @@ export interface Db {
    * the largest single value PGlite has handled and never shrinks, so it is exported as a gauge.
    */
   embeddedMemoryBytes?(): number;
+  /** A copy of the whole embedded database (absent on PostgreSQL), for `embeddedTemplate`. */
+  dumpDataDir?(): Promise<Blob>;
   close(): Promise<void>;
 }

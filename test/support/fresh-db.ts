@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import type { Db } from "../../src/storage/db.ts";
 import { openDb } from "../../src/storage/open.ts";
+import { embeddedTemplate } from "./embedded-template.ts";
 
 /** An empty database of a test's own, and how to remove it. */
 export interface FreshDb {
@@ -17,7 +18,7 @@ export interface FreshDb {
  */
 export async function freshDb(prefix = "gh_fresh", url = process.env.GATEHOUSE_TEST_DATABASE_URL): Promise<FreshDb> {
   if (!url) {
-    const db = await openDb({});
+    const db = await openDb({ embeddedTemplate: await embeddedTemplate("empty") });
     return { db, drop: () => db.close() };
   }
   const name = `${prefix}_${randomUUID().slice(0, 8)}`;

@@ -1,6 +1,7 @@
 import type { Db } from "../../src/storage/db.ts";
 import { migrate } from "../../src/storage/migrate.ts";
 import { openDb } from "../../src/storage/open.ts";
+import { embeddedTemplate } from "./embedded-template.ts";
 
 let shared: Promise<Db> | undefined;
 
@@ -11,7 +12,10 @@ let shared: Promise<Db> | undefined;
  */
 export function testDb(): Promise<Db> {
   shared ??= (async () => {
-    const db = await openDb({ databaseUrl: process.env.GATEHOUSE_TEST_DATABASE_URL, poolSize: 5 });
+    const url = process.env.GATEHOUSE_TEST_DATABASE_URL;
+    const db = await openDb(
+      url ? { databaseUrl: url, poolSize: 5 } : { embeddedTemplate: await embeddedTemplate("migrated") },
+    );
     await migrate(db);
     return db;
   })();
