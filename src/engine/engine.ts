@@ -87,14 +87,14 @@ export class PolicyEngine {
   readonly serviceDef: PreparedServiceDef;
   readonly serviceName: string | undefined;
   policyVersion: number | undefined;
-  private readonly input: EngineInput;
+  private input: EngineInput;
   private readonly options: EngineOptions;
   private readonly ctx: CompileContext;
   /** principal bits of every repository's policies (policy/principal-bits.ts) */
   readonly principalBits = new PrincipalBits();
-  private readonly repo: PolicyRepository;
+  private repo: PolicyRepository;
   private readonly zones: Map<string, Zone> = new Map();
-  private readonly tagRepo: PolicyRepository | null;
+  private tagRepo: PolicyRepository | null;
   private readonly tagStore: TagStore;
   private readonly roles: RoleIndex;
   private readonly superUsers: ReadonlySet<string>;
@@ -208,6 +208,47 @@ export class PolicyEngine {
       this.auditExcludedGroups.size === 0 &&
       this.auditExcludedRoles.size === 0 &&
       geo.length === 0;
+  }
+
+  /**
+   * Builds the engine `new PolicyEngine(input, options)` builds, its policies compiled and indexed
+   * `slice` at a time with `pause()` awaited between slices (`PolicyRepository.inSlices`): a
+   * server's first build of a service of 100,000 policies takes seconds, and must not stop the
+   * process from answering decisions on its other services, health checks and the console meanwhile.
+   */
+  static async inSlices(
+    input: EngineInput,
+    options: EngineOptions,
+    pause: () => Promise<void>,
+    slice = 500,
+  ): Promise<PolicyEngine> {
+    const zones = Object.fromEntries(
+      Object.entries(input.securityZones ?? {}).map(([name, info]) => [name, { ...info, policies: [] }]),
+    );
+    const engine = new PolicyEngine(
+      {
+        ...input,
+        policies: [],
+        securityZones: zones,
+        ...(input.tagPolicies ? { tagPolicies: { ...input.tagPolicies, policies: [] } } : {}),
+      },
+      options,
+    );
+    engine.input = input;
+    engine.repo = await PolicyRepository.inSlices(input.policies ?? [], engine.ctx, pause, slice);
+    for (const [name, info] of Object.entries(input.securityZones ?? {})) {
+      const zone = engine.zones.get(name) as Zone;
+      const repo = await PolicyRepository.inSlices(info.policies ?? [], engine.ctx, pause, slice);
+      engine.zones.set(name, { ...zone, repo });
+    }
+    if (engine.tagRepo)
+      engine.tagRepo = await PolicyRepository.inSlices(
+        input.tagPolicies?.policies ?? [],
+        engine.tagRepo.ctx,
+        pause,
+        slice,
+      );
+    return engine;
   }
 
   /** Zone resources as matchers; values are recursive where the resource supports it (Ranger's zone trie). */

@@ -28,3 +28,15 @@ import type { EngineInput } from "./types.ts";
 export function createEngine(input: EngineInput, options?: EngineOptions): PolicyEngine {
   return new PolicyEngine(input, options);
 }
+
+/**
+ * Builds the same engine as `createEngine`, a slice of policies at a time with `pause()` awaited
+ * between slices, for a server that must keep answering while it builds (`PolicyEngine.inSlices`).
+ */
+export function createEngineInSlices(
+  input: EngineInput,
+  pause: () => Promise<void>,
+  options: EngineOptions = {},
+): Promise<PolicyEngine> {
+  return PolicyEngine.inSlices(input, options, pause);
+}

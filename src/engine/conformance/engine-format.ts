@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { PolicyEngine } from "../engine.ts";
+import { type EngineOptions, PolicyEngine } from "../engine.ts";
 import { toHBaseResource } from "../model/hbase-resource.ts";
 import type {
   EngineInput,
@@ -63,7 +63,12 @@ export function enricherData(
   return { tags, geo };
 }
 
-export function buildEngineFromTestFile(file: Json, root: string, timeZone: string): PolicyEngine {
+/** What an engine-format test file builds its engine from: the input and the options Ranger's harness uses. */
+export function engineInputFromTestFile(
+  file: Json,
+  root: string,
+  timeZone: string,
+): { input: EngineInput; options: EngineOptions } {
   const serviceDef = file.serviceDef as RangerServiceDef;
   const tagInfo = file.tagPolicyInfo as Json | undefined;
   const base = enricherData(serviceDef, root);
@@ -103,11 +108,20 @@ export function buildEngineFromTestFile(file: Json, root: string, timeZone: stri
     policyVersion: 100,
     geo,
   };
-  return new PolicyEngine(input, {
-    useForwardedIPAddress: true,
-    trustedProxyAddresses: TRUSTED_PROXIES,
-    defaultTimeZone: timeZone,
-  });
+  return {
+    input,
+    options: { useForwardedIPAddress: true, trustedProxyAddresses: TRUSTED_PROXIES, defaultTimeZone: timeZone },
+  };
+}
+
+export function buildEngineFromTestFile(file: Json, root: string, timeZone: string): PolicyEngine {
+  const { input, options } = engineInputFromTestFile(file, root, timeZone);
+  return new PolicyEngine(input, options);
+}
+
+/** The time zone Ranger's harness runs a file in: its `temporary` (validity schedule) files run in Los Angeles. */
+export function testFileTimeZone(path: string): string {
+  return /temporary/.test(path) ? "America/Los_Angeles" : "UTC";
 }
 
 /**
@@ -279,9 +293,14 @@ function applyUpdates(engine: PolicyEngine, updated: Json | undefined): void {
   );
 }
 
-export function runEngineFile(file: Json, root: string, report: FileReport, path: string): void {
-  const tz = /temporary/.test(path) ? "America/Los_Angeles" : "UTC";
-  const engine = buildEngineFromTestFile(file, root, tz);
+/** Runs an engine-format file's tests and updates, on `engine` when given (else one built from the file). */
+export function runEngineFile(
+  file: Json,
+  root: string,
+  report: FileReport,
+  path: string,
+  engine = buildEngineFromTestFile(file, root, testFileTimeZone(path)),
+): void {
   const harness = harnessFor(path, file);
   if (file.testsInfo) {
     let info = file.testsInfo as Json | undefined;

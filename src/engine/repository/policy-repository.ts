@@ -36,7 +36,35 @@ export class PolicyRepository {
   constructor(policies: readonly RangerPolicy[], ctx: CompileContext) {
     this.ctx = ctx;
     this.slots = [0, 1, 2].map((t) => new TypeSlot(new ResourceIndex(ctx.serviceDef, t)));
-    for (const p of policies) {
+    this.load(policies, 0, policies.length);
+    this.finishLoad();
+  }
+
+  /**
+   * Builds the repository the constructor builds, compiling and indexing `slice` policies at a
+   * time and awaiting `pause()` before each slice, so a server building a service of 100,000
+   * policies keeps answering its other requests: only the final sort is done in one piece.
+   */
+  static async inSlices(
+    policies: readonly RangerPolicy[],
+    ctx: CompileContext,
+    pause: () => Promise<void>,
+    slice: number,
+  ): Promise<PolicyRepository> {
+    const repo = new PolicyRepository([], ctx);
+    for (let from = 0; from < policies.length; from += slice) {
+      await pause();
+      repo.load(policies, from, Math.min(policies.length, from + slice));
+    }
+    await pause();
+    repo.finishLoad();
+    return repo;
+  }
+
+  /** Bulk load: compiles and files `policies[from..to)` with their lists unsorted (`finishLoad` sorts). */
+  private load(policies: readonly RangerPolicy[], from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      const p = policies[i];
       if (p.isEnabled === false) continue;
       const ev = this.compile(p);
       if (!ev) continue;
@@ -45,6 +73,9 @@ export class PolicyRepository {
       slot.index.add(ev, false);
       if (ev.id !== -1) this.byId.set(ev.id, ev);
     }
+  }
+
+  private finishLoad(): void {
     for (const s of this.slots) {
       s.all.sort(compareEvalOrder);
       s.index.finalize();
