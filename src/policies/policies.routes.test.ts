@@ -1,7 +1,9 @@
+import { sql } from "kysely";
 import { beforeAll, describe, expect, it } from "vitest";
 import { uniqueName } from "../../test/support/factories.ts";
 import { type TestApp, testApp } from "../../test/support/test-app.ts";
 import { TEST_BACKEND } from "../../test/support/test-db.ts";
+import { POLICY_NAME_TEXT } from "./policies.store.ts";
 
 let t: TestApp;
 let service: string;
@@ -246,6 +248,16 @@ describe(`policies (${TEST_BACKEND})`, () => {
     const page = await search(`user=${user}&limit=2`);
     expect(page.items).toHaveLength(2);
     expect(page.total).toBe(3);
+  });
+
+  it("searches by part of a name through migration 0021's trigram index", async () => {
+    const plan = await t.db.transaction(async (tx) => {
+      await sql`set local enable_seqscan = off`.execute(tx);
+      const rows = await sql<{ "QUERY PLAN": string }>`explain select p.id from policies p
+        where ${POLICY_NAME_TEXT} like ${"%bench-37%"}`.execute(tx);
+      return rows.rows.map((r) => r["QUERY PLAN"]).join("\n");
+    });
+    expect(plan).toContain("policies_name_trgm");
   });
 
   it("keeps versions, diffs and reverts", async () => {

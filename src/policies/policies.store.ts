@@ -427,13 +427,19 @@ export async function resourceStats(db: Queryable, serviceId: number): Promise<M
   );
 }
 
+/**
+ * What a search by part of a policy name (`policyNamePartial`) compares: exactly the expression of
+ * migration 0021's trigram index, which PostgreSQL uses only for the same expression.
+ */
+export const POLICY_NAME_TEXT = sql<string>`lower(p.name)`;
+
 // biome-ignore lint/suspicious/noExplicitAny: Kysely's builder type for this select is unwieldy
 function filtered(db: Queryable, serviceId: number, f: PolicyFilter): any {
   let q = db.selectFrom("policies as p").where("p.service_id", "=", serviceId);
   if (f.policyName !== undefined) q = q.where("p.name", "=", normaliseName(f.policyName));
   if (f.policyNamePartial) {
     const escaped = f.policyNamePartial.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`);
-    q = q.where(sql<boolean>`lower(p.name) like ${`%${escaped}%`}`);
+    q = q.where(sql<boolean>`${POLICY_NAME_TEXT} like ${`%${escaped}%`}`);
   }
   if (f.policyLabel) q = q.where(sql<boolean>`p.labels @> array[${f.policyLabel}]::text[]`);
   if (f.user) q = q.where(sql<boolean>`p.users @> array[${f.user}]::text[]`);
