@@ -5,6 +5,7 @@ import type { Db, Queryable } from "../storage/db.ts";
 import { readServiceTags, type ServiceTagsDocument } from "../tags/service-tags.ts";
 import { readServiceTagsDelta } from "../tags/service-tags-delta.ts";
 import { securityZonesOf } from "../zones/zones.store.ts";
+import { nextTurn } from "./next-turn.ts";
 
 /** The service row fields an engine depends on; `updatedAt` changes with its configs. */
 interface ServiceRowState {
@@ -117,39 +118,57 @@ export async function readServiceState(db: Queryable, name: string): Promise<Ser
 }
 
 /** Every policy of a service as Ranger presents it, in id order. */
+/** Rows per query of `readPolicies`: small enough that decoding one page is a short turn of the event loop. */
+const POLICY_PAGE_ROWS = 2_000;
+
+/**
+ * A service's policies in id order, read a page at a time (keyset on id) with the event loop let
+ * run between pages: decoding 100,000 policies in one result held the server for 200–300 ms per
+ * request it tried to answer meanwhile. Inside the snapshot's transaction the pages stay consistent.
+ */
 async function readPolicies(db: Queryable, service: { id: number; name: string; type: string }) {
-  const rows = await db
-    .selectFrom("policies")
-    .select([
-      "id",
-      "guid",
-      "version",
-      "is_enabled",
-      "resource_signature",
-      "body",
-      "created_by",
-      "updated_by",
-      "created_at",
-      "updated_at",
-    ])
-    .where("service_id", "=", service.id)
-    .orderBy("id")
-    .execute();
-  return rows.map((r) =>
-    presentPolicy(r.body as RangerPolicy, {
-      id: r.id,
-      guid: r.guid,
-      version: r.version,
-      service: service.name,
-      serviceType: service.type,
-      resourceSignature: r.resource_signature,
-      isEnabled: r.is_enabled,
-      createdBy: r.created_by,
-      updatedBy: r.updated_by,
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-    }),
-  );
+  const out: RangerPolicy[] = [];
+  let afterId = 0;
+  for (;;) {
+    const rows = await db
+      .selectFrom("policies")
+      .select([
+        "id",
+        "guid",
+        "version",
+        "is_enabled",
+        "resource_signature",
+        "body",
+        "created_by",
+        "updated_by",
+        "created_at",
+        "updated_at",
+      ])
+      .where("service_id", "=", service.id)
+      .where("id", ">", afterId)
+      .orderBy("id")
+      .limit(POLICY_PAGE_ROWS)
+      .execute();
+    for (const r of rows)
+      out.push(
+        presentPolicy(r.body as RangerPolicy, {
+          id: r.id,
+          guid: r.guid,
+          version: r.version,
+          service: service.name,
+          serviceType: service.type,
+          resourceSignature: r.resource_signature,
+          isEnabled: r.is_enabled,
+          createdBy: r.created_by,
+          updatedBy: r.updated_by,
+          createdAt: r.created_at,
+          updatedAt: r.updated_at,
+        }),
+      );
+    if (rows.length < POLICY_PAGE_ROWS) return out;
+    afterId = rows[rows.length - 1].id;
+    await nextTurn();
+  }
 }
 
 /** A service-def by name with its id, as the engine takes it. */

@@ -19,6 +19,7 @@ import {
   type ServiceState,
   type ServiceTagsChange,
 } from "./engine-source.ts";
+import { nextTurn } from "./next-turn.ts";
 
 /** One service's engine and what it was built from. */
 export interface LiveEngine {
@@ -311,14 +312,6 @@ export class LiveEngines {
     this.onUpdate?.(live);
     return live;
   }
-}
-
-/**
- * Lets the event loop run between slices of an engine build: I/O and timers go first, so a build
- * of 100,000 policies (about 2 s of compiling) delays other requests by one slice, not by seconds.
- */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**
