@@ -165,25 +165,61 @@ export function representativeResources(
   return { resources: out, capped };
 }
 
-/** Whether a resource has the keys of a spec and matches its values (used to keep relevant known resources). */
-function resourceInSpec(resource: Record<string, string>, spec: RangerPolicyResources): boolean {
-  const keys = Object.keys(spec);
-  if (Object.keys(resource).length !== keys.length) return false;
-  for (const k of keys) {
-    const v = resource[k];
-    if (v === undefined || !specMatches(spec, k, v)) return false;
-  }
-  return true;
-}
-
 /** The draft's resource specs (new and replaced versions), its tag policies aside. */
 function draftSpecs(input: NoNewAccessInput, tagType: string | undefined): RangerPolicyResources[] {
+  return specsOfChanged([...input.draftPolicies, ...input.replacedPolicies], tagType);
+}
+
+function specsOfChanged(changed: readonly RangerPolicy[], tagType: string | undefined): RangerPolicyResources[] {
   const out: RangerPolicyResources[] = [];
-  for (const p of [...input.draftPolicies, ...input.replacedPolicies]) {
+  for (const p of changed) {
     if (tagType !== undefined && p.serviceType === tagType) continue;
     out.push(...specsOf(p));
   }
   return out;
+}
+
+/**
+ * Which extra resources (logged, tagged) the verdict checks, given the changed policies (the
+ * draft's and the versions they replace): those inside one of their resource specs, or all of them
+ * when a tag policy changes (a tag reaches resources no spec names). A replay keeps only these of
+ * the resources it reads, so a window of 1,000,000 requests does not hold 1,000,000 resources.
+ */
+export function verdictResourceFilter(
+  changed: readonly RangerPolicy[],
+  tagServiceType: string | undefined,
+): (resource: Record<string, string>) => boolean {
+  if (tagServiceType !== undefined && changed.some((p) => p.serviceType === tagServiceType)) return () => true;
+  // asked once per replayed request: each spec is compiled once into per-key value tests
+  const specs = specsOfChanged(changed, tagServiceType).map((spec) =>
+    Object.keys(spec).map((key) => ({ key, matches: valueTest(spec, key) })),
+  );
+  return (resource) => {
+    let size = 0;
+    for (const _ in resource) size++;
+    next: for (const tests of specs) {
+      if (tests.length !== size) continue;
+      for (const { key, matches } of tests) {
+        const v = resource[key];
+        if (v === undefined || !matches(v)) continue next;
+      }
+      return true;
+    }
+    return false;
+  };
+}
+
+/** `specMatches(spec, key, v)` as a function of `v` alone: literal values in a set, wildcards as tests. */
+function valueTest(spec: RangerPolicyResources, key: string): (v: string) => boolean {
+  const r = spec[key];
+  if (r === undefined || r.isExcludes) return () => true;
+  const literals = new Set<string>();
+  const patterns: string[] = [];
+  for (const p of r.values ?? []) {
+    if (isWildcard(p)) patterns.push(p);
+    else literals.add(p);
+  }
+  return (v) => literals.has(v) || patterns.some((p) => wildcardMatch(p, v));
 }
 
 /**
@@ -222,10 +258,8 @@ export function checkNoNewAccess(input: NoNewAccessInput, tagServiceType?: strin
     if (capped) complete = false;
     for (const r of rs) add(r);
   }
-  const hasTagChange = [...input.draftPolicies, ...input.replacedPolicies].some(
-    (p) => tagServiceType !== undefined && p.serviceType === tagServiceType,
-  );
-  for (const r of input.extraResources) if (hasTagChange || specs.some((s) => resourceInSpec(r, s))) add(r);
+  const relevant = verdictResourceFilter([...input.draftPolicies, ...input.replacedPolicies], tagServiceType);
+  for (const r of input.extraResources) if (relevant(r)) add(r);
 
   const verdict: NoNewAccessVerdict = {
     noNewAccess: true,

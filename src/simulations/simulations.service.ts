@@ -7,8 +7,13 @@ import { ValidationFailed } from "../errors.ts";
 import type { Queryable } from "../storage/db.ts";
 import { type DraftAnswers, draftAnswers } from "./answer-cache.ts";
 import { diffExposure, type ExposureDiff } from "./exposure.ts";
-import { type LogKey, readLog } from "./log-read.ts";
-import { checkNoNewAccess, type NoNewAccessVerdict, type PrincipalPair } from "./no-new-access.ts";
+import { type LogKey, type LogRow, readLog } from "./log-read.ts";
+import {
+  checkNoNewAccess,
+  type NoNewAccessVerdict,
+  type PrincipalPair,
+  verdictResourceFilter,
+} from "./no-new-access.ts";
 import {
   applyDirectoryDraft,
   type DirectoryDraft,
@@ -93,19 +98,35 @@ export function parseResourceKey(key: string, names: readonly string[]): Record<
   return resourceKeyParser(names)(key);
 }
 
-/** `parseResourceKey` for one service-def: the splitting expression is built once, not per request. */
+/**
+ * `parseResourceKey` for one service-def. A `/` starts the next resource only where a resource
+ * name of the def and `=` follow it (a value may hold `/`); one scan with `indexOf`, no regular
+ * expression: a replay parses every logged resource, 1,000,000 of them for a large window.
+ */
 export function resourceKeyParser(names: readonly string[]): (key: string) => Record<string, string | string[]> {
-  const alt = names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
-  const split = new RegExp(`/(?=(?:${alt})=)`);
+  const known = new Set(names);
   return (key) => {
     const out: Record<string, string | string[]> = {};
     if (key === "") return out;
-    for (const part of key.split(split)) {
-      const eq = part.indexOf("=");
-      if (eq <= 0) continue;
-      const value = part.slice(eq + 1);
-      out[part.slice(0, eq)] = value.includes("|") ? value.split("|") : value;
+    let name: string | null = null;
+    let value = "";
+    let first = true;
+    let start = 0;
+    for (;;) {
+      let slash = key.indexOf("/", start);
+      if (slash < 0) slash = key.length;
+      const eq = key.indexOf("=", start);
+      const head = eq > start && eq < slash ? key.slice(start, eq) : null;
+      if (head !== null && (first || known.has(head))) {
+        if (name !== null) out[name] = value.includes("|") ? value.split("|") : value;
+        name = head;
+        value = key.slice(eq + 1, slash);
+      } else if (name !== null) value += key.slice(start - 1, slash);
+      first = false;
+      if (slash === key.length) break;
+      start = slash + 1;
     }
+    if (name !== null) out[name] = value.includes("|") ? value.split("|") : value;
     return out;
   };
 }
@@ -163,6 +184,11 @@ export interface ReplayWindowInput {
   /** the database is the embedded PGlite (`readLog`) */
   embedded: boolean;
   signal?: AbortSignal | undefined;
+  /**
+   * Which replayed resources to keep in `resources` (those the no-new-access check can use,
+   * `verdictResourceFilter`); every one with only single values when absent.
+   */
+  keepResource?: ((resource: Record<string, string>) => boolean) | undefined;
 }
 
 /** A replay of a window (or of its next `limit` requests): totals, changes, and where it stopped. */
@@ -171,7 +197,7 @@ export interface ReplayWindowResult extends ReplayTotals {
   next: Cursor | null;
   cancelled: boolean;
   changes: ReplayChange[];
-  /** every logged resource replayed (the exposure diff and the no-new-access check use them) */
+  /** the logged resources replayed that `keepResource` kept, as logged (the no-new-access check uses them) */
   resources: Set<string>;
 }
 
@@ -214,7 +240,10 @@ export async function replayWindow(db: Queryable, input: ReplayWindowInput): Pro
         }));
         for (const c of replayRequests(input.before, input.after, requests, input.directory, totals, input.budgetUnits))
           if (changes.length < input.maxChanges) changes.push(c);
-        for (const r of rows) resources.add(r.resource);
+        requests.forEach((q, i) => {
+          if (isSingleValued(q.resource) && (input.keepResource?.(q.resource) ?? true))
+            resources.add((rows[i] as LogRow).resource);
+        });
         const last = rows.at(-1);
         if (last) after = { u: last.user, r: last.resource, a: last.accessType, t: last.policyType };
         if (rows.length < batch.length) return;
@@ -235,6 +264,11 @@ export async function replayWindow(db: Queryable, input: ReplayWindowInput): Pro
   };
 }
 
+function isSingleValued(resource: Record<string, string | string[]>): resource is Record<string, string> {
+  for (const k in resource) if (typeof resource[k] !== "string") return false;
+  return true;
+}
+
 /** Replays the decision log window of a simulation (or its next page, `opts.cursor`). */
 async function replayLog(
   db: Queryable,
@@ -247,6 +281,7 @@ async function replayLog(
   },
   budget: number,
   signal: AbortSignal | undefined,
+  keepResource: (resource: Record<string, string>) => boolean,
 ): Promise<SimulationReport["replay"] & { resources: Set<string>; next: Cursor | null }> {
   const to = new Date();
   const cursor: Cursor = opts.cursor ?? {
@@ -265,6 +300,7 @@ async function replayLog(
     budgetUnits: budget,
     embedded: opts.embedded,
     signal,
+    keepResource,
   });
   return {
     ...totals,
@@ -423,6 +459,16 @@ export async function simulate(
   const maxChanges = options.maxChanges ?? DEFAULTS.maxChanges;
   const names = (live.def.resources ?? []).map((r) => r.name);
   const cursor = options.cursor ? decodeCursor(options.cursor) : undefined;
+  const tagType = live.tag?.type;
+  // directory changes: the policies naming a group or role they change decide what they can add
+  const touched = directoryTouches(directory);
+  const directoryPolicies =
+    touched.groups.size + touched.roles.size === 0
+      ? []
+      : [...live.policies.values()].filter((p) => {
+          const n = policyNames([p]);
+          return [...n.groups].some((g) => touched.groups.has(g)) || [...n.roles].some((r) => touched.roles.has(r));
+        });
 
   const replay =
     options.replay === false
@@ -446,6 +492,7 @@ export async function simulate(
           { days, limit, maxChanges, cursor, embedded: options.embedded === true },
           runtime.workBudget,
           signal,
+          verdictResourceFilter([...split.draftPolicies, ...split.replacedPolicies, ...directoryPolicies], tagType),
         );
   const report = (answers: DraftAnswers): SimulationReport => {
     const { resources: _resources, next, ...replayOut } = replay;
@@ -477,7 +524,6 @@ export async function simulate(
       : undefined;
   if (cached) return report(cached);
 
-  const tagType = live.tag?.type;
   const tagTypes = new Set<string>();
   for (const p of [...split.draftPolicies, ...split.replacedPolicies])
     if (tagType !== undefined && p.serviceType === tagType)
@@ -525,15 +571,6 @@ export async function simulate(
     directory,
     options.maxPrincipals ?? DEFAULTS.maxPrincipals,
   );
-  // directory changes: the policies naming a group or role they change decide what they can add
-  const touched = directoryTouches(directory);
-  const directoryPolicies =
-    touched.groups.size + touched.roles.size === 0
-      ? []
-      : [...live.policies.values()].filter((p) => {
-          const n = policyNames([p]);
-          return [...n.groups].some((g) => touched.groups.has(g)) || [...n.roles].some((r) => touched.roles.has(r));
-        });
   const verdict = checkNoNewAccess(
     {
       before: live.engine,
