@@ -188,22 +188,22 @@ function specsOfChanged(changed: readonly RangerPolicy[], tagType: string | unde
 export function verdictResourceFilter(
   changed: readonly RangerPolicy[],
   tagServiceType: string | undefined,
-): (resource: Record<string, string>) => boolean {
+): (resource: Record<string, string | string[]>) => boolean {
   if (tagServiceType !== undefined && changed.some((p) => p.serviceType === tagServiceType)) return () => true;
   // asked once per replayed request: each spec is compiled once into per-key value tests
   const specs = specsOfChanged(changed, tagServiceType).map((spec) =>
     Object.keys(spec).map((key) => ({ key, matches: valueTest(spec, key) })),
   );
   return (resource) => {
-    let size = 0;
-    for (const _ in resource) size++;
     next: for (const tests of specs) {
-      if (tests.length !== size) continue;
       for (const { key, matches } of tests) {
         const v = resource[key];
-        if (v === undefined || !matches(v)) continue next;
+        if (typeof v !== "string" || !matches(v)) continue next;
       }
-      return true;
+      // counted only for a resource that matched: most replayed requests match no spec
+      let size = 0;
+      for (const _ in resource) size++;
+      if (size === tests.length) return true;
     }
     return false;
   };

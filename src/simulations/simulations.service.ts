@@ -186,9 +186,9 @@ export interface ReplayWindowInput {
   signal?: AbortSignal | undefined;
   /**
    * Which replayed resources to keep in `resources` (those the no-new-access check can use,
-   * `verdictResourceFilter`); every one with only single values when absent.
+   * `verdictResourceFilter`: only single values); every one with only single values when absent.
    */
-  keepResource?: ((resource: Record<string, string>) => boolean) | undefined;
+  keepResource?: ((resource: Record<string, string | string[]>) => boolean) | undefined;
 }
 
 /** A replay of a window (or of its next `limit` requests): totals, changes, and where it stopped. */
@@ -241,7 +241,7 @@ export async function replayWindow(db: Queryable, input: ReplayWindowInput): Pro
         for (const c of replayRequests(input.before, input.after, requests, input.directory, totals, input.budgetUnits))
           if (changes.length < input.maxChanges) changes.push(c);
         requests.forEach((q, i) => {
-          if (isSingleValued(q.resource) && (input.keepResource?.(q.resource) ?? true))
+          if (input.keepResource?.(q.resource) ?? isSingleValued(q.resource))
             resources.add((rows[i] as LogRow).resource);
         });
         const last = rows.at(-1);
@@ -281,7 +281,7 @@ async function replayLog(
   },
   budget: number,
   signal: AbortSignal | undefined,
-  keepResource: (resource: Record<string, string>) => boolean,
+  keepResource: (resource: Record<string, string | string[]>) => boolean,
 ): Promise<SimulationReport["replay"] & { resources: Set<string>; next: Cursor | null }> {
   const to = new Date();
   const cursor: Cursor = opts.cursor ?? {
