@@ -250,8 +250,8 @@ export class LiveEngines {
     }
     const { service, def, policies, tag, serviceTags, zones } = snapshot;
     const split = splitPoliciesByZone(policies, zones);
-    const engine = await createEngineInSlices(
-      {
+    const engine = await stepThrough(
+      createEngineInSlices({
         serviceName: service.name,
         serviceDef: def,
         policies: split.policies,
@@ -269,8 +269,7 @@ export class LiveEngines {
             }
           : {}),
         serviceTags,
-      },
-      nextTurn,
+      }),
     );
     const tagService = service.tagService;
     const live: LiveEngine = {
@@ -311,6 +310,14 @@ export class LiveEngines {
     this.stats.builds++;
     this.onUpdate?.(live);
     return live;
+  }
+}
+
+/** Runs a sliced build to its end, one step per turn of the event loop. */
+async function stepThrough<T>(steps: Generator<void, T, void>): Promise<T> {
+  for (let step = steps.next(); ; step = steps.next()) {
+    if (step.done) return step.value;
+    await nextTurn();
   }
 }
 

@@ -212,16 +212,12 @@ export class PolicyEngine {
 
   /**
    * Builds the engine `new PolicyEngine(input, options)` builds, its policies compiled and indexed
-   * `slice` at a time with `pause()` awaited between slices (`PolicyRepository.inSlices`): a
-   * server's first build of a service of 100,000 policies takes seconds, and must not stop the
-   * process from answering decisions on its other services, health checks and the console meanwhile.
+   * `slice` per step of the returned generator, which returns the engine
+   * (`PolicyRepository.inSlices`): a server's first build of a service of 100,000 policies takes
+   * seconds, and must not stop the process from answering decisions on its other services, health
+   * checks and the console meanwhile. The caller runs the next step when it chooses.
    */
-  static async inSlices(
-    input: EngineInput,
-    options: EngineOptions,
-    pause: () => Promise<void>,
-    slice = 500,
-  ): Promise<PolicyEngine> {
+  static *inSlices(input: EngineInput, options: EngineOptions = {}, slice = 500): Generator<void, PolicyEngine, void> {
     const zones = Object.fromEntries(
       Object.entries(input.securityZones ?? {}).map(([name, info]) => [name, { ...info, policies: [] }]),
     );
@@ -235,19 +231,14 @@ export class PolicyEngine {
       options,
     );
     engine.input = input;
-    engine.repo = await PolicyRepository.inSlices(input.policies ?? [], engine.ctx, pause, slice);
+    engine.repo = yield* PolicyRepository.inSlices(input.policies ?? [], engine.ctx, slice);
     for (const [name, info] of Object.entries(input.securityZones ?? {})) {
       const zone = engine.zones.get(name) as Zone;
-      const repo = await PolicyRepository.inSlices(info.policies ?? [], engine.ctx, pause, slice);
+      const repo = yield* PolicyRepository.inSlices(info.policies ?? [], engine.ctx, slice);
       engine.zones.set(name, { ...zone, repo });
     }
     if (engine.tagRepo)
-      engine.tagRepo = await PolicyRepository.inSlices(
-        input.tagPolicies?.policies ?? [],
-        engine.tagRepo.ctx,
-        pause,
-        slice,
-      );
+      engine.tagRepo = yield* PolicyRepository.inSlices(input.tagPolicies?.policies ?? [], engine.tagRepo.ctx, slice);
     return engine;
   }
 

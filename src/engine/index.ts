@@ -30,13 +30,13 @@ export function createEngine(input: EngineInput, options?: EngineOptions): Polic
 }
 
 /**
- * Builds the same engine as `createEngine`, a slice of policies at a time with `pause()` awaited
- * between slices, for a server that must keep answering while it builds (`PolicyEngine.inSlices`).
+ * Builds the same engine as `createEngine`, a slice of policies per step of the returned generator
+ * (which returns the engine), for a server that must keep answering while it builds: it runs the
+ * next step on the event loop's next turn (`PolicyEngine.inSlices`).
  */
 export function createEngineInSlices(
   input: EngineInput,
-  pause: () => Promise<void>,
   options: EngineOptions = {},
-): Promise<PolicyEngine> {
-  return PolicyEngine.inSlices(input, options, pause);
+): Generator<void, PolicyEngine, void> {
+  return PolicyEngine.inSlices(input, options);
 }

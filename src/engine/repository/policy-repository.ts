@@ -41,22 +41,22 @@ export class PolicyRepository {
   }
 
   /**
-   * Builds the repository the constructor builds, compiling and indexing `slice` policies at a
-   * time and awaiting `pause()` before each slice, so a server building a service of 100,000
-   * policies keeps answering its other requests: only the final sort is done in one piece.
+   * Builds the repository the constructor builds, compiling and indexing `slice` policies per step
+   * of the returned generator (which returns the repository), so a server building a service of
+   * 100,000 policies can answer its other requests between steps: only the final sort is done in
+   * one piece. The engine stays synchronous; the caller decides when the next step runs.
    */
-  static async inSlices(
+  static *inSlices(
     policies: readonly RangerPolicy[],
     ctx: CompileContext,
-    pause: () => Promise<void>,
     slice: number,
-  ): Promise<PolicyRepository> {
+  ): Generator<void, PolicyRepository, void> {
     const repo = new PolicyRepository([], ctx);
     for (let from = 0; from < policies.length; from += slice) {
-      await pause();
+      yield;
       repo.load(policies, from, Math.min(policies.length, from + slice));
     }
-    await pause();
+    yield;
     repo.finishLoad();
     return repo;
   }
