@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { engineInputFromTestFile, runEngineFile, testFileTimeZone } from "./conformance/engine-format.ts";
 import { readJsonFile } from "./conformance/load.ts";
 import { newReport } from "./conformance/report.ts";
-import { collectFiles, skipReason } from "./conformance/run.ts";
+import { collectFiles, isEngineFile, skipReason } from "./conformance/run.ts";
 import { PolicyEngine } from "./engine.ts";
 
 const SHARED = join(import.meta.dirname, "../../../shared/conformance/ranger");
@@ -21,10 +21,8 @@ function engineFiles(): { path: string; root: string; file: Record<string, unkno
   );
   return files.flatMap(({ path, root }) => {
     if (skipReason(path)) return [];
-    const file = readJsonFile(path) as Record<string, unknown>;
-    const isEngineFile =
-      !Array.isArray(file) && file.serviceDef && !file.servicePolicies && (file.tests || file.testsInfo);
-    return isEngineFile ? [{ path, root, file }] : [];
+    const file = readJsonFile(path);
+    return isEngineFile(file) ? [{ path, root, file: file as Record<string, unknown> }] : [];
   });
 }
 

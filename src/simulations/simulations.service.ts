@@ -184,11 +184,8 @@ export interface ReplayWindowInput {
   /** the database is the embedded PGlite (`readLog`) */
   embedded: boolean;
   signal?: AbortSignal | undefined;
-  /**
-   * Which replayed resources to keep in `resources` (those the no-new-access check can use,
-   * `verdictResourceFilter`: only single values); every one with only single values when absent.
-   */
-  keepResource?: ((resource: Record<string, string | string[]>) => boolean) | undefined;
+  /** Which replayed resources to keep in `resources`: those the no-new-access check can use (`verdictResourceFilter`). */
+  keepResource: (resource: Record<string, string | string[]>) => boolean;
 }
 
 /** A replay of a window (or of its next `limit` requests): totals, changes, and where it stopped. */
@@ -241,8 +238,7 @@ export async function replayWindow(db: Queryable, input: ReplayWindowInput): Pro
         for (const c of replayRequests(input.before, input.after, requests, input.directory, totals, input.budgetUnits))
           if (changes.length < input.maxChanges) changes.push(c);
         requests.forEach((q, i) => {
-          if (input.keepResource?.(q.resource) ?? isSingleValued(q.resource))
-            resources.add((rows[i] as LogRow).resource);
+          if (input.keepResource(q.resource)) resources.add((rows[i] as LogRow).resource);
         });
         const last = rows.at(-1);
         if (last) after = { u: last.user, r: last.resource, a: last.accessType, t: last.policyType };
@@ -262,11 +258,6 @@ export async function replayWindow(db: Queryable, input: ReplayWindowInput): Pro
     changes,
     resources,
   };
-}
-
-function isSingleValued(resource: Record<string, string | string[]>): resource is Record<string, string> {
-  for (const k in resource) if (typeof resource[k] !== "string") return false;
-  return true;
 }
 
 /** Replays the decision log window of a simulation (or its next page, `opts.cursor`). */

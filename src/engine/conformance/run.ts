@@ -78,7 +78,7 @@ function dispatch(data: unknown, path: string, root: string, report: FileReport)
     runTests(buildEngineFromServicePolicies(d.servicePolicies as ServicePolicies, root), d.tests as Json[], report);
     return;
   }
-  if (d.serviceDef && (d.tests || d.testsInfo)) {
+  if (isEngineFile(d)) {
     runEngineFile(d, root, report, path);
     return;
   }
@@ -99,6 +99,17 @@ function dispatch(data: unknown, path: string, root: string, report: FileReport)
     check(report, "(format)", "a supported test format", "unsupported tests format");
   }
   // data file without test cases: zero cases
+}
+
+/**
+ * Whether parsed JSON is an engine-format test file (Ranger's `TestPolicyEngine`: a service-def,
+ * policies, tests), as opposed to the tag-enricher, inline-policy, matcher and ACL formats.
+ */
+export function isEngineFile(data: unknown): boolean {
+  if (Array.isArray(data) || typeof data !== "object" || data === null) return false;
+  const d = data as Json;
+  const inline = Boolean(d.servicePolicies) && Array.isArray(d.tests);
+  return !isTagEnricherFile(d) && !inline && Boolean(d.serviceDef) && Boolean(d.tests || d.testsInfo);
 }
 
 export interface RunSummary {
