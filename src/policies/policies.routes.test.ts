@@ -260,6 +260,18 @@ describe(`policies (${TEST_BACKEND})`, () => {
     expect(plan).toContain("policies_name_trgm");
   });
 
+  it("counts and pages a service's policies of one type through migration 0022's index", async () => {
+    const plans = await t.db.transaction(async (tx) => {
+      await sql`set local enable_seqscan = off`.execute(tx);
+      const count = await sql<{ "QUERY PLAN": string }>`explain select count(*) from policies p
+        where p.service_id = 1 and p.policy_type = 1`.execute(tx);
+      const page = await sql<{ "QUERY PLAN": string }>`explain select p.id from policies p
+        where p.service_id = 1 and p.policy_type = 1 and p.id > 10 order by p.id limit 25`.execute(tx);
+      return [count, page].map((plan) => plan.rows.map((r) => r["QUERY PLAN"]).join("\n"));
+    });
+    for (const plan of plans) expect(plan).toContain("policies_service_type_id");
+  });
+
   it("keeps versions, diffs and reverts", async () => {
     const created = (
       await t.request({
