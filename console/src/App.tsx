@@ -12,7 +12,7 @@ import { PoliciesPage } from "./pages/Policies.tsx";
 import { RolesPage, ServicesPage, TagsPage, ZonesPage } from "./pages/Reference.tsx";
 import { SignInPage } from "./pages/SignIn.tsx";
 import { UsersPage } from "./pages/Users.tsx";
-import { BASE, navigate, useLocation } from "./router.ts";
+import { BASE, navigate, usePath } from "./router.ts";
 import { SessionContext } from "./session.tsx";
 
 const NAV: { to: string; label: string }[] = [
@@ -65,7 +65,7 @@ export function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   const [opened, { toggle, close }] = useDisclosure();
-  const { path } = useLocation();
+  const path = usePath();
 
   const load = useCallback(() => {
     setError(undefined);

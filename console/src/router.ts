@@ -19,13 +19,26 @@ function subscribe(callback: () => void): () => void {
 
 const snapshot = () => window.location.pathname + window.location.search;
 
+const pathSnapshot = () => window.location.pathname;
+
+function belowBase(pathname: string): string {
+  const path = pathname.startsWith(BASE) ? pathname.slice(BASE.length) : pathname;
+  return path === "" ? "/" : path;
+}
+
+/**
+ * The current path below `/console`, without the query: a component that only picks the page
+ * (the shell) re-renders when the page changes, not on every filter keystroke or page turn.
+ */
+export function usePath(): string {
+  return belowBase(useSyncExternalStore(subscribe, pathSnapshot));
+}
+
 /** The current path below `/console` (e.g. `/groups`) and its query parameters. */
 export function useLocation(): { path: string; params: URLSearchParams } {
   const href = useSyncExternalStore(subscribe, snapshot);
   const url = new URL(href, window.location.origin);
-  let path = url.pathname.startsWith(BASE) ? url.pathname.slice(BASE.length) : url.pathname;
-  if (path === "") path = "/";
-  return { path, params: url.searchParams };
+  return { path: belowBase(url.pathname), params: url.searchParams };
 }
 
 /** Goes to `to` (a path below `/console`, with its query); `replace` keeps one history entry. */

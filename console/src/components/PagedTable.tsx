@@ -1,9 +1,10 @@
 import { Button, Group, Loader, Table, Text, TextInput } from "@mantine/core";
 import { useDebouncedCallback } from "@mantine/hooks";
-import { type ReactNode, useEffect, useState } from "react";
+import { memo, type ReactNode, useEffect, useState } from "react";
 import { api, type Page } from "../api/client.ts";
 import { useQueryState } from "../router.ts";
 import { ErrorState } from "./ErrorState.tsx";
+import classes from "./PagedTable.module.css";
 import { useRequest } from "./useRequest.ts";
 
 /** One column of a paged table. */
@@ -43,11 +44,8 @@ export function PagedTable<T>(props: PagedTableProps<T>) {
   const cursor = get(`${p}cursor`);
   const page = Number(get(`${p}page`) || "1");
   const limit = props.limit ?? 25;
-  const [draft, setDraft] = useState(search);
-  useEffect(() => setDraft(search), [search]);
-  const commitSearch = useDebouncedCallback((value: string) => {
+  const commitSearch = (value: string) =>
     set({ [`${p}q`]: value.trim(), [`${p}cursor`]: null, [`${p}page`]: null }, { replace: true });
-  }, 120);
 
   const query: Record<string, string | undefined> = {
     ...props.query,
@@ -72,20 +70,7 @@ export function PagedTable<T>(props: PagedTableProps<T>) {
   return (
     <div>
       <Group justify="space-between" mb="sm" wrap="wrap" gap="sm">
-        {props.searchParam ? (
-          <TextInput
-            aria-label={`Search ${props.label}`}
-            placeholder={`Search ${props.label}`}
-            value={draft}
-            onChange={(e) => {
-              setDraft(e.currentTarget.value);
-              commitSearch(e.currentTarget.value);
-            }}
-            style={{ flex: "1 1 220px", maxWidth: 420 }}
-          />
-        ) : (
-          <span />
-        )}
+        {props.searchParam ? <SearchBox label={props.label} value={search} onCommit={commitSearch} /> : <span />}
         {props.toolbar}
       </Group>
       {req.error !== undefined && <ErrorState error={req.error} onRetry={req.retry} />}
@@ -105,13 +90,7 @@ export function PagedTable<T>(props: PagedTableProps<T>) {
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
-            {data?.items.map((item) => (
-              <Table.Tr key={props.rowKey(item)}>
-                {props.columns.map((c) => (
-                  <Table.Td key={c.header}>{c.render(item)}</Table.Td>
-                ))}
-              </Table.Tr>
-            ))}
+            {data && <Rows items={data.items} columns={props.columns} rowKey={props.rowKey} />}
             {data && data.items.length === 0 && (
               <Table.Tr>
                 <Table.Td colSpan={props.columns.length}>
@@ -140,3 +119,47 @@ export function PagedTable<T>(props: PagedTableProps<T>) {
     </div>
   );
 }
+
+/**
+ * The search box. Its draft lives here, so a keystroke re-renders the box and not the table; the
+ * search is committed to the URL 120 ms after the last keystroke.
+ */
+function SearchBox({ label, value, onCommit }: { label: string; value: string; onCommit: (value: string) => void }) {
+  const [draft, setDraft] = useState(value);
+  useEffect(() => setDraft(value), [value]);
+  const commit = useDebouncedCallback(onCommit, 120);
+  return (
+    <TextInput
+      aria-label={`Search ${label}`}
+      placeholder={`Search ${label}`}
+      value={draft}
+      onChange={(e) => {
+        setDraft(e.currentTarget.value);
+        commit(e.currentTarget.value);
+      }}
+      style={{ flex: "1 1 220px", maxWidth: 420 }}
+    />
+  );
+}
+
+interface RowsProps<T> {
+  items: T[];
+  columns: Column<T>[];
+  rowKey: (item: T) => string;
+}
+
+/**
+ * One page's rows, as plain `<tr>`/`<td>` styled like Mantine's table. Memoised: the table's own
+ * loading state changes re-render the table but not rows whose items and columns are unchanged.
+ */
+const Rows = memo(function Rows<T>({ items, columns, rowKey }: RowsProps<T>) {
+  return items.map((item) => (
+    <tr key={rowKey(item)} className={classes.row}>
+      {columns.map((c) => (
+        <td key={c.header} className={classes.cell}>
+          {c.render(item)}
+        </td>
+      ))}
+    </tr>
+  ));
+}) as <T>(props: RowsProps<T>) => ReactNode;
