@@ -260,7 +260,7 @@ describe(`policies (${TEST_BACKEND})`, () => {
     expect(plan).toContain("policies_name_trgm");
   });
 
-  it("counts and pages a service's policies of one type through migration 0022's index", async () => {
+  it("counts and pages a service's policies of one type through migration 0023's index", async () => {
     const plans = await t.db.transaction(async (tx) => {
       await sql`set local enable_seqscan = off`.execute(tx);
       const count = await sql<{ "QUERY PLAN": string }>`explain select count(*) from policies p
