@@ -37,6 +37,7 @@ import { searchPolicies } from "./policies.search.ts";
 import { applyOne, deletePolicy, policyNotFoundIn, present, requirePolicy } from "./policies.service.ts";
 import { getPolicyRecord } from "./policies.store.ts";
 import type { MatchScope } from "./resource-filter.ts";
+import { resourceValueRoutes } from "./resource-values.ts";
 import { diffWithCurrent, getVersion, listVersions, revertPolicy } from "./versions.ts";
 
 /** Loads a service with its def or throws SERVICE_NOT_FOUND. */
@@ -159,6 +160,7 @@ export function policyRoutes(db: Db): FastifyPluginAsyncTypebox {
     // writes are then checked zone by zone in the policy service, reads below.
     const read = { ability: "policy.read", delegatedAdmission: zoneAdmission(db.kysely, "policy.read") } as const;
     const write = { ability: "policy.write", delegatedAdmission: zoneAdmission(db.kysely, "policy.write") } as const;
+    await app.register(resourceValueRoutes(db));
 
     app.get(
       "/v1/services/:service/policies",

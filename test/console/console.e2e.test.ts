@@ -370,6 +370,138 @@ describe("admin console in Chromium", () => {
     await context.close();
   });
 
+  it("the policy editor looks up principals, offers resource values already used, and edits an item condition", {
+    timeout: 180_000,
+  }, async () => {
+    // a service-def with an expression condition, a service of it, a policy already using a
+    // database value, and principals under a prefix of this run
+    const defName = `conds-${sfx}`;
+    const service = `lake-${sfx}`;
+    const stem = `look${sfx}`;
+    const database = `Sales_${sfx}`;
+    await asAdmin("POST", "/v1/service-defs", {
+      name: defName,
+      resources: [
+        { name: "database", label: "Database", level: 10, mandatory: true },
+        { name: "table", label: "Table", level: 20, parent: "database", mandatory: true },
+      ],
+      accessTypes: [{ name: "read" }, { name: "write" }],
+      policyConditions: [{ name: "_expression", label: "Expression" }],
+    });
+    await asAdmin("POST", "/v1/services", { name: service, type: defName });
+    await asAdmin("POST", `/v1/services/${service}/policies`, {
+      name: `existing-${sfx}`,
+      resources: { database: { values: [database] }, table: { values: ["orders", "items"] } },
+      policyItems: [{ users: [OTHER], accesses: [{ type: "read" }] }],
+    });
+    for (const username of [`${stem}ann`, `${stem}bob`]) await asAdmin("POST", "/v1/users", { username });
+    await asAdmin("POST", "/v1/groups", { name: `${stem}-team` });
+    await asAdmin("POST", "/v1/roles", { name: `${stem}-readers` });
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    await signIn(page, PSK);
+    await page.goto(`${base}/console/policies/${service}/new`);
+    const name = `looked-up-${sfx}`;
+    await page.getByLabel("Policy name").fill(name);
+
+    // resource values: the database already used is offered from a lower-case prefix, picked by keyboard
+    const databases = page.getByRole("textbox", { name: "Database values" });
+    await databases.fill("sales_");
+    await page.getByRole("option", { name: database }).waitFor();
+    await page.getByText("1 value already used starting with “sales_”").waitFor();
+    await databases.press("ArrowDown");
+    await databases.press("Enter");
+    await page.getByText(database, { exact: true }).first().waitFor();
+    const tables = page.getByRole("textbox", { name: "Table values" });
+    await tables.fill("ord");
+    await page.getByRole("option", { name: "orders" }).click();
+
+    // principals: looked up as typed, a bounded page with the total; a name not in the directory is kept and named
+    const item = page.getByRole("group", { name: "Allow item 1" });
+    const users = item.getByRole("textbox", { name: "Users" });
+    await users.fill(stem);
+    await item.getByText(`2 of 2 users starting with “${stem}”`).waitFor();
+    await page.getByRole("option", { name: `${stem}bob` }).waitFor();
+    await shoot(page, "policy-principal-lookup");
+    await users.press("ArrowDown");
+    await users.press("Enter");
+    await users.fill(`ghost-${sfx}`);
+    await users.press("Enter");
+    await item.getByText(`Not in the directory, kept as typed: ghost-${sfx}`).waitFor();
+    const groups = item.getByRole("textbox", { name: "Groups" });
+    await groups.fill(stem);
+    await page.getByRole("option", { name: `${stem}-team` }).click();
+    const roles = item.getByRole("textbox", { name: "Roles" });
+    await roles.fill(stem);
+    await page.getByRole("option", { name: `${stem}-readers` }).click();
+    await item.getByRole("textbox", { name: "Access types" }).fill("read");
+    await item.getByRole("textbox", { name: "Access types" }).press("Enter");
+
+    // an item condition of the service-def: the server's error is shown at its values, then fixed
+    await item.getByRole("button", { name: "Add item condition" }).click();
+    await expect.poll(() => item.getByLabel("Item condition 1 type").inputValue()).toBe("_expression");
+    const condition = item.getByRole("textbox", { name: "Item condition 1 values" });
+    await condition.fill("new Foo()");
+    await condition.press("Enter");
+    await page.getByRole("button", { name: "Create policy" }).click();
+    await item
+      .getByText(/policyItems\[0\]\.conditions\[0\]\.values: `new Foo\(\)` is not a valid condition expression/)
+      .waitFor();
+    await expectAccessible(page, "policy editor with lookups and a condition error");
+    await shoot(page, "policy-lookups");
+    await condition.press("Backspace");
+    await condition.fill("IS_IN_GROUP('finance')");
+    await condition.press("Enter");
+    await page.getByRole("button", { name: "Create policy" }).click();
+    await page.getByRole("status").getByText("Saved version 1").waitFor();
+
+    const stored = (
+      (await asAdmin("GET", `/v1/services/${service}/policies?policyName=${name}`)) as {
+        items: {
+          resources: Record<string, { values: string[] }>;
+          policyItems: { users: string[]; groups: string[]; roles: string[]; conditions: unknown[] }[];
+        }[];
+      }
+    ).items[0];
+    expect(stored?.resources.database?.values).toEqual([database]);
+    expect(stored?.resources.table?.values).toEqual(["orders"]);
+    expect(stored?.policyItems[0]).toMatchObject({
+      users: [`${stem}ann`, `ghost-${sfx}`],
+      groups: [`${stem}-team`],
+      roles: [`${stem}-readers`],
+      conditions: [{ type: "_expression", values: ["IS_IN_GROUP('finance')"] }],
+    });
+
+    // the list: by role and by resource, in the URL; the masking tab keeps filters of its own
+    await page.goto(`${base}/console/policies/${service}`);
+    await page.getByLabel("Filter by role").fill(`${stem}-readers`);
+    await page.waitForURL((u) => u.searchParams.get("role") === `${stem}-readers`);
+    await expect.poll(() => page.getByTestId("policies-total").textContent()).toBe("1 policies");
+    await page.getByRole("table", { name: "policies" }).getByRole("link", { name }).waitFor();
+    await page.getByLabel("Filter by role").fill("");
+    await page.getByLabel("Filter by resource").fill(`database=${database}, table=orders`);
+    await page.waitForURL((u) => (u.searchParams.get("resource") ?? "").includes("table=orders"));
+    await expect.poll(() => page.getByTestId("policies-total").textContent()).toBe("2 policies");
+    await page.getByLabel("Filter by resource").fill("database");
+    await page.getByText(/write each part as level=value/).waitFor();
+    await page.getByLabel("Filter by resource").fill(`database=${database}`);
+    await page.waitForURL((u) => u.searchParams.get("resource") === `database=${database}`);
+    await expect.poll(() => page.getByTestId("policies-total").textContent()).toBe("2 policies");
+    await page.getByRole("tab", { name: "Masking" }).click();
+    await expect.poll(() => page.getByLabel("Filter by resource").inputValue()).toBe("");
+    await page.getByLabel("Filter by user").fill(OTHER);
+    await page.waitForURL((u) => u.searchParams.get("masking.user") === OTHER);
+    await page.getByRole("tab", { name: "Access" }).click();
+    await expect.poll(() => page.getByLabel("Filter by resource").inputValue()).toBe(`database=${database}`);
+    expect(await page.getByLabel("Filter by user").inputValue()).toBe("");
+    await page.reload();
+    await expect.poll(() => page.getByLabel("Filter by resource").inputValue()).toBe(`database=${database}`);
+    await expectAccessible(page, "policy list with filters");
+    await context.close();
+  });
+
   it("a group's roles are bound and removed, and its metadata is checked against the organisation's metaschema", {
     timeout: 180_000,
   }, async () => {

@@ -27,8 +27,8 @@ interface WhoCan {
   roles: { name: string; accesses: { accessType: string; result: string; policyId: number | null }[] }[];
 }
 
-/** `catalog=sales, schema=eu` → `{catalog: "sales", schema: "eu"}`. */
-function parseResource(text: string): Record<string, string> {
+/** `catalog=sales, schema=eu` → `{catalog: "sales", schema: "eu"}`; the policy list's resource filter reads it too. */
+export function parseResource(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of text.split(",")) {
     const [k, ...v] = part.split("=");

@@ -1,4 +1,4 @@
-import { Badge, Button, Group, Paper, Select, Stack, Table, Tabs, Text, Title } from "@mantine/core";
+import { Badge, Button, Group, NativeSelect, Paper, Select, Stack, Table, Tabs, Text, Title } from "@mantine/core";
 import { useState } from "react";
 import { api } from "../api/client.ts";
 import { ErrorState } from "../components/ErrorState.tsx";
@@ -9,6 +9,7 @@ import { PagedTable } from "../components/PagedTable.tsx";
 import { useRequest } from "../components/useRequest.ts";
 import { navigate, useQueryState } from "../router.ts";
 import { useCan } from "../session.tsx";
+import { parseResource } from "./Access.tsx";
 import { PolicyEditor } from "./PolicyEditor.tsx";
 import { PolicyTransfer } from "./PolicyTransfer.tsx";
 import type { Policy, Service, ServiceDef } from "./types.ts";
@@ -41,12 +42,39 @@ function resourceSummary(p: Policy): string {
     .join(", ");
 }
 
-/** The policy types, as the list's tabs (URL parameter `type`) and the API's `policyType`. */
+/**
+ * The policy types, as the list's tabs (URL parameter `type`) and the API's `policyType`. Each tab
+ * keeps its own search, filters and page in the URL under its `prefix` (`masking.user=…`), so
+ * switching tabs neither carries the access tab's filters over nor loses them.
+ */
 const TYPES = [
-  { value: "0", label: "Access" },
-  { value: "1", label: "Masking" },
-  { value: "2", label: "Row filter" },
+  { value: "0", label: "Access", prefix: "" },
+  { value: "1", label: "Masking", prefix: "masking." },
+  { value: "2", label: "Row filter", prefix: "rowfilter." },
 ];
+
+/** The API's `resourceMatchScope`: policies at the searched level, above it, or both. */
+const SCOPES = [
+  { value: "self", label: "At this level" },
+  { value: "ancestor", label: "Above it" },
+  { value: "self_or_ancestor", label: "At or above it" },
+];
+
+/**
+ * The resource filter (`schema=sales, table=orders`) as the API's `resource:<level>=<value>`
+ * parameters, or the parts it cannot read.
+ */
+function resourceQuery(text: string): { query: Record<string, string>; unreadable: string[] } {
+  const query: Record<string, string> = {};
+  const unreadable: string[] = [];
+  for (const part of text.split(",").filter((x) => x.trim() !== "")) {
+    const one = parseResource(part);
+    const [level, value] = Object.entries(one)[0] ?? ["", ""];
+    if (!part.includes("=") || !level || !value) unreadable.push(part.trim());
+    else query[`resource:${level}`] = value;
+  }
+  return { query, unreadable };
+}
 
 function PolicyList({ service }: { service: string }) {
   const canWrite = useCan("policy.write");
@@ -54,7 +82,7 @@ function PolicyList({ service }: { service: string }) {
   const type = TYPES.some((t) => t.value === get("type")) ? get("type") : "0";
   return (
     <Stack>
-      <Tabs value={type} onChange={(v) => v && set({ type: v === "0" ? null : v, cursor: null, page: null })}>
+      <Tabs value={type} onChange={(v) => v && set({ type: v === "0" ? null : v })}>
         <Tabs.List aria-label="Policy type">
           {TYPES.map((t) => (
             <Tabs.Tab key={t.value} value={t.value}>
@@ -74,24 +102,62 @@ function PolicyList({ service }: { service: string }) {
 }
 
 function PolicyTable({ service, type, canWrite }: { service: string; type: string; canWrite: boolean }) {
-  const { get } = useQueryState();
-  const kind = TYPES.find((t) => t.value === type)?.label.toLowerCase() ?? "access";
+  const { get, set } = useQueryState();
+  const tab = TYPES.find((t) => t.value === type) ?? TYPES[0];
+  const kind = tab.label.toLowerCase();
+  const p = tab.prefix;
+  const resource = resourceQuery(get(`${p}resource`));
+  const searchesResource = Object.keys(resource.query).length > 0;
   return (
     <Stack>
       <Group gap="sm" wrap="wrap" align="flex-end">
-        <FilterInput name="user" label="Filter by user" />
-        <FilterInput name="group" label="Filter by group" />
-        <FilterInput name="label" label="Filter by label" />
+        <FilterInput name={`${p}user`} prefix={p} label="Filter by user" />
+        <FilterInput name={`${p}group`} prefix={p} label="Filter by group" />
+        <FilterInput name={`${p}role`} prefix={p} label="Filter by role" />
+        <FilterInput name={`${p}label`} prefix={p} label="Filter by label" />
+        <FilterInput
+          name={`${p}resource`}
+          prefix={p}
+          label="Filter by resource"
+          placeholder="schema=sales, table=orders"
+        />
+        <NativeSelect
+          label="Resource match"
+          size="xs"
+          data={SCOPES}
+          value={get(`${p}scope`) || "self"}
+          onChange={(e) =>
+            set(
+              {
+                [`${p}scope`]: e.currentTarget.value === "self" ? null : e.currentTarget.value,
+                [`${p}cursor`]: null,
+                [`${p}page`]: null,
+              },
+              { replace: true },
+            )
+          }
+          disabled={!searchesResource}
+        />
       </Group>
+      {resource.unreadable.length > 0 && (
+        <Text c="red.9" size="sm" role="alert">
+          Filter by resource: write each part as level=value (e.g. schema=sales); not read:{" "}
+          {resource.unreadable.map((u) => `“${u}”`).join(", ")}
+        </Text>
+      )}
       <PagedTable<Policy>
         label="policies"
+        prefix={p}
         path={`/v1/services/${enc(service)}/policies`}
         searchParam="policyNamePartial"
         query={{
           policyType: type,
-          user: get("user") || undefined,
-          group: get("group") || undefined,
-          policyLabel: get("label") || undefined,
+          user: get(`${p}user`) || undefined,
+          group: get(`${p}group`) || undefined,
+          role: get(`${p}role`) || undefined,
+          policyLabel: get(`${p}label`) || undefined,
+          ...resource.query,
+          resourceMatchScope: searchesResource ? get(`${p}scope`) || undefined : undefined,
         }}
         rowKey={(p) => String(p.id)}
         toolbar={
@@ -123,7 +189,13 @@ function PolicyTable({ service, type, canWrite }: { service: string; type: strin
                 ...(p.rowFilterPolicyItems ?? []),
               ];
               const names = [
-                ...new Set(items.flatMap((i) => [...(i.users ?? []), ...(i.groups ?? []).map((g) => `group:${g}`)])),
+                ...new Set(
+                  items.flatMap((i) => [
+                    ...(i.users ?? []),
+                    ...(i.groups ?? []).map((g) => `group:${g}`),
+                    ...(i.roles ?? []).map((r) => `role:${r}`),
+                  ]),
+                ),
               ];
               return <Text size="sm">{names.slice(0, 6).join(", ") + (names.length > 6 ? ", …" : "")}</Text>;
             },

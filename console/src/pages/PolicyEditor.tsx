@@ -15,21 +15,31 @@ import {
 import { type FormEvent, useMemo, useState } from "react";
 import { api } from "../api/client.ts";
 import { FormError, fieldError } from "../components/FormError.tsx";
+import { LookupTagsInput } from "../components/LookupTagsInput.tsx";
 import { navigate } from "../router.ts";
-import { PolicyConditions, ValiditySchedules } from "./PolicyExtras.tsx";
+import { lookupPrincipals, lookupResourceValues, type PrincipalKind, principalExists } from "./lookups.ts";
+import { ConditionsEditor, ValiditySchedules } from "./PolicyExtras.tsx";
 import type { Policy, PolicyCondition, PolicyItem, ServiceDef, ValiditySchedule } from "./types.ts";
 
-type ItemList = "policyItems" | "denyPolicyItems" | "dataMaskPolicyItems" | "rowFilterPolicyItems";
+type ItemList =
+  | "policyItems"
+  | "allowExceptions"
+  | "denyPolicyItems"
+  | "denyExceptions"
+  | "dataMaskPolicyItems"
+  | "rowFilterPolicyItems";
 
 /** The item lists each policy type carries (0 access, 1 masking, 2 row filter), as the server checks. */
 const LISTS: Record<number, ItemList[]> = {
-  0: ["policyItems", "denyPolicyItems"],
+  0: ["policyItems", "allowExceptions", "denyPolicyItems", "denyExceptions"],
   1: ["dataMaskPolicyItems"],
   2: ["rowFilterPolicyItems"],
 };
 const LIST_TITLES: Record<ItemList, [string, string]> = {
   policyItems: ["Allow conditions", "Allow"],
+  allowExceptions: ["Exclude from allow conditions", "Allow exception"],
   denyPolicyItems: ["Deny conditions", "Deny"],
+  denyExceptions: ["Exclude from deny conditions", "Deny exception"],
   dataMaskPolicyItems: ["Masking conditions", "Mask"],
   rowFilterPolicyItems: ["Row-filter conditions", "Row filter"],
 };
@@ -80,7 +90,14 @@ function initialChain(def: ServiceDef, policy?: Policy): string[] {
   return chain;
 }
 
+const PRINCIPALS: { kind: PrincipalKind; label: string }[] = [
+  { kind: "users", label: "Users" },
+  { kind: "groups", label: "Groups" },
+  { kind: "roles", label: "Roles" },
+];
+
 function ItemEditor(props: {
+  def: ServiceDef;
   list: ItemList;
   index: number;
   item: PolicyItem;
@@ -101,27 +118,19 @@ function ItemEditor(props: {
       </Text>
       <Stack gap="xs">
         <Group grow align="flex-start" wrap="wrap">
-          <TagsInput
-            label="Users"
-            value={props.item.users}
-            onChange={(users) => props.onChange({ ...props.item, users })}
-            error={fieldError(props.error, `${f}.users`)}
-            disabled={props.readOnly}
-          />
-          <TagsInput
-            label="Groups"
-            value={props.item.groups}
-            onChange={(groups) => props.onChange({ ...props.item, groups })}
-            error={fieldError(props.error, `${f}.groups`)}
-            disabled={props.readOnly}
-          />
-          <TagsInput
-            label="Roles"
-            value={props.item.roles}
-            onChange={(roles) => props.onChange({ ...props.item, roles })}
-            error={fieldError(props.error, `${f}.roles`)}
-            disabled={props.readOnly}
-          />
+          {PRINCIPALS.map(({ kind, label }) => (
+            <LookupTagsInput
+              key={kind}
+              label={label}
+              value={props.item[kind] ?? []}
+              onChange={(names) => props.onChange({ ...props.item, [kind]: names })}
+              lookup={(text, signal) => lookupPrincipals(kind, text, signal)}
+              known={(name, signal) => principalExists(kind, name, signal)}
+              minChars={1}
+              error={fieldError(props.error, `${f}.${kind}`)}
+              disabled={props.readOnly}
+            />
+          ))}
         </Group>
         <TagsInput
           label="Access types"
@@ -179,6 +188,18 @@ function ItemEditor(props: {
             minRows={1}
           />
         )}
+        {((props.def.policyConditions ?? []).length > 0 || (props.item.conditions ?? []).length > 0) && (
+          <ConditionsEditor
+            def={props.def}
+            value={props.item.conditions ?? []}
+            onChange={(conditions) => props.onChange({ ...props.item, conditions })}
+            error={props.error}
+            readOnly={props.readOnly}
+            field={`${f}.conditions`}
+            title={`Conditions of ${label.toLowerCase()}`}
+            noun="Item condition"
+          />
+        )}
         {!props.readOnly && (
           <Group justify="flex-end">
             <Button size="compact-xs" variant="default" onClick={props.onRemove}>
@@ -229,7 +250,9 @@ export function PolicyEditor(props: {
         : [];
     return {
       policyItems: policy?.policyItems ?? first("policyItems"),
+      allowExceptions: policy?.allowExceptions ?? [],
       denyPolicyItems: policy?.denyPolicyItems ?? [],
+      denyExceptions: policy?.denyExceptions ?? [],
       dataMaskPolicyItems: policy?.dataMaskPolicyItems ?? first("dataMaskPolicyItems"),
       rowFilterPolicyItems: policy?.rowFilterPolicyItems ?? first("rowFilterPolicyItems"),
     };
@@ -369,10 +392,12 @@ export function PolicyEditor(props: {
                   disabled={props.readOnly}
                   allowDeselect={false}
                 />
-                <TagsInput
+                <LookupTagsInput
                   label={`${def.resources.find((d) => d.name === r)?.label || r} values`}
                   value={values[r] ?? []}
                   onChange={(v) => setValues((s) => ({ ...s, [r]: v }))}
+                  lookup={(text, signal) => lookupResourceValues(props.service, r, text, signal)}
+                  minChars={0}
                   error={fieldError(error, `body.resources.${r}`)}
                   disabled={props.readOnly}
                 />
@@ -394,6 +419,7 @@ export function PolicyEditor(props: {
               <ItemEditor
                 // biome-ignore lint/suspicious/noArrayIndexKey: items have no id; the index is their identity in the body
                 key={i}
+                def={props.def}
                 list={list}
                 index={i}
                 item={item}
@@ -418,12 +444,15 @@ export function PolicyEditor(props: {
             )}
           </Stack>
         ))}
-        <PolicyConditions
+        <ConditionsEditor
           def={props.def}
           value={conditions}
           onChange={setConditions}
           error={error}
           readOnly={props.readOnly}
+          field="body.conditions"
+          title="Policy conditions"
+          noun="Condition"
         />
         <ValiditySchedules value={schedules} onChange={setSchedules} error={error} readOnly={props.readOnly} />
         {unshown && <FormError error={error} />}
@@ -447,15 +476,7 @@ export function PolicyEditor(props: {
   );
 }
 
-const PUT_FIELDS = [
-  "policyPriority",
-  "isDenyAllElse",
-  "additionalResources",
-  "allowExceptions",
-  "denyExceptions",
-  "zoneName",
-  "options",
-];
+const PUT_FIELDS = ["policyPriority", "isDenyAllElse", "additionalResources", "zoneName", "options"];
 
 /** The fields the editor does not show, kept as they are when the policy is replaced. */
 function stripPolicy(p: Policy): Record<string, unknown> {

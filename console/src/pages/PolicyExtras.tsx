@@ -3,19 +3,28 @@ import { fieldError } from "../components/FormError.tsx";
 import type { PolicyCondition, ServiceDef, ValiditySchedule } from "./types.ts";
 
 /**
- * The policy-level conditions (`conditions`): a type of the service-def's `policyConditions` and its
- * values. A service-def without policy conditions still shows the stored ones, with a free type.
+ * Conditions (`{type, values}`) of a policy (`body.conditions`) or of one of its items
+ * (`body.policyItems[0].conditions`): a type of the service-def's `policyConditions` and its
+ * values, each with the server's error for its field. Values are tags split on Enter only, as a
+ * condition expression may hold commas. A service-def without policy conditions still shows the
+ * stored ones, with a free type, and says so when there are none.
  */
-export function PolicyConditions(props: {
+export function ConditionsEditor(props: {
   def: ServiceDef;
   value: PolicyCondition[];
   onChange: (value: PolicyCondition[]) => void;
   error: unknown;
   readOnly: boolean;
+  /** The body path the server names, e.g. `body.conditions` or `body.policyItems[0].conditions`. */
+  field: string;
+  /** The fieldset's legend, e.g. "Policy conditions". */
+  title: string;
+  /** What one condition is called in labels and buttons, e.g. "Condition" or "Item condition". */
+  noun: string;
 }) {
   const known = (props.def.policyConditions ?? []).map((c) => ({ value: c.name, label: c.label || c.name }));
   const set = (i: number, c: PolicyCondition) => props.onChange(props.value.map((x, j) => (j === i ? c : x)));
-  const whole = fieldError(props.error, "body.conditions");
+  const whole = fieldError(props.error, props.field);
   if (known.length === 0 && props.value.length === 0) {
     return (
       <Text size="sm" c="dimmed">
@@ -24,14 +33,14 @@ export function PolicyConditions(props: {
     );
   }
   return (
-    <Paper withBorder p="sm" component="fieldset" aria-label="Policy conditions">
+    <Paper withBorder p="sm" component="fieldset" aria-label={props.title}>
       <Title order={3} size="h5" mb="xs" component="legend">
-        Policy conditions
+        {props.title}
       </Title>
       <Stack gap="xs">
         {props.value.map((c, i) => {
-          const f = `body.conditions[${i}]`;
-          const label = `Condition ${i + 1}`;
+          const f = `${props.field}[${i}]`;
+          const label = `${props.noun} ${i + 1}`;
           return (
             // biome-ignore lint/suspicious/noArrayIndexKey: conditions have no id; the index is their identity in the body
             <Group key={i} align="flex-end" grow wrap="wrap">
@@ -55,7 +64,9 @@ export function PolicyConditions(props: {
               )}
               <TagsInput
                 label={`${label} values`}
-                value={c.values}
+                description="Press Enter after each value"
+                splitChars={[]}
+                value={c.values ?? []}
                 onChange={(values) => set(i, { ...c, values })}
                 error={fieldError(props.error, `${f}.values`) ?? fieldError(props.error, f)}
                 disabled={props.readOnly}
@@ -67,13 +78,13 @@ export function PolicyConditions(props: {
                   style={{ flexGrow: 0 }}
                   onClick={() => props.onChange(props.value.filter((_, j) => j !== i))}
                 >
-                  Remove condition {i + 1}
+                  Remove {label.toLowerCase()}
                 </Button>
               )}
             </Group>
           );
         })}
-        {whole && !props.value.some((_, i) => fieldError(props.error, `body.conditions[${i}]`)) && (
+        {whole && !props.value.some((_, i) => fieldError(props.error, `${props.field}[${i}]`)) && (
           <Text c="red.9" size="sm">
             {whole}
           </Text>
@@ -85,7 +96,7 @@ export function PolicyConditions(props: {
               variant="default"
               onClick={() => props.onChange([...props.value, { type: known[0].value, values: [] }])}
             >
-              Add condition
+              Add {props.noun.toLowerCase()}
             </Button>
           </Group>
         )}
