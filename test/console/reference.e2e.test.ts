@@ -6,7 +6,8 @@ import { type ConsoleHarness, startConsoleHarness } from "./harness.ts";
  * The console's reference pages end to end, in real Chromium against a real `gatehouse serve`:
  * create a zone (a bad resource level is named under the resources it came from), edit a role's
  * composites and bind it, define a tag type and tag a resource with it, the overview's connectors
- * and LDAP syncs, the audit's date-time filter kept in the URL as ISO, and a zone administrator
+ * and LDAP syncs, the audit's date-time filter kept in the URL as ISO, a service and a service-def
+ * edited (the def as JSON, with the server's field errors), and a zone administrator
  * (no built-in role) who finds its zone first and edits only its admin and audit lists.
  */
 
@@ -202,6 +203,65 @@ describe("console reference pages in Chromium", () => {
     await page.goBack();
     await syncRow.getByRole("link", { name: `ldap-${sfx}` }).click();
     await page.waitForURL((u) => u.pathname.endsWith(source.id));
+    await page.context().close();
+  });
+
+  it("an administrator creates, configures and deletes a service, and edits a service-def as JSON", {
+    timeout: 180_000,
+  }, async () => {
+    const defName = `def${sfx}`;
+    const def = {
+      name: defName,
+      resources: [{ name: "bucket", level: 10, mandatory: true }],
+      accessTypes: [{ name: "read" }],
+    };
+    await h.asAdmin("POST", "/v1/service-defs", def);
+    cleanup.push(["DELETE", `/v1/service-defs/${defName}`]);
+    const page = await h.signedIn(h.psk);
+
+    // a service-def's JSON: the server's validation names the field; fixed, it is saved
+    await goto(page, `/service-defs/${defName}`);
+    const json = page.getByLabel("Service-def JSON");
+    await json.fill(
+      JSON.stringify({ ...def, accessTypes: [{ name: "read" }, { name: "all", impliedGrants: ["nope"] }] }),
+    );
+    await page.getByRole("button", { name: "Save service-def" }).click();
+    await page
+      .getByTestId("field-errors")
+      .getByText("body.accessTypes[1].impliedGrants", { exact: false })
+      .first()
+      .waitFor();
+    await json.fill(
+      JSON.stringify({ ...def, accessTypes: [{ name: "read" }, { name: "all", impliedGrants: ["read"] }] }),
+    );
+    await page.getByRole("button", { name: "Save service-def" }).click();
+    await page.getByRole("status").getByText("Saved.").waitFor();
+    const stored = await h.asAdmin<{ accessTypes: { name: string }[] }>("GET", `/v1/service-defs/${defName}`);
+    expect(stored.accessTypes.map((a) => a.name)).toEqual(["read", "all"]);
+    await h.expectAccessible(page, "service-def");
+
+    // a service of that def: created, its configs saved, then deleted
+    const service = `svc-${sfx}`;
+    await goto(page, "/services");
+    const form = page.getByRole("form", { name: "New service" });
+    await form.getByLabel("Name").fill(service);
+    await form.getByLabel("Type (service-def)").selectOption(defName);
+    await form.getByRole("button", { name: "Create service" }).click();
+    await page.getByRole("heading", { name: `Service ${service}` }).waitFor();
+    cleanup.push(["DELETE", `/v1/services/${service}`]);
+    await page.getByLabel("Configs").fill("ranger.plugin.super.users=admin");
+    await page.getByRole("button", { name: "Save service" }).click();
+    await expect
+      .poll(
+        async () => (await h.asAdmin<{ configs: Record<string, string> }>("GET", `/v1/services/${service}`)).configs,
+      )
+      .toEqual({ "ranger.plugin.super.users": "admin" });
+    await h.expectAccessible(page, "service");
+    await page.getByRole("button", { name: "Delete service" }).click();
+    await page.getByRole("button", { name: "Confirm: Delete service" }).click();
+    await page.getByRole("heading", { name: "Services" }).waitFor();
+    const services = await h.asAdmin<{ items: { name: string }[] }>("GET", "/v1/services");
+    expect(services.items.map((s) => s.name)).not.toContain(service);
     await page.context().close();
   });
 
