@@ -179,7 +179,10 @@ describe("console reference pages in Chromium", () => {
       clientSecret: "not-a-secret",
     });
     cleanup.push(["DELETE", `/v1/connectors/${connector.id}`]);
+    // an organisation of its own, so the overview's first ten sources are this test's on a shared database
+    const org = await h.asAdmin("POST", "/v1/orgs", { name: `org-ref-${sfx}` });
     const source = await h.asAdmin("POST", "/v1/identity-sources", {
+      orgId: org.id,
       name: `ldap-${sfx}`,
       kind: "ldap",
       config: { url: "ldap://127.0.0.1:9", baseDn: "dc=example,dc=org", timeoutMs: 2000, syncSchedule: "6h" },
@@ -187,6 +190,7 @@ describe("console reference pages in Chromium", () => {
     cleanup.push(["DELETE", `/v1/identity-sources/${source.id}`]);
 
     const page = await h.signedIn(h.psk);
+    await goto(page, `/?org=${org.id}`);
     const connectors = page.getByRole("table", { name: "connectors" });
     const row = connectors.getByRole("row", { name: new RegExp(`kc-${sfx}`) });
     await row.getByText(/pending · \d+ failing · \d+ dead-lettered/).waitFor();

@@ -3,6 +3,7 @@ import { api, type Page } from "../api/client.ts";
 import { ErrorState } from "../components/ErrorState.tsx";
 import { Link } from "../components/Link.tsx";
 import { useRequest } from "../components/useRequest.ts";
+import { useQueryState } from "../router.ts";
 
 /** An identity source, narrowed to what the overview shows. */
 interface IdentitySource {
@@ -42,11 +43,13 @@ function LastRun({ id }: { id: string }) {
 
 /**
  * LDAP syncs: the first ten identity sources with their schedule and newest run, each linking to
- * its page (where runs are listed and started); the total says how many there are.
+ * its page (where runs are listed and started); the total says how many there are. The organisation
+ * is the actor's, or `?org=<id>` as on the users and groups pages.
  */
 export function OverviewSyncs() {
-  const req = useRequest("overview-sources", (signal) =>
-    api<Page<IdentitySource>>("GET", "/v1/identity-sources", { query: { limit: 10 }, signal }),
+  const org = useQueryState().get("org");
+  const req = useRequest(`overview-sources:${org}`, (signal) =>
+    api<Page<IdentitySource>>("GET", "/v1/identity-sources", { query: { limit: 10, orgId: org || undefined }, signal }),
   );
   return (
     <section aria-label="LDAP syncs">
