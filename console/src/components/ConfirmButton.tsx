@@ -9,9 +9,11 @@ export function ConfirmButton(props: { label: string; question: string; busy?: b
   const [asking, setAsking] = useState(false);
   if (!asking)
     return (
-      <Button color="red.9" variant="outline" onClick={() => setAsking(true)}>
-        {props.label}
-      </Button>
+      <Group>
+        <Button color="red.9" variant="outline" onClick={() => setAsking(true)}>
+          {props.label}
+        </Button>
+      </Group>
     );
   return (
     <Group gap="xs" wrap="wrap">
