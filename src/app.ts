@@ -50,6 +50,7 @@ import { installSimulatableRoutes } from "./simulations/simulate-write.ts";
 import { simulationRoutes } from "./simulations/simulations.routes.ts";
 import type { Db } from "./storage/db.ts";
 import { tagRoutes } from "./tags/tags.routes.ts";
+import { myZonesRoutes } from "./zones/my-zones.routes.ts";
 import { zoneRoutes } from "./zones/zones.routes.ts";
 
 declare module "fastify" {
@@ -185,6 +186,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(rangerUsersyncRoutes(db));
   await app.register(tagRoutes(db, { keepVersions: config.tagChangeLogVersions }));
   await app.register(zoneRoutes(db));
+  await app.register(myZonesRoutes(db));
   await app.register(puppetRoutes(db));
   await app.register(ariaRoutes(db));
   // The admin console: its sign-in API and its built files (src/console/, docs/console.md)

@@ -9,9 +9,16 @@ import { GroupsPage } from "./pages/Groups.tsx";
 import { IdentitySourcesPage } from "./pages/IdentitySources.tsx";
 import { OverviewPage } from "./pages/Overview.tsx";
 import { PoliciesPage } from "./pages/Policies.tsx";
-import { RolesPage, ServicesPage, TagsPage, ZonesPage } from "./pages/Reference.tsx";
+import { RolePage } from "./pages/Role.tsx";
+import { RolesPage } from "./pages/Roles.tsx";
+import { ServicePage } from "./pages/Service.tsx";
+import { ServiceDefPage, ServiceDefsPage } from "./pages/ServiceDefs.tsx";
+import { ServicesPage } from "./pages/Services.tsx";
 import { SignInPage } from "./pages/SignIn.tsx";
+import { TagsPage } from "./pages/Tags.tsx";
 import { UsersPage } from "./pages/Users.tsx";
+import { ZonePage } from "./pages/Zone.tsx";
+import { ZonesPage } from "./pages/Zones.tsx";
 import { BASE, navigate, usePath } from "./router.ts";
 import { SessionContext } from "./session.tsx";
 
@@ -27,6 +34,7 @@ const NAV: { to: string; label: string }[] = [
   { to: "/zones", label: "Zones" },
   { to: "/tags", label: "Tags" },
   { to: "/services", label: "Services" },
+  { to: "/service-defs", label: "Service-defs" },
 ];
 
 /** Picks the page for the path; each page owns its URL parameters. */
@@ -48,13 +56,15 @@ function Page({ path }: { path: string }) {
     case "audit":
       return <AuditPage />;
     case "roles":
-      return <RolesPage />;
+      return parts[1] ? <RolePage id={parts[1]} /> : <RolesPage />;
     case "zones":
-      return <ZonesPage />;
+      return parts[1] ? <ZonePage name={parts[1]} /> : <ZonesPage />;
     case "tags":
       return <TagsPage />;
     case "services":
-      return <ServicesPage />;
+      return parts[1] ? <ServicePage name={parts[1]} /> : <ServicesPage />;
+    case "service-defs":
+      return parts[1] ? <ServiceDefPage name={parts[1]} /> : <ServiceDefsPage />;
     default:
       return <Text>No page at {BASE + path}.</Text>;
   }

@@ -12,6 +12,7 @@ import {
   deleteServiceDef,
   ensureBuiltins,
   updateService,
+  updateServiceDef,
 } from "./service-defs.service.ts";
 import {
   findService,
@@ -128,6 +129,28 @@ export function serviceDefRoutes(db: Db, nx1Service: string): FastifyPluginAsync
         const body = request.body as unknown as RangerServiceDef;
         const id = await db.transaction((tx) => createServiceDef(tx, auditContextOf(request), body));
         return reply.code(201).send({ ...body, id } as never);
+      },
+    );
+    app.put(
+      "/v1/service-defs/:name",
+      {
+        config: { ability: "policy.write" },
+        schema: {
+          tags,
+          summary: "Replace a custom service-def",
+          description:
+            "The body replaces the def, validated as on create (400 SERVICE_DEF_INVALID names the field); the name cannot change; built-in defs are 409 SERVICE_DEF_IN_USE. Services of the type reload their policies.",
+          params: NameParams,
+          body: ServiceDef,
+          response: { 200: ServiceDef },
+        },
+      },
+      async (request) => {
+        const body = request.body as unknown as RangerServiceDef;
+        const stored = await db.transaction((tx) =>
+          updateServiceDef(tx, auditContextOf(request), request.params.name, body),
+        );
+        return stored.def as never;
       },
     );
     app.delete(

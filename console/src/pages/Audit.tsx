@@ -1,4 +1,5 @@
 import { Group, SegmentedControl, Stack, Text, Title } from "@mantine/core";
+import { DateTimeFilter } from "../components/DateTimeFilter.tsx";
 import { FilterInput } from "../components/FilterInput.tsx";
 import { PagedTable } from "../components/PagedTable.tsx";
 import { useQueryState } from "../router.ts";
@@ -44,8 +45,8 @@ export function AuditPage() {
             <FilterInput name="action" label="Action" placeholder="policy.created" />
             <FilterInput name="targetType" label="Target type" />
             <FilterInput name="targetId" label="Target id" />
-            <FilterInput name="from" label="From" placeholder="2026-01-01T00:00:00Z" />
-            <FilterInput name="to" label="To" />
+            <DateTimeFilter name="from" label="From" />
+            <DateTimeFilter name="to" label="To" />
           </Group>
           <PagedTable<AuditEvent>
             label="admin events"

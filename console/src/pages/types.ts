@@ -136,4 +136,7 @@ export interface Role {
   permissions: string[];
   builtin: boolean;
   composites: string[];
+  /** Null for built-in roles. */
+  orgId?: string | null;
+  updatedAt?: string;
 }
