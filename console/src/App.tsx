@@ -3,22 +3,26 @@ import { useDisclosure } from "@mantine/hooks";
 import { useCallback, useEffect, useState } from "react";
 import { currentSession, type Session, setUnauthorizedHandler, signOut } from "./api/client.ts";
 import { ErrorState } from "./components/ErrorState.tsx";
-import { AccessPage } from "./pages/Access.tsx";
-import { AuditPage } from "./pages/Audit.tsx";
-import { GroupsPage } from "./pages/Groups.tsx";
-import { IdentitySourcesPage } from "./pages/IdentitySources.tsx";
+import { PageBoundary } from "./components/PageBoundary.tsx";
+import {
+  AccessPage,
+  AuditPage,
+  GroupsPage,
+  IdentitySourcesPage,
+  PoliciesPage,
+  RolePage,
+  RolesPage,
+  ServiceDefPage,
+  ServiceDefsPage,
+  ServicePage,
+  ServicesPage,
+  TagsPage,
+  UsersPage,
+  ZonePage,
+  ZonesPage,
+} from "./lazy-pages.ts";
 import { OverviewPage } from "./pages/Overview.tsx";
-import { PoliciesPage } from "./pages/Policies.tsx";
-import { RolePage } from "./pages/Role.tsx";
-import { RolesPage } from "./pages/Roles.tsx";
-import { ServicePage } from "./pages/Service.tsx";
-import { ServiceDefPage, ServiceDefsPage } from "./pages/ServiceDefs.tsx";
-import { ServicesPage } from "./pages/Services.tsx";
 import { SignInPage } from "./pages/SignIn.tsx";
-import { TagsPage } from "./pages/Tags.tsx";
-import { UsersPage } from "./pages/Users.tsx";
-import { ZonePage } from "./pages/Zone.tsx";
-import { ZonesPage } from "./pages/Zones.tsx";
 import { BASE, navigate, usePath } from "./router.ts";
 import { SessionContext } from "./session.tsx";
 
@@ -152,7 +156,9 @@ export function App() {
           ))}
         </AppShell.Navbar>
         <AppShell.Main>
-          <Page path={path} />
+          <PageBoundary key={section}>
+            <Page path={path} />
+          </PageBoundary>
         </AppShell.Main>
       </AppShell>
     </SessionContext.Provider>

@@ -4,11 +4,11 @@ import { ErrorState } from "../components/ErrorState.tsx";
 import { Link } from "../components/Link.tsx";
 import { useRequest } from "../components/useRequest.ts";
 import { useCan } from "../session.tsx";
+import { MyZonesPanel } from "./MyZonesPanel.tsx";
 import { useMyZones } from "./myZones.ts";
 import { OverviewConnectors } from "./OverviewConnectors.tsx";
 import { OverviewSyncs } from "./OverviewSyncs.tsx";
 import type { AuditEvent, EngineState, Service } from "./types.ts";
-import { MyZonesPanel } from "./Zones.tsx";
 
 function Count({ label, path, to }: { label: string; path: string; to: string }) {
   const req = useRequest(path, (signal) => api<Page<unknown>>("GET", path, { query: { limit: 1 }, signal }));

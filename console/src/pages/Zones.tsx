@@ -1,42 +1,11 @@
-import { List, Paper, Stack, Text, Title } from "@mantine/core";
-import { Link } from "../components/Link.tsx";
+import { Paper, Stack, Text, Title } from "@mantine/core";
 import { PagedTable } from "../components/PagedTable.tsx";
 import { navigate } from "../router.ts";
 import { useCan } from "../session.tsx";
-import { type MyZones, useMyZones } from "./myZones.ts";
+import { MyZonesPanel, zoneLink } from "./MyZonesPanel.tsx";
+import { useMyZones } from "./myZones.ts";
 import { ZoneForm } from "./ZoneForm.tsx";
 import type { Zone } from "./zoneForm.ts";
-
-const zoneLink = (name: string) => <Link to={`/zones/${encodeURIComponent(name)}`}>{name}</Link>;
-
-/** One list of zones, each a link on its own line (links in running text need more than colour). */
-function ZoneList({ label, names }: { label: string; names: string[] }) {
-  if (names.length === 0) return null;
-  return (
-    <>
-      <Text size="sm">{label}</Text>
-      <List size="sm" aria-label={label}>
-        {names.map((z) => (
-          <List.Item key={z}>{zoneLink(z)}</List.Item>
-        ))}
-      </List>
-    </>
-  );
-}
-
-/** The zones the actor administers and audits, as links; nothing when it holds none. */
-export function MyZonesPanel({ zones }: { zones: MyZones | undefined }) {
-  if (!zones || zones.administers.length + zones.audits.length === 0) return null;
-  return (
-    <Paper withBorder p="md" data-testid="my-zones">
-      <Title order={3} size="h4" mb="xs">
-        Your zones
-      </Title>
-      <ZoneList label="You administer" names={zones.administers} />
-      <ZoneList label="You audit" names={zones.audits} />
-    </Paper>
-  );
-}
 
 /**
  * Security zones: the actor's own zones first (a zone administrator may hold no `policy.read`),
