@@ -12,7 +12,9 @@ export function useSession(): Session {
 }
 
 /** True when the actor holds `ability` (`*` holds all), as the server decides it. */
-export function useCan(ability: "directory.write" | "policy.write" | "audit.read" | "decision.check"): boolean {
+export function useCan(
+  ability: "directory.write" | "policy.write" | "credentials.write" | "audit.read" | "decision.check",
+): boolean {
   const s = useContext(SessionContext);
   const perms = s?.whoami.permissions ?? [];
   return perms.includes("*") || perms.includes(ability);

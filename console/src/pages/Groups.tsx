@@ -8,7 +8,8 @@ import { PagedTable } from "../components/PagedTable.tsx";
 import { useRequest } from "../components/useRequest.ts";
 import { useQueryState } from "../router.ts";
 import { useCan } from "../session.tsx";
-import { GroupMetadata, GroupRoleBindings } from "./GroupExtras.tsx";
+import { GroupMetadata } from "./GroupExtras.tsx";
+import { RoleBindings } from "./RoleBindings.tsx";
 import type { Group as GroupT, User } from "./types.ts";
 
 const TREE_PAGE = 50;
@@ -246,7 +247,7 @@ function GroupDetail({ id }: { id: string }) {
           ]}
         />
       </Paper>
-      {g?.orgId && <GroupRoleBindings groupId={id} orgId={g.orgId} canWrite={canWrite} />}
+      {g?.orgId && <RoleBindings principal={{ type: "group", id }} orgId={g.orgId} canWrite={canWrite} />}
       {g?.orgId && (
         <Paper withBorder p="md">
           <Title order={3} size="h4" mb="sm">

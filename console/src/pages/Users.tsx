@@ -1,14 +1,13 @@
-import { Button, Group, Paper, SegmentedControl, Stack, Text, TextInput, Title } from "@mantine/core";
+import { Button, Group, Paper, Stack, Text, TextInput, Title } from "@mantine/core";
 import { type FormEvent, useState } from "react";
 import { api } from "../api/client.ts";
-import { ErrorState } from "../components/ErrorState.tsx";
 import { FormError, fieldError } from "../components/FormError.tsx";
 import { Link } from "../components/Link.tsx";
 import { PagedTable } from "../components/PagedTable.tsx";
-import { useRequest } from "../components/useRequest.ts";
 import { useQueryState } from "../router.ts";
 import { useCan } from "../session.tsx";
-import type { Group as GroupT, User } from "./types.ts";
+import type { User } from "./types.ts";
+import { UserDetail } from "./UserDetail.tsx";
 
 function CreateUser({ onCreated }: { onCreated: (u: User) => void }) {
   const [username, setUsername] = useState("");
@@ -52,59 +51,6 @@ function CreateUser({ onCreated }: { onCreated: (u: User) => void }) {
       </Group>
       {error !== undefined && !named && <FormError error={error} />}
     </form>
-  );
-}
-
-function UserDetail({ id }: { id: string }) {
-  const { get, set } = useQueryState();
-  const effective = get("effective") !== "0";
-  const user = useRequest(id, (signal) => api<User>("GET", `/v1/users/${id}`, { signal }));
-  if (user.error !== undefined) return <ErrorState error={user.error} onRetry={user.retry} />;
-  const u = user.data;
-  return (
-    <Stack>
-      <Text size="sm">
-        <Link to="/users">Users</Link> / {u?.username ?? "…"}
-      </Text>
-      <Title order={2}>User {u?.username ?? ""}</Title>
-      {u && (
-        <Text size="sm">
-          {u.displayName ?? "no display name"} · {u.email ?? "no email"} · {u.status} · source {u.source}
-        </Text>
-      )}
-      <Paper withBorder p="md">
-        <Group justify="space-between" mb="sm">
-          <Title order={3} size="h4">
-            Groups
-          </Title>
-          <SegmentedControl
-            aria-label="Which groups"
-            value={effective ? "effective" : "direct"}
-            onChange={(v) => set({ effective: v === "direct" ? "0" : null, gcursor: null, gpage: null })}
-            data={[
-              { value: "effective", label: "Effective" },
-              { value: "direct", label: "Direct" },
-            ]}
-          />
-        </Group>
-        <PagedTable<{ group: GroupT; direct: boolean; role: string }>
-          label="groups of this user"
-          prefix="g"
-          path={`/v1/users/${id}/groups`}
-          query={{ effective: effective ? "true" : "false" }}
-          rowKey={(m) => m.group.id}
-          columns={[
-            { header: "Group", render: (m) => <Link to={`/groups/${m.group.id}`}>{m.group.name}</Link> },
-            { header: "Membership", render: (m) => (m.direct ? `direct ${m.role}` : "through a subgroup") },
-          ]}
-        />
-      </Paper>
-      {u && (
-        <Text size="sm">
-          <Link to={`/access?user=${encodeURIComponent(u.username)}`}>Check what {u.username} can access</Link>
-        </Text>
-      )}
-    </Stack>
   );
 }
 

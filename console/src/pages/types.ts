@@ -15,6 +15,7 @@ export interface Group {
 
 export interface User {
   id: string;
+  orgId?: string;
   username: string;
   email: string | null;
   displayName: string | null;
