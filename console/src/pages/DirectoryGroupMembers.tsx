@@ -1,0 +1,62 @@
+import { Button, Group, Paper, SegmentedControl, Text, Title } from "@mantine/core";
+import { PagedTable } from "../components/PagedTable.tsx";
+import { useQueryState } from "../router.ts";
+
+/**
+ * A directory group's members as the directory holds them (`GET /v1/identity-sources/{id}/group-members`),
+ * paged: its direct members (users and groups), or with "nested" the users of every member group.
+ * The choice and the page live in the URL (`nested=1`, `mcursor`), next to the group's DN (`members`).
+ */
+export function DirectoryGroupMembers({
+  sourceId,
+  dn,
+  onClose,
+}: {
+  sourceId: string;
+  dn: string;
+  onClose?: () => void;
+}) {
+  const { get, set } = useQueryState();
+  const nested = get("nested") === "1";
+  return (
+    <Paper withBorder p="sm" mt="sm">
+      <Group justify="space-between" mb="xs" wrap="wrap">
+        <Title order={4} size="h5">
+          Members of <code>{dn}</code> in the directory
+        </Title>
+        <Group gap="xs">
+          <SegmentedControl
+            size="xs"
+            aria-label="Which directory members"
+            value={nested ? "nested" : "direct"}
+            onChange={(v) => set({ nested: v === "nested" ? "1" : null, mcursor: null, mpage: null })}
+            data={[
+              { value: "direct", label: "Direct" },
+              { value: "nested", label: "Nested users" },
+            ]}
+          />
+          {onClose && (
+            <Button size="xs" variant="default" onClick={onClose}>
+              Close members
+            </Button>
+          )}
+        </Group>
+      </Group>
+      <Text size="xs" c="dimmed" mb="xs">
+        Read from the directory now; the sync decides what Gatehouse's groups hold.
+      </Text>
+      <PagedTable<{ dn: string; kind: "user" | "group" }>
+        label="directory members"
+        prefix="m"
+        path={`/v1/identity-sources/${sourceId}/group-members`}
+        query={{ dn, nested: nested ? "true" : "false" }}
+        limit={20}
+        rowKey={(m) => m.dn}
+        columns={[
+          { header: "Kind", render: (m) => m.kind },
+          { header: "DN", render: (m) => <code>{m.dn}</code> },
+        ]}
+      />
+    </Paper>
+  );
+}
