@@ -273,7 +273,7 @@ function SourceDetail({ id }: { id: string }) {
                   <Button
                     size="compact-xs"
                     variant="default"
-                    onClick={() => set({ members: g.dn, mcursor: null, mpage: null })}
+                    onClick={() => set({ members: g.dn, dmcursor: null, dmpage: null })}
                   >
                     Members of {g.name ?? g.dn}
                   </Button>
@@ -286,7 +286,7 @@ function SourceDetail({ id }: { id: string }) {
           <DirectoryGroupMembers
             sourceId={id}
             dn={membersOf}
-            onClose={() => set({ members: null, mcursor: null, mpage: null, nested: null })}
+            onClose={() => set({ members: null, dmcursor: null, dmpage: null, nested: null })}
           />
         )}
       </Paper>

@@ -3,13 +3,14 @@ import { type FormEvent, useState } from "react";
 import { api } from "../api/client.ts";
 import { FormError, fieldError } from "../components/FormError.tsx";
 import { Link } from "../components/Link.tsx";
+import { OrgPicker } from "../components/OrgPicker.tsx";
 import { PagedTable } from "../components/PagedTable.tsx";
 import { useQueryState } from "../router.ts";
 import { useCan } from "../session.tsx";
 import type { User } from "./types.ts";
 import { UserDetail } from "./UserDetail.tsx";
 
-function CreateUser({ onCreated }: { onCreated: (u: User) => void }) {
+function CreateUser({ orgId, onCreated }: { orgId: string; onCreated: (u: User) => void }) {
   const [username, setUsername] = useState("");
   const [email, setEmail] = useState("");
   const [error, setError] = useState<unknown>(undefined);
@@ -18,7 +19,11 @@ function CreateUser({ onCreated }: { onCreated: (u: User) => void }) {
     setError(undefined);
     try {
       const u = await api<User>("POST", "/v1/users", {
-        body: { username: username.trim(), ...(email.trim() ? { email: email.trim() } : {}) },
+        body: {
+          username: username.trim(),
+          ...(email.trim() ? { email: email.trim() } : {}),
+          ...(orgId ? { orgId } : {}),
+        },
       });
       setUsername("");
       setEmail("");
@@ -57,16 +62,17 @@ function CreateUser({ onCreated }: { onCreated: (u: User) => void }) {
 /** Directory → users: search, create, detail with direct and effective groups. */
 export function UsersPage({ id }: { id?: string }) {
   const canWrite = useCan("directory.write");
-  // `?org=<id>`: another organisation than the default one
+  // `?org=<id>` (the picker): another organisation than the caller's own
   const org = useQueryState().get("org");
   const [created, setCreated] = useState<User | null>(null);
   if (id) return <UserDetail id={id} />;
   return (
     <Stack>
       <Title order={2}>Users</Title>
+      <OrgPicker />
       {canWrite && (
         <Paper withBorder p="md">
-          <CreateUser onCreated={setCreated} />
+          <CreateUser orgId={org} onCreated={setCreated} />
           {created && (
             <Text size="sm" mt="xs" role="status">
               Created <Link to={`/users/${created.id}`}>{created.username}</Link>.

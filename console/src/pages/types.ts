@@ -9,6 +9,8 @@ export interface Group {
   orgId?: string;
   metadata?: Record<string, unknown>;
   source?: string;
+  /** The identity source a synced group comes from (`source` "ldap"). */
+  identitySourceId?: string | null;
   createdAt?: string;
   updatedAt?: string;
 }
