@@ -35,7 +35,7 @@ export function OrgPicker() {
   }, [page]);
   const options = [...loaded.values()].map((o) => ({
     value: o.id,
-    label: o.title ? `${o.title} (${o.name})` : o.name,
+    label: o.title && o.title !== o.name ? `${o.title} (${o.name})` : o.name,
   }));
   if (org && !loaded.has(org)) options.push({ value: org, label: org });
   return (

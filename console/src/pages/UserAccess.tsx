@@ -1,4 +1,4 @@
-import { Badge, Group, Paper, Select, Text, Title } from "@mantine/core";
+import { Badge, Group, NativeSelect, Paper, Text, Title } from "@mantine/core";
 import { api } from "../api/client.ts";
 import { ErrorState } from "../components/ErrorState.tsx";
 import { Link } from "../components/Link.tsx";
@@ -45,9 +45,10 @@ export function UserAccess({ userId }: { userId: string }) {
   const canCheck = useCan("decision.check");
   const { get, set } = useQueryState();
   const service = get("service");
+  // the API lists services unpaged (a deployment has a handful, not thousands)
   const services = useRequest(
     "services",
-    (signal) => api<{ items: Service[]; total: number }>("GET", "/v1/services", { query: { limit: 100 }, signal }),
+    (signal) => api<{ items: Service[] }>("GET", "/v1/services", { signal }),
     canCheck,
   );
   return (
@@ -63,13 +64,16 @@ export function UserAccess({ userId }: { userId: string }) {
         <>
           {services.error !== undefined && <ErrorState error={services.error} onRetry={services.retry} />}
           <Group mb="sm">
-            <Select
+            <NativeSelect
               label="Service"
-              placeholder="Choose a service"
-              searchable
-              data={(services.data?.items ?? []).filter((s) => s.type !== "tag").map((s) => s.name)}
-              value={service || null}
-              onChange={(v) => set({ service: v, acursor: null, apage: null })}
+              data={[
+                { value: "", label: "Choose a service" },
+                ...(services.data?.items ?? [])
+                  .filter((s) => s.type !== "tag")
+                  .map((s) => ({ value: s.name, label: s.name })),
+              ]}
+              value={service}
+              onChange={(e) => set({ service: e.currentTarget.value, acursor: null, apage: null })}
             />
           </Group>
           {service && (
