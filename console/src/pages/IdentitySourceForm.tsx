@@ -26,31 +26,36 @@ export interface IdentitySource {
 }
 
 /** The LDAP settings the form edits, in the API's names, with what each input says. */
-const TEXT_SETTINGS: { key: string; label: string; placeholder?: string; required?: boolean }[] = [
+const TEXT_SETTINGS: { key: string; label: string; placeholder?: string; required?: boolean; advanced?: boolean }[] = [
   { key: "url", label: "URL", placeholder: "ldaps://ldap.example.com:636", required: true },
   { key: "baseDn", label: "Base DN", placeholder: "dc=example,dc=com", required: true },
   { key: "bindDn", label: "Bind DN", placeholder: "empty for an anonymous bind" },
   { key: "userBaseDn", label: "User base DN", placeholder: "ou=people,dc=example,dc=com" },
   { key: "groupBaseDn", label: "Group base DN", placeholder: "ou=groups,dc=example,dc=com" },
-  { key: "userFilter", label: "User filter", placeholder: "(objectClass=inetOrgPerson)" },
-  { key: "groupFilter", label: "Group filter", placeholder: "(objectClass=groupOfNames)" },
-  { key: "userNameAttribute", label: "User name attribute", placeholder: "uid" },
-  { key: "groupNameAttribute", label: "Group name attribute", placeholder: "cn" },
-  { key: "groupMemberAttribute", label: "Group member attribute", placeholder: "member" },
-  { key: "userEmailAttribute", label: "User email attribute", placeholder: "mail" },
-  { key: "userDisplayNameAttribute", label: "User display name attribute", placeholder: "displayName" },
-  { key: "entryIdAttribute", label: "Entry id attribute", placeholder: "entryUUID (AD: objectGUID)" },
-  { key: "changeAttribute", label: "Change attribute", placeholder: "modifyTimestamp (AD: uSNChanged)" },
+  { advanced: true, key: "userFilter", label: "User filter", placeholder: "(objectClass=inetOrgPerson)" },
+  { advanced: true, key: "groupFilter", label: "Group filter", placeholder: "(objectClass=groupOfNames)" },
+  { advanced: true, key: "userNameAttribute", label: "User name attribute", placeholder: "uid" },
+  { advanced: true, key: "groupNameAttribute", label: "Group name attribute", placeholder: "cn" },
+  { advanced: true, key: "groupMemberAttribute", label: "Group member attribute", placeholder: "member" },
+  { advanced: true, key: "userEmailAttribute", label: "User email attribute", placeholder: "mail" },
+  { advanced: true, key: "userDisplayNameAttribute", label: "User display name attribute", placeholder: "displayName" },
+  { advanced: true, key: "entryIdAttribute", label: "Entry id attribute", placeholder: "entryUUID (AD: objectGUID)" },
+  {
+    advanced: true,
+    key: "changeAttribute",
+    label: "Change attribute",
+    placeholder: "modifyTimestamp (AD: uSNChanged)",
+  },
   { key: "syncSchedule", label: "Sync schedule", placeholder: "1h, or a cron expression (UTC); empty = none" },
-  { key: "fullSyncEvery", label: "Full sync every", placeholder: "24h" },
+  { advanced: true, key: "fullSyncEvery", label: "Full sync every", placeholder: "24h" },
 ];
 const NUMBER_SETTINGS = [
-  { key: "timeoutMs", label: "Timeout (ms)", placeholder: "5000" },
-  { key: "pageSize", label: "Page size", placeholder: "500" },
+  { advanced: true, key: "timeoutMs", label: "Timeout (ms)", placeholder: "5000" },
+  { advanced: true, key: "pageSize", label: "Page size", placeholder: "500" },
 ];
 const CHOICE_SETTINGS = [
-  { key: "membership", label: "Membership", options: ["", "dn", "uid", "memberOf"] },
-  { key: "memberOfNesting", label: "memberOf nesting", options: ["", "walk", "inChain"] },
+  { advanced: true, key: "membership", label: "Membership", options: ["", "dn", "uid", "memberOf"] },
+  { advanced: true, key: "memberOfNesting", label: "memberOf nesting", options: ["", "walk", "inChain"] },
 ];
 
 type Credential = "keep" | "none" | "stored" | "env";
@@ -85,6 +90,7 @@ export function IdentitySourceForm({
   const [env, setEnv] = useState(source?.credential.env ?? "");
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
+  const [more, setMore] = useState(false);
   const text = (k: string) => values[k] as string;
   const set = (k: string, v: string | boolean) => setValues((all) => ({ ...all, [k]: v }));
 
@@ -143,6 +149,9 @@ export function IdentitySourceForm({
     ),
   ];
   const named = fields.some((f) => fieldError(error, f) !== undefined);
+  // the less used settings fold away, and open by themselves when the server names one of them
+  const shown = (s: { key: string; advanced?: boolean }) =>
+    !s.advanced || more || fieldError(error, `body.config.${s.key}`) !== undefined;
   const credentialNow =
     source?.credential.kind === "stored"
       ? "a stored password (never shown)"
@@ -163,7 +172,7 @@ export function IdentitySourceForm({
             onChange={(e) => set("name", e.currentTarget.value)}
             error={fieldError(error, "body.name")}
           />
-          {TEXT_SETTINGS.map((s) => (
+          {TEXT_SETTINGS.filter(shown).map((s) => (
             <TextInput
               key={s.key}
               label={s.label}
@@ -174,7 +183,7 @@ export function IdentitySourceForm({
               error={fieldError(error, `body.config.${s.key}`)}
             />
           ))}
-          {NUMBER_SETTINGS.map((s) => (
+          {NUMBER_SETTINGS.filter(shown).map((s) => (
             <TextInput
               key={s.key}
               label={s.label}
@@ -185,7 +194,7 @@ export function IdentitySourceForm({
               error={fieldError(error, `body.config.${s.key}`)}
             />
           ))}
-          {CHOICE_SETTINGS.map((s) => (
+          {CHOICE_SETTINGS.filter(shown).map((s) => (
             <NativeSelect
               key={s.key}
               label={s.label}
@@ -196,6 +205,11 @@ export function IdentitySourceForm({
             />
           ))}
         </SimpleGrid>
+        <Group>
+          <Button size="xs" variant="subtle" onClick={() => setMore((m) => !m)} aria-expanded={more}>
+            {more ? "Fewer settings" : "More settings (filters, attributes, timeouts)"}
+          </Button>
+        </Group>
         <Checkbox
           label="StartTLS"
           checked={values.startTls as boolean}
@@ -243,7 +257,8 @@ export function IdentitySourceForm({
         {error !== undefined && !named && <FormError error={error} />}
         {error !== undefined && named && (
           <Text c="red.9" size="sm" role="alert">
-            The server refused the settings: see the fields marked in red.
+            The server refused the settings ({error instanceof Error ? error.message : String(error)}); the field is
+            marked in red.
           </Text>
         )}
         <Group gap="xs">
