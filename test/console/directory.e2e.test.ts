@@ -1,13 +1,15 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestLdap } from "../support/ldap.ts";
 import { type ConsoleHarness, startConsoleHarness } from "./console-harness.ts";
 
 /**
  * The console's directory pages end to end, in real Chromium against a real `gatehouse serve`
  * process: a user's roles, role bindings, API keys (issued, used, revoked) and what the user can
  * access; an identity source registered with a field error, then fixed and edited without its
- * password ever coming back; the organisation picker of the users and groups pages; and a viewer's
- * read-only user page.
+ * password ever coming back; a directory group's members browsed from its source and from the
+ * synced group's page (a throwaway slapd); the organisation picker of the users and groups pages;
+ * and a viewer's read-only user page.
  */
 
 const PSK = "console-directory-e2e-psk-0123456789";
@@ -182,6 +184,70 @@ describe("the console's directory pages in Chromium", () => {
       // later LDAP-validated group creation in this organisation answer 502
       if (sourceId) await h.asAdmin("DELETE", `/v1/identity-sources/${sourceId}`);
       await context.close();
+    }
+  });
+
+  it("a directory group's members are browsed from its identity source and from the synced group's page", {
+    timeout: 180_000,
+  }, async () => {
+    const BASE = "dc=example,dc=org";
+    const person = (uid: string) =>
+      `dn: uid=${uid},ou=people,${BASE}\nobjectClass: inetOrgPerson\ncn: ${uid}\nsn: ${uid}\nuid: ${uid}\n`;
+    const group = (cn: string, members: string[]) =>
+      `dn: cn=${cn},ou=groups,${BASE}\nobjectClass: groupOfNames\ncn: ${cn}\n${members.map((m) => `member: ${m}`).join("\n")}\n`;
+    const CREW = `crew-${sfx}`;
+    const SUB = `sub-${sfx}`;
+    const ldap = await startTestLdap({
+      ldif: [
+        `dn: ${BASE}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n`,
+        `dn: ou=people,${BASE}\nobjectClass: organizationalUnit\nou: people\n`,
+        `dn: ou=groups,${BASE}\nobjectClass: organizationalUnit\nou: groups\n`,
+        person(`ada-${sfx}`),
+        person(`bo-${sfx}`),
+        group(SUB, [`uid=bo-${sfx},ou=people,${BASE}`]),
+        group(CREW, [`uid=ada-${sfx},ou=people,${BASE}`, `cn=${SUB},ou=groups,${BASE}`]),
+      ].join("\n"),
+    });
+    const { context, page } = await open();
+    let sourceId = "";
+    try {
+      const source = (await h.asAdmin("POST", "/v1/identity-sources", {
+        name: `slapd-${sfx}`,
+        kind: "ldap",
+        config: { url: ldap.url, baseDn: BASE, userBaseDn: `ou=people,${BASE}`, groupBaseDn: `ou=groups,${BASE}` },
+      })) as { id: string };
+      sourceId = source.id;
+      await h.signIn(page, PSK);
+
+      // from the source's page: search the directory's groups, open one's members, direct then nested
+      await page.goto(`${h.base}/console/identity-sources/${sourceId}?kind=groups`);
+      await page.getByLabel("Search directory groups").fill(CREW);
+      await page.getByRole("button", { name: `Members of ${CREW}` }).click();
+      const members = page.getByRole("table", { name: "directory members" });
+      await members.getByText(`cn=${SUB},ou=groups,${BASE}`).waitFor();
+      await members.getByText(`uid=ada-${sfx},ou=people,${BASE}`).waitFor();
+      expect(new URL(page.url()).searchParams.get("members")).toBe(`cn=${CREW},ou=groups,${BASE}`);
+      await page.getByText("Nested users").click();
+      await members.getByText(`uid=bo-${sfx},ou=people,${BASE}`).waitFor();
+      expect(await members.getByText(`cn=${SUB},ou=groups,${BASE}`).count()).toBe(0);
+      await page.reload(); // the group and the choice live in the URL
+      await members.getByText(`uid=bo-${sfx},ou=people,${BASE}`).waitFor();
+      await h.expectAccessible(page, "a directory group's members");
+
+      // once synced, the Gatehouse group's page finds its directory entry and its members
+      await h.asAdmin("POST", `/v1/identity-sources/${sourceId}/sync?wait=true&mode=full`);
+      const synced = (await h.asAdmin("GET", `/v1/groups?q=${CREW}`)) as { items: { id: string; name: string }[] };
+      const crew = synced.items.find((g) => g.name === CREW);
+      expect(crew).toBeDefined();
+      await page.goto(`${h.base}/console/groups/${crew?.id}`);
+      await page.getByRole("heading", { name: "In the directory" }).waitFor();
+      await page.getByRole("button", { name: `Directory members of ${CREW}` }).click();
+      await members.getByText(`uid=ada-${sfx},ou=people,${BASE}`).waitFor();
+      await h.expectAccessible(page, "a synced group's page");
+    } finally {
+      if (sourceId) await h.asAdmin("DELETE", `/v1/identity-sources/${sourceId}`);
+      await context.close();
+      await ldap.stop();
     }
   });
 

@@ -257,7 +257,7 @@ export function IdentitySourceForm({
         {error !== undefined && !named && <FormError error={error} />}
         {error !== undefined && named && (
           <Text c="red.9" size="sm" role="alert">
-            The server refused the settings ({error instanceof Error ? error.message : String(error)}); the field is
+            The server refused the settings: see {[...new Set(fields.filter((f) => fieldError(error, f)))].join(", ")},
             marked in red.
           </Text>
         )}

@@ -232,7 +232,9 @@ function SourceDetail({ id }: { id: string }) {
           mb="sm"
           aria-label="Directory entries"
           value={kind}
-          onChange={(v) => set({ kind: v === "users" ? null : v, dq: null, dcursor: null, dpage: null })}
+          onChange={(v) =>
+            set({ kind: v === "users" ? null : v, dq: null, dcursor: null, dpage: null, members: null, nested: null })
+          }
           data={[
             { value: "users", label: "Users" },
             { value: "groups", label: "Groups" },
