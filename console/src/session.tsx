@@ -13,7 +13,14 @@ export function useSession(): Session {
 
 /** True when the actor holds `ability` (`*` holds all), as the server decides it. */
 export function useCan(
-  ability: "directory.read" | "directory.write" | "policy.read" | "policy.write" | "audit.read" | "decision.check",
+  ability:
+    | "directory.read"
+    | "directory.write"
+    | "policy.read"
+    | "policy.write"
+    | "credentials.write"
+    | "audit.read"
+    | "decision.check",
 ): boolean {
   const s = useContext(SessionContext);
   const perms = s?.whoami.permissions ?? [];

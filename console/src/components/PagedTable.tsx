@@ -80,8 +80,8 @@ export function PagedTable<T>(props: PagedTableProps<T>) {
         </Text>
         {req.loading && <Loader size="xs" aria-label="loading" />}
       </Group>
-      <Table.ScrollContainer minWidth={480}>
-        <Table striped highlightOnHover aria-label={props.label} aria-busy={req.loading}>
+      <div className={classes.scroll} tabIndex={0} role="region" aria-label={`${props.label}, scrolls sideways`}>
+        <Table striped highlightOnHover aria-label={props.label} aria-busy={req.loading} miw={480}>
           <Table.Thead>
             <Table.Tr>
               {props.columns.map((c) => (
@@ -103,7 +103,7 @@ export function PagedTable<T>(props: PagedTableProps<T>) {
             )}
           </Table.Tbody>
         </Table>
-      </Table.ScrollContainer>
+      </div>
       <Group justify="flex-end" mt="sm" gap="xs">
         <Text size="sm" c="dimmed">
           Page {page}

@@ -4,11 +4,14 @@ import { api, type Page } from "../api/client.ts";
 import { ErrorState } from "../components/ErrorState.tsx";
 import { FormError, fieldError } from "../components/FormError.tsx";
 import { Link } from "../components/Link.tsx";
+import { OrgPicker } from "../components/OrgPicker.tsx";
 import { PagedTable } from "../components/PagedTable.tsx";
 import { useRequest } from "../components/useRequest.ts";
 import { useQueryState } from "../router.ts";
 import { useCan } from "../session.tsx";
-import { GroupMetadata, GroupRoleBindings } from "./GroupExtras.tsx";
+import { SyncedGroupInDirectory } from "./DirectoryGroupMembers.tsx";
+import { GroupMetadata } from "./GroupExtras.tsx";
+import { RoleBindings } from "./RoleBindings.tsx";
 import type { Group as GroupT, User } from "./types.ts";
 
 const TREE_PAGE = 50;
@@ -37,7 +40,7 @@ function TreePage(props: { parentId: string; cursor: string; depth: number; onMo
     limit: TREE_PAGE,
     cursor: props.cursor || undefined,
     parentId: props.parentId === "root" ? "root" : undefined,
-    // `?org=<id>`: the top level of another organisation than the default one
+    // `?org=<id>` (the picker): the top level of another organisation than the caller's own
     orgId: props.parentId === "root" ? new URLSearchParams(window.location.search).get("org") || undefined : undefined,
   };
   const req = useRequest(JSON.stringify([path, query]), (signal) => api<Page<GroupT>>("GET", path, { query, signal }));
@@ -101,7 +104,15 @@ function TreeNode({ group, depth }: { group: GroupT; depth: number }) {
   );
 }
 
-function CreateGroup({ parentId, onCreated }: { parentId?: string; onCreated: (g: GroupT) => void }) {
+function CreateGroup({
+  parentId,
+  orgId,
+  onCreated,
+}: {
+  parentId?: string;
+  orgId?: string;
+  onCreated: (g: GroupT) => void;
+}) {
   const [name, setName] = useState("");
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
@@ -110,7 +121,9 @@ function CreateGroup({ parentId, onCreated }: { parentId?: string; onCreated: (g
     setBusy(true);
     setError(undefined);
     try {
-      const g = await api<GroupT>("POST", "/v1/groups", { body: { name: name.trim(), parentId: parentId ?? null } });
+      const g = await api<GroupT>("POST", "/v1/groups", {
+        body: { name: name.trim(), parentId: parentId ?? null, ...(orgId ? { orgId } : {}) },
+      });
       setName("");
       onCreated(g);
     } catch (err) {
@@ -246,7 +259,8 @@ function GroupDetail({ id }: { id: string }) {
           ]}
         />
       </Paper>
-      {g?.orgId && <GroupRoleBindings groupId={id} orgId={g.orgId} canWrite={canWrite} />}
+      {g?.identitySourceId && <SyncedGroupInDirectory sourceId={g.identitySourceId} name={g.name} />}
+      {g?.orgId && <RoleBindings principal={{ type: "group", id }} orgId={g.orgId} canWrite={canWrite} />}
       {g?.orgId && (
         <Paper withBorder p="md">
           <Title order={3} size="h4" mb="sm">
@@ -275,9 +289,10 @@ export function GroupsPage({ id }: { id?: string }) {
   return (
     <Stack>
       <Title order={2}>Groups</Title>
+      <OrgPicker />
       {canWrite && (
         <Paper withBorder p="md">
-          <CreateGroup onCreated={setCreated} />
+          <CreateGroup orgId={get("org")} onCreated={setCreated} />
           {created && (
             <Text size="sm" mt="xs" role="status">
               Created <Link to={`/groups/${created.id}`}>{created.name}</Link>.
@@ -303,7 +318,7 @@ export function GroupsPage({ id }: { id?: string }) {
           <Title order={3} size="h4" mb="xs">
             Hierarchy
           </Title>
-          <TreeLevel parentId="root" depth={0} />
+          <TreeLevel key={get("org")} parentId="root" depth={0} />
         </Paper>
       )}
     </Stack>

@@ -6,18 +6,10 @@ import { FormError } from "../components/FormError.tsx";
 import { Link } from "../components/Link.tsx";
 import { PagedTable } from "../components/PagedTable.tsx";
 import { useRequest } from "../components/useRequest.ts";
-import { useQueryState } from "../router.ts";
+import { navigate, useQueryState } from "../router.ts";
 import { useCan } from "../session.tsx";
-
-/** `GET /v1/identity-sources` items, narrowed to what the page shows. */
-interface IdentitySource {
-  id: string;
-  name: string;
-  kind: string;
-  config: { url?: string; baseDn?: string; userBaseDn?: string; groupBaseDn?: string; syncSchedule?: string | null };
-  credential: { kind: string; env: string | null };
-  updatedAt: string;
-}
+import { DirectoryGroupMembers } from "./DirectoryGroupMembers.tsx";
+import { type IdentitySource, IdentitySourceForm } from "./IdentitySourceForm.tsx";
 
 /** `POST /v1/identity-sources/{id}/test`'s answer: every step of the connection. */
 interface SourceTest {
@@ -123,6 +115,8 @@ function SourceDetail({ id }: { id: string }) {
   const { get, set } = useQueryState();
   const kind = get("kind") === "groups" ? "groups" : "users";
   const runId = get("run");
+  const membersOf = get("members");
+  const [editing, setEditing] = useState(false);
   const [reload, setReload] = useState(0);
   const [busy, setBusy] = useState("");
   const [error, setError] = useState<unknown>(undefined);
@@ -176,12 +170,30 @@ function SourceDetail({ id }: { id: string }) {
       <Title order={2}>Identity source {s?.name ?? ""}</Title>
       {s && (
         <Text size="sm">
-          {s.kind} {s.config.url} · base {s.config.baseDn} · credential {s.credential.kind}
+          {s.kind} {s.config.url} · base {s.config.baseDn} · bind {s.config.bindDn || "anonymous"} · credential{" "}
+          {s.credential.kind}
           {s.credential.env ? ` (${s.credential.env})` : ""} · schedule {s.config.syncSchedule ?? "none"}
         </Text>
       )}
+      {canWrite && s && editing && (
+        <Paper withBorder p="md">
+          <IdentitySourceForm
+            source={s}
+            onSaved={() => {
+              setEditing(false);
+              source.retry();
+            }}
+            onCancel={() => setEditing(false)}
+          />
+        </Paper>
+      )}
       {canWrite && (
         <Group gap="xs">
+          {!editing && (
+            <Button size="xs" variant="default" onClick={() => setEditing(true)}>
+              Edit settings
+            </Button>
+          )}
           <Button size="xs" variant="default" onClick={testConnection} loading={busy === "test"}>
             Test connection
           </Button>
@@ -220,7 +232,9 @@ function SourceDetail({ id }: { id: string }) {
           mb="sm"
           aria-label="Directory entries"
           value={kind}
-          onChange={(v) => set({ kind: v === "users" ? null : v, dq: null, dcursor: null, dpage: null })}
+          onChange={(v) =>
+            set({ kind: v === "users" ? null : v, dq: null, dcursor: null, dpage: null, members: null, nested: null })
+          }
           data={[
             { value: "users", label: "Users" },
             { value: "groups", label: "Groups" },
@@ -255,7 +269,26 @@ function SourceDetail({ id }: { id: string }) {
               { header: "Name", render: (g) => g.name ?? "" },
               { header: "Description", render: (g) => g.description ?? "" },
               { header: "DN", render: (g) => <code>{g.dn}</code> },
+              {
+                header: "Members",
+                render: (g) => (
+                  <Button
+                    size="compact-xs"
+                    variant="default"
+                    onClick={() => set({ members: g.dn, dmcursor: null, dmpage: null })}
+                  >
+                    Members of {g.name ?? g.dn}
+                  </Button>
+                ),
+              },
             ]}
+          />
+        )}
+        {membersOf && (
+          <DirectoryGroupMembers
+            sourceId={id}
+            dn={membersOf}
+            onClose={() => set({ members: null, dmcursor: null, dmpage: null, nested: null })}
           />
         )}
       </Paper>
@@ -311,10 +344,25 @@ function SourceDetail({ id }: { id: string }) {
  * run first, and its sync runs with their counts and conflicts.
  */
 export function IdentitySourcesPage({ id }: { id?: string }) {
+  const canWrite = useCan("directory.write");
+  const [registering, setRegistering] = useState(false);
   if (id) return <SourceDetail id={id} />;
   return (
     <Stack>
       <Title order={2}>Identity sources</Title>
+      {canWrite && !registering && (
+        <Group>
+          <Button onClick={() => setRegistering(true)}>Register an identity source</Button>
+        </Group>
+      )}
+      {canWrite && registering && (
+        <Paper withBorder p="md">
+          <IdentitySourceForm
+            onSaved={(saved) => navigate(`/identity-sources/${saved.id}`)}
+            onCancel={() => setRegistering(false)}
+          />
+        </Paper>
+      )}
       <PagedTable<IdentitySource>
         label="identity sources"
         path="/v1/identity-sources"

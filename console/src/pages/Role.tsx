@@ -9,8 +9,8 @@ import { useAction } from "../components/useAction.ts";
 import { useRequest } from "../components/useRequest.ts";
 import { navigate } from "../router.ts";
 import { useCan } from "../session.tsx";
-import { RoleBindingsOfRole } from "./RoleBindings.tsx";
 import { RoleComposites } from "./RoleComposites.tsx";
+import { RoleBindingsOfRole } from "./RoleHolders.tsx";
 import type { Role } from "./types.ts";
 
 /** Name, description and permissions of a custom role (`PATCH /v1/roles/{id}`). */

@@ -1,117 +1,85 @@
-import { Badge, Button, Checkbox, Group, NativeSelect, Paper, Text, TextInput, Title } from "@mantine/core";
+import { Badge, Button, Group, NativeSelect, Paper, TextInput, Title } from "@mantine/core";
 import { type FormEvent, useState } from "react";
 import { api, type Page } from "../api/client.ts";
+import { ErrorState } from "../components/ErrorState.tsx";
 import { FormError, fieldError } from "../components/FormError.tsx";
-import { Link } from "../components/Link.tsx";
 import { PagedTable } from "../components/PagedTable.tsx";
-import { useAction } from "../components/useAction.ts";
 import { useRequest } from "../components/useRequest.ts";
-import type { Group as DirGroup, Role, User } from "./types.ts";
-
-/** A role binding, as `GET /v1/role-bindings` answers it. */
-interface RoleBinding {
-  id: string;
-  roleId: string;
-  principal: { type: "user" | "group" | "service_account"; id: string };
-  scope: { type: "org" | "service" | "resource"; value: string };
-  allowAllObjects: boolean;
-  isAdmin: boolean;
-}
-
-type ScopeType = RoleBinding["scope"]["type"];
-
-/** A binding's principal by name, read by id, linking to its page. */
-function PrincipalName({ principal }: { principal: RoleBinding["principal"] }) {
-  const path = principal.type === "user" ? `/v1/users/${principal.id}` : `/v1/groups/${principal.id}`;
-  const req = useRequest(
-    `principal:${path}`,
-    (signal) => api<User & DirGroup>("GET", path, { signal }),
-    principal.type !== "service_account",
-  );
-  if (principal.type === "service_account") return <Text size="sm">service account {principal.id}</Text>;
-  const name = req.data ? (principal.type === "user" ? req.data.username : req.data.name) : principal.id;
-  return (
-    <Text size="sm">
-      {principal.type} <Link to={`/${principal.type}s/${principal.id}`}>{name}</Link>
-    </Text>
-  );
-}
-
-/** The id of the user or group named exactly `name` (searched server-side, ten at a time), or an error naming it. */
-async function principalIdOf(type: "user" | "group", name: string): Promise<string> {
-  if (type === "user") {
-    const page = await api<Page<User>>("GET", "/v1/users", { query: { q: name, limit: 10 } });
-    const found = page.items.find((u) => u.username === name);
-    if (found) return found.id;
-  } else {
-    const page = await api<Page<DirGroup>>("GET", "/v1/groups", { query: { q: name, limit: 10 } });
-    const found = page.items.find((g) => g.name === name);
-    if (found) return found.id;
-  }
-  throw new Error(`no ${type} is named “${name}”`);
-}
+import type { Role, RoleBinding } from "./types.ts";
 
 /**
- * Who holds a role (`/v1/role-bindings?roleId=…`): each binding's principal and scope, paged; bind
- * a user or group (named, looked up on the server) with a scope; make a principal the role's
- * administrator or no longer one (`PATCH`, Ranger's `isAdmin`); remove a binding.
+ * The roles bound to a user or a group (`/v1/role-bindings?principalType=…&principalId=…`): listed
+ * with their scope, bound with a role and a scope, and removed; a group's bindings reach every
+ * member. Roles and bindings belong to an organisation, so every call names the principal's
+ * (without it the server would take the caller's, or `default`, and a principal elsewhere would
+ * show no bindings).
  */
-export function RoleBindingsOfRole({ role, canWrite }: { role: Role; canWrite: boolean }) {
-  const [type, setType] = useState<"user" | "group">("user");
-  const [name, setName] = useState("");
-  const [scopeType, setScopeType] = useState<ScopeType>("org");
+export function RoleBindings({
+  principal,
+  orgId,
+  canWrite,
+}: {
+  principal: { type: "user" | "group"; id: string };
+  orgId: string;
+  canWrite: boolean;
+}) {
+  const roles = useRequest(`roles:bind:${orgId}`, (signal) =>
+    api<Page<Role>>("GET", "/v1/roles", { query: { orgId, limit: 1000 }, signal }),
+  );
+  const [roleId, setRoleId] = useState("");
+  const [scopeType, setScopeType] = useState<"org" | "service" | "resource">("org");
   const [scopeValue, setScopeValue] = useState("");
-  const [isAdmin, setIsAdmin] = useState(false);
+  const [error, setError] = useState<unknown>(undefined);
   const [reload, setReload] = useState(0);
-  const action = useAction();
-  const orgId = role.orgId ?? undefined;
+  const roleName = (id: string) => roles.data?.items.find((r) => r.id === id)?.name ?? id;
 
   const add = async (e: FormEvent) => {
     e.preventDefault();
-    const ok = await action.run(async () => {
-      const id = await principalIdOf(type, name.trim());
+    setError(undefined);
+    try {
       await api("POST", "/v1/role-bindings", {
         body: {
-          ...(orgId ? { orgId } : {}),
-          roleId: role.id,
-          principal: { type, id },
+          orgId,
+          roleId,
+          principal,
           scope: { type: scopeType, ...(scopeType === "org" ? {} : { value: scopeValue.trim() }) },
-          isAdmin,
         },
       });
-    });
-    if (ok) {
-      setName("");
+      setScopeValue("");
       setReload((n) => n + 1);
+    } catch (err) {
+      setError(err);
     }
   };
-  const change = async (work: () => Promise<unknown>) => {
-    if (await action.run(work)) setReload((n) => n + 1);
+  const remove = async (b: RoleBinding) => {
+    setError(undefined);
+    try {
+      await api("DELETE", `/v1/role-bindings/${b.id}`);
+      setReload((n) => n + 1);
+    } catch (err) {
+      setError(err);
+    }
   };
 
   return (
     <Paper withBorder p="md">
       <Title order={3} size="h4" mb="sm">
-        Bindings
+        Role bindings
       </Title>
+      {roles.error !== undefined && <ErrorState error={roles.error} onRetry={roles.retry} />}
       {canWrite && (
-        <form onSubmit={add} aria-label="Bind this role">
+        <form onSubmit={add} aria-label="Bind a role">
           <Group align="flex-end" gap="xs" mb="sm" wrap="wrap">
             <NativeSelect
-              label="Principal"
-              data={[
-                { value: "user", label: "user" },
-                { value: "group", label: "group" },
-              ]}
-              value={type}
-              onChange={(e) => setType(e.currentTarget.value as "user" | "group")}
-            />
-            <TextInput
-              label={type === "user" ? "Username" : "Group name"}
+              label="Role"
               required
-              value={name}
-              onChange={(e) => setName(e.currentTarget.value)}
-              error={fieldError(action.error, "body.principal")}
+              data={[
+                { value: "", label: "Choose a role" },
+                ...(roles.data?.items ?? []).map((r) => ({ value: r.id, label: r.name })),
+              ]}
+              value={roleId}
+              onChange={(e) => setRoleId(e.currentTarget.value)}
+              error={fieldError(error, "body.roleId")}
             />
             <NativeSelect
               label="Scope"
@@ -121,8 +89,8 @@ export function RoleBindingsOfRole({ role, canWrite }: { role: Role; canWrite: b
                 { value: "resource", label: "a resource" },
               ]}
               value={scopeType}
-              onChange={(e) => setScopeType(e.currentTarget.value as ScopeType)}
-              error={fieldError(action.error, "body.scope.type")}
+              onChange={(e) => setScopeType(e.currentTarget.value as "org" | "service" | "resource")}
+              error={fieldError(error, "body.scope.type")}
             />
             {scopeType !== "org" && (
               <TextInput
@@ -130,31 +98,26 @@ export function RoleBindingsOfRole({ role, canWrite }: { role: Role; canWrite: b
                 placeholder={scopeType === "service" ? "trino" : "catalog=sales,schema=*"}
                 value={scopeValue}
                 onChange={(e) => setScopeValue(e.currentTarget.value)}
-                error={fieldError(action.error, "body.scope.value") ?? fieldError(action.error, "body.scope")}
+                error={fieldError(error, "body.scope.value") ?? fieldError(error, "body.scope")}
               />
             )}
-            <Checkbox
-              label="Role administrator"
-              checked={isAdmin}
-              onChange={(e) => setIsAdmin(e.currentTarget.checked)}
-            />
-            <Button type="submit" loading={action.busy}>
-              Bind role
-            </Button>
+            <Button type="submit">Bind role</Button>
           </Group>
         </form>
       )}
-      {action.error !== undefined && <FormError error={action.error} />}
+      {error !== undefined && !["body.roleId", "body.scope"].some((f) => fieldError(error, f) !== undefined) && (
+        <FormError error={error} />
+      )}
       <PagedTable<RoleBinding>
-        label="bindings"
+        label="role bindings"
         prefix="b"
         path="/v1/role-bindings"
-        query={{ orgId, roleId: role.id }}
+        query={{ orgId, principalType: principal.type, principalId: principal.id }}
         reloadKey={reload}
         limit={10}
         rowKey={(b) => b.id}
         columns={[
-          { header: "Principal", render: (b) => <PrincipalName principal={b.principal} /> },
+          { header: "Role", render: (b) => roleName(b.roleId) },
           {
             header: "Scope",
             render: (b) => (b.scope.type === "org" ? "organisation" : `${b.scope.type} ${b.scope.value}`),
@@ -165,25 +128,9 @@ export function RoleBindingsOfRole({ role, canWrite }: { role: Role; canWrite: b
                 {
                   header: "Actions",
                   render: (b: RoleBinding) => (
-                    <Group gap={4} wrap="nowrap">
-                      <Button
-                        size="compact-xs"
-                        variant="default"
-                        onClick={() =>
-                          change(() => api("PATCH", `/v1/role-bindings/${b.id}`, { body: { isAdmin: !b.isAdmin } }))
-                        }
-                      >
-                        {b.isAdmin ? "Revoke admin" : "Make admin"}
-                      </Button>
-                      <Button
-                        size="compact-xs"
-                        color="red.9"
-                        variant="outline"
-                        onClick={() => change(() => api("DELETE", `/v1/role-bindings/${b.id}`))}
-                      >
-                        Remove binding
-                      </Button>
-                    </Group>
+                    <Button size="compact-xs" color="red.9" variant="outline" onClick={() => remove(b)}>
+                      Remove binding {roleName(b.roleId)}
+                    </Button>
                   ),
                 },
               ]

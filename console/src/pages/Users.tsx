@@ -1,16 +1,16 @@
-import { Button, Group, Paper, SegmentedControl, Stack, Text, TextInput, Title } from "@mantine/core";
+import { Button, Group, Paper, Stack, Text, TextInput, Title } from "@mantine/core";
 import { type FormEvent, useState } from "react";
 import { api } from "../api/client.ts";
-import { ErrorState } from "../components/ErrorState.tsx";
 import { FormError, fieldError } from "../components/FormError.tsx";
 import { Link } from "../components/Link.tsx";
+import { OrgPicker } from "../components/OrgPicker.tsx";
 import { PagedTable } from "../components/PagedTable.tsx";
-import { useRequest } from "../components/useRequest.ts";
 import { useQueryState } from "../router.ts";
 import { useCan } from "../session.tsx";
-import type { Group as GroupT, User } from "./types.ts";
+import type { User } from "./types.ts";
+import { UserDetail } from "./UserDetail.tsx";
 
-function CreateUser({ onCreated }: { onCreated: (u: User) => void }) {
+function CreateUser({ orgId, onCreated }: { orgId: string; onCreated: (u: User) => void }) {
   const [username, setUsername] = useState("");
   const [email, setEmail] = useState("");
   const [error, setError] = useState<unknown>(undefined);
@@ -19,7 +19,11 @@ function CreateUser({ onCreated }: { onCreated: (u: User) => void }) {
     setError(undefined);
     try {
       const u = await api<User>("POST", "/v1/users", {
-        body: { username: username.trim(), ...(email.trim() ? { email: email.trim() } : {}) },
+        body: {
+          username: username.trim(),
+          ...(email.trim() ? { email: email.trim() } : {}),
+          ...(orgId ? { orgId } : {}),
+        },
       });
       setUsername("");
       setEmail("");
@@ -55,72 +59,20 @@ function CreateUser({ onCreated }: { onCreated: (u: User) => void }) {
   );
 }
 
-function UserDetail({ id }: { id: string }) {
-  const { get, set } = useQueryState();
-  const effective = get("effective") !== "0";
-  const user = useRequest(id, (signal) => api<User>("GET", `/v1/users/${id}`, { signal }));
-  if (user.error !== undefined) return <ErrorState error={user.error} onRetry={user.retry} />;
-  const u = user.data;
-  return (
-    <Stack>
-      <Text size="sm">
-        <Link to="/users">Users</Link> / {u?.username ?? "…"}
-      </Text>
-      <Title order={2}>User {u?.username ?? ""}</Title>
-      {u && (
-        <Text size="sm">
-          {u.displayName ?? "no display name"} · {u.email ?? "no email"} · {u.status} · source {u.source}
-        </Text>
-      )}
-      <Paper withBorder p="md">
-        <Group justify="space-between" mb="sm">
-          <Title order={3} size="h4">
-            Groups
-          </Title>
-          <SegmentedControl
-            aria-label="Which groups"
-            value={effective ? "effective" : "direct"}
-            onChange={(v) => set({ effective: v === "direct" ? "0" : null, gcursor: null, gpage: null })}
-            data={[
-              { value: "effective", label: "Effective" },
-              { value: "direct", label: "Direct" },
-            ]}
-          />
-        </Group>
-        <PagedTable<{ group: GroupT; direct: boolean; role: string }>
-          label="groups of this user"
-          prefix="g"
-          path={`/v1/users/${id}/groups`}
-          query={{ effective: effective ? "true" : "false" }}
-          rowKey={(m) => m.group.id}
-          columns={[
-            { header: "Group", render: (m) => <Link to={`/groups/${m.group.id}`}>{m.group.name}</Link> },
-            { header: "Membership", render: (m) => (m.direct ? `direct ${m.role}` : "through a subgroup") },
-          ]}
-        />
-      </Paper>
-      {u && (
-        <Text size="sm">
-          <Link to={`/access?user=${encodeURIComponent(u.username)}`}>Check what {u.username} can access</Link>
-        </Text>
-      )}
-    </Stack>
-  );
-}
-
 /** Directory → users: search, create, detail with direct and effective groups. */
 export function UsersPage({ id }: { id?: string }) {
   const canWrite = useCan("directory.write");
-  // `?org=<id>`: another organisation than the default one
+  // `?org=<id>` (the picker): another organisation than the caller's own
   const org = useQueryState().get("org");
   const [created, setCreated] = useState<User | null>(null);
   if (id) return <UserDetail id={id} />;
   return (
     <Stack>
       <Title order={2}>Users</Title>
+      <OrgPicker />
       {canWrite && (
         <Paper withBorder p="md">
-          <CreateUser onCreated={setCreated} />
+          <CreateUser orgId={org} onCreated={setCreated} />
           {created && (
             <Text size="sm" mt="xs" role="status">
               Created <Link to={`/users/${created.id}`}>{created.username}</Link>.

@@ -9,12 +9,15 @@ export interface Group {
   orgId?: string;
   metadata?: Record<string, unknown>;
   source?: string;
+  /** The identity source a synced group comes from (`source` "ldap"). */
+  identitySourceId?: string | null;
   createdAt?: string;
   updatedAt?: string;
 }
 
 export interface User {
   id: string;
+  orgId?: string;
   username: string;
   email: string | null;
   displayName: string | null;
@@ -139,4 +142,14 @@ export interface Role {
   /** Null for built-in roles. */
   orgId?: string | null;
   updatedAt?: string;
+}
+
+/** A role binding, as `GET /v1/role-bindings` answers it. */
+export interface RoleBinding {
+  id: string;
+  roleId: string;
+  principal: { type: "user" | "group" | "service_account"; id: string };
+  scope: { type: "org" | "service" | "resource"; value: string };
+  allowAllObjects: boolean;
+  isAdmin: boolean;
 }
