@@ -330,7 +330,7 @@ describe(`security zone administrators (${TEST_BACKEND})`, () => {
       .map((r) => `${r.method} ${r.url}`);
     expect(admitted.length).toBeGreaterThan(10);
     const policyRoute =
-      /^(GET|HEAD|POST|PUT|PATCH|DELETE) (\/v1\/services\/:service\/(policies|import|simulations)|\/v1\/policies\/|\/service\/public\/v2\/api\/(policy|service\/:serviceName\/policy))/;
+      /^(GET|HEAD|POST|PUT|PATCH|DELETE) (\/v1\/services\/:service\/(policies|import|simulations|resource-values)|\/v1\/policies\/|\/service\/public\/v2\/api\/(policy|service\/:serviceName\/policy))/;
     const zoneRoutes = admitted.filter((r) => !policyRoute.test(r)).sort();
     expect(zoneRoutes).toEqual(
       [
