@@ -1,11 +1,7 @@
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { type ServerProcess, startServerProcess } from "../support/server-process.ts";
-import { launchChromium, seriousViolations } from "./browser.ts";
+import { readFileSync } from "node:fs";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ConsoleHarness, startConsoleHarness } from "./harness.ts";
 
 /**
  * The admin console end to end, in real Chromium against a real `gatehouse serve` process: sign in
@@ -18,14 +14,6 @@ import { launchChromium, seriousViolations } from "./browser.ts";
  * Chromium; the test command installs the `chromium` package where it is absent.
  */
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-// Screenshots refresh docs/console/*.png only when asked (GATEHOUSE_CONSOLE_SCREENSHOTS=1), so a
-// test run leaves the repository as it was; otherwise they go to a temp folder.
-const SHOTS =
-  process.env.GATEHOUSE_CONSOLE_SCREENSHOTS === "1"
-    ? join(ROOT, "docs", "console")
-    : mkdtempSync(join(tmpdir(), "gatehouse-console-shots-"));
-const PSK = "console-e2e-psk-0123456789abcdef";
 const sfx = Math.random().toString(36).slice(2, 7);
 const GROUP = `analysts-${sfx}`;
 const MEMBER = `ann-${sfx}`;
@@ -36,58 +24,12 @@ const POLICY = `sales-read-${sfx}`;
 const MASK_POLICY = `sales-mask-${sfx}`;
 
 describe("admin console in Chromium", () => {
-  let server: ServerProcess;
-  let browser: Browser;
-  let base: string;
-  let dataDir: string;
-
-  /** The API as the general PSK, for setup that is not the path under test. */
-  const asAdmin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(server.url + path, {
-      method,
-      headers: { "authorization-psk": PSK, ...(body ? { "content-type": "application/json" } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
-  };
-
-  /** When the test fails, prints what its page showed and screenshots it (CI keeps only the log). */
-  const showOnFailure = (page: Page) =>
-    onTestFailed(async ({ task }) => {
-      if (page.isClosed()) return;
-      const text = await page
-        .locator("body")
-        .innerText({ timeout: 5_000 })
-        .catch((err: unknown) => `(no text: ${String(err)})`);
-      const shot = join(SHOTS, `failed-${task.name.slice(0, 40).replace(/\W+/g, "-")}.png`);
-      await page.screenshot({ path: shot }).catch(() => undefined);
-      console.error(`the failed test's page was ${page.url()} (screenshot ${shot}); it read:\n${text.slice(0, 4_000)}`);
-    });
-
-  const signIn = async (page: Page, key: string) => {
-    showOnFailure(page);
-    await page.goto(`${base}/console/`);
-    await page.getByLabel("Key").fill(key);
-    await page.getByRole("button", { name: "Sign in", exact: true }).click();
-    await page.getByRole("heading", { name: "Overview" }).waitFor();
-  };
-
-  const shoot = async (page: Page, name: string) => {
-    await page.waitForLoadState("networkidle");
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
-  };
-
-  const expectAccessible = async (page: Page, where: string) => {
-    await page.waitForLoadState("networkidle");
-    expect(await seriousViolations(page), where).toEqual([]);
-  };
+  let h: ConsoleHarness;
 
   /** Runs the simulator until the engine has caught up with the last write (it refreshes after writes). */
   const simulate = async (page: Page, user: string, expected: "ALLOWED" | "DENIED") => {
     await page.goto(
-      `${base}/console/access?service=trino&access=select&resource=${encodeURIComponent(`catalog=${CATALOG}, schema=eu, table=orders`)}&user=${user}`,
+      `${h.url}/console/access?service=trino&access=select&resource=${encodeURIComponent(`catalog=${CATALOG}, schema=eu, table=orders`)}&user=${user}`,
     );
     const decision = page.getByTestId("decision");
     for (let i = 0; i < 20; i++) {
@@ -104,57 +46,36 @@ describe("admin console in Chromium", () => {
   };
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, "console", "dist", "index.html"))) {
-      const built = spawnSync(process.execPath, [join(ROOT, "scripts", "build-console.ts")], { stdio: "inherit" });
-      if (built.status !== 0) throw new Error("the console did not build");
-    }
-    mkdirSync(SHOTS, { recursive: true });
-    dataDir = mkdtempSync(join(tmpdir(), "gatehouse-console-"));
-    const url = process.env.GATEHOUSE_TEST_DATABASE_URL;
-    server = await startServerProcess(
-      {
-        GATEHOUSE_PSK: PSK,
-        GATEHOUSE_DATA_DIR: dataDir,
-        ...(url ? { GATEHOUSE_DATABASE_URL: url } : {}),
-      },
-      300_000,
-    );
-    base = server.url;
-    browser = await launchChromium();
-    await asAdmin("POST", "/v1/users", { username: OTHER });
+    h = await startConsoleHarness();
+    await h.asAdmin("POST", "/v1/users", { username: OTHER });
   }, 420_000);
 
   afterAll(async () => {
-    await browser?.close();
-    server?.child.kill("SIGTERM");
-    await server?.exited;
-    rmSync(dataDir, { recursive: true, force: true });
+    await h?.close();
   });
 
   it("an administrator signs in, builds a group, writes and reverts a policy, simulates, audits", {
     timeout: 300_000,
   }, async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(30_000);
+    const { context, page } = await h.open();
 
     // sign-in: a wrong key is named, the right one opens the console
-    await page.goto(`${base}/`);
+    await page.goto(`${h.url}/`);
     await page.getByLabel("Key").waitFor();
-    await expectAccessible(page, "sign-in");
-    await shoot(page, "sign-in");
+    await h.expectAccessible(page, "sign-in");
+    await h.shoot(page, "sign-in");
     await page.getByLabel("Key").fill("ghp_not-a-key");
     await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect
       .poll(() => page.getByRole("alert").or(page.locator(".mantine-InputWrapper-error")).count())
       .toBeGreaterThan(0);
-    await signIn(page, PSK);
+    await h.signIn(page, h.psk);
     expect(await context.cookies()).toContainEqual(
       expect.objectContaining({ name: "gatehouse_session", httpOnly: true }),
     );
-    expect(await page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")).not.toContain(PSK);
-    await expectAccessible(page, "overview");
-    await shoot(page, "overview");
+    expect(await page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")).not.toContain(h.psk);
+    await h.expectAccessible(page, "overview");
+    await h.shoot(page, "overview");
 
     // a user and a group, then the member
     await page.getByRole("link", { name: "Users", exact: true }).first().click();
@@ -166,10 +87,10 @@ describe("admin console in Chromium", () => {
     await page.reload(); // the search lives in the URL
     await page.getByText(`1 users matching “${MEMBER}”`).waitFor();
     expect(await page.getByLabel("Search users").inputValue()).toBe(MEMBER);
-    await expectAccessible(page, "users");
-    await shoot(page, "users");
+    await h.expectAccessible(page, "users");
+    await h.shoot(page, "users");
 
-    await page.goto(`${base}/console/groups`);
+    await page.goto(`${h.url}/console/groups`);
     await page.getByLabel("New group name").fill(GROUP);
     await page.getByRole("button", { name: "Create group" }).click();
     await page.getByRole("status").getByRole("link", { name: GROUP }).click();
@@ -177,11 +98,11 @@ describe("admin console in Chromium", () => {
     await page.getByLabel("Username to add").fill(MEMBER);
     await page.getByRole("button", { name: "Add member" }).click();
     await page.getByRole("table", { name: "members" }).getByRole("link", { name: MEMBER }).waitFor();
-    await expectAccessible(page, "group");
-    await shoot(page, "group");
+    await h.expectAccessible(page, "group");
+    await h.shoot(page, "group");
 
     // the policy editor: a bad access type is named next to its field, then fixed
-    await page.goto(`${base}/console/policies/trino`);
+    await page.goto(`${h.url}/console/policies/trino`);
     await page.getByRole("button", { name: "New policy" }).click();
     await page.getByLabel("Policy name").fill(POLICY);
     for (const [label, value] of [
@@ -201,7 +122,7 @@ describe("admin console in Chromium", () => {
     await page.getByRole("button", { name: "Create policy" }).click();
     const accessError = item.getByText(/policyItems\[0\]\.accesses\[0\]\.type: `selct` is not an access type/);
     await accessError.waitFor();
-    await shoot(page, "policy-field-error");
+    await h.shoot(page, "policy-field-error");
     await item.getByRole("textbox", { name: "Access types" }).press("Backspace");
     await item.getByRole("textbox", { name: "Access types" }).fill("select");
     await item.getByRole("textbox", { name: "Access types" }).press("Enter");
@@ -214,29 +135,29 @@ describe("admin console in Chromium", () => {
     await item.getByRole("textbox", { name: "Groups" }).press("Enter");
     await page.getByRole("button", { name: "Save policy" }).click();
     await page.getByRole("status").getByText("Saved version 2").waitFor();
-    await expectAccessible(page, "policy editor");
-    await shoot(page, "policy-editor");
+    await h.expectAccessible(page, "policy editor");
+    await h.shoot(page, "policy-editor");
 
     await simulate(page, MEMBER, "ALLOWED");
     await page.getByRole("table", { name: "policies considered" }).getByText(POLICY).waitFor();
-    await expectAccessible(page, "access");
-    await shoot(page, "access");
+    await h.expectAccessible(page, "access");
+    await h.shoot(page, "access");
     // a user the directory does not know: the field is named, not a vague failure
     await page.getByLabel(/^User\s*\*?$/).fill(`nobody-${sfx}`);
     await page.getByRole("button", { name: "Check access" }).click();
     await page.getByText(/body\.user: user `nobody-.*` is not in the directory/).waitFor();
-    await asAdmin("POST", "/v1/users", { username: `dora-${sfx}` });
+    await h.asAdmin("POST", "/v1/users", { username: `dora-${sfx}` });
     await simulate(page, `dora-${sfx}`, "DENIED");
 
     // revert to version 1: the group's member is denied again
-    await page.goto(`${base}/console/policies/trino`);
+    await page.goto(`${h.url}/console/policies/trino`);
     await page.getByLabel("Search policies").fill(POLICY);
     await page.getByText(`1 policies matching “${POLICY}”`).waitFor();
     await page.getByRole("link", { name: POLICY }).click();
     await page.getByRole("link", { name: "Versions" }).click();
     await page.getByRole("button", { name: "Diff version 1" }).click();
     await page.getByRole("table", { name: "differences" }).getByText(GROUP).waitFor();
-    await shoot(page, "policy-versions");
+    await h.shoot(page, "policy-versions");
     await page.getByRole("button", { name: "Revert to version 1" }).click();
     await page.getByRole("status").getByText("Reverted to version 1: now version 3").waitFor();
     await simulate(page, MEMBER, "DENIED");
@@ -244,7 +165,7 @@ describe("admin console in Chromium", () => {
     // audit: the events of this path, each found through its target's id in the URL (on the suite's
     // shared PostgreSQL, other test files' events push these off the unfiltered first page)
     const only = async (path: string, name: string) => {
-      const { items } = (await asAdmin("GET", path)) as {
+      const { items } = (await h.asAdmin("GET", path)) as {
         items: { id: string | number; name?: string; username?: string }[];
       };
       expect(items.map((i) => i.name ?? i.username)).toEqual([name]);
@@ -259,25 +180,25 @@ describe("admin console in Chromium", () => {
       [policyId, "policy.created"],
       [policyId, "policy.updated"],
     ] as const) {
-      await page.goto(`${base}/console/audit?targetId=${encodeURIComponent(targetId)}`);
+      await page.goto(`${h.url}/console/audit?targetId=${encodeURIComponent(targetId)}`);
       await page.getByRole("table", { name: "admin events" }).getByText(action).first().waitFor();
     }
-    await page.goto(`${base}/console/audit`);
+    await page.goto(`${h.url}/console/audit`);
     await page.getByLabel("Action").fill("policy.updated");
     await expect.poll(() => page.url()).toContain("action=policy.updated");
     await page.getByText(/^\d+ admin events$/).waitFor();
-    await expectAccessible(page, "audit");
+    await h.expectAccessible(page, "audit");
     await page.getByLabel("Action").fill("");
     await page.waitForURL((u) => !u.search.includes("action="));
-    await shoot(page, "audit");
+    await h.shoot(page, "audit");
 
     // a narrow window still works: the navigation folds behind a button
     await page.setViewportSize({ width: 390, height: 800 });
-    await page.goto(`${base}/console/groups`);
+    await page.goto(`${h.url}/console/groups`);
     await page.getByRole("button", { name: "Toggle navigation" }).click();
     await page.getByRole("link", { name: "Audit" }).click();
     await page.getByRole("heading", { name: "Audit" }).waitFor();
-    await shoot(page, "narrow-audit");
+    await h.shoot(page, "narrow-audit");
 
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByLabel("Key").waitFor();
@@ -287,13 +208,11 @@ describe("admin console in Chromium", () => {
   it("a masking policy is written in the editor, exported, and dry-run imported; an identity source is tested", {
     timeout: 180_000,
   }, async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(30_000);
-    await signIn(page, PSK);
+    const { context, page } = await h.open();
+    await h.signIn(page, h.psk);
 
     // the masking tab: its editor offers the service-def's mask types; a missing one is named
-    await page.goto(`${base}/console/policies/trino?type=1`);
+    await page.goto(`${h.url}/console/policies/trino?type=1`);
     await page.getByRole("tab", { name: "Masking", selected: true }).waitFor();
     await page.getByRole("button", { name: "New masking policy" }).click();
     await page.getByRole("heading", { name: "New masking policy in trino" }).waitFor();
@@ -317,12 +236,12 @@ describe("admin console in Chromium", () => {
     await page.getByLabel("Schedule 1 end").fill("2099/12/31 23:59:59");
     await page.getByRole("button", { name: "Create policy" }).click();
     await page.getByRole("status").getByText("Saved version 1").waitFor();
-    await expectAccessible(page, "masking policy editor");
+    await h.expectAccessible(page, "masking policy editor");
     await item.scrollIntoViewIfNeeded();
-    await shoot(page, "policy-masking");
+    await h.shoot(page, "policy-masking");
 
     // the list's masking tab shows it; the access tab does not
-    await page.goto(`${base}/console/policies/trino?type=1`);
+    await page.goto(`${h.url}/console/policies/trino?type=1`);
     await page.getByRole("table", { name: "policies" }).getByRole("link", { name: MASK_POLICY }).waitFor();
     await page.getByRole("tab", { name: "Access" }).click();
     await expect.poll(() => page.url()).not.toContain("type=1");
@@ -350,23 +269,23 @@ describe("admin console in Chromium", () => {
     const report = page.getByTestId("import-report");
     await report.getByText("Dry run (merge): nothing changed yet").waitFor();
     await report.getByText(new RegExp(MASK_POLICY)).waitFor();
-    await shoot(page, "policy-import");
+    await h.shoot(page, "policy-import");
 
     // an identity source nobody listens for: the test names the failing step
-    const source = (await asAdmin("POST", "/v1/identity-sources", {
+    const source = (await h.asAdmin("POST", "/v1/identity-sources", {
       name: `ldap-${sfx}`,
       kind: "ldap",
       config: { url: "ldap://127.0.0.1:9", baseDn: "dc=example,dc=org", timeoutMs: 2000 },
     })) as { id: string };
-    await page.goto(`${base}/console/identity-sources`);
+    await page.goto(`${h.url}/console/identity-sources`);
     await page.getByRole("link", { name: `ldap-${sfx}` }).click();
     await page.waitForURL((u) => u.pathname.endsWith(source.id));
     await page.getByRole("button", { name: "Test connection" }).click();
     await page.getByRole("status", { name: "Connection test" }).getByText("The connection failed").waitFor();
-    await expectAccessible(page, "identity source");
+    await h.expectAccessible(page, "identity source");
     // on PostgreSQL the suite shares one database: a source nobody listens for would make every
     // later LDAP-validated group creation in this organisation (Puppet's, Aria's) answer 502
-    await asAdmin("DELETE", `/v1/identity-sources/${source.id}`);
+    await h.asAdmin("DELETE", `/v1/identity-sources/${source.id}`);
     await context.close();
   });
 
@@ -379,7 +298,7 @@ describe("admin console in Chromium", () => {
     const service = `lake-${sfx}`;
     const stem = `look${sfx}`;
     const database = `Sales_${sfx}`;
-    await asAdmin("POST", "/v1/service-defs", {
+    await h.asAdmin("POST", "/v1/service-defs", {
       name: defName,
       resources: [
         { name: "database", label: "Database", level: 10, mandatory: true },
@@ -388,21 +307,19 @@ describe("admin console in Chromium", () => {
       accessTypes: [{ name: "read" }, { name: "write" }],
       policyConditions: [{ name: "_expression", label: "Expression" }],
     });
-    await asAdmin("POST", "/v1/services", { name: service, type: defName });
-    await asAdmin("POST", `/v1/services/${service}/policies`, {
+    await h.asAdmin("POST", "/v1/services", { name: service, type: defName });
+    await h.asAdmin("POST", `/v1/services/${service}/policies`, {
       name: `existing-${sfx}`,
       resources: { database: { values: [database] }, table: { values: ["orders", "items"] } },
       policyItems: [{ users: [OTHER], accesses: [{ type: "read" }] }],
     });
-    for (const username of [`${stem}ann`, `${stem}bob`]) await asAdmin("POST", "/v1/users", { username });
-    await asAdmin("POST", "/v1/groups", { name: `${stem}-team` });
-    await asAdmin("POST", "/v1/roles", { name: `${stem}-readers` });
+    for (const username of [`${stem}ann`, `${stem}bob`]) await h.asAdmin("POST", "/v1/users", { username });
+    await h.asAdmin("POST", "/v1/groups", { name: `${stem}-team` });
+    await h.asAdmin("POST", "/v1/roles", { name: `${stem}-readers` });
 
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(30_000);
-    await signIn(page, PSK);
-    await page.goto(`${base}/console/policies/${service}/new`);
+    const { context, page } = await h.open();
+    await h.signIn(page, h.psk);
+    await page.goto(`${h.url}/console/policies/${service}/new`);
     const name = `looked-up-${sfx}`;
     await page.getByLabel("Policy name").fill(name);
 
@@ -424,7 +341,7 @@ describe("admin console in Chromium", () => {
     await users.fill(stem);
     await item.getByText(`2 of 2 users starting with “${stem}”`).waitFor();
     await page.getByRole("option", { name: `${stem}bob` }).waitFor();
-    await shoot(page, "policy-principal-lookup");
+    await h.shoot(page, "policy-principal-lookup");
     await users.press("ArrowDown");
     await users.press("Enter");
     await users.fill(`ghost-${sfx}`);
@@ -449,8 +366,8 @@ describe("admin console in Chromium", () => {
     await item
       .getByText(/policyItems\[0\]\.conditions\[0\]\.values: `new Foo\(\)` is not a valid condition expression/)
       .waitFor();
-    await expectAccessible(page, "policy editor with lookups and a condition error");
-    await shoot(page, "policy-lookups");
+    await h.expectAccessible(page, "policy editor with lookups and a condition error");
+    await h.shoot(page, "policy-lookups");
     await condition.press("Backspace");
     await condition.fill("IS_IN_GROUP('finance')");
     await condition.press("Enter");
@@ -458,7 +375,7 @@ describe("admin console in Chromium", () => {
     await page.getByRole("status").getByText("Saved version 1").waitFor();
 
     const stored = (
-      (await asAdmin("GET", `/v1/services/${service}/policies?policyName=${name}`)) as {
+      (await h.asAdmin("GET", `/v1/services/${service}/policies?policyName=${name}`)) as {
         items: {
           resources: Record<string, { values: string[] }>;
           policyItems: { users: string[]; groups: string[]; roles: string[]; conditions: unknown[] }[];
@@ -475,7 +392,7 @@ describe("admin console in Chromium", () => {
     });
 
     // the list: by role and by resource, in the URL; the masking tab keeps filters of its own
-    await page.goto(`${base}/console/policies/${service}`);
+    await page.goto(`${h.url}/console/policies/${service}`);
     await page.getByLabel("Filter by role").fill(`${stem}-readers`);
     await page.waitForURL((u) => u.searchParams.get("role") === `${stem}-readers`);
     await expect.poll(() => page.getByTestId("policies-total").textContent()).toBe("1 policies");
@@ -498,7 +415,7 @@ describe("admin console in Chromium", () => {
     expect(await page.getByLabel("Filter by user").inputValue()).toBe("");
     await page.reload();
     await expect.poll(() => page.getByLabel("Filter by resource").inputValue()).toBe(`database=${database}`);
-    await expectAccessible(page, "policy list with filters");
+    await h.expectAccessible(page, "policy list with filters");
     await context.close();
   });
 
@@ -506,29 +423,27 @@ describe("admin console in Chromium", () => {
     timeout: 180_000,
   }, async () => {
     // an organisation of its own: its metaschema changes nothing for the other tests
-    const org = (await asAdmin("POST", "/v1/orgs", { name: `org-${sfx}` })) as { id: string };
-    await asAdmin("PUT", `/v1/orgs/${org.id}/metaschemas/group`, {
+    const org = (await h.asAdmin("POST", "/v1/orgs", { name: `org-${sfx}` })) as { id: string };
+    await h.asAdmin("PUT", `/v1/orgs/${org.id}/metaschemas/group`, {
       type: "object",
       properties: {
         costCenter: { type: "string", pattern: "^[0-9]+$", description: "digits only" },
         labels: { type: "object", additionalProperties: { type: "string" } },
       },
     });
-    const group = (await asAdmin("POST", "/v1/groups", { orgId: org.id, name: `stewards-${sfx}` })) as { id: string };
-    await asAdmin("POST", "/v1/roles", { orgId: org.id, name: `auditors-${sfx}` });
+    const group = (await h.asAdmin("POST", "/v1/groups", { orgId: org.id, name: `stewards-${sfx}` })) as { id: string };
+    await h.asAdmin("POST", "/v1/roles", { orgId: org.id, name: `auditors-${sfx}` });
 
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(30_000);
-    await signIn(page, PSK);
-    await page.goto(`${base}/console/groups/${group.id}`);
+    const { context, page } = await h.open();
+    await h.signIn(page, h.psk);
+    await page.goto(`${h.url}/console/groups/${group.id}`);
 
     // a role of the group's organisation is bound, listed, and removed
     const bindings = page.getByRole("table", { name: "role bindings" });
     await page.getByLabel(/^Role\s*\*?$/).selectOption({ label: `auditors-${sfx}` });
     await page.getByRole("button", { name: "Bind role" }).click();
     await bindings.getByRole("cell", { name: `auditors-${sfx}`, exact: true }).waitFor();
-    const held = (await asAdmin("GET", `/v1/role-bindings?orgId=${org.id}&principalId=${group.id}`)) as {
+    const held = (await h.asAdmin("GET", `/v1/role-bindings?orgId=${org.id}&principalId=${group.id}`)) as {
       items: unknown[];
     };
     expect(held.items).toHaveLength(1);
@@ -537,24 +452,24 @@ describe("admin console in Chromium", () => {
     await page.getByLabel("costCenter").fill("abc");
     await page.getByRole("button", { name: "Save metadata" }).click();
     await page.getByText(/body\.metadata\.costCenter: must match pattern/).waitFor();
-    expect(((await asAdmin("GET", `/v1/groups/${group.id}`)) as { metadata: object }).metadata).not.toHaveProperty(
+    expect(((await h.asAdmin("GET", `/v1/groups/${group.id}`)) as { metadata: object }).metadata).not.toHaveProperty(
       "costCenter",
     );
-    await expectAccessible(page, "group with a field error");
+    await h.expectAccessible(page, "group with a field error");
     await page.getByLabel("costCenter").fill("4711");
     await page.getByRole("button", { name: "Save metadata" }).click();
     await page.getByRole("status").getByText("Metadata saved").waitFor();
-    expect(((await asAdmin("GET", `/v1/groups/${group.id}`)) as { metadata: object }).metadata).toMatchObject({
+    expect(((await h.asAdmin("GET", `/v1/groups/${group.id}`)) as { metadata: object }).metadata).toMatchObject({
       costCenter: "4711",
     });
-    await shoot(page, "group-bindings-metadata");
+    await h.shoot(page, "group-bindings-metadata");
 
     await page.getByRole("button", { name: `Remove binding auditors-${sfx}` }).click();
     await expect
       .poll(
         async () =>
           (
-            (await asAdmin("GET", `/v1/role-bindings?orgId=${org.id}&principalId=${group.id}`)) as {
+            (await h.asAdmin("GET", `/v1/role-bindings?orgId=${org.id}&principalId=${group.id}`)) as {
               items: unknown[];
             }
           ).items.length,
@@ -564,39 +479,37 @@ describe("admin console in Chromium", () => {
   });
 
   it("a viewer sees no write controls and its direct API writes are refused", { timeout: 180_000 }, async () => {
-    const roles = (await asAdmin("GET", "/v1/roles?builtin=true&limit=50")) as {
+    const roles = (await h.asAdmin("GET", "/v1/roles?builtin=true&limit=50")) as {
       items: { id: string; name: string }[];
     };
     const viewerRole = roles.items.find((r) => r.name === "viewer")!;
-    const vera = (await asAdmin("POST", "/v1/users", { username: VIEWER })) as { id: string };
-    await asAdmin("POST", "/v1/role-bindings", { roleId: viewerRole.id, principal: { type: "user", id: vera.id } });
-    const { key } = (await asAdmin("POST", "/v1/api-keys", { userId: vera.id, name: "console e2e" })) as {
+    const vera = (await h.asAdmin("POST", "/v1/users", { username: VIEWER })) as { id: string };
+    await h.asAdmin("POST", "/v1/role-bindings", { roleId: viewerRole.id, principal: { type: "user", id: vera.id } });
+    const { key } = (await h.asAdmin("POST", "/v1/api-keys", { userId: vera.id, name: "console e2e" })) as {
       key: string;
     };
 
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(30_000);
-    await signIn(page, key);
+    const { context, page } = await h.open();
+    await h.signIn(page, key);
     await page
       .getByTestId("actor")
       .getByText(/viewer/)
       .waitFor();
 
-    await page.goto(`${base}/console/groups`);
+    await page.goto(`${h.url}/console/groups`);
     await page.getByRole("heading", { name: "Groups" }).waitFor();
     await page.getByRole("link", { name: GROUP }).first().click();
     await page.getByRole("table", { name: "members" }).getByRole("link", { name: MEMBER }).waitFor();
-    await page.goto(`${base}/console/users`);
+    await page.goto(`${h.url}/console/users`);
     await page.getByRole("table", { name: "users" }).waitFor();
-    await page.goto(`${base}/console/policies/trino`);
+    await page.goto(`${h.url}/console/policies/trino`);
     await page.getByRole("link", { name: POLICY }).click();
     await page.getByRole("heading", { name: `Policy ${POLICY}` }).waitFor();
     await page.getByRole("link", { name: "Versions" }).click();
     await page.getByRole("table", { name: "versions" }).waitFor();
-    await shoot(page, "viewer-versions");
+    await h.shoot(page, "viewer-versions");
     for (const path of ["/groups", "/users", "/policies/trino"]) {
-      await page.goto(`${base}/console${path}`);
+      await page.goto(`${h.url}/console${path}`);
       await page.waitForLoadState("networkidle");
       for (const name of [/create/i, /^add/i, /^remove/i, /new policy/i, /save/i, /revert/i, /delete/i, /disable/i]) {
         expect(await page.getByRole("button", { name }).count(), `${path}: ${name}`).toBe(0);
@@ -611,7 +524,7 @@ describe("admin console in Chromium", () => {
       `fetch('/v1/groups', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': ${JSON.stringify(session.csrfToken)} }, body: JSON.stringify({ name: 'viewer-made' }) }).then((r) => r.status)`,
     );
     expect(status).toBe(403);
-    const direct = await fetch(`${server.url}/v1/groups`, {
+    const direct = await fetch(`${h.url}/v1/groups`, {
       method: "POST",
       headers: { "authorization-psk": key, "content-type": "application/json" },
       body: JSON.stringify({ name: "viewer-made" }),

@@ -1,7 +1,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestLdap } from "../support/ldap.ts";
-import { type ConsoleHarness, startConsoleHarness } from "./console-harness.ts";
+import { type ConsoleHarness, startConsoleHarness } from "./harness.ts";
 
 /**
  * The console's directory pages end to end, in real Chromium against a real `gatehouse serve`
@@ -12,7 +12,6 @@ import { type ConsoleHarness, startConsoleHarness } from "./console-harness.ts";
  * and a viewer's read-only user page.
  */
 
-const PSK = "console-directory-e2e-psk-0123456789";
 const sfx = Math.random().toString(36).slice(2, 7);
 const USER = `una-${sfx}`;
 const GROUP = `readers-${sfx}`;
@@ -25,19 +24,12 @@ describe("the console's directory pages in Chromium", () => {
   let h: ConsoleHarness;
   let user: { id: string };
 
-  const open = async (width = 1280) => {
-    const context = await h.browser.newContext({ viewport: { width, height: 800 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(30_000);
-    return { context, page };
-  };
-
   /** `GET /v1/whoami` with an API key: the status says whether the key still works. */
   const whoamiWith = async (key: string) =>
-    (await fetch(`${h.base}/v1/whoami`, { headers: { "authorization-psk": key } })).status;
+    (await fetch(`${h.url}/v1/whoami`, { headers: { "authorization-psk": key } })).status;
 
   beforeAll(async () => {
-    h = await startConsoleHarness(PSK);
+    h = await startConsoleHarness();
     user = (await h.asAdmin("POST", "/v1/users", { username: USER })) as { id: string };
     const group = (await h.asAdmin("POST", "/v1/groups", { name: GROUP })) as { id: string };
     await h.asAdmin("PUT", `/v1/groups/${group.id}/members/${user.id}`);
@@ -67,9 +59,9 @@ describe("the console's directory pages in Chromium", () => {
   it("a user's page shows roles, binds one, issues and revokes a key, and lists what the user can access", {
     timeout: 240_000,
   }, async () => {
-    const { context, page } = await open();
-    await h.signIn(page, PSK);
-    await page.goto(`${h.base}/console/users`);
+    const { context, page } = await h.open();
+    await h.signIn(page, h.psk);
+    await page.goto(`${h.url}/console/users`);
     await page.getByLabel("Search users").fill(USER);
     await page.getByRole("link", { name: USER, exact: true }).click();
     await page.getByRole("heading", { name: `User ${USER}` }).waitFor();
@@ -125,11 +117,11 @@ describe("the console's directory pages in Chromium", () => {
   it("an identity source is registered after a field error, and edited without its password coming back", {
     timeout: 180_000,
   }, async () => {
-    const { context, page } = await open();
-    await h.signIn(page, PSK);
+    const { context, page } = await h.open();
+    await h.signIn(page, h.psk);
     let sourceId = "";
     try {
-      await page.goto(`${h.base}/console/identity-sources`);
+      await page.goto(`${h.url}/console/identity-sources`);
       await page.getByRole("button", { name: "Register an identity source" }).click();
       const form = page.getByRole("form", { name: "Register an identity source" });
       await form.getByRole("textbox", { name: /^Name/ }).fill(SOURCE);
@@ -208,7 +200,7 @@ describe("the console's directory pages in Chromium", () => {
         group(CREW, [`uid=ada-${sfx},ou=people,${BASE}`, `cn=${SUB},ou=groups,${BASE}`]),
       ].join("\n"),
     });
-    const { context, page } = await open();
+    const { context, page } = await h.open();
     let sourceId = "";
     try {
       const source = (await h.asAdmin("POST", "/v1/identity-sources", {
@@ -217,10 +209,10 @@ describe("the console's directory pages in Chromium", () => {
         config: { url: ldap.url, baseDn: BASE, userBaseDn: `ou=people,${BASE}`, groupBaseDn: `ou=groups,${BASE}` },
       })) as { id: string };
       sourceId = source.id;
-      await h.signIn(page, PSK);
+      await h.signIn(page, h.psk);
 
       // from the source's page: search the directory's groups, open one's members, direct then nested
-      await page.goto(`${h.base}/console/identity-sources/${sourceId}?kind=groups`);
+      await page.goto(`${h.url}/console/identity-sources/${sourceId}?kind=groups`);
       await page.getByLabel("Search directory groups").fill(CREW);
       await page.getByRole("button", { name: `Members of ${CREW}` }).click();
       const members = page.getByRole("table", { name: "directory members" });
@@ -239,7 +231,7 @@ describe("the console's directory pages in Chromium", () => {
       const synced = (await h.asAdmin("GET", `/v1/groups?q=${CREW}`)) as { items: { id: string; name: string }[] };
       const crew = synced.items.find((g) => g.name === CREW);
       expect(crew).toBeDefined();
-      await page.goto(`${h.base}/console/groups/${crew?.id}`);
+      await page.goto(`${h.url}/console/groups/${crew?.id}`);
       await page.getByRole("heading", { name: "In the directory" }).waitFor();
       await page.getByRole("button", { name: `Directory members of ${CREW}` }).click();
       await members.getByText(`uid=ada-${sfx},ou=people,${BASE}`).waitFor();
@@ -257,8 +249,8 @@ describe("the console's directory pages in Chromium", () => {
     const org = (await h.asAdmin("POST", "/v1/orgs", { name: `picked-${sfx}` })) as { id: string };
     await h.asAdmin("POST", "/v1/users", { orgId: org.id, username: `olga-${sfx}` });
     await h.asAdmin("POST", "/v1/groups", { orgId: org.id, name: `crew-${sfx}` });
-    const { context, page } = await open();
-    await h.signIn(page, PSK);
+    const { context, page } = await h.open();
+    await h.signIn(page, h.psk);
 
     const pick = async (p: Page) => {
       const option = p.getByLabel("Organisation").locator("option", { hasText: `picked-${sfx}` });
@@ -271,7 +263,7 @@ describe("the console's directory pages in Chromium", () => {
       await p.getByLabel("Organisation").selectOption({ label: `picked-${sfx}` });
       await p.waitForURL((u) => u.searchParams.get("org") === org.id);
     };
-    await page.goto(`${h.base}/console/users`);
+    await page.goto(`${h.url}/console/users`);
     await pick(page);
     const users = page.getByRole("table", { name: "users" });
     await users.getByRole("link", { name: `olga-${sfx}` }).waitFor();
@@ -287,7 +279,7 @@ describe("the console's directory pages in Chromium", () => {
     expect(inOrg.total).toBe(1);
     await h.expectAccessible(page, "users of a picked organisation");
 
-    await page.goto(`${h.base}/console/groups`);
+    await page.goto(`${h.url}/console/groups`);
     await pick(page);
     await page
       .getByRole("table", { name: "groups" })
@@ -309,9 +301,9 @@ describe("the console's directory pages in Chromium", () => {
     const { key } = (await h.asAdmin("POST", "/v1/api-keys", { userId: vic.id, name: "viewer e2e" })) as {
       key: string;
     };
-    const { context, page } = await open();
+    const { context, page } = await h.open();
     await h.signIn(page, key);
-    await page.goto(`${h.base}/console/users/${user.id}?tab=roles`);
+    await page.goto(`${h.url}/console/users/${user.id}?tab=roles`);
     await page.getByRole("table", { name: "role bindings" }).getByRole("cell", { name: ROLE, exact: true }).waitFor();
     await page.getByRole("tab", { name: "API keys" }).click();
     await page.getByText(/needs the credentials\.write ability/).waitFor();
@@ -323,12 +315,12 @@ describe("the console's directory pages in Chromium", () => {
       }
     }
     await h.expectAccessible(page, "a viewer's user page");
-    await page.goto(`${h.base}/console/identity-sources`);
+    await page.goto(`${h.url}/console/identity-sources`);
     await page.getByRole("table", { name: "identity sources" }).waitFor();
     expect(await page.getByRole("button", { name: /register/i }).count()).toBe(0);
     // a narrow window: the tabs still switch (the tables scroll sideways)
     await page.setViewportSize({ width: 390, height: 800 });
-    await page.goto(`${h.base}/console/users/${user.id}?tab=roles`);
+    await page.goto(`${h.url}/console/users/${user.id}?tab=roles`);
     await page.getByRole("tab", { name: "API keys" }).click();
     await page.getByText(/needs the credentials\.write ability/).waitFor();
     await h.expectAccessible(page, "a viewer's user page in a narrow window");

@@ -32,8 +32,10 @@ describe("console reference pages in Chromium", () => {
 
   beforeAll(async () => {
     h = await startConsoleHarness();
-    const user = await h.asAdmin("POST", "/v1/users", { username: ZONE_ADMIN });
-    zoneAdminKey = (await h.asAdmin("POST", "/v1/api-keys", { userId: user.id, name: "zone admin e2e" })).key;
+    const user = await h.asAdmin<{ id: string }>("POST", "/v1/users", { username: ZONE_ADMIN });
+    zoneAdminKey = (
+      await h.asAdmin<{ key: string }>("POST", "/v1/api-keys", { userId: user.id, name: "zone admin e2e" })
+    ).key;
   }, 420_000);
 
   afterAll(async () => {
@@ -167,7 +169,7 @@ describe("console reference pages in Chromium", () => {
   it("the overview shows connectors' delivery state and LDAP syncs' schedules, with links", {
     timeout: 180_000,
   }, async () => {
-    const connector = await h.asAdmin("POST", "/v1/connectors", {
+    const connector = await h.asAdmin<{ id: string }>("POST", "/v1/connectors", {
       name: `kc-${sfx}`,
       kind: "keycloak",
       config: {
@@ -180,8 +182,8 @@ describe("console reference pages in Chromium", () => {
     });
     cleanup.push(["DELETE", `/v1/connectors/${connector.id}`]);
     // an organisation of its own, so the overview's first ten sources are this test's on a shared database
-    const org = await h.asAdmin("POST", "/v1/orgs", { name: `org-ref-${sfx}` });
-    const source = await h.asAdmin("POST", "/v1/identity-sources", {
+    const org = await h.asAdmin<{ id: string }>("POST", "/v1/orgs", { name: `org-ref-${sfx}` });
+    const source = await h.asAdmin<{ id: string }>("POST", "/v1/identity-sources", {
       orgId: org.id,
       name: `ldap-${sfx}`,
       kind: "ldap",

@@ -80,6 +80,8 @@ export function PagedTable<T>(props: PagedTableProps<T>) {
         </Text>
         {req.loading && <Loader size="xs" aria-label="loading" />}
       </Group>
+      {/* biome-ignore lint/a11y/useSemanticElements: a scroll box, not a document section */}
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a region that scrolls sideways must take keyboard focus (axe scrollable-region-focusable) */}
       <div className={classes.scroll} tabIndex={0} role="region" aria-label={`${props.label}, scrolls sideways`}>
         <Table striped highlightOnHover aria-label={props.label} aria-busy={req.loading} miw={480}>
           <Table.Thead>
