@@ -51,7 +51,7 @@ export async function countAll<DB, TB extends keyof DB & string>(
   return { total: Number((row as { n: number | string }).n) };
 }
 
-/** A `bounded` answer for a list that already knows its exact total (e.g. from maintained counters). */
+/** The total of a list that knows it exactly without counting (maintained counters): exact in both modes, and `bounded` callers are told so. */
 export function exactTotal(total: number, mode: TotalMode): CountedTotal {
   return mode === "bounded" ? { total, totalIsLowerBound: false } : { total };
 }
