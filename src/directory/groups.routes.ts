@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { auditContextOf } from "../audit/audit.service.ts";
 import type { Actor } from "../auth/actor.ts";
-import { IdParams, Page, PageQuery } from "../http/schemas.ts";
+import { BoundedTotalPage, IdParams, Page, PageQuery } from "../http/schemas.ts";
+import { TotalQuery } from "../http/totals.ts";
 import type { Db } from "../storage/db.ts";
 import {
   BatchBody,
@@ -64,8 +65,8 @@ export function groupRoutes(db: Db): FastifyPluginAsyncTypebox {
           summary: "List and search groups",
           description:
             "Ordered by name; filters by name prefix or substring (case-insensitive), source, parent (`root` for top level) and metadata `key:value`.",
-          querystring: Type.Intersect([PageQuery, OrgQuery, GroupListQuery]),
-          response: { 200: Page(Group, "GroupPage") },
+          querystring: Type.Intersect([PageQuery, TotalQuery, OrgQuery, GroupListQuery]),
+          response: { 200: BoundedTotalPage(Group, "GroupPage") },
         },
       },
       async (request) => {

@@ -1,6 +1,7 @@
 import { type SqlBool, sql } from "kysely";
 import { decodeCursor, pageById, pageOf } from "../http/cursor.ts";
 import { normaliseName } from "../http/names.ts";
+import { type CountedTotal, countMatches, exactTotal, type TotalMode } from "../http/totals.ts";
 import type { Queryable } from "../storage/db.ts";
 import type { GroupRow, OrgRow, RoleBindingRow, RoleRow, UserRow } from "../storage/schema.ts";
 import { escapeLike, type PageResult } from "./effective.ts";
@@ -8,12 +9,20 @@ import { escapeLike, type PageResult } from "./effective.ts";
 // Keyset-paginated lists with totals. Each list orders by a unique key (lower(name) within an
 // organisation, or id) so pages stay stable while rows are inserted.
 
+/** How a list counts its total (`exact` when absent); `bounded` stops at `TOTAL_BOUND` (http/totals.ts). */
+export interface TotalOption {
+  total?: TotalMode | undefined;
+}
+
 /** Filters shared by the group and user lists. */
-export interface NameFilters {
+export interface NameFilters extends TotalOption {
   prefix?: string | undefined;
   q?: string | undefined;
   source?: "local" | "ldap" | "oidc" | "scim" | "ranger-usersync" | undefined;
 }
+
+/** A page of a list with its total, which a `bounded` count may give only as a lower bound. */
+export type CountedPage<R> = PageResult<R> & CountedTotal;
 
 /** `key:value` with a dotted key → a JSON object for `@>` containment (`labels.team:x` → {labels:{team:"x"}}). */
 export function containmentOf(keyValue: string): string {
@@ -38,9 +47,14 @@ export async function countOf(db: Queryable, orgId: string, kind: "group" | "use
   return Number(row?.n ?? 0);
 }
 
-function page<R>(rows: R[], limit: number, total: number, key: (row: R) => Record<string, string>): PageResult<R> {
+function page<R>(
+  rows: R[],
+  limit: number,
+  total: CountedTotal,
+  key: (row: R) => Record<string, string>,
+): CountedPage<R> {
   const kept = pageOf(rows, limit, key);
-  return { items: kept.rows, nextCursor: kept.nextCursor, total };
+  return { items: kept.rows, nextCursor: kept.nextCursor, ...total };
 }
 
 /** Groups of an organisation ordered by name, filtered by name prefix or substring, source, parent, metadata. */
@@ -50,7 +64,7 @@ export async function listGroups(
   filters: NameFilters & { name?: string | undefined; parentId?: string | undefined; metadata?: string | undefined },
   limit: number,
   cursor: string | undefined,
-): Promise<PageResult<GroupRow>> {
+): Promise<CountedPage<GroupRow>> {
   let query = db.selectFrom("groups").where("org_id", "=", orgId);
   if (filters.name) query = query.where(sql<SqlBool>`lower(name) = ${filters.name.toLowerCase()}`);
   if (filters.prefix) {
@@ -83,20 +97,20 @@ export async function listGroups(
     return page(
       rows.map(({ total_count: _n, ...row }) => row),
       limit,
-      total,
+      exactTotal(total, filters.total ?? "exact"),
       (r) => ({ k: r.name.toLowerCase() }),
     );
   }
   // The total and the page run concurrently on two connections: one round trip of latency.
   const [total, rows] = await Promise.all([
-    query.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
+    countMatches(db, query, filters.total ?? "exact"),
     paged
       .selectAll()
       .orderBy(sql`lower(name)`)
       .limit(limit + 1)
       .execute(),
   ]);
-  return page(rows, limit, Number(total.n), (r) => ({ k: r.name.toLowerCase() }));
+  return page(rows, limit, total, (r) => ({ k: r.name.toLowerCase() }));
 }
 
 /**
@@ -117,7 +131,7 @@ export async function listUsers(
   },
   limit: number,
   cursor: string | undefined,
-): Promise<PageResult<UserRow>> {
+): Promise<CountedPage<UserRow>> {
   let query = db.selectFrom("users").where("org_id", "=", orgId);
   if (filters.username)
     query = query.where(sql<SqlBool>`lower(username) = ${normaliseName(filters.username).toLowerCase()}`);
@@ -140,9 +154,10 @@ export async function listUsers(
   const filtered = Boolean(
     filters.username || filters.prefix || filters.q || filters.source || filters.status || filters.attribute,
   );
+  const mode = filters.total ?? "exact";
   const counted = filtered
-    ? query.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()
-    : countOf(db, orgId, "user").then((n) => ({ n }));
+    ? countMatches(db, query, mode)
+    : countOf(db, orgId, "user").then((n) => exactTotal(n, mode));
   const paged = cursor
     ? query.where(sql<SqlBool>`lower(username) > ${decodeCursor<{ k: string }>(cursor, ["k"]).k}`)
     : query;
@@ -155,7 +170,7 @@ export async function listUsers(
       .limit(limit + 1)
       .execute(),
   ]);
-  return page(rows, limit, Number(total.n), (r) => ({ k: r.username.toLowerCase() }));
+  return page(rows, limit, total, (r) => ({ k: r.username.toLowerCase() }));
 }
 
 /** Organisations ordered by name (unique case-insensitively). */
@@ -171,23 +186,25 @@ export async function listOrgs(db: Queryable, limit: number, cursor: string | un
     .orderBy(sql`lower(name)`)
     .limit(limit + 1)
     .execute();
-  return page(rows, limit, Number(total.n), (r) => ({ k: r.name.toLowerCase() }));
+  return page(rows, limit, { total: Number(total.n) }, (r) => ({ k: r.name.toLowerCase() }));
 }
 
 /** Built-in roles and the organisation's roles, ordered by id, with their direct composites. */
 export async function listRoles(
   db: Queryable,
   orgId: string,
-  filters: { prefix?: string | undefined; builtin?: boolean | undefined },
+  filters: TotalOption & { prefix?: string | undefined; builtin?: boolean | undefined },
   limit: number,
   cursor: string | undefined,
-): Promise<PageResult<RoleRow & { composites: string[]; administers: string[] }>> {
+): Promise<CountedPage<RoleRow & { composites: string[]; administers: string[] }>> {
   let query = db.selectFrom("roles").where((eb) => eb.or([eb("org_id", "=", orgId), eb("org_id", "is", null)]));
   if (filters.prefix) {
     query = query.where(sql<SqlBool>`lower(name) like ${`${escapeLike(filters.prefix.toLowerCase())}%`}`);
   }
   if (filters.builtin !== undefined) query = query.where("builtin", "=", filters.builtin);
-  const { rows, nextCursor, total } = await pageById(query, limit, cursor);
+  const { rows, ...rest } = await pageById(query, limit, cursor, (filtered) =>
+    countMatches(db, filtered, filters.total ?? "exact"),
+  );
   const ids = rows.map((r) => r.id);
   const links =
     ids.length > 0
@@ -206,7 +223,7 @@ export async function listRoles(
       administers: own.filter((l) => l.is_admin).map((l) => l.child_role_id),
     };
   });
-  return { items: withComposites, nextCursor, total };
+  return { ...rest, items: withComposites };
 }
 
 /** Role bindings of an organisation ordered by id, filtered by role and principal. */

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { auditContextOf } from "../audit/audit.service.ts";
-import { IdParams, Page, PageQuery } from "../http/schemas.ts";
+import { BoundedTotalPage, IdParams, Page, PageQuery } from "../http/schemas.ts";
+import { TotalQuery } from "../http/totals.ts";
 import type { Db } from "../storage/db.ts";
 import {
   CreateRoleBindingBody,
@@ -64,13 +65,14 @@ export function roleRoutes(db: Db): FastifyPluginAsyncTypebox {
           description: "Built-in roles and the organisation's own.",
           querystring: Type.Intersect([
             PageQuery,
+            TotalQuery,
             OrgQuery,
             Type.Object({
               prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
               builtin: Type.Optional(Type.Boolean()),
             }),
           ]),
-          response: { 200: Page(Role, "RolePage") },
+          response: { 200: BoundedTotalPage(Role, "RolePage") },
         },
       },
       async (request) => {

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { auditContextOf } from "../audit/audit.service.ts";
-import { IdParams, Page, PageQuery } from "../http/schemas.ts";
+import { BoundedTotalPage, IdParams, Page, PageQuery } from "../http/schemas.ts";
+import { TotalQuery } from "../http/totals.ts";
 import type { Db } from "../storage/db.ts";
 import {
   CreateUserBody,
@@ -58,8 +59,8 @@ export function userRoutes(db: Db): FastifyPluginAsyncTypebox {
           summary: "List and search users",
           description:
             "Ordered by username. `prefix`/`q` match the username (`q` also display name and email) case-insensitively.",
-          querystring: Type.Intersect([PageQuery, OrgQuery, UserListQuery]),
-          response: { 200: Page(User, "UserPage") },
+          querystring: Type.Intersect([PageQuery, TotalQuery, OrgQuery, UserListQuery]),
+          response: { 200: BoundedTotalPage(User, "UserPage") },
         },
       },
       async (request) => {

@@ -1,5 +1,6 @@
 import { type Selectable, type SelectQueryBuilder, type SqlBool, sql } from "kysely";
 import { InvalidCursor } from "../errors.ts";
+import { type CountedTotal, countAll } from "./totals.ts";
 
 /** Encodes the position after the last item of a page (keyset pagination: stable under inserts). */
 export function encodeCursor(position: Record<string, string | number>): string {
@@ -38,14 +39,16 @@ export function pageOf<R>(
 /**
  * One page of a list ordered by its `id` column, with the total of the filtered list: the shape of
  * every id-keyset list (API keys, service accounts, roles, role bindings, SCIM clients). `query`
- * carries the filters; the total counts them before the cursor narrows the page.
+ * carries the filters; the total counts them before the cursor narrows the page (exactly, unless the
+ * caller passes its own `count`, e.g. a bounded one through `countMatches`).
  */
 export async function pageById<DB, TB extends keyof DB & string>(
   query: SelectQueryBuilder<DB, TB, object>,
   limit: number,
   cursor: string | undefined,
-): Promise<{ rows: Selectable<DB[TB]>[]; nextCursor: string | null; total: number }> {
-  const total = await query.select(sql<number>`count(*)`.as("n")).executeTakeFirstOrThrow();
+  count: (filtered: SelectQueryBuilder<DB, TB, object>) => Promise<CountedTotal> = countAll,
+): Promise<{ rows: Selectable<DB[TB]>[]; nextCursor: string | null } & CountedTotal> {
+  const total = await count(query);
   const after = cursor ? query.where(sql<SqlBool>`id > ${decodeCursor<{ id: string }>(cursor, ["id"]).id}`) : query;
   const rows = (await after
     .selectAll()
@@ -53,5 +56,5 @@ export async function pageById<DB, TB extends keyof DB & string>(
     .limit(limit + 1)
     .execute()) as unknown as Selectable<DB[TB]>[]; // what selectAll of one table returns, which TypeScript cannot see through the generics
   const page = pageOf(rows, limit, (row) => ({ id: (row as { id: string }).id }));
-  return { ...page, total: Number((total as { n: number | string }).n) };
+  return { ...page, ...total };
 }

@@ -1,5 +1,6 @@
 import { type TSchema, Type } from "typebox";
 import { allErrors } from "../errors.ts";
+import { TOTAL_BOUND } from "./totals.ts";
 
 /** The one native error body. Its `code` enum is the whole catalogue (kept in step by a test). */
 export const ErrorBody = Type.Object(
@@ -38,6 +39,27 @@ export function Page<T extends TSchema>(item: T, title: string) {
       items: Type.Array(item),
       nextCursor: Type.Union([Type.String(), Type.Null()], { description: "Cursor of the next page; null at the end" }),
       total: Type.Integer({ description: "Number of items matching the filters, across all pages" }),
+    },
+    { title },
+  );
+}
+
+/**
+ * The page of a list that takes `total=bounded` (http/totals.ts): `Page`, and `totalIsLowerBound`
+ * on bounded answers. Only these lists advertise the field, since only they can answer it.
+ */
+export function BoundedTotalPage<T extends TSchema>(item: T, title: string) {
+  return Type.Object(
+    {
+      ...Page(item, title).properties,
+      total: Type.Integer({
+        description: `Number of items matching the filters, across all pages; with \`total=bounded\`, at most ${TOTAL_BOUND} (see \`totalIsLowerBound\`)`,
+      }),
+      totalIsLowerBound: Type.Optional(
+        Type.Boolean({
+          description: `Only with \`total=bounded\`: true when more than \`total\` (${TOTAL_BOUND}) items match, false when \`total\` is exact`,
+        }),
+      ),
     },
     { title },
   );

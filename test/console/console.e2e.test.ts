@@ -314,11 +314,22 @@ describe("admin console in Chromium", () => {
       policyItems: [{ users: [OTHER], accesses: [{ type: "read" }] }],
     });
     for (const username of [`${stem}ann`, `${stem}bob`]) await h.asAdmin("POST", "/v1/users", { username });
+    // more users of one prefix than a bounded total counts (1,000), in one usersync push
+    const crowd = `crowd${sfx}`;
+    const crowdUsers = Array.from({ length: 1_001 }, (_, i) => ({
+      name: `${crowd}${String(i).padStart(4, "0")}`,
+      firstName: "Crowd", // usersync skips a user without one
+    }));
+    expect(await h.asAdmin("POST", "/service/xusers/ugsync/users", { vXUsers: crowdUsers })).toBe(1_001);
     await h.asAdmin("POST", "/v1/groups", { name: `${stem}-team` });
     await h.asAdmin("POST", "/v1/roles", { name: `${stem}-readers` });
 
     const { context, page } = await h.open();
     await h.signIn(page, h.psk);
+    // the users page's search shows a bounded total past 1,000 matches
+    await page.goto(`${h.url}/console/users?q=${crowd}`);
+    await page.getByText(`1,000+ users matching “${crowd}”`).waitFor();
+    await page.getByText("Page 1 of 40+").waitFor();
     await page.goto(`${h.url}/console/policies/${service}/new`);
     const name = `looked-up-${sfx}`;
     await page.getByLabel("Policy name").fill(name);
@@ -347,6 +358,9 @@ describe("admin console in Chromium", () => {
     await users.fill(`ghost-${sfx}`);
     await users.press("Enter");
     await item.getByText(`Not in the directory, kept as typed: ghost-${sfx}`).waitFor();
+    await users.fill(crowd);
+    await item.getByText(`8 of 1,000+ users starting with “${crowd}”`).waitFor();
+    await users.fill("");
     const groups = item.getByRole("textbox", { name: "Groups" });
     await groups.fill(stem);
     await page.getByRole("option", { name: `${stem}-team` }).click();

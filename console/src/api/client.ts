@@ -188,4 +188,11 @@ export interface Page<T> {
   items: T[];
   nextCursor: string | null;
   total: number;
+  /** Lists asked for `total=bounded` (users, groups, roles): true when more than `total` match. */
+  totalIsLowerBound?: boolean;
+}
+
+/** A page's total as a count to show: "1,000+" when the server only counted that far. */
+export function totalText(page: Pick<Page<unknown>, "total" | "totalIsLowerBound">): string {
+  return `${page.total.toLocaleString("en")}${page.totalIsLowerBound ? "+" : ""}`;
 }

@@ -1,7 +1,7 @@
 import { Button, Group, Loader, Table, Text, TextInput } from "@mantine/core";
 import { useDebouncedCallback } from "@mantine/hooks";
 import { memo, type ReactNode, useEffect, useState } from "react";
-import { api, type Page } from "../api/client.ts";
+import { api, type Page, totalText } from "../api/client.ts";
 import { useQueryState } from "../router.ts";
 import { ErrorState } from "./ErrorState.tsx";
 import classes from "./PagedTable.module.css";
@@ -76,7 +76,7 @@ export function PagedTable<T>(props: PagedTableProps<T>) {
       {req.error !== undefined && <ErrorState error={req.error} onRetry={req.retry} />}
       <Group justify="space-between" mb={4} mih={24}>
         <Text size="sm" c="dimmed" aria-live="polite" data-testid={`${p || props.label}-total`}>
-          {data ? `${data.total.toLocaleString("en")} ${props.label}${search ? ` matching “${search}”` : ""}` : ""}
+          {data ? `${totalText(data)} ${props.label}${search ? ` matching “${search}”` : ""}` : ""}
         </Text>
         {req.loading && <Loader size="xs" aria-label="loading" />}
       </Group>
@@ -109,7 +109,9 @@ export function PagedTable<T>(props: PagedTableProps<T>) {
       <Group justify="flex-end" mt="sm" gap="xs">
         <Text size="sm" c="dimmed">
           Page {page}
-          {data ? ` of ${Math.max(1, Math.ceil(data.total / limit)).toLocaleString("en")}` : ""}
+          {data
+            ? ` of ${Math.max(1, Math.ceil(data.total / limit)).toLocaleString("en")}${data.totalIsLowerBound ? "+" : ""}`
+            : ""}
         </Text>
         <Button size="xs" variant="default" onClick={previous} disabled={page <= 1}>
           Previous

@@ -303,7 +303,7 @@ export function GroupsPage({ id }: { id?: string }) {
       <PagedTable<GroupT>
         label="groups"
         path="/v1/groups"
-        query={{ orgId: get("org") || undefined }}
+        query={{ orgId: get("org") || undefined, total: "bounded" }}
         searchParam="q"
         reloadKey={created?.id}
         rowKey={(g) => g.id}

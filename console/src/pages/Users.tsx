@@ -83,7 +83,7 @@ export function UsersPage({ id }: { id?: string }) {
       <PagedTable<User>
         label="users"
         path="/v1/users"
-        query={{ orgId: org || undefined }}
+        query={{ orgId: org || undefined, total: "bounded" }}
         searchParam="q"
         reloadKey={created?.id}
         rowKey={(u) => u.id}
