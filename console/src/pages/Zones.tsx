@@ -1,4 +1,4 @@
-import { Paper, Stack, Text, Title } from "@mantine/core";
+import { Paper, Stack, Title } from "@mantine/core";
 import { PagedTable } from "../components/PagedTable.tsx";
 import { navigate } from "../router.ts";
 import { useCan } from "../session.tsx";
