@@ -253,8 +253,9 @@ async function dbBench(): Promise<void> {
     ...(d.changeType === 1 ? [byId.get(d.policy.id) as RangerPolicy] : []),
   ]);
   const keepResource = verdictResourceFilter(changed, undefined);
-  // one connection: the server process that reads is the one whose CPU `serverCpu` measures
-  const db = await openDb({ databaseUrl: url, poolSize: 1 });
+  // two connections, as a replay's read takes on PostgreSQL (`readLog`): the server processes that
+  // read are the ones whose CPU `serverCpu` measures
+  const db = await openDb({ databaseUrl: url, poolSize: 2 });
   await migrate(db);
   // the rows of a run are kept: a later run with the same row count reuses them (the insert of
   // 1,000,000 rows takes about a minute) when they are all still inside the window
@@ -303,7 +304,7 @@ async function dbBench(): Promise<void> {
     readS,
     "s",
     null,
-    `(CPU of this process ${readCpu.toFixed(2)} s${url ? `, of the server process ${readServer}` : " (PGlite runs in it)"}; ${Math.round(read / readS).toLocaleString("en")}/s wall; ${reused ? "rows of an earlier run reused" : `insert took ${insertS.toFixed(1)} s`})`,
+    `(CPU of this process ${readCpu.toFixed(2)} s${url ? `, of the server processes ${readServer}` : " (PGlite runs in it)"}; ${Math.round(read / readS).toLocaleString("en")}/s wall; ${reused ? "rows of an earlier run reused" : `insert took ${insertS.toFixed(1)} s`})`,
   );
 
   // end to end: the read feeding the replay as batches arrive
@@ -352,24 +353,34 @@ async function dbBench(): Promise<void> {
     e2eS,
     "s",
     rows >= 1_000_000 ? 10 : null,
-    `(CPU of this process ${e2eCpu.toFixed(2)} s${url ? `, of the server process ${e2eServer}` : ""}; the same requests decided from memory: ${memS.toFixed(2)} s wall, ${memCpu.toFixed(2)} s CPU; read alone above: ${readS.toFixed(2)} s; ${r.changed} changed: +${r.newlyAllowed} −${r.newlyDenied}; complete: ${r.next === null}${memTotals.changed === r.changed && memTotals.replayed === r.replayed ? "" : ` MISMATCH: from memory ${memTotals.replayed} replayed, ${memTotals.changed} changed`}${rows >= 1_000_000 ? "" : "; judged with --db-rows 1000000"})`,
+    `(CPU of this process ${e2eCpu.toFixed(2)} s${url ? `, of the server processes ${e2eServer}` : ""}; the same requests decided from memory: ${memS.toFixed(2)} s wall, ${memCpu.toFixed(2)} s CPU; read alone above: ${readS.toFixed(2)} s; ${r.changed} changed: +${r.newlyAllowed} −${r.newlyDenied}; complete: ${r.next === null}${memTotals.changed === r.changed && memTotals.replayed === r.replayed ? "" : ` MISMATCH: from memory ${memTotals.replayed} replayed, ${memTotals.changed} changed`}${rows >= 1_000_000 ? "" : "; judged with --db-rows 1000000"})`,
   );
   await db.close();
 }
 
 /**
- * The CPU the database server process of `db`'s one connection spends from now (PostgreSQL on this
- * machine: /proc/<pid>/stat), as text for the report; "n/a" when it cannot be read.
+ * The CPU the database server processes of `db`'s two pooled connections spend from now
+ * (PostgreSQL on this machine: /proc/<pid>/stat), as text for the report; "n/a" when it cannot be
+ * read. Two queries at once, each holding its connection a moment, find both processes.
  */
 async function serverCpu(db: Awaited<ReturnType<typeof openDb>>): Promise<() => string> {
   if (db.kind !== "postgres") return () => "n/a";
   const { sql } = await import("kysely");
   const { readFileSync } = await import("node:fs");
-  const pid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db.kysely)).rows[0]?.pid;
+  const pids = await Promise.all(
+    [0, 1].map(
+      async () =>
+        (await sql<{ pid: number }>`select pg_backend_pid() as pid, pg_sleep(0.05)`.execute(db.kysely)).rows[0]?.pid,
+    ),
+  );
   const ticks = () => {
     try {
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-      return Number(fields[11]) + Number(fields[12]); // utime + stime, in 1/100 s
+      let sum = 0;
+      for (const pid of new Set(pids)) {
+        const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+        sum += Number(fields[11]) + Number(fields[12]); // utime + stime, in 1/100 s
+      }
+      return sum;
     } catch {
       return Number.NaN;
     }
