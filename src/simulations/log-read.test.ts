@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { uniqueName } from "../../test/support/factories.ts";
 import { TEST_BACKEND, testDb } from "../../test/support/test-db.ts";
 import type { Db } from "../storage/db.ts";
+import { openDb } from "../storage/open.ts";
 import { evenCuts, type LogKey, type LogRow, type LogSplit, rangeReader, readLog, sampleSplits } from "./log-read.ts";
 
 let db: Db;
@@ -160,6 +161,32 @@ describe(`reading the decision log in key ranges (${TEST_BACKEND})`, () => {
       db.kysely,
     );
     expect(open.rows[0]?.n).toBe(0);
+  });
+
+  it("reads every range on one connection when no second one is free (a pool of one does not deadlock)", async () => {
+    const url = process.env.GATEHOUSE_TEST_DATABASE_URL;
+    const single = url ? await openDb({ databaseUrl: url, poolSize: 1 }) : db;
+    try {
+      const rows = await readLog(
+        single.kysely,
+        {
+          service,
+          from: new Date(Date.now() - 30 * 86_400_000),
+          after: null,
+          embedded: single.kind === "embedded",
+          fetchRows: 700,
+          splits: [at(700), at(1400)],
+        },
+        async (next) => {
+          const out: LogRow[] = [];
+          for (let batch = await next(); batch.length > 0; batch = await next()) out.push(...batch);
+          return out;
+        },
+      );
+      expect(rows).toEqual(expected);
+    } finally {
+      if (single !== db) await single.close();
+    }
   });
 
   it("cuts nothing when the table is small (a sample could not balance ranges, one sort is quick)", async () => {

@@ -154,7 +154,7 @@ export function evenCuts(sample: readonly LogSplit[], ranges: number): LogSplit[
  *
  * On PostgreSQL two connections read the ranges in turn (`rangeReader`), both in one snapshot
  * (the first transaction exports it, the second imports it), so the read is the one a single
- * cursor would give. While `fn` decides one range, the other connection's server process sorts the
+ * cursor would give; without a second connection free at once (`secondLane`), the first reads them all. While `fn` decides one range, the other connection's server process sorts the
  * next: only the first range's sort is waited for. The embedded database has one session; its
  * cursors are declared `with hold` (computed at once, then fetched between other queries) and read
  * on it in turn. `fn` may stop early; the cursors are closed either way.
@@ -214,16 +214,65 @@ export async function readLog<T>(
     .setIsolationLevel("repeatable read")
     .execute(async (first) => {
       const snapshot = await sql<{ id: string }>`select pg_export_snapshot() as id`.execute(first);
-      return db
-        .transaction()
-        .setIsolationLevel("repeatable read")
-        .execute(async (second) => {
-          await sql`set transaction snapshot ${sql.lit(snapshot.rows[0]?.id as string)}`.execute(second);
-          const lanes = [first, second];
-          for (const range of names.keys()) await declare(lanes[range % 2] as Queryable, range, false);
-          return run(lanes);
-        });
+      const second = await secondLane(db, snapshot.rows[0]?.id as string);
+      try {
+        const lanes = second ? [first, second.tx] : [first];
+        for (const range of names.keys()) await declare(lanes[range % lanes.length] as Queryable, range, false);
+        return await run(lanes);
+      } finally {
+        await second?.end();
+      }
     });
+}
+
+/** How long a read waits for its second connection before it reads every range on its first. */
+const SECOND_LANE_WAIT_MS = 200;
+
+/**
+ * A second transaction in the snapshot `snapshot` (exported by the caller's open transaction), or
+ * null when the pool has no connection free within `SECOND_LANE_WAIT_MS`: a read never waits on a
+ * second connection while it holds one, so busy pools (or a pool of one) cannot deadlock replays.
+ * A connection that comes after the wait is given back at once. `end()` commits the transaction.
+ */
+async function secondLane(
+  db: Queryable,
+  snapshot: string,
+): Promise<{ tx: Queryable; end: () => Promise<void> } | null> {
+  let abandoned = false;
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  let ready: (tx: Queryable | null) => void = () => undefined;
+  const started = new Promise<Queryable | null>((resolve) => {
+    ready = resolve;
+  });
+  const done = db
+    .transaction()
+    .setIsolationLevel("repeatable read")
+    .execute(async (tx) => {
+      if (abandoned) return;
+      await sql`set transaction snapshot ${sql.lit(snapshot)}`.execute(tx);
+      ready(tx);
+      await finished;
+    })
+    .catch(() => ready(null));
+  const timer = setTimeout(() => ready(null), SECOND_LANE_WAIT_MS);
+  const tx = await started;
+  clearTimeout(timer);
+  if (tx === null) {
+    // a connection that arrived meanwhile commits at once (or is never used)
+    abandoned = true;
+    finish();
+    return null;
+  }
+  return {
+    tx,
+    end: async () => {
+      finish();
+      await done;
+    },
+  };
 }
 
 /**
