@@ -11,7 +11,8 @@
  *      engine: the overlay must cost the draft's size, not the service's;
  *   4. the replay read from the decision log, on embedded PGlite, or on PostgreSQL when
  *      GATEHOUSE_BENCH_DATABASE_URL is set: `--db-rows` logged requests (default 200,000) of the
- *      replay's kind are inserted, read alone in one streamed pass (`readLog`), then replayed end
+ *      replay's kind are inserted (on PostgreSQL they are kept, as service `bench-sim-<rows>`, and
+ *      a later run with the same count reuses them), read alone in one streamed pass (`readLog`), then replayed end
  *      to end as the service does (`replayWindow`: the read feeding the engines as rows arrive),
  *      with the same requests decided from memory as the same run's baseline. The end-to-end wall
  *      time is judged against the 10 s target when `--db-rows 1000000` (the database's own CPU is
@@ -252,29 +253,39 @@ async function dbBench(): Promise<void> {
     ...(d.changeType === 1 ? [byId.get(d.policy.id) as RangerPolicy] : []),
   ]);
   const keepResource = verdictResourceFilter(changed, undefined);
-  // one connection: the server process that reads is the one whose CPU `serverCpu` measures
-  const db = await openDb({ databaseUrl: url, poolSize: 1 });
+  // two connections, as a replay's read takes on PostgreSQL (`readLog`): the server processes that
+  // read are the ones whose CPU `serverCpu` measures
+  const db = await openDb({ databaseUrl: url, poolSize: 2 });
   await migrate(db);
-  const service = `bench-sim-${Date.now()}`;
+  // the rows of a run are kept: a later run with the same row count reuses them (the insert of
+  // 1,000,000 rows takes about a minute) when they are all still inside the window
+  const service = `bench-sim-${rows}`;
   const { sql } = await import("kysely");
+  const from = new Date(Date.now() - 30 * 86_400_000);
   const t0 = performance.now();
-  // the requests of `loggedPages`: user u, the table of policy (u·7919 + t·104,729) mod N, every other t a made-up table
-  const users = w.users.map((u) => u.id);
-  const groups = w.users.map((u) => u.groups.join(","));
-  const tables = w.policies.map((p) => {
-    const r = splitTable(p.table);
-    return `catalog=${r.catalog}/schema=${r.schema}/table=${r.table}`;
-  });
-  await sql`insert into decision_log (service, user_name, groups, roles, access_type, resource, policy_type, allowed, determined)
-    select ${service}, (${users}::text[])[1 + i % 1000], string_to_array((${groups}::text[])[1 + i % 1000], ','), '{}', 'select',
-      (${tables}::text[])[1 + ((i % 1000) * 7919 + (i / 1000) * 104729) % ${tables.length}]
-        || case when (i / 1000) % 2 = 1 then 'x' || (i / 1000) else '' end,
-      0, true, true
-    from generate_series(0, ${rows - 1}) as i`.execute(db.kysely);
+  const present = await sql<{ n: number; inside: number }>`
+    select count(*)::int as n, count(*) filter (where occurred_at >= ${from})::int as inside
+    from decision_log where service = ${service}`.execute(db.kysely);
+  const reused = present.rows[0]?.n === rows && present.rows[0]?.inside === rows;
+  if (!reused) {
+    await sql`delete from decision_log where service = ${service}`.execute(db.kysely);
+    // the requests of `loggedPages`: user u, the table of policy (u·7919 + t·104,729) mod N, every other t a made-up table
+    const users = w.users.map((u) => u.id);
+    const groups = w.users.map((u) => u.groups.join(","));
+    const tables = w.policies.map((p) => {
+      const r = splitTable(p.table);
+      return `catalog=${r.catalog}/schema=${r.schema}/table=${r.table}`;
+    });
+    await sql`insert into decision_log (service, user_name, groups, roles, access_type, resource, policy_type, allowed, determined)
+      select ${service}, (${users}::text[])[1 + i % 1000], string_to_array((${groups}::text[])[1 + i % 1000], ','), '{}', 'select',
+        (${tables}::text[])[1 + ((i % 1000) * 7919 + (i / 1000) * 104729) % ${tables.length}]
+          || case when (i / 1000) % 2 = 1 then 'x' || (i / 1000) else '' end,
+        0, true, true
+      from generate_series(0, ${rows - 1}) as i`.execute(db.kysely);
+  }
   const insertS = (performance.now() - t0) / 1000;
   const where = url ? "PostgreSQL" : "PGlite";
   const embedded = db.kind === "embedded";
-  const from = new Date(Date.now() - 30 * 86_400_000);
 
   // the database part alone: one streamed read, decoded, nothing decided
   let server = await serverCpu(db);
@@ -293,7 +304,7 @@ async function dbBench(): Promise<void> {
     readS,
     "s",
     null,
-    `(CPU of this process ${readCpu.toFixed(2)} s${url ? `, of the server process ${readServer}` : " (PGlite runs in it)"}; ${Math.round(read / readS).toLocaleString("en")}/s wall; insert took ${insertS.toFixed(1)} s)`,
+    `(CPU of this process ${readCpu.toFixed(2)} s${url ? `, of the server processes ${readServer}` : " (PGlite runs in it)"}; ${Math.round(read / readS).toLocaleString("en")}/s wall; ${reused ? "rows of an earlier run reused" : `insert took ${insertS.toFixed(1)} s`})`,
   );
 
   // end to end: the read feeding the replay as batches arrive
@@ -342,25 +353,34 @@ async function dbBench(): Promise<void> {
     e2eS,
     "s",
     rows >= 1_000_000 ? 10 : null,
-    `(CPU of this process ${e2eCpu.toFixed(2)} s${url ? `, of the server process ${e2eServer}` : ""}; the same requests decided from memory: ${memS.toFixed(2)} s wall, ${memCpu.toFixed(2)} s CPU; read alone above: ${readS.toFixed(2)} s; ${r.changed} changed: +${r.newlyAllowed} −${r.newlyDenied}; complete: ${r.next === null}${memTotals.changed === r.changed && memTotals.replayed === r.replayed ? "" : ` MISMATCH: from memory ${memTotals.replayed} replayed, ${memTotals.changed} changed`}${rows >= 1_000_000 ? "" : "; judged with --db-rows 1000000"})`,
+    `(CPU of this process ${e2eCpu.toFixed(2)} s${url ? `, of the server processes ${e2eServer}` : ""}; the same requests decided from memory: ${memS.toFixed(2)} s wall, ${memCpu.toFixed(2)} s CPU; read alone above: ${readS.toFixed(2)} s; ${r.changed} changed: +${r.newlyAllowed} −${r.newlyDenied}; complete: ${r.next === null}${memTotals.changed === r.changed && memTotals.replayed === r.replayed ? "" : ` MISMATCH: from memory ${memTotals.replayed} replayed, ${memTotals.changed} changed`}${rows >= 1_000_000 ? "" : "; judged with --db-rows 1000000"})`,
   );
-  await sql`delete from decision_log where service = ${service}`.execute(db.kysely);
   await db.close();
 }
 
 /**
- * The CPU the database server process of `db`'s one connection spends from now (PostgreSQL on this
- * machine: /proc/<pid>/stat), as text for the report; "n/a" when it cannot be read.
+ * The CPU the database server processes of `db`'s two pooled connections spend from now
+ * (PostgreSQL on this machine: /proc/<pid>/stat), as text for the report; "n/a" when it cannot be
+ * read. Two queries at once, each holding its connection a moment, find both processes.
  */
 async function serverCpu(db: Awaited<ReturnType<typeof openDb>>): Promise<() => string> {
   if (db.kind !== "postgres") return () => "n/a";
   const { sql } = await import("kysely");
   const { readFileSync } = await import("node:fs");
-  const pid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db.kysely)).rows[0]?.pid;
+  const pids = await Promise.all(
+    [0, 1].map(
+      async () =>
+        (await sql<{ pid: number }>`select pg_backend_pid() as pid, pg_sleep(0.05)`.execute(db.kysely)).rows[0]?.pid,
+    ),
+  );
   const ticks = () => {
     try {
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-      return Number(fields[11]) + Number(fields[12]); // utime + stime, in 1/100 s
+      let sum = 0;
+      for (const pid of new Set(pids)) {
+        const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+        sum += Number(fields[11]) + Number(fields[12]); // utime + stime, in 1/100 s
+      }
+      return sum;
     } catch {
       return Number.NaN;
     }

@@ -89,15 +89,20 @@ export function wildcardMatch(pattern: string, value: string): boolean {
   if (!isWildcard(pattern)) return pattern === value;
   let re = matcherCache.get(pattern);
   if (re === undefined) {
-    const body = pattern
-      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-      .replace(/\*/g, ".*")
-      .replace(/\?/g, ".");
-    re = new RegExp(`^${body}$`, "s");
+    re = wildcardRegExp(pattern);
     if (matcherCache.size > 10_000) matcherCache.clear();
     matcherCache.set(pattern, re);
   }
   return re.test(value);
+}
+
+/** The regular expression of a Ranger wildcard (`*` any run, `?` one character). */
+function wildcardRegExp(pattern: string): RegExp {
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return new RegExp(`^${body}$`, "s");
 }
 
 function specsOf(p: RangerPolicy): RangerPolicyResources[] {
@@ -192,9 +197,14 @@ export function verdictResourceFilter(
   if (tagServiceType !== undefined && changed.some((p) => p.serviceType === tagServiceType)) return () => true;
   // asked once per replayed request: each spec is compiled once into per-key value tests
   const specs = specsOfChanged(changed, tagServiceType).map((spec) =>
-    Object.keys(spec).map((key) => ({ key, matches: valueTest(spec, key) })),
+    Object.keys(spec).map((key) => ({ key, ...valueTest(spec, key) })),
   );
+  const guards = literalGuards(specs);
   return (resource) => {
+    for (const { key, values } of guards) {
+      const v = resource[key];
+      if (typeof v !== "string" || !values.has(v)) return false;
+    }
     next: for (const tests of specs) {
       for (const { key, matches } of tests) {
         const v = resource[key];
@@ -209,17 +219,56 @@ export function verdictResourceFilter(
   };
 }
 
-/** `specMatches(spec, key, v)` as a function of `v` alone: literal values in a set, wildcards as tests. */
-function valueTest(spec: RangerPolicyResources, key: string): (v: string) => boolean {
+/**
+ * `specMatches(spec, key, v)` as a function of `v` alone, asked once per replayed request: literal
+ * values in a set, a lone `*` as no test, other wildcards as regular expressions built once. With
+ * `literals` when the spec's values at `key` are literals only (the test is `literals.has`).
+ */
+function valueTest(
+  spec: RangerPolicyResources,
+  key: string,
+): { matches: (v: string) => boolean; literals: Set<string> | null } {
   const r = spec[key];
-  if (r === undefined || r.isExcludes) return () => true;
+  const any = { matches: () => true, literals: null };
+  if (r === undefined || r.isExcludes) return any;
   const literals = new Set<string>();
-  const patterns: string[] = [];
+  const patterns: RegExp[] = [];
   for (const p of r.values ?? []) {
-    if (isWildcard(p)) patterns.push(p);
+    if (p === "*") return any;
+    if (isWildcard(p)) patterns.push(wildcardRegExp(p));
     else literals.add(p);
   }
-  return (v) => literals.has(v) || patterns.some((p) => wildcardMatch(p, v));
+  if (patterns.length === 0) return { matches: (v) => literals.has(v), literals };
+  const matches = (v: string) => {
+    if (literals.has(v)) return true;
+    for (const re of patterns) if (re.test(v)) return true;
+    return false;
+  };
+  return { matches, literals: null };
+}
+
+/**
+ * The keys at which every spec lists literal values only, each with the union of those values: a
+ * resource whose value there is not in the union is in no spec, decided with one lookup per key
+ * (most replayed requests are in no spec; their schema, say, is not one a changed policy names).
+ */
+function literalGuards(
+  specs: readonly { key: string; literals: Set<string> | null }[][],
+): { key: string; values: Set<string> }[] {
+  const first = specs[0];
+  if (first === undefined) return [];
+  const guards: { key: string; values: Set<string> }[] = [];
+  for (const { key } of first) {
+    const values = new Set<string>();
+    const everywhere = specs.every((tests) => {
+      const literals = tests.find((t) => t.key === key)?.literals;
+      if (!literals) return false;
+      for (const v of literals) values.add(v);
+      return true;
+    });
+    if (everywhere) guards.push({ key, values });
+  }
+  return guards;
 }
 
 /**

@@ -96,41 +96,53 @@ export function replayRequests(
   budgetUnits: number,
 ): ReplayChange[] {
   const changes: ReplayChange[] = [];
-  // without directory changes one request object serves both engines (the engine never changes it)
-  const withDirectory = hasDirectoryChanges(directory);
   for (const r of requests) {
-    const input: DecisionInput = {
-      user: r.user,
-      resource: r.resource,
-      accessType: r.accessType,
-      policyType: POLICY_TYPE_NAMES[r.policyType],
-      action: r.action ?? undefined,
-    };
-    const req = toEngineRequest(input, r.groups, r.roles, undefined, budgetUnits);
-    const b = answerOf(evaluateWith(before, input, req));
-    let reqAfter = req;
-    if (withDirectory) {
-      const p = applyDirectoryDraft({ user: r.user, groups: r.groups, roles: r.roles }, directory);
-      reqAfter = toEngineRequest(input, p.groups as string[], p.roles as string[], undefined, budgetUnits);
-    }
-    const a = answerOf(evaluateWith(after, input, reqAfter));
-    totals.replayed++;
-    const direction = directionOf(r.policyType, b, a);
-    if (direction === null) {
-      if (b.policyId !== a.policyId) totals.decidingPolicyChanged++;
-      continue;
-    }
-    totals.changed++;
-    totals[direction]++;
-    changes.push({
-      user: r.user,
-      resource: r.resource,
-      accessType: r.accessType,
-      policyType: r.policyType,
-      direction,
-      before: b,
-      after: a,
-    });
+    const change = replayRequest(before, after, r, directory, totals, budgetUnits);
+    if (change !== null) changes.push(change);
   }
   return changes;
+}
+
+/** `replayRequests` for one request: its change, or null when the draft does not change its answer. */
+export function replayRequest(
+  before: PolicyEngine,
+  after: PolicyEngine,
+  r: LoggedRequest,
+  directory: DirectoryDraft | undefined,
+  totals: ReplayTotals,
+  budgetUnits: number,
+): ReplayChange | null {
+  const input: DecisionInput = {
+    user: r.user,
+    resource: r.resource,
+    accessType: r.accessType,
+    policyType: POLICY_TYPE_NAMES[r.policyType],
+    action: r.action ?? undefined,
+  };
+  const req = toEngineRequest(input, r.groups, r.roles, undefined, budgetUnits);
+  const b = answerOf(evaluateWith(before, input, req));
+  // without directory changes one request object serves both engines (the engine never changes it)
+  let reqAfter = req;
+  if (hasDirectoryChanges(directory)) {
+    const p = applyDirectoryDraft({ user: r.user, groups: r.groups, roles: r.roles }, directory);
+    reqAfter = toEngineRequest(input, p.groups as string[], p.roles as string[], undefined, budgetUnits);
+  }
+  const a = answerOf(evaluateWith(after, input, reqAfter));
+  totals.replayed++;
+  const direction = directionOf(r.policyType, b, a);
+  if (direction === null) {
+    if (b.policyId !== a.policyId) totals.decidingPolicyChanged++;
+    return null;
+  }
+  totals.changed++;
+  totals[direction]++;
+  return {
+    user: r.user,
+    resource: r.resource,
+    accessType: r.accessType,
+    policyType: r.policyType,
+    direction,
+    before: b,
+    after: a,
+  };
 }

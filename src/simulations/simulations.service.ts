@@ -7,7 +7,7 @@ import { ValidationFailed } from "../errors.ts";
 import type { Queryable } from "../storage/db.ts";
 import { type DraftAnswers, draftAnswers } from "./answer-cache.ts";
 import { diffExposure, type ExposureDiff } from "./exposure.ts";
-import { type LogKey, type LogRow, readLog } from "./log-read.ts";
+import { type LogKey, readLog } from "./log-read.ts";
 import {
   checkNoNewAccess,
   type NoNewAccessVerdict,
@@ -23,7 +23,7 @@ import {
   policyNames,
   type SimPrincipal,
 } from "./principals.ts";
-import { emptyTotals, type LoggedRequest, type ReplayChange, type ReplayTotals, replayRequests } from "./replay.ts";
+import { emptyTotals, type LoggedRequest, type ReplayChange, type ReplayTotals, replayRequest } from "./replay.ts";
 
 /** Knobs of one simulation (all optional; the route documents the defaults and bounds). */
 export interface SimulationOptions {
@@ -226,20 +226,20 @@ export async function replayWindow(db: Queryable, input: ReplayWindowInput): Pro
         }
         const room = input.limit - totals.replayed;
         const rows = batch.length > room ? batch.slice(0, room) : batch;
-        const requests: LoggedRequest[] = rows.map((r) => ({
-          user: r.user,
-          groups: r.groups,
-          roles: r.roles,
-          resource: parse(r.resource),
-          accessType: r.accessType,
-          policyType: r.policyType as 0 | 1 | 2,
-          action: r.action ?? undefined,
-        }));
-        for (const c of replayRequests(input.before, input.after, requests, input.directory, totals, input.budgetUnits))
-          if (changes.length < input.maxChanges) changes.push(c);
-        requests.forEach((q, i) => {
-          if (input.keepResource(q.resource)) resources.add((rows[i] as LogRow).resource);
-        });
+        for (const r of rows) {
+          const request: LoggedRequest = {
+            user: r.user,
+            groups: r.groups,
+            roles: r.roles,
+            resource: parse(r.resource),
+            accessType: r.accessType,
+            policyType: r.policyType as 0 | 1 | 2,
+            action: r.action ?? undefined,
+          };
+          const c = replayRequest(input.before, input.after, request, input.directory, totals, input.budgetUnits);
+          if (c !== null && changes.length < input.maxChanges) changes.push(c);
+          if (input.keepResource(request.resource)) resources.add(r.resource);
+        }
         const last = rows.at(-1);
         if (last) after = { u: last.user, r: last.resource, a: last.accessType, t: last.policyType };
         if (rows.length < batch.length) return;
