@@ -40,13 +40,7 @@ export async function openConfiguredDb(config: Config, log: Logger): Promise<Db>
  */
 export async function startServer(config: Config): Promise<{ url: string; stop: () => Promise<void> }> {
   const started = performance.now();
-  // Standard output is written asynchronously: at the default `info` level every request logs two
-  // lines, and a synchronous write per line put a system call each on the request path (issue #16).
-  // Lines queued while a write is in flight go out together in the next one; nothing waits for a
-  // timer, and pino flushes what is queued when the process exits. The generated key's banner goes
-  // through the same queue, so it keeps its place among the log lines.
-  const stdout = pino.destination({ dest: 1, sync: false });
-  const log = pino({ level: config.logLevel, name: "gatehouse" }, stdout);
+  const log = pino({ level: config.logLevel, name: "gatehouse" });
   const db = await openConfiguredDb(config, log);
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ applied }, "database migrated");
@@ -58,7 +52,7 @@ export async function startServer(config: Config): Promise<{ url: string; stop: 
     }
   }
   const generalPskHash = await ensureGeneralPsk(db, config.psk, (psk) => {
-    stdout.write(
+    process.stdout.write(
       `\n  Gatehouse generated the general pre-shared key (shown once, only its hash is stored):\n\n    Authorization-PSK: ${psk}\n\n  Set GATEHOUSE_PSK to choose your own.\n\n`,
     );
   });
