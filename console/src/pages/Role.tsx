@@ -1,20 +1,21 @@
-import { Badge, Button, Group, Paper, Stack, TagsInput, Text, TextInput, Title } from "@mantine/core";
+import { Badge, Button, Group, Paper, Stack, Text, Title } from "@mantine/core";
 import { type FormEvent, useEffect, useState } from "react";
 import { ApiError, api } from "../api/client.ts";
 import { ConfirmButton } from "../components/ConfirmButton.tsx";
 import { ErrorState } from "../components/ErrorState.tsx";
-import { FormError, fieldError } from "../components/FormError.tsx";
+import { FormError } from "../components/FormError.tsx";
 import { Link } from "../components/Link.tsx";
 import { useAction } from "../components/useAction.ts";
 import { useRequest } from "../components/useRequest.ts";
 import { navigate } from "../router.ts";
 import { useCan } from "../session.tsx";
 import { RoleComposites } from "./RoleComposites.tsx";
+import { RoleFields } from "./RoleFields.tsx";
 import { RoleBindingsOfRole } from "./RoleHolders.tsx";
 import type { Role } from "./types.ts";
 
 /** Name, description and permissions of a custom role (`PATCH /v1/roles/{id}`). */
-function RoleFields({ role, onSaved }: { role: Role; onSaved: (role: Role) => void }) {
+function RoleEditForm({ role, onSaved }: { role: Role; onSaved: (role: Role) => void }) {
   const [name, setName] = useState(role.name);
   const [description, setDescription] = useState(role.description);
   const [permissions, setPermissions] = useState(role.permissions);
@@ -32,29 +33,10 @@ function RoleFields({ role, onSaved }: { role: Role; onSaved: (role: Role) => vo
   };
   return (
     <form onSubmit={submit} aria-label="Role">
-      <Group align="flex-start" gap="xs" wrap="wrap">
-        <TextInput
-          label="Name"
-          required
-          value={name}
-          onChange={(e) => setName(e.currentTarget.value)}
-          error={fieldError(action.error, "body.name")}
-        />
-        <TextInput
-          label="Description"
-          value={description}
-          onChange={(e) => setDescription(e.currentTarget.value)}
-          error={fieldError(action.error, "body.description")}
-        />
-        <TagsInput
-          label="Permissions"
-          description="press Enter after each"
-          value={permissions}
-          onChange={setPermissions}
-          error={fieldError(action.error, "body.permissions")}
-          style={{ minWidth: 240 }}
-        />
-      </Group>
+      <RoleFields
+        {...{ name, setName, description, setDescription, permissions, setPermissions }}
+        error={action.error}
+      />
       <Group mt="xs">
         <Button type="submit" loading={action.busy}>
           Save role
@@ -124,7 +106,7 @@ export function RolePage({ id }: { id: string }) {
       </Group>
       <Paper withBorder p="md">
         {editable ? (
-          <RoleFields key={role.updatedAt} role={role} onSaved={setRole} />
+          <RoleEditForm key={role.updatedAt} role={role} onSaved={setRole} />
         ) : (
           <Stack gap={4}>
             <Text size="sm">{role.description || "No description."}</Text>

@@ -1,12 +1,13 @@
-import { Badge, Button, Group, Paper, Stack, TagsInput, TextInput, Title } from "@mantine/core";
+import { Badge, Button, Group, Paper, Stack, Title } from "@mantine/core";
 import { type FormEvent, useState } from "react";
 import { api } from "../api/client.ts";
-import { FormError, fieldError } from "../components/FormError.tsx";
+import { FormError } from "../components/FormError.tsx";
 import { Link } from "../components/Link.tsx";
 import { PagedTable } from "../components/PagedTable.tsx";
 import { useAction } from "../components/useAction.ts";
 import { navigate } from "../router.ts";
 import { useCan } from "../session.tsx";
+import { RoleFields } from "./RoleFields.tsx";
 import type { Role } from "./types.ts";
 
 /** Creates a custom role, then opens its page (composites and bindings are edited there). */
@@ -29,29 +30,10 @@ function NewRole() {
         <Title order={3} size="h4" mb="xs">
           New role
         </Title>
-        <Group align="flex-start" gap="xs" wrap="wrap">
-          <TextInput
-            label="Name"
-            required
-            value={name}
-            onChange={(e) => setName(e.currentTarget.value)}
-            error={fieldError(action.error, "body.name")}
-          />
-          <TextInput
-            label="Description"
-            value={description}
-            onChange={(e) => setDescription(e.currentTarget.value)}
-            error={fieldError(action.error, "body.description")}
-          />
-          <TagsInput
-            label="Permissions"
-            description="press Enter after each"
-            value={permissions}
-            onChange={setPermissions}
-            error={fieldError(action.error, "body.permissions")}
-            style={{ minWidth: 240 }}
-          />
-        </Group>
+        <RoleFields
+          {...{ name, setName, description, setDescription, permissions, setPermissions }}
+          error={action.error}
+        />
         <Group mt="xs">
           <Button type="submit" loading={action.busy}>
             Create role
